@@ -1,0 +1,23 @@
+//! The generated core of the Hardware Dev Center API client.
+//!
+//! [`generated`] is written by `cargo xtask generate` from `openapi/hardware.yaml` with
+//! progenitor; do not edit it. This hand-written half holds only what must live in the same
+//! crate: the [`Hooks`] every generated call runs through (progenitor's `ClientHooks` can only be
+//! implemented here), the [`open_enum!`] macro behind the spec's enumerations, and the exact
+//! integer types [`Id`] and [`LenientInteger`].
+//!
+//! Downstream code should use the hand-written `hw-api` crate, which hides the types of
+//! progenitor and reqwest behind its own.
+
+mod hooks;
+mod integers;
+mod open_enum;
+
+/// The progenitor output. `CurrentStep::from_str` cannot reach its numeric case because every
+/// string is a valid (open) `WorkflowStep`; decoding JSON numbers is unaffected.
+#[allow(irrefutable_let_patterns)]
+pub mod generated;
+
+pub use generated::*;
+pub use hooks::{Hooks, Interceptor, InterceptorFuture, REPLACED_BODY_HEADER};
+pub use integers::{Id, LenientInteger};

@@ -1,0 +1,269 @@
+//! The generated client against a local HTTP server: each operation's method, path, body and
+//! status on the wire, and what the hooks do to requests and error responses.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hw_api_gen::types::{ErrorCode, NewSubmission, SubmissionType};
+use hw_api_gen::{Client, Error, Hooks, Id, Interceptor, InterceptorFuture};
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+const PRODUCT: u64 = 14_631_253_285_588_838;
+const SUBMISSION: u64 = 1_152_921_504_621_465_124;
+
+/// Matches requests that do not carry `name`.
+struct WithoutHeader(&'static str);
+
+impl Match for WithoutHeader {
+    fn matches(&self, request: &Request) -> bool {
+        !request.headers.contains_key(self.0)
+    }
+}
+
+async fn server_and_client() -> (MockServer, Client) {
+    let server = MockServer::start().await;
+    let client = Client::new(&format!("{}/v2.0/my", server.uri()), Hooks::new());
+    (server, client)
+}
+
+fn submission_json() -> serde_json::Value {
+    json!({
+        "id": SUBMISSION,
+        "productId": PRODUCT,
+        "name": "VST_apdevtest1_init",
+        "type": "initial",
+        "commitStatus": "commitPending",
+        "downloads": {"items": [{"type": "initialPackage", "url": "https://blob.test/ingestion/x?sv=2019-12-12&sr=b&sp=rw&sig=fake"}]}
+    })
+}
+
+#[tokio::test]
+async fn list_products_gets_the_products_path() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("GET"))
+        .and(path("/v2.0/my/hardware/products"))
+        .and(WithoutHeader("api-version"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "value": [{"id": PRODUCT, "productName": "p"}],
+            "links": [{"href": "https://x/next", "rel": "next_link", "method": "GET"}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let page = client.list_products().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert_eq!(page.value[0].id, Id(PRODUCT));
+    assert_eq!(page.links[0].href, "https://x/next");
+}
+
+#[tokio::test]
+async fn get_product_puts_the_exact_id_in_the_path() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2.0/my/hardware/products/{PRODUCT}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": PRODUCT})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let product = client.get_product(&Id(PRODUCT)).await.unwrap();
+    assert_eq!(product.id, Id(PRODUCT));
+}
+
+#[tokio::test]
+async fn list_submissions_gets_the_submissions_of_a_product() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/v2.0/my/hardware/products/{PRODUCT}/submissions"
+        )))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"value": [submission_json()]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let page = client.list_submissions(&Id(PRODUCT)).await.unwrap();
+    assert_eq!(page.value[0].id, Id(SUBMISSION));
+    assert!(page.links.is_empty());
+}
+
+#[tokio::test]
+async fn get_submission_gets_one_submission() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/v2.0/my/hardware/products/{PRODUCT}/submissions/{SUBMISSION}"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(submission_json()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let submission = client
+        .get_submission(&Id(PRODUCT), &Id(SUBMISSION))
+        .await
+        .unwrap();
+    assert_eq!(submission.product_id, Id(PRODUCT));
+}
+
+#[tokio::test]
+async fn create_submission_posts_json_and_expects_201() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/v2.0/my/hardware/products/{PRODUCT}/submissions"
+        )))
+        .and(header("content-type", "application/json"))
+        .and(body_json(
+            json!({"name": "VST_apdevtest1_init", "type": "initial"}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(submission_json()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let body = NewSubmission {
+        name: "VST_apdevtest1_init".try_into().unwrap(),
+        type_: SubmissionType::Initial,
+    };
+    let created = client.create_submission(&Id(PRODUCT), &body).await.unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    assert_eq!(created.id, Id(SUBMISSION));
+}
+
+#[tokio::test]
+async fn a_nested_functional_error_is_typed() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": {"code": "requestInvalidForCurrentState", "message": "Initial submission already exists"}
+        })))
+        .mount(&server)
+        .await;
+    let body = NewSubmission {
+        name: "n".try_into().unwrap(),
+        type_: SubmissionType::Initial,
+    };
+    let Err(Error::ErrorResponse(response)) = client.create_submission(&Id(PRODUCT), &body).await
+    else {
+        panic!("expected a typed error response");
+    };
+    assert_eq!(response.status().as_u16(), 400);
+    let detail = response.error.as_ref().unwrap();
+    assert_eq!(detail.code, Some(ErrorCode::RequestInvalidForCurrentState));
+    assert_eq!(
+        detail.message.as_deref(),
+        Some("Initial submission already exists")
+    );
+}
+
+#[tokio::test]
+async fn a_flat_gateway_error_keeps_its_activity_id() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "statusCode": 500, "message": "Internal server error", "activityId": "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+        })))
+        .mount(&server)
+        .await;
+    let Err(Error::ErrorResponse(response)) = client.list_products().await else {
+        panic!("expected a typed error response");
+    };
+    assert_eq!(response.status().as_u16(), 500);
+    assert_eq!(
+        response.activity_id.as_deref(),
+        Some("7c9e6679-7425-40de-944b-e07fc1f90ae7")
+    );
+    assert!(
+        response
+            .headers()
+            .get(hw_api_gen::REPLACED_BODY_HEADER)
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_html_or_empty_error_body_keeps_the_status() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2.0/my/hardware/products/{PRODUCT}")))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .insert_header("content-type", "text/html")
+                .set_body_string("<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2.0/my/hardware/products"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+
+    let Err(Error::ErrorResponse(html)) = client.get_product(&Id(PRODUCT)).await else {
+        panic!("expected a typed error response for an HTML body");
+    };
+    assert_eq!(html.status().as_u16(), 500);
+    assert_eq!(html.status_code, Some(500));
+    assert!(
+        html.extra["rawBody"]
+            .as_str()
+            .unwrap()
+            .contains("502 Bad Gateway")
+    );
+    assert_eq!(html.headers()[hw_api_gen::REPLACED_BODY_HEADER], "1");
+
+    let Err(Error::ErrorResponse(empty)) = client.list_products().await else {
+        panic!("expected a typed error response for an empty body");
+    };
+    assert_eq!(empty.status().as_u16(), 401);
+    assert_eq!(empty.message.as_deref(), Some("Unauthorized"));
+}
+
+#[tokio::test]
+async fn an_undeclared_status_arrives_with_its_status() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .mount(&server)
+        .await;
+    let err = client.list_products().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+}
+
+struct CountingInterceptor(AtomicUsize);
+
+impl Interceptor for CountingInterceptor {
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        mut request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> InterceptorFuture<'a> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        request.headers_mut().insert(
+            "x-operation",
+            reqwest::header::HeaderValue::from_static(operation_id),
+        );
+        Box::pin(client.execute(request))
+    }
+}
+
+#[tokio::test]
+async fn an_interceptor_sends_every_generated_call() {
+    let server = MockServer::start().await;
+    let interceptor = Arc::new(CountingInterceptor(AtomicUsize::new(0)));
+    let client = Client::new(
+        &format!("{}/v2.0/my", server.uri()),
+        Hooks::with_interceptor(interceptor.clone()),
+    );
+    Mock::given(method("GET"))
+        .and(path("/v2.0/my/hardware/products"))
+        .and(header("x-operation", "list_products"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    client.list_products().await.unwrap();
+    assert_eq!(interceptor.0.load(Ordering::SeqCst), 1);
+}

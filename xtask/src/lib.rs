@@ -1,0 +1,42 @@
+//! Developer tasks for the hw-api workspace.
+//!
+//! The library half exists so that the drift check and the snapshot of the generated API surface
+//! can run as ordinary `#[test]`s (`cargo test` then catches a stale `generated.rs`).
+
+pub mod codegen;
+pub mod digest;
+pub mod lint;
+pub mod open_enums;
+pub mod spec;
+
+use std::path::PathBuf;
+
+/// The workspace root (the parent of the `xtask` crate).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Where the spec lives, relative to the workspace root.
+pub const SPEC_PATH: &str = "openapi/hardware.yaml";
+
+/// Where the generated core is written, relative to the workspace root.
+pub const GENERATED_PATH: &str = "crates/hw-api-gen/src/generated.rs";
+
+/// A failure of a task, already phrased for a person.
+#[derive(Debug)]
+pub struct TaskError(pub String);
+
+impl std::fmt::Display for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+impl From<String> for TaskError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}

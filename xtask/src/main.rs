@@ -1,0 +1,43 @@
+//! `cargo xtask <task>`: developer tasks of the hw-api workspace.
+
+use std::process::ExitCode;
+
+use xtask::{codegen, digest, lint, spec::Spec, workspace_root};
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  generate           regenerate crates/hw-api-gen/src/generated.rs from openapi/hardware.yaml
+  generate --check   fail with a diff if generated.rs is stale (CI runs this)
+  lint               check the spec for what progenitor mishandles
+  digest             print the generated API surface (what the insta snapshot holds)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let root = workspace_root();
+    let result = match args.as_slice() {
+        ["generate"] => codegen::run(&root, false),
+        ["generate", "--check"] => codegen::run(&root, true),
+        ["lint"] => Spec::load(&root.join(xtask::SPEC_PATH)).and_then(|s| lint::check(&s)),
+        ["digest"] => std::fs::read_to_string(root.join(xtask::GENERATED_PATH))
+            .map_err(|e| xtask::TaskError(format!("cannot read generated.rs: {e}")))
+            .and_then(|src| digest::digest(&src))
+            .map(|d| print!("{d}")),
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
