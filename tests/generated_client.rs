@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hw_api_gen::types::{ErrorCode, NewSubmission, SubmissionType};
-use hw_api_gen::{Client, Error, Hooks, Id, Interceptor, InterceptorFuture};
+use hw_api_gen::{AuthorizeFuture, Authorizer, Client, Error, Hooks, Id};
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
@@ -231,31 +231,35 @@ async fn an_undeclared_status_arrives_with_its_status() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
 }
 
-struct CountingInterceptor(AtomicUsize);
+struct CountingAuthorizer(AtomicUsize);
 
-impl Interceptor for CountingInterceptor {
-    fn execute<'a>(
+impl Authorizer for CountingAuthorizer {
+    fn authorize<'a>(
         &'a self,
-        client: &'a reqwest::Client,
-        mut request: reqwest::Request,
+        request: &'a mut reqwest::Request,
         operation_id: &'static str,
-    ) -> InterceptorFuture<'a> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        request.headers_mut().insert(
-            "x-operation",
-            reqwest::header::HeaderValue::from_static(operation_id),
-        );
-        Box::pin(client.execute(request))
+    ) -> AuthorizeFuture<'a> {
+        let calls = self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            if calls > 0 {
+                return Err("no credentials the second time".to_owned());
+            }
+            request.headers_mut().insert(
+                "x-operation",
+                reqwest::header::HeaderValue::from_static(operation_id),
+            );
+            Ok(())
+        })
     }
 }
 
 #[tokio::test]
-async fn an_interceptor_sends_every_generated_call() {
+async fn an_authorizer_decorates_every_generated_call_and_can_refuse() {
     let server = MockServer::start().await;
-    let interceptor = Arc::new(CountingInterceptor(AtomicUsize::new(0)));
+    let authorizer = Arc::new(CountingAuthorizer(AtomicUsize::new(0)));
     let client = Client::new(
         &format!("{}/v2.0/my", server.uri()),
-        Hooks::with_interceptor(interceptor.clone()),
+        Hooks::with_authorizer(authorizer.clone()),
     );
     Mock::given(method("GET"))
         .and(path("/v2.0/my/hardware/products"))
@@ -265,5 +269,9 @@ async fn an_interceptor_sends_every_generated_call() {
         .mount(&server)
         .await;
     client.list_products().await.unwrap();
-    assert_eq!(interceptor.0.load(Ordering::SeqCst), 1);
+    let Err(Error::Custom(message)) = client.list_products().await else {
+        panic!("a refused authorization must fail the call before sending");
+    };
+    assert_eq!(message, "no credentials the second time");
+    assert_eq!(authorizer.0.load(Ordering::SeqCst), 2);
 }

@@ -5,8 +5,9 @@
 //!
 //! 1. removes the `api-version` header progenitor adds to every request (the service has no such
 //!    header, and a real gateway might object to it);
-//! 2. hands the request to an [`Interceptor`] if one is installed (the hand-written client puts
-//!    authentication and retries there);
+//! 2. lets an [`Authorizer`] add credentials to the request, if one is installed (the
+//!    hand-written client attaches its bearer token there, after checking the request's origin;
+//!    it runs retries around whole generated calls, so that its errors stay typed);
 //! 3. makes every error response decodable: progenitor decodes an error body with the spec's
 //!    `ErrorResponse` schema, and on an empty or non-JSON body (an HTML page from a gateway) it
 //!    returns an error that has lost the HTTP status. Such a body is replaced by the flat error
@@ -31,25 +32,24 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// The most of a replaced body kept in `rawBody`.
 const RAW_BODY_EXCERPT: usize = 1024;
 
-/// The future an [`Interceptor`] returns.
-pub type InterceptorFuture<'a> =
-    Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a>>;
+/// The future an [`Authorizer`] returns: `Err` carries a message for a person, and the generated
+/// call then fails with `Error::Custom` without sending anything.
+pub type AuthorizeFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 
-/// Sends a request on behalf of a generated call, for example with authentication and retries.
-pub trait Interceptor: Send + Sync + 'static {
-    /// Sends `request` with `client`; `operation_id` is the spec's id of the calling operation.
-    fn execute<'a>(
+/// Adds credentials to the request of a generated call before it is sent.
+pub trait Authorizer: Send + Sync + 'static {
+    /// Authorizes `request`; `operation_id` is the spec's id of the calling operation.
+    fn authorize<'a>(
         &'a self,
-        client: &'a reqwest::Client,
-        request: reqwest::Request,
+        request: &'a mut reqwest::Request,
         operation_id: &'static str,
-    ) -> InterceptorFuture<'a>;
+    ) -> AuthorizeFuture<'a>;
 }
 
 /// The hooks state carried by the generated `Client` (its progenitor "inner type").
 #[derive(Clone, Default)]
 pub struct Hooks {
-    interceptor: Option<Arc<dyn Interceptor>>,
+    authorizer: Option<Arc<dyn Authorizer>>,
 }
 
 impl Hooks {
@@ -58,10 +58,10 @@ impl Hooks {
         Self::default()
     }
 
-    /// Hooks that send every request through `interceptor`.
-    pub fn with_interceptor(interceptor: Arc<dyn Interceptor>) -> Self {
+    /// Hooks that let `authorizer` add credentials to every request.
+    pub fn with_authorizer(authorizer: Arc<dyn Authorizer>) -> Self {
         Self {
-            interceptor: Some(interceptor),
+            authorizer: Some(authorizer),
         }
     }
 }
@@ -69,7 +69,7 @@ impl Hooks {
 impl fmt::Debug for Hooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hooks")
-            .field("interceptor", &self.interceptor.is_some())
+            .field("authorizer", &self.authorizer.is_some())
             .finish()
     }
 }
@@ -78,25 +78,24 @@ impl ClientHooks<Hooks> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         request.headers_mut().remove("api-version");
-        Ok(())
+        match &self.inner().authorizer {
+            Some(authorizer) => authorizer
+                .authorize(request, info.operation_id)
+                .await
+                .map_err(Error::Custom),
+            None => Ok(()),
+        }
     }
 
     async fn exec(
         &self,
         request: reqwest::Request,
-        info: &OperationInfo,
+        _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = match &self.inner().interceptor {
-            Some(interceptor) => {
-                interceptor
-                    .execute(self.client(), request, info.operation_id)
-                    .await?
-            }
-            None => self.client().execute(request).await?,
-        };
+        let response = self.client().execute(request).await?;
         decodable_error_body(response).await
     }
 }

@@ -19,5 +19,5 @@ mod open_enum;
 pub mod generated;
 
 pub use generated::*;
-pub use hooks::{Hooks, Interceptor, InterceptorFuture, REPLACED_BODY_HEADER};
+pub use hooks::{AuthorizeFuture, Authorizer, Hooks, REPLACED_BODY_HEADER};
 pub use integers::{Id, LenientInteger};
