@@ -1,0 +1,91 @@
+//! Access tokens: where they come from ([`TokenProvider`]) and how they are reused
+//! ([`TokenCache`](cache::TokenCache), internal).
+
+pub(crate) mod cache;
+mod entra;
+mod error;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+pub use entra::{ClientCredentials, DEFAULT_AUTHORITY, DEFAULT_RESOURCE, EntraEndpoint};
+pub use error::{AuthError, TokenEndpointError};
+
+/// A bearer token and how long it lasts.
+#[derive(Clone, Debug)]
+pub struct AccessToken {
+    secret: SecretString,
+    expires_in: Option<Duration>,
+    refresh_in: Option<Duration>,
+}
+
+impl AccessToken {
+    /// A token that does not expire as far as the client knows.
+    pub fn new(secret: SecretString) -> Self {
+        Self {
+            secret,
+            expires_in: None,
+            refresh_in: None,
+        }
+    }
+
+    /// The token's lifetime from when it was requested.
+    pub fn with_expires_in(mut self, expires_in: Duration) -> Self {
+        self.expires_in = Some(expires_in);
+        self
+    }
+
+    /// When the issuer suggests refreshing it (Entra's `refresh_in`).
+    pub fn with_refresh_in(mut self, refresh_in: Duration) -> Self {
+        self.refresh_in = Some(refresh_in);
+        self
+    }
+
+    /// The token itself.
+    pub fn secret(&self) -> &SecretString {
+        &self.secret
+    }
+
+    /// The token's lifetime, if known.
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.expires_in
+    }
+
+    /// The suggested refresh time, if given.
+    pub fn refresh_in(&self) -> Option<Duration> {
+        self.refresh_in
+    }
+}
+
+/// The future a [`TokenProvider`] returns.
+pub type TokenFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send + 'a>>;
+
+/// A source of access tokens for the API. The client caches what it returns, refreshes before
+/// expiry and asks again after a 401, so an implementation fetches a new token on every call.
+pub trait TokenProvider: Send + Sync + fmt::Debug {
+    /// Fetches a token.
+    fn fetch_token(&self) -> TokenFuture<'_>;
+}
+
+/// A fixed token, for tests and debugging with a token obtained elsewhere.
+#[derive(Clone, Debug)]
+pub struct StaticToken(SecretString);
+
+impl StaticToken {
+    /// A provider that always returns `token`.
+    pub fn new(token: SecretString) -> Self {
+        Self(token)
+    }
+}
+
+impl TokenProvider for StaticToken {
+    fn fetch_token(&self) -> TokenFuture<'_> {
+        let token = AccessToken::new(self.0.clone());
+        Box::pin(async move { Ok(token) })
+    }
+}

@@ -1,0 +1,121 @@
+//! Building a [`Client`]: where the API is, how to authenticate, timeouts and retries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::auth::{StaticToken, TokenProvider};
+use crate::client::Client;
+use crate::error::Error;
+use crate::origin;
+use crate::retry::RetryPolicy;
+
+/// The production API, version 2.0.
+pub const DEFAULT_BASE_URL: &str = "https://manage.devcenter.microsoft.com/v2.0/my";
+
+/// The `User-Agent` sent unless another is set.
+pub const DEFAULT_USER_AGENT: &str = concat!("hw-api/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a [`Client`]; start with [`Client::builder`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    base_url: String,
+    tokens: Option<Arc<dyn TokenProvider>>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    user_agent: String,
+    retry: RetryPolicy,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            tokens: None,
+            connect_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(100),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API's base URL, up to and including `/my` (default: [`DEFAULT_BASE_URL`]). HTTPS,
+    /// or HTTP on a loopback host (the simulator).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Where access tokens come from (required).
+    pub fn token_provider(mut self, provider: impl TokenProvider + 'static) -> Self {
+        self.tokens = Some(Arc::new(provider));
+        self
+    }
+
+    /// Where access tokens come from, shared with other clients.
+    pub fn shared_token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
+        self.tokens = Some(provider);
+        self
+    }
+
+    /// A fixed access token (obtained elsewhere).
+    pub fn access_token(self, token: SecretString) -> Self {
+        self.token_provider(StaticToken::new(token))
+    }
+
+    /// The most time to establish a connection (default 15 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The most time for one request and its response (default 100 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// How failed requests are retried ([`RetryPolicy::none`] turns retries off).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let trimmed = self.base_url.trim_end_matches('/');
+        let base = origin::secure_url(trimmed, "the base URL")?;
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(Error::Config(
+                "the base URL must not have a query or fragment".into(),
+            ));
+        }
+        let tokens = self.tokens.ok_or_else(|| {
+            Error::Config(
+                "no token provider: set one with token_provider() or access_token()".into(),
+            )
+        })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .user_agent(self.user_agent)
+            .https_only(base.scheme() == "https")
+            .build()
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot build the HTTP client: {}",
+                    crate::call::describe(e)
+                ))
+            })?;
+        Ok(Client::from_parts(base, http, tokens, self.retry))
+    }
+}

@@ -1,0 +1,50 @@
+//! A typed client for the Microsoft Hardware Dev Center API.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), hw_api::Error> {
+//! use futures_util::TryStreamExt;
+//! use hw_api::auth::ClientCredentials;
+//!
+//! let credentials = ClientCredentials::new("tenant-id", "client-id", "secret".to_owned().into());
+//! let client = hw_api::Client::builder().token_provider(credentials).build()?;
+//! let products: Vec<_> = client.list_products().try_collect().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! What it does for you:
+//! - **Authentication**: Entra ID client credentials (v2 or v1 endpoint) or any
+//!   [`TokenProvider`](auth::TokenProvider); tokens are cached, refreshed ahead of expiry one at a
+//!   time, refreshed once after a 401, and sent only to the API's origin.
+//! - **Paging**: list operations return a [`Pager`], a stream of items (or of pages) that follows
+//!   `next_link` to the end.
+//! - **Errors**: one [`Error`] type with the HTTP status, the service's code, message, validation
+//!   errors and activity id; bodies that are empty or HTML still give the status.
+//! - **Retries**: 408, 429 and 5xx and network errors, for operations that are safe to repeat,
+//!   honouring `Retry-After`; a create is never resent blindly ([`Error::Ambiguous`]).
+//! - **Secrets**: tokens and secrets are `secrecy` types; SAS signatures and tokens are redacted
+//!   from errors and logs.
+
+pub mod auth;
+mod call;
+mod client;
+mod config;
+mod error;
+mod origin;
+mod pager;
+pub mod redact;
+mod retry;
+
+pub use client::{Client, operations};
+pub use config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
+pub use error::{Error, ErrorCode, FieldError, ServiceError};
+pub use pager::{Page, PageStream, Pager};
+pub use retry::RetryPolicy;
+pub use secrecy::{ExposeSecret, SecretString};
+
+/// The API's resource types, generated from `openapi/hardware.yaml`.
+pub mod types {
+    pub use hw_api_gen::types::*;
+    pub use hw_api_gen::{Id, LenientInteger};
+}
+
+pub use hw_api_gen::Id;

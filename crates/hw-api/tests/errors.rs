@@ -1,0 +1,159 @@
+//! Error responses of every shape become one typed, readable error.
+
+mod common;
+
+use common::*;
+use hw_api::types::{NewSubmission, SubmissionType};
+use hw_api::{Client, Error, ErrorCode, Id, RetryPolicy};
+use serde_json::json;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn failing_with(response: ResponseTemplate) -> Error {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(base(&server))
+        .access_token("t".to_owned().into())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    client.get_product(Id(PRODUCT)).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn the_nested_shape_with_a_camel_case_code() {
+    let err = failing_with(
+        ResponseTemplate::new(404)
+            .insert_header("x-ms-request-id", "req-42")
+            .set_body_json(
+                json!({"error": {"code": "entityNotFound", "message": "Product not found"}}),
+            ),
+    )
+    .await;
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(err.code(), Some(&ErrorCode::EntityNotFound));
+    let service = err.service().unwrap();
+    assert_eq!(service.request_id.as_deref(), Some("req-42"));
+    assert_eq!(
+        err.to_string(),
+        "getProduct: HTTP 404 entityNotFound: Product not found (request id req-42)"
+    );
+}
+
+#[tokio::test]
+async fn validation_errors_with_targets() {
+    let err = failing_with(ResponseTemplate::new(422).set_body_json(json!({
+        "error": {"code": "InvalidInput", "message": "Validation Failed.",
+                  "validationErrors": [{"target": "targetingInfo.chids", "message": "At least one property is required for update."}]}
+    })))
+    .await;
+    assert_eq!(
+        err.code(),
+        Some(&ErrorCode::InvalidInput),
+        "codes compare case-insensitively"
+    );
+    let service = err.service().unwrap();
+    assert_eq!(
+        service.validation_errors[0].target.as_deref(),
+        Some("targetingInfo.chids")
+    );
+    assert!(
+        err.to_string()
+            .contains("[targetingInfo.chids: At least one property is required for update.]"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_flat_gateway_shape_with_an_activity_id() {
+    let err = failing_with(ResponseTemplate::new(500).set_body_json(json!({
+        "statusCode": 500, "message": "Internal server error", "activityId": "0f8fad5b-d9cb-469f-a165-70867728950e"
+    })))
+    .await;
+    let service = err.service().unwrap();
+    assert_eq!(service.status, 500);
+    assert_eq!(service.message.as_deref(), Some("Internal server error"));
+    assert_eq!(
+        service.activity_id.as_deref(),
+        Some("0f8fad5b-d9cb-469f-a165-70867728950e")
+    );
+    assert!(err.to_string().contains("activity id 0f8fad5b"), "{err}");
+}
+
+#[tokio::test]
+async fn html_gateway_pages_and_empty_bodies_keep_the_status() {
+    let html = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
+    for status in [500, 502] {
+        let err = failing_with(
+            ResponseTemplate::new(status)
+                .insert_header("content-type", "text/html")
+                .set_body_string(html),
+        )
+        .await;
+        assert_eq!(err.status(), Some(status));
+        let service = err.service().unwrap();
+        assert!(
+            service
+                .body_excerpt
+                .as_deref()
+                .unwrap()
+                .contains("502 Bad Gateway"),
+            "{service:?}"
+        );
+        assert!(service.message.is_none());
+        assert!(!err.to_string().contains('\n'));
+    }
+    let err = failing_with(ResponseTemplate::new(403)).await;
+    assert_eq!(err.to_string(), "getProduct: HTTP 403: Forbidden");
+}
+
+#[tokio::test]
+async fn a_malformed_success_names_the_json_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"value": [{"id": 1}, {"id": "not-a-number"}]})),
+        )
+        .mount(&server)
+        .await;
+    let err =
+        futures_util::TryStreamExt::try_collect::<Vec<_>>(static_client(&server).list_products())
+            .await
+            .unwrap_err();
+    let Error::Decode { path, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(path, "value[1].id");
+    assert!(
+        err.to_string().starts_with(
+            "listProducts: the response does not fit the API description at `value[1].id`"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_success_status_other_than_the_spec_says_still_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": SUBMISSION, "productId": PRODUCT})),
+        )
+        .mount(&server)
+        .await;
+    let body = NewSubmission {
+        name: "n".try_into().unwrap(),
+        type_: SubmissionType::Initial,
+    };
+    let created = static_client(&server)
+        .create_submission(Id(PRODUCT), &body)
+        .await
+        .unwrap();
+    assert_eq!(created.id, Id(SUBMISSION));
+}
