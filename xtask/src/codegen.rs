@@ -145,16 +145,7 @@ struct DocSplitter;
 fn split_docs(attrs: &mut Vec<syn::Attribute>) {
     let mut out = Vec::with_capacity(attrs.len());
     for attr in attrs.drain(..) {
-        let text = match &attr.meta {
-            syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) => Some(s.value()),
-                _ => None,
-            },
-            _ => None,
-        };
+        let text = crate::doc_text(&attr);
         match text {
             Some(text) if text.contains('\n') => {
                 for line in text.lines() {

@@ -175,19 +175,7 @@ fn serde_args(attrs: &[Attribute]) -> Vec<String> {
 }
 
 fn docs(attrs: &[Attribute]) -> Vec<String> {
-    attrs
-        .iter()
-        .filter_map(|a| match &a.meta {
-            syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) => Some(s.value()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
+    attrs.iter().filter_map(crate::doc_text).collect()
 }
 
 fn type_name(ty: &Type) -> String {

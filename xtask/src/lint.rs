@@ -18,8 +18,8 @@ pub fn check(spec: &Spec) -> Result<(), TaskError> {
     let mut problems = Vec::new();
     version(&spec.tree, &mut problems);
     operations(&spec.tree, &mut problems);
-    schema_shapes(&spec.tree, "", &mut problems);
-    references(&spec.tree, &spec.tree, "", &mut problems);
+    schema_shapes(&spec.tree, &mut problems);
+    references(&spec.tree, &mut problems);
     if let Err(e) = open_enums::collect(spec) {
         problems.push(e.0);
     }
@@ -147,70 +147,61 @@ fn named_body_schemas(holder: &Value, at: &str, problems: &mut Vec<String>) {
     }
 }
 
-/// Flags an `enum` anywhere but at the top of a component schema, and
-/// `additionalProperties: true`, which typify treats as "ignore unknown fields".
-fn schema_shapes(value: &Value, at: &str, problems: &mut Vec<String>) {
+/// Calls `visit` with every object of the document (examples skipped) and its location
+/// (`components.schemas.Thing.properties.kind`).
+fn walk_objects(
+    value: &Value,
+    at: &str,
+    visit: &mut dyn FnMut(&serde_json::Map<String, Value>, &str),
+) {
     match value {
         Value::Object(map) => {
-            let depth = at.matches('.').count();
-            let top_component = at.starts_with(".components.schemas.") && depth == 3;
-            if map.get("additionalProperties") == Some(&Value::Bool(true)) {
-                problems.push(format!(
-                    "{}: `additionalProperties: true` makes typify drop unknown fields; write `additionalProperties: {{}}` to keep them",
-                    at.trim_start_matches('.')
-                ));
-            }
-            if map.contains_key("enum") && !top_component && !at.starts_with(".servers") {
-                problems.push(format!(
-                    "{}: inline enum; make it a named schema under components/schemas",
-                    at.trim_start_matches('.')
-                ));
-            }
+            visit(map, at.trim_start_matches('.'));
             for (key, child) in map {
-                if key == "example" || key == "examples" {
-                    continue;
+                if key != "example" && key != "examples" {
+                    walk_objects(child, &format!("{at}.{key}"), visit);
                 }
-                schema_shapes(child, &format!("{at}.{key}"), problems);
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                schema_shapes(child, &format!("{at}[{i}]"), problems);
+                walk_objects(child, &format!("{at}[{i}]"), visit);
             }
         }
         _ => {}
     }
 }
 
+/// Flags an `enum` anywhere but at the top of a component schema, and
+/// `additionalProperties: true`, which typify treats as "ignore unknown fields".
+fn schema_shapes(tree: &Value, problems: &mut Vec<String>) {
+    walk_objects(tree, "", &mut |map, at| {
+        if map.get("additionalProperties") == Some(&Value::Bool(true)) {
+            problems.push(format!(
+                "{at}: `additionalProperties: true` makes typify drop unknown fields; write `additionalProperties: {{}}` to keep them"
+            ));
+        }
+        let top_component = at.starts_with("components.schemas.") && at.matches('.').count() == 2;
+        if map.contains_key("enum") && !top_component && !at.starts_with("servers") {
+            problems.push(format!(
+                "{at}: inline enum; make it a named schema under components/schemas"
+            ));
+        }
+    });
+}
+
 /// Flags a `$ref` that is not local or points nowhere (typify panics on those).
-fn references(root: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            if let Some(target) = map.get("$ref").and_then(Value::as_str) {
-                let found = target
-                    .strip_prefix('#')
-                    .and_then(|pointer| root.pointer(pointer));
-                if found.is_none() {
-                    problems.push(format!(
-                        "{}: $ref {target:?} does not resolve",
-                        at.trim_start_matches('.')
-                    ));
-                }
-            }
-            for (key, child) in map {
-                if key == "example" || key == "examples" {
-                    continue;
-                }
-                references(root, child, &format!("{at}.{key}"), problems);
+fn references(tree: &Value, problems: &mut Vec<String>) {
+    walk_objects(tree, "", &mut |map, at| {
+        if let Some(target) = map.get("$ref").and_then(Value::as_str) {
+            let found = target
+                .strip_prefix('#')
+                .and_then(|pointer| tree.pointer(pointer));
+            if found.is_none() {
+                problems.push(format!("{at}: $ref {target:?} does not resolve"));
             }
         }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                references(root, child, &format!("{at}[{i}]"), problems);
-            }
-        }
-        _ => {}
-    }
+    });
 }
 
 /// Follows a local `$ref`, if the value is one.

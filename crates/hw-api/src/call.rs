@@ -293,24 +293,29 @@ impl Inner {
             .send()
             .await
             .map_err(transport)?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        if response.status().is_success() {
-            let body = response.bytes().await.map_err(transport)?;
-            let value = decode::<T>(&body, Some(status))?;
-            return Ok(Success {
-                value,
-                status,
-                request_id: request_id(&headers),
-            });
-        }
-        let body = read_bounded(response).await?;
-        Err(Failure::Status {
-            status,
-            headers,
-            body: ErrorBody::Raw(body),
-        })
+        finish(response).await
     }
+}
+
+/// A raw response as an attempt: a success decoded as `T`, anything else an error status.
+async fn finish<T: DeserializeOwned>(response: reqwest::Response) -> Result<Success<T>, Failure> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    if response.status().is_success() {
+        let body = response.bytes().await.map_err(transport)?;
+        let value = decode::<T>(&body, Some(status))?;
+        return Ok(Success {
+            value,
+            status,
+            request_id: request_id(&headers),
+        });
+    }
+    let body = read_bounded(response).await?;
+    Err(Failure::Status {
+        status,
+        headers,
+        body: ErrorBody::Raw(body),
+    })
 }
 
 /// A generated call as an attempt.
@@ -331,26 +336,8 @@ where
             headers: response.headers().clone(),
             body: ErrorBody::Decoded(Box::new(response.into_inner())),
         }),
-        Err(E::UnexpectedResponse(response)) => {
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            if response.status().is_success() {
-                // A success status the spec does not list (200 for 201): still a success.
-                let body = response.bytes().await.map_err(transport)?;
-                let value = decode::<T>(&body, Some(status))?;
-                return Ok(Success {
-                    value,
-                    status,
-                    request_id: request_id(&headers),
-                });
-            }
-            let body = read_bounded(response).await?;
-            Err(Failure::Status {
-                status,
-                headers,
-                body: ErrorBody::Raw(body),
-            })
-        }
+        // Includes a success status the spec does not list (200 for 201): still a success.
+        Err(E::UnexpectedResponse(response)) => finish(response).await,
         Err(E::CommunicationError(e) | E::InvalidUpgrade(e) | E::ResponseBodyError(e)) => {
             Err(transport(e))
         }

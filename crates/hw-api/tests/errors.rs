@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use hw_api::types::{NewSubmission, SubmissionType};
-use hw_api::{Client, Error, ErrorCode, Id, RetryPolicy};
+use hw_api::{Error, ErrorCode, Id, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -15,12 +15,7 @@ async fn failing_with(response: ResponseTemplate) -> Error {
         .respond_with(response)
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(base(&server))
-        .access_token("t".to_owned().into())
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = static_client_with(&server, |b| b.retry_policy(RetryPolicy::none()));
     client.get_product(Id(PRODUCT)).await.unwrap_err()
 }
 

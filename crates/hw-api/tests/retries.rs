@@ -189,13 +189,10 @@ async fn a_create_that_times_out_is_ambiguous_and_sent_once() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(base(&server))
-        .access_token("t".to_owned().into())
-        .request_timeout(Duration::from_millis(200))
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let client = static_client_with(&server, |b| {
+        b.request_timeout(Duration::from_millis(200))
+            .retry_policy(quick_retries())
+    });
     let err = client
         .create_submission(Id(PRODUCT), &new_submission())
         .await
@@ -214,12 +211,7 @@ async fn retries_can_be_turned_off() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(base(&server))
-        .access_token("t".to_owned().into())
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = static_client_with(&server, |b| b.retry_policy(RetryPolicy::none()));
     assert_eq!(
         client.get_product(Id(PRODUCT)).await.unwrap_err().status(),
         Some(503)

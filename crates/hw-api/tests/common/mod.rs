@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use hw_api::auth::ClientCredentials;
-use hw_api::{Client, RetryPolicy};
+use hw_api::{Client, ClientBuilder, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,14 +28,21 @@ pub fn base(server: &MockServer) -> String {
     format!("{}/v2.0/my", server.uri())
 }
 
-/// A client with a fixed token `static-token`.
+/// A client with a fixed token `static-token` and quick retries.
 pub fn static_client(server: &MockServer) -> Client {
-    Client::builder()
+    static_client_with(server, |builder| builder)
+}
+
+/// Like [`static_client`], with more settings.
+pub fn static_client_with(
+    server: &MockServer,
+    configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Client {
+    let builder = Client::builder()
         .base_url(base(server))
         .access_token("static-token".to_owned().into())
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap()
+        .retry_policy(quick_retries());
+    configure(builder).build().unwrap()
 }
 
 /// Client credentials against the token endpoint on `authority`.
