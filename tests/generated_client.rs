@@ -132,6 +132,26 @@ async fn create_submission_posts_json_and_expects_201() {
 }
 
 #[tokio::test]
+async fn commit_submission_posts_without_a_body_and_expects_202() {
+    let (server, client) = server_and_client().await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/v2.0/my/hardware/products/{PRODUCT}/submissions/{SUBMISSION}/commit"
+        )))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let accepted = client
+        .commit_submission(&Id(PRODUCT), &Id(SUBMISSION))
+        .await
+        .unwrap();
+    assert_eq!(accepted.status().as_u16(), 202);
+    let received = &server.received_requests().await.unwrap()[0];
+    assert!(received.body.is_empty());
+}
+
+#[tokio::test]
 async fn a_nested_functional_error_is_typed() {
     let (server, client) = server_and_client().await;
     Mock::given(method("POST"))
