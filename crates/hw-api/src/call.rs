@@ -19,6 +19,12 @@ use crate::error::{Error, FieldError, ServiceError};
 use crate::redact;
 use crate::retry::server_wait;
 
+tokio::task_local! {
+    /// The token of the current attempt, for the generated core's authorizer: the request then
+    /// carries exactly the token that a 401 invalidates.
+    pub(crate) static ATTEMPT_LEASE: Lease;
+}
+
 /// The most of an error body that is read.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -218,7 +224,10 @@ impl Inner {
                     http.response.status_code = Empty,
                     request_id = Empty,
                 );
-                let outcome = attempt(lease).instrument(attempt_span.clone()).await;
+                let outcome = ATTEMPT_LEASE
+                    .scope(lease.clone(), attempt(lease))
+                    .instrument(attempt_span.clone())
+                    .await;
                 let current = tracing::Span::current();
                 current.record("attempts", attempts);
                 let failure = match outcome {
@@ -246,7 +255,7 @@ impl Inner {
                     Next::Reauthenticate if !reauthenticated => {
                         reauthenticated = true;
                         tracing::debug!("the API refused the token (401): fetching a new one and trying once more");
-                        self.tokens.invalidate(generation).await;
+                        self.tokens.invalidate(generation);
                     }
                     Next::Retry(server_wait) => {
                         match self.retry.delay_before_retry(counted, started.elapsed(), server_wait) {
@@ -360,7 +369,7 @@ fn decode<T: DeserializeOwned>(body: &[u8], status: Option<u16>) -> Result<T, Fa
         Failure::Decode {
             status,
             path,
-            message: redact::text(&e.into_inner().to_string()),
+            message: redact::text(&redact::single_line(&e.into_inner().to_string())),
         }
     })
 }
@@ -375,6 +384,9 @@ pub(crate) fn bearer(token: &SecretString) -> Result<HeaderValue, String> {
 
 /// A transport error as a failure, its message without URL secrets.
 pub(crate) fn transport(error: reqwest::Error) -> Failure {
+    if error.is_builder() || error.is_redirect() {
+        return Failure::Refused(describe(error));
+    }
     let kind = if error.is_connect() {
         TransportKind::Connect
     } else if error.is_timeout() {
@@ -402,7 +414,7 @@ pub(crate) fn describe(error: reqwest::Error) -> String {
     if let Some(url) = url {
         message.push_str(&format!(" ({url})"));
     }
-    redact::text(&message)
+    redact::text(&redact::single_line(&message))
 }
 
 async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
@@ -433,7 +445,7 @@ fn excerpt(text: &str) -> Option<String> {
     if cut.len() < text.len() {
         cut.push('…');
     }
-    Some(redact::text(&cut))
+    Some(redact::text(&redact::single_line(&cut)))
 }
 
 fn service_error(
@@ -469,7 +481,7 @@ fn service_error(
     let message = detail
         .and_then(|d| d.message.clone())
         .or_else(|| parsed.as_ref().and_then(|p| p.message.clone()))
-        .map(|m| redact::text(&m));
+        .map(|m| redact::text(&redact::single_line(&m)));
     let validation = detail
         .map(|d| &d.validation_errors)
         .filter(|v| !v.is_empty())
@@ -477,8 +489,11 @@ fn service_error(
         .map(|list| {
             list.iter()
                 .map(|v| FieldError {
-                    target: v.target.clone(),
-                    message: v.message.as_deref().map(redact::text),
+                    target: v.target.as_deref().map(redact::single_line),
+                    message: v
+                        .message
+                        .as_deref()
+                        .map(|m| redact::text(&redact::single_line(m))),
                 })
                 .collect()
         })

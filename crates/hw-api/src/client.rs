@@ -8,8 +8,9 @@ use reqwest::header::AUTHORIZATION;
 use url::Url;
 
 use crate::auth::TokenProvider;
+use crate::auth::cache::Lease;
 use crate::auth::cache::TokenCache;
-use crate::call::{Operation, bearer, from_generated};
+use crate::call::{ATTEMPT_LEASE, Operation, bearer, from_generated};
 use crate::config::ClientBuilder;
 use crate::error::Error;
 use crate::pager::Pager;
@@ -105,7 +106,10 @@ impl Authorizer for Bearer {
                     redact::url(request.url())
                 ));
             }
-            let lease = self.tokens.get().await.map_err(|e| e.to_string())?;
+            let lease = match ATTEMPT_LEASE.try_with(Lease::clone) {
+                Ok(lease) => lease,
+                Err(_) => self.tokens.get().await.map_err(|e| e.to_string())?,
+            };
             request
                 .headers_mut()
                 .insert(AUTHORIZATION, bearer(&lease.secret)?);

@@ -109,6 +109,8 @@ impl ClientBuilder {
             .timeout(self.request_timeout)
             .user_agent(self.user_agent)
             .https_only(base.scheme() == "https")
+            // The token goes with every API request: never let a redirect carry it elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {
                 Error::Config(format!(

@@ -93,7 +93,7 @@ impl<T: Send + 'static> Pager<T> {
             inner,
             op,
         };
-        let pages = futures_util::stream::unfold(state, State::next_page);
+        let pages = futures_util::stream::unfold(state, State::next_page).fuse();
         Self {
             pages: Box::pin(pages),
             buffered: VecDeque::new(),
@@ -149,6 +149,7 @@ enum Cursor<E> {
     First(FirstPage<E>),
     Next(Url),
     Foreign(Url),
+    Broken(Error),
     Done,
 }
 
@@ -164,6 +165,7 @@ impl<E: Envelope> State<E> {
     async fn next_page(mut self) -> Option<(Result<Page<E::Item>, Error>, Self)> {
         let fetched = match std::mem::replace(&mut self.cursor, Cursor::Done) {
             Cursor::Done => return None,
+            Cursor::Broken(error) => Err(error),
             Cursor::Foreign(url) => Err(Error::ForeignLink {
                 operation: self.op.id,
                 url: redact::url(&url),
@@ -185,38 +187,39 @@ impl<E: Envelope> State<E> {
             Err(e) => return Some((Err(e), self)),
         };
         let (items, links) = envelope.into_parts();
-        let next_link = match self.follow(&links) {
-            Ok(next) => next,
-            Err(e) => return Some((Err(e), self)),
-        };
+        let next_link = self.follow(&links);
         Some((Ok(Page { items, next_link }), self))
     }
 
-    /// Sets the cursor from the page's links; returns the next page's URL.
-    fn follow(&mut self, links: &[Link]) -> Result<Option<Url>, Error> {
-        let Some(href) = links
+    /// Sets the cursor from the page's links; returns the next page's URL. A link that cannot
+    /// be followed ends the list with an error after this page.
+    fn follow(&mut self, links: &[Link]) -> Option<Url> {
+        let href = links
             .iter()
             .find(|l| l.rel == LinkRel::NextLink)
             .map(|l| l.href.trim())
-            .filter(|h| !h.is_empty())
-        else {
-            return Ok(None);
+            .filter(|h| !h.is_empty())?;
+        let url = match self.page_url.join(href) {
+            Ok(url) => url,
+            Err(e) => {
+                self.cursor = Cursor::Broken(Error::Decode {
+                    operation: self.op.id,
+                    status: None,
+                    path: "links[rel=next_link].href".into(),
+                    message: format!("{}: {e}", redact::url_text(href)),
+                });
+                return None;
+            }
         };
-        let url = self.page_url.join(href).map_err(|e| Error::Decode {
-            operation: self.op.id,
-            status: None,
-            path: "links[rel=next_link].href".into(),
-            message: format!("{}: {e}", redact::url_text(href)),
-        })?;
         if !self.seen.insert(url.to_string()) {
             tracing::warn!(operation = self.op.id, link = %redact::url(&url), "the service repeated a next_link; stopping");
-            return Ok(None);
+            return None;
         }
         self.cursor = if origin::same_origin(&url, &self.inner.base) {
             Cursor::Next(url.clone())
         } else {
             Cursor::Foreign(url.clone())
         };
-        Ok(Some(url))
+        Some(url)
     }
 }

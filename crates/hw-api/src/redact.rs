@@ -51,11 +51,14 @@ const SECRET_MARKERS: &[&str] = &[
     "bearer ",
 ];
 
-/// A URL as it may be shown: allow-listed query values only, no user-info.
+/// A URL as it may be shown: allow-listed query values only, no user-info, no fragment.
 pub fn url(url: &Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
+    if shown.fragment().is_some() {
+        shown.set_fragment(Some(REDACTED));
+    }
     if url.query().is_some() {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
@@ -82,8 +85,52 @@ pub fn url_text(text: &str) -> String {
     }
 }
 
-/// Free text with every value after a secret marker replaced.
+/// Text on one line: runs of white space and control characters become one space.
+pub fn single_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if !word.is_empty() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+/// Free text with every URL redacted like [`url`] and every value after a secret marker
+/// (`sig=`, `Bearer `, `access_token`, …) replaced.
 pub fn text(text: &str) -> String {
+    markers(&urls(text))
+}
+
+/// Redacts the `http(s)://` URLs in free text.
+fn urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest
+        .find("http://")
+        .into_iter()
+        .chain(rest.find("https://"))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        let len = rest[start..]
+            .find(|c: char| c.is_whitespace() || "\"'<>`".contains(c))
+            .unwrap_or(rest.len() - start);
+        let candidate = &rest[start..start + len];
+        match Url::parse(candidate) {
+            Ok(parsed) => out.push_str(&url(&parsed)),
+            Err(_) => out.push_str(candidate),
+        }
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn markers(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
@@ -137,6 +184,17 @@ mod tests {
             shown,
             "https://h.test/p?continuationToken=REDACTED&pageSize=50"
         );
+    }
+
+    #[test]
+    fn urls_in_text_are_redacted_whole() {
+        let t =
+            text("see https://h.test/p?continuationToken=abc&code=xyz#access_token=tok and more");
+        assert_eq!(
+            t,
+            "see https://h.test/p?continuationToken=REDACTED&code=REDACTED#REDACTED and more"
+        );
+        assert_eq!(single_line("a\r\n  b\tc\u{0}d"), "a b c d");
     }
 
     #[test]

@@ -94,7 +94,8 @@ impl RetryPolicy {
         }
         let delay = match server_wait {
             Some(wait) if wait > self.max_retry_after => return None,
-            Some(wait) => wait,
+            // Never less than the backoff: `Retry-After: 0` must not burn every attempt at once.
+            Some(wait) => wait.max(self.backoff(attempts)),
             None => self.backoff(attempts),
         };
         match self.deadline {
@@ -115,6 +116,11 @@ impl RetryPolicy {
         let jitter_ms = fastrand::u64(0..=half.as_millis().min(u64::MAX as u128) as u64);
         half + Duration::from_millis(jitter_ms)
     }
+}
+
+/// Statuses worth another attempt (when the request may be repeated).
+pub(crate) fn is_transient(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// The wait a response asks for: `x-ms-retry-after-ms` or `retry-after-ms` (milliseconds), then

@@ -195,33 +195,42 @@ async fn token_endpoint_outages_are_retried() {
 }
 
 #[tokio::test]
-async fn a_short_lived_token_is_refreshed_before_it_expires() {
+async fn a_redirect_never_carries_the_token_elsewhere() {
     let api = MockServer::start().await;
-    let authority = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(token_response("short", 2))
-        .expect(2)
-        .mount(&authority)
-        .await;
+    let elsewhere = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(product(PRODUCT)))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/steal", elsewhere.uri())),
+        )
         .mount(&api)
         .await;
-    let client = entra_client(&api, &authority);
-    client.get_product(Id(PRODUCT)).await.unwrap();
-    client.get_product(Id(PRODUCT)).await.unwrap();
-    // Half the two-second lifetime is the refresh margin.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    client.get_product(Id(PRODUCT)).await.unwrap();
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let err = static_client(&api)
+        .get_product(Id(PRODUCT))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(307));
 }
 
 #[tokio::test]
-async fn the_token_goes_only_to_the_api_origin() {
+async fn the_token_endpoint_gets_the_secret_in_the_body_and_no_bearer_token() {
     let api = MockServer::start().await;
     let authority = MockServer::start().await;
-    mount_token(&authority, "origin-token").await;
+    Mock::given(method("POST"))
+        .and(body_string_contains(format!("client_secret={SECRET}")))
+        .respond_with(token_response("origin-token", 3599))
+        .expect(1)
+        .mount(&authority)
+        .await;
     Mock::given(method("GET"))
+        .and(header("authorization", "Bearer origin-token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(product(PRODUCT)))
+        .expect(1)
         .mount(&api)
         .await;
     entra_client(&api, &authority)
@@ -229,13 +238,32 @@ async fn the_token_goes_only_to_the_api_origin() {
         .await
         .unwrap();
     for request in authority.received_requests().await.unwrap() {
-        assert!(
-            !request.headers.contains_key("authorization"),
-            "the token endpoint got an Authorization header"
-        );
+        assert!(!request.headers.contains_key("authorization"));
     }
-    let to_api = api.received_requests().await.unwrap();
-    assert_eq!(to_api[0].headers["authorization"], "Bearer origin-token");
+}
+
+#[tokio::test]
+async fn a_token_endpoint_redirect_is_not_followed_with_the_secret() {
+    let api = MockServer::start().await;
+    let authority = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/token", elsewhere.uri())),
+        )
+        .mount(&authority)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(token_response("stolen", 3599))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let err = entra_client(&api, &authority)
+        .get_product(Id(PRODUCT))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
 }
 
 #[test]

@@ -175,7 +175,35 @@ async fn nothing_is_requested_until_polled() {
 }
 
 #[tokio::test]
-async fn a_failing_page_is_retried_then_reported() {
+async fn a_page_that_keeps_failing_is_reported_after_the_items_before_it() {
+    let server = MockServer::start().await;
+    mount_page(
+        &server,
+        None,
+        page(&[1], Some("products?continuationToken=a")),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(query_param("continuationToken", "a"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"code": "entityNotFound", "message": "gone"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut items = static_client(&server).list_products();
+    assert_eq!(items.next().await.unwrap().unwrap().id, Id(1));
+    assert_eq!(items.next().await.unwrap().unwrap_err().status(), Some(404));
+    assert!(items.next().await.is_none());
+    assert!(
+        items.next().await.is_none(),
+        "polling after the end is safe"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_page_is_retried() {
     let server = MockServer::start().await;
     mount_page(
         &server,

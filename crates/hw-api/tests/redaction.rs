@@ -11,7 +11,7 @@ use hw_api::{Client, Id};
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "eyJ0eXAi.access-token-value.sig";
@@ -63,9 +63,9 @@ async fn no_secret_in_trace_logs_debug_or_errors() {
         .await;
     Mock::given(method("GET"))
         .and(path("/v2.0/my/hardware/products"))
-        .and(query_param("pageSize", "50"))
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
+        .expect(1)
         .mount(&api)
         .await;
     Mock::given(method("GET"))
@@ -111,4 +111,8 @@ async fn no_secret_in_trace_logs_debug_or_errors() {
         "{shown}"
     );
     assert!(shown.contains("sig=REDACTED"), "{shown}");
+    assert!(
+        shown.contains("retrying") && shown.contains("retry.delay_ms"),
+        "the retry was logged: {shown}"
+    );
 }

@@ -1,11 +1,11 @@
-//! Reuse of access tokens: refresh ahead of expiry, one refresh at a time, and a still-valid
-//! token kept in service when a refresh fails.
+//! Reuse of access tokens: refresh ahead of expiry, one refresh at a time, callers with a
+//! still-valid token never waiting for it, and a still-valid token kept in service when a
+//! refresh fails.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use secrecy::SecretString;
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{AccessToken, AuthError, TokenProvider};
@@ -24,17 +24,19 @@ pub(crate) struct Lease {
     pub(crate) generation: u64,
 }
 
-/// Caches the tokens of a provider. Holding the lock while fetching makes refreshes
-/// single-flight: concurrent callers wait for the one fetch and share its token.
+/// Caches the tokens of a provider.
 pub(crate) struct TokenCache {
     provider: Arc<dyn TokenProvider>,
     state: Mutex<State>,
+    /// Held while fetching: refreshes are single-flight.
+    refresh: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
 struct State {
     current: Option<Cached>,
     generation: u64,
+    refreshing: bool,
     pause_refresh_until: Option<Instant>,
 }
 
@@ -46,18 +48,16 @@ struct Cached {
 
 impl Cached {
     fn new(token: AccessToken, requested_at: Instant) -> Self {
-        let expires_at = token.expires_in().map(|life| requested_at + life);
-        let margin = token
-            .expires_in()
-            .map(|life| (life / 2).min(MAX_REFRESH_MARGIN));
-        let refresh_at = match (token.refresh_in(), token.expires_in(), margin) {
-            (Some(refresh), Some(life), _) if refresh < life => Some(requested_at + refresh),
-            (_, Some(life), Some(margin)) => Some(requested_at + (life - margin)),
+        let life = token.expires_in();
+        let expires_at = life.and_then(|life| requested_at.checked_add(life));
+        let refresh_after = match (token.refresh_in(), life) {
+            (Some(refresh), Some(life)) if refresh < life => Some(refresh),
+            (_, Some(life)) => Some(life - (life / 2).min(MAX_REFRESH_MARGIN)),
             _ => None,
         };
         Self {
             secret: token.secret().clone(),
-            refresh_at,
+            refresh_at: refresh_after.and_then(|after| requested_at.checked_add(after)),
             expires_at,
         }
     }
@@ -69,6 +69,13 @@ impl Cached {
     fn fresh(&self, now: Instant) -> bool {
         self.refresh_at.is_none_or(|at| now < at)
     }
+
+    fn lease(&self, generation: u64) -> Lease {
+        Lease {
+            secret: self.secret.clone(),
+            generation,
+        }
+    }
 }
 
 impl TokenCache {
@@ -76,60 +83,77 @@ impl TokenCache {
         Self {
             provider,
             state: Mutex::new(State::default()),
+            refresh: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// A valid token: the cached one while fresh, else a new one from the provider.
-    pub(crate) async fn get(&self) -> Result<Lease, AuthError> {
-        let mut state = self.state.lock().await;
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cached token if it may be used now without a refresh.
+    fn cached(&self, while_refreshing: bool) -> Option<Lease> {
+        let state = self.state();
         let now = Instant::now();
+        let current = state.current.as_ref().filter(|c| c.usable(now))?;
         let paused = state.pause_refresh_until.is_some_and(|until| now < until);
-        if let Some(current) = &state.current
-            && current.usable(now)
-            && (current.fresh(now) || paused)
-        {
-            return Ok(state.lease());
+        let someone_refreshes = while_refreshing && state.refreshing;
+        (current.fresh(now) || paused || someone_refreshes).then(|| current.lease(state.generation))
+    }
+
+    /// A valid token: the cached one while fresh (or while another caller refreshes it), else a
+    /// new one from the provider.
+    pub(crate) async fn get(&self) -> Result<Lease, AuthError> {
+        if let Some(lease) = self.cached(true) {
+            return Ok(lease);
         }
+        let _single_flight = self.refresh.lock().await;
+        if let Some(lease) = self.cached(false) {
+            return Ok(lease);
+        }
+        self.state().refreshing = true;
         let requested_at = Instant::now();
-        match self.provider.fetch_token().await {
+        let fetched = self.provider.fetch_token().await;
+        let mut state = self.state();
+        state.refreshing = false;
+        match fetched {
             Ok(token) => {
-                state.current = Some(Cached::new(token, requested_at));
+                let cached = Cached::new(token, requested_at);
                 state.generation += 1;
                 state.pause_refresh_until = None;
+                let lease = cached.lease(state.generation);
+                state.current = Some(cached);
                 tracing::debug!(generation = state.generation, "fetched an access token");
-                Ok(state.lease())
+                Ok(lease)
             }
-            Err(error) => match &state.current {
-                Some(current) if current.usable(Instant::now()) => {
-                    tracing::warn!(%error, "token refresh failed; the current token stays in use until it expires");
-                    state.pause_refresh_until = Some(Instant::now() + FAILED_REFRESH_PAUSE);
-                    Ok(state.lease())
+            Err(error) => {
+                let now = Instant::now();
+                let generation = state.generation;
+                match state
+                    .current
+                    .as_ref()
+                    .filter(|c| c.usable(now))
+                    .map(|c| c.lease(generation))
+                {
+                    Some(lease) => {
+                        tracing::warn!(%error, "token refresh failed; the current token stays in use until it expires");
+                        state.pause_refresh_until = Some(now + FAILED_REFRESH_PAUSE);
+                        Ok(lease)
+                    }
+                    None => Err(error),
                 }
-                _ => Err(error),
-            },
+            }
         }
     }
 
     /// Drops the token of `generation` (one the API refused), unless it was already replaced.
-    pub(crate) async fn invalidate(&self, generation: u64) {
-        let mut state = self.state.lock().await;
+    pub(crate) fn invalidate(&self, generation: u64) {
+        let mut state = self.state();
         if state.generation == generation {
             state.current = None;
             state.pause_refresh_until = None;
-        }
-    }
-}
-
-impl State {
-    fn lease(&self) -> Lease {
-        let secret = self
-            .current
-            .as_ref()
-            .map(|c| c.secret.clone())
-            .unwrap_or_else(|| SecretString::from(String::new()));
-        Lease {
-            secret,
-            generation: self.generation,
         }
     }
 }
@@ -206,15 +230,57 @@ mod tests {
         assert!(err.to_string().contains("fetch 4 failed"), "{err}");
     }
 
+    /// A provider whose fetch takes a while.
+    #[derive(Debug)]
+    struct Slow(AtomicUsize);
+
+    impl TokenProvider for Slow {
+        fn fetch_token(&self) -> TokenFuture<'_> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                Ok(AccessToken::new(format!("slow-{n}").into())
+                    .with_expires_in(Duration::from_secs(600)))
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_with_a_valid_token_do_not_wait_for_a_refresh() {
+        let cache = Arc::new(TokenCache::new(Arc::new(Slow(AtomicUsize::new(0)))));
+        cache.get().await.unwrap();
+        tokio::time::advance(Duration::from_secs(400)).await;
+        let refreshing = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.get().await.unwrap().secret.expose_secret().to_owned() }
+        });
+        tokio::task::yield_now().await;
+        let started = Instant::now();
+        assert_eq!(cache.get().await.unwrap().secret.expose_secret(), "slow-1");
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "served at once during the refresh"
+        );
+        assert_eq!(refreshing.await.unwrap(), "slow-2");
+    }
+
+    #[tokio::test]
+    async fn a_lifetime_too_large_for_the_clock_means_no_expiry() {
+        let (_, cache) = cache(Duration::MAX, usize::MAX);
+        assert_eq!(cache.get().await.unwrap().secret.expose_secret(), "token-1");
+        assert_eq!(cache.get().await.unwrap().secret.expose_secret(), "token-1");
+    }
+
     #[tokio::test]
     async fn invalidation_is_per_generation() {
         let (provider, cache) = cache(Duration::from_secs(3600), usize::MAX);
         let first = cache.get().await.unwrap();
-        cache.invalidate(first.generation).await;
+        cache.invalidate(first.generation);
         let second = cache.get().await.unwrap();
         assert_eq!(second.secret.expose_secret(), "token-2");
         // A late 401 for the old token does not throw away the new one.
-        cache.invalidate(first.generation).await;
+        cache.invalidate(first.generation);
         assert_eq!(cache.get().await.unwrap().generation, second.generation);
         assert_eq!(provider.calls.load(Ordering::SeqCst), 2);
     }

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{AccessToken, AuthError, TokenEndpointError, TokenFuture, TokenProvider};
-use crate::retry::{RetryPolicy, server_wait};
+use crate::call::describe;
+use crate::retry::{RetryPolicy, is_transient, server_wait};
 use crate::{origin, redact};
 
 /// The public-cloud Entra authority.
@@ -19,6 +20,9 @@ pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 
 /// The resource id of the Hardware Dev Center API.
 pub const DEFAULT_RESOURCE: &str = "https://manage.devcenter.microsoft.com";
+
+/// The lifetime assumed for a token whose response gives none.
+const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
 
 /// Which Entra token endpoint to use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +66,8 @@ pub struct ClientCredentials {
     authority: Url,
     endpoint: EntraEndpoint,
     retry: RetryPolicy,
-    http: reqwest::Client,
+    /// The HTTP client, or why it could not be built (reported on the first fetch).
+    http: Result<reqwest::Client, String>,
 }
 
 impl ClientCredentials {
@@ -79,13 +84,14 @@ impl ClientCredentials {
             authority: Url::parse(DEFAULT_AUTHORITY).expect("the default authority is a URL"),
             endpoint: EntraEndpoint::default(),
             retry: RetryPolicy::default().with_max_attempts(4),
-            http: http_client(),
+            http: http_client(true),
         }
     }
 
     /// Another authority host (a sovereign cloud, or the simulator): HTTPS, or HTTP on loopback.
     pub fn with_authority(mut self, authority: &str) -> Result<Self, crate::Error> {
         self.authority = origin::secure_url(authority, "the authority")?;
+        self.http = http_client(self.authority.scheme() == "https");
         Ok(self)
     }
 
@@ -114,6 +120,9 @@ impl ClientCredentials {
     }
 
     async fn fetch(&self) -> Result<AccessToken, AuthError> {
+        let http = self.http.as_ref().map_err(|message| AuthError::Transport {
+            message: message.clone(),
+        })?;
         let url = self.token_url();
         let (key, value) = match &self.endpoint {
             EntraEndpoint::V2 { scope } => ("scope", scope.as_str()),
@@ -129,24 +138,23 @@ impl ClientCredentials {
                 ("client_secret", self.secret.expose_secret()),
                 (key, value),
             ];
-            let sent = self.http.post(url.clone()).form(&form).send().await;
+            let sent = http.post(url.clone()).form(&form).send().await;
             let (error, wait) = match sent {
                 Ok(response) if response.status().is_success() => return token(response).await,
-                Ok(response) if is_transient(response.status()) => {
+                Ok(response) if is_transient(response.status().as_u16()) => {
                     let wait = server_wait(response.headers(), SystemTime::now());
                     (rejection(response).await, wait)
                 }
                 Ok(response) => return Err(rejection(response).await),
-                Err(e) if e.is_connect() || e.is_timeout() => (
-                    AuthError::Transport {
-                        message: format!("{} ({})", e.without_url(), redact::url(&url)),
-                    },
-                    None,
-                ),
                 Err(e) => {
-                    return Err(AuthError::Transport {
-                        message: format!("{} ({})", e.without_url(), redact::url(&url)),
-                    });
+                    let transient = e.is_connect() || e.is_timeout();
+                    let error = AuthError::Transport {
+                        message: describe(e),
+                    };
+                    if !transient {
+                        return Err(error);
+                    }
+                    (error, None)
                 }
             };
             match self
@@ -169,17 +177,22 @@ impl TokenProvider for ClientCredentials {
     }
 }
 
-fn http_client() -> reqwest::Client {
+/// The token endpoint's HTTP client: no redirects (the form carries the secret) and HTTPS only
+/// unless the authority is a loopback test server.
+fn http_client(https_only: bool) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
         .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .https_only(https_only)
         .user_agent(crate::config::DEFAULT_USER_AGENT)
         .build()
-        .unwrap_or_default()
-}
-
-fn is_transient(status: reqwest::StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+        .map_err(|e| {
+            format!(
+                "cannot build the HTTP client for the token endpoint: {}",
+                describe(e)
+            )
+        })
 }
 
 /// Seconds given as a JSON number or a string (the v1 endpoint sends `"3599"`).
@@ -208,8 +221,7 @@ struct TokenResponse {
 
 #[derive(Deserialize, Default)]
 struct ErrorBody {
-    #[serde(default)]
-    error: String,
+    error: Option<String>,
     error_description: Option<String>,
     #[serde(default)]
     error_codes: Vec<u64>,
@@ -220,7 +232,7 @@ struct ErrorBody {
 async fn token(response: reqwest::Response) -> Result<AccessToken, AuthError> {
     let status = response.status().as_u16();
     let body = response.bytes().await.map_err(|e| AuthError::Transport {
-        message: e.without_url().to_string(),
+        message: describe(e),
     })?;
     let parsed: TokenResponse =
         serde_json::from_slice(&body).map_err(|e| AuthError::InvalidResponse {
@@ -233,10 +245,13 @@ async fn token(response: reqwest::Response) -> Result<AccessToken, AuthError> {
             message: "the access token is empty".into(),
         });
     }
-    let mut token = AccessToken::new(SecretString::from(parsed.access_token));
-    if let Some(life) = parsed.expires_in.as_ref().and_then(Seconds::duration) {
-        token = token.with_expires_in(life);
-    }
+    // Without a readable lifetime, assume a short one rather than "never expires".
+    let life = parsed
+        .expires_in
+        .as_ref()
+        .and_then(Seconds::duration)
+        .unwrap_or(ASSUMED_LIFETIME);
+    let mut token = AccessToken::new(SecretString::from(parsed.access_token)).with_expires_in(life);
     if let Some(refresh) = parsed.refresh_in.as_ref().and_then(Seconds::duration) {
         token = token.with_refresh_in(refresh);
     }
@@ -251,12 +266,12 @@ async fn rejection(response: reqwest::Response) -> AuthError {
         .error_description
         .as_deref()
         .and_then(|d| d.lines().next())
-        .map(|d| redact::text(d.trim()));
-    let error = if parsed.error.is_empty() {
-        status.canonical_reason().unwrap_or("error").to_owned()
-    } else {
-        parsed.error
-    };
+        .map(|d| redact::text(&redact::single_line(d)));
+    let error = parsed
+        .error
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| redact::single_line(&e))
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
     AuthError::Rejected(Box::new(TokenEndpointError {
         status: status.as_u16(),
         error,
