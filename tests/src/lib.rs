@@ -1,5 +1,9 @@
 //! Helpers shared by the workspace-level black-box tests (the `[[test]]` targets of this
-//! package).
+//! package): the spec and its examples, conformance of responses to the spec, and a simulator
+//! that checks its own responses.
+
+pub mod conformance;
+pub mod sim;
 
 use std::path::PathBuf;
 

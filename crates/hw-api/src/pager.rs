@@ -112,15 +112,6 @@ impl<T: Send + 'static> Pager<T> {
         };
         Box::pin(futures_util::stream::once(async move { Ok(head) }).chain(self.pages))
     }
-
-    /// Every remaining item, or the first error.
-    pub async fn try_collect(mut self) -> Result<Vec<T>, Error> {
-        let mut all = Vec::new();
-        while let Some(item) = self.next().await {
-            all.push(item?);
-        }
-        Ok(all)
-    }
 }
 
 // The items are never pinned in place: they are moved out of the buffer by value.

@@ -51,7 +51,7 @@ async fn three_pages_absolute_and_relative_links() {
     mount_page(&server, Some("b"), page(&[5], None)).await;
     let all = static_client(&server)
         .list_products()
-        .try_collect()
+        .try_collect::<Vec<_>>()
         .await
         .unwrap();
     let ids: Vec<u64> = all.iter().map(|p| p.id.get()).collect();
@@ -71,7 +71,7 @@ async fn pages_as_a_stream() {
     let pages: Vec<_> = static_client(&server)
         .list_products()
         .pages()
-        .try_collect()
+        .try_collect::<Vec<_>>()
         .await
         .unwrap();
     assert_eq!(pages.len(), 2);
@@ -105,7 +105,7 @@ async fn an_empty_page_in_the_middle_does_not_end_the_list() {
     mount_page(&server, Some("b"), page(&[2], None)).await;
     let all = static_client(&server)
         .list_products()
-        .try_collect()
+        .try_collect::<Vec<_>>()
         .await
         .unwrap();
     assert_eq!(all.len(), 2);
@@ -128,7 +128,7 @@ async fn a_repeated_link_stops_the_list() {
     .await;
     let all = static_client(&server)
         .list_products()
-        .try_collect()
+        .try_collect::<Vec<_>>()
         .await
         .unwrap();
     assert_eq!(all.len(), 2, "each page once, then stop");
@@ -171,7 +171,7 @@ async fn nothing_is_requested_until_polled() {
     let pager = static_client(&server).list_products();
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(server.received_requests().await.unwrap().is_empty());
-    assert_eq!(pager.try_collect().await.unwrap().len(), 1);
+    assert_eq!(pager.try_collect::<Vec<_>>().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -221,7 +221,7 @@ async fn a_failing_page_is_retried() {
     mount_page(&server, Some("a"), page(&[2], None)).await;
     let all = static_client(&server)
         .list_products()
-        .try_collect()
+        .try_collect::<Vec<_>>()
         .await
         .unwrap();
     assert_eq!(all.len(), 2);
@@ -250,7 +250,7 @@ async fn submissions_of_a_product_page_too() {
         .await;
     let all = static_client(&server)
         .list_submissions(Id(PRODUCT))
-        .try_collect()
+        .try_collect::<Vec<_>>()
         .await
         .unwrap();
     assert_eq!(all[1].id, Id(SUBMISSION + 1));

@@ -79,7 +79,9 @@ async fn no_secret_in_trace_logs_debug_or_errors() {
 
     let client = entra_client(&api, &authority);
     let err = client.get_product(Id(PRODUCT)).await.unwrap_err();
-    let listed = client.list_products().try_collect().await.unwrap_err();
+    let listed = futures_util::TryStreamExt::try_collect::<Vec<_>>(client.list_products())
+        .await
+        .unwrap_err();
 
     let mut shown = captured.0.lock().unwrap().clone();
     for text in [

@@ -1,0 +1,298 @@
+//! Submissions: list, get, create and commit, with the documented rules.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hw_api_gen::types::{Submission, SubmissionList, SubmissionType};
+use serde_json::{Value, json};
+
+use super::errors::{functional, gateway, product_not_found, submission_not_found, validation};
+use super::outputs;
+use super::paging;
+use super::{Target, target};
+use crate::server::Shared;
+use crate::state::{self, Store, SubmissionRecord};
+use crate::workflow;
+
+/// `GET /hardware/products/{productId}/submissions`.
+pub async fn list(
+    State(sim): State<Arc<Shared>>,
+    Path((version, product)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Target {
+        prefix, product, ..
+    } = match target(&sim, &version, &product, None) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let page = match paging::request(query.as_deref(), sim.config.page_size) {
+        Ok(page) => page,
+        Err(message) => return functional(StatusCode::BAD_REQUEST, "invalidInput", message),
+    };
+    let mut store = state::lock(&sim.store);
+    if !store.products.contains_key(&product) {
+        return product_not_found();
+    }
+    let ids: Vec<u64> = store.submissions_of(product).map(|s| s.id).collect();
+    let value = ids
+        .iter()
+        .skip(page.offset)
+        .take(page.size)
+        .map(|id| render(&sim, &mut store, &prefix, *id, false))
+        .collect();
+    let links = paging::links(
+        &format!("{prefix}/hardware/products/{product}/submissions"),
+        page,
+        ids.len(),
+    );
+    Json(SubmissionList {
+        value,
+        links,
+        extra: Default::default(),
+    })
+    .into_response()
+}
+
+/// `GET /hardware/products/{productId}/submissions/{submissionId}`.
+pub async fn get(
+    State(sim): State<Arc<Shared>>,
+    Path((version, product, submission)): Path<(String, String, String)>,
+) -> Response {
+    let Target {
+        prefix,
+        product,
+        submission,
+    } = match target(&sim, &version, &product, Some(&submission)) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let mut store = state::lock(&sim.store);
+    if let Err(e) = find(&store, product, submission) {
+        return e;
+    }
+    Json(render(&sim, &mut store, &prefix, submission, true)).into_response()
+}
+
+/// `POST /hardware/products/{productId}/submissions`.
+pub async fn create(
+    State(sim): State<Arc<Shared>>,
+    Path((version, product)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Target {
+        prefix, product, ..
+    } = match target(&sim, &version, &product, None) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    if let Err(e) = json_content_type(&sim, &headers) {
+        return e;
+    }
+    let (name, kind) = match parse_new_submission(&body) {
+        Ok(parsed) => parsed,
+        Err(e) => return e,
+    };
+    let mut store = state::lock(&sim.store);
+    if !store.products.contains_key(&product) {
+        return product_not_found();
+    }
+    let has_initial = store
+        .submissions_of(product)
+        .any(|s| s.kind == SubmissionType::Initial);
+    match (&kind, has_initial) {
+        (SubmissionType::Initial, true) => {
+            return functional(
+                StatusCode::BAD_REQUEST,
+                "requestInvalidForCurrentState",
+                "Initial submission already exists",
+            );
+        }
+        (SubmissionType::Derived, false) => {
+            return functional(
+                StatusCode::BAD_REQUEST,
+                "requestInvalidForCurrentState",
+                "Cannot create derived submission since no initial submission created",
+            );
+        }
+        _ => {}
+    }
+    let id = store.next_submission;
+    store.next_submission += 1;
+    let blob = format!("ingestion/{}", state::guid(store.next_counter() ^ id));
+    store.submissions.insert(
+        id,
+        SubmissionRecord {
+            id,
+            product_id: product,
+            name,
+            kind,
+            created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            package_blob: blob,
+            committed_at: None,
+            fail_at: None,
+            outputs_made: false,
+        },
+    );
+    let submission = render(&sim, &mut store, &prefix, id, true);
+    (StatusCode::CREATED, Json(submission)).into_response()
+}
+
+/// `POST /hardware/products/{productId}/submissions/{submissionId}/commit`.
+pub async fn commit(
+    State(sim): State<Arc<Shared>>,
+    Path((version, product, submission)): Path<(String, String, String)>,
+) -> Response {
+    let Target {
+        product,
+        submission,
+        ..
+    } = match target(&sim, &version, &product, Some(&submission)) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let mut store = state::lock(&sim.store);
+    if let Err(e) = find(&store, product, submission) {
+        return e;
+    }
+    let record = &store.submissions[&submission];
+    if record.committed_at.is_some() {
+        return functional(
+            StatusCode::BAD_REQUEST,
+            "requestInvalidForCurrentState",
+            "Only pending submissions can be committed",
+        );
+    }
+    let package = store
+        .blobs
+        .get(&record.package_blob)
+        .filter(|b| b.exists && !b.data.is_empty());
+    let Some(package) = package else {
+        return functional(
+            StatusCode::BAD_REQUEST,
+            "invalidInput",
+            "The package has not been uploaded",
+        );
+    };
+    let fail_at = workflow::fail_step(&package.data);
+    if let Some(record) = store.submissions.get_mut(&submission) {
+        record.committed_at = Some(Instant::now());
+        record.fail_at = fail_at;
+    }
+    if let Some(p) = store.products.get_mut(&product) {
+        p.is_committed = Some(true);
+    }
+    StatusCode::ACCEPTED.into_response()
+}
+
+fn find(store: &Store, product: u64, submission: u64) -> Result<(), Response> {
+    if !store.products.contains_key(&product) {
+        return Err(product_not_found());
+    }
+    match store.submissions.get(&submission) {
+        Some(s) if s.product_id == product => Ok(()),
+        _ => Err(submission_not_found()),
+    }
+}
+
+fn json_content_type(sim: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
+        Ok(())
+    } else {
+        Err(gateway(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            &sim.activity_id(),
+        ))
+    }
+}
+
+fn parse_new_submission(body: &[u8]) -> Result<(String, SubmissionType), Response> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        functional(
+            StatusCode::BAD_REQUEST,
+            "invalidInput",
+            "The request body is not valid JSON",
+        )
+    })?;
+    let mut failures = Vec::new();
+    let name = value
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default();
+    if name.is_empty() {
+        failures.push(("name", "The name is required."));
+    } else if name.chars().count() > 256 {
+        failures.push(("name", "The name must be at most 256 characters."));
+    }
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .map(SubmissionType::from);
+    let kind = match kind {
+        Some(kind @ (SubmissionType::Initial | SubmissionType::Derived)) => Some(kind),
+        _ => {
+            failures.push(("type", "The type must be initial or derived."));
+            None
+        }
+    };
+    match kind {
+        Some(kind) if failures.is_empty() => Ok((name.to_owned(), kind)),
+        _ => Err(validation(&failures)),
+    }
+}
+
+/// A submission as the API shows it; `detail` adds the workflow status and downloads.
+fn render(sim: &Shared, store: &mut Store, prefix: &str, id: u64, detail: bool) -> Submission {
+    let record = store.submissions[&id].clone();
+    let progress = workflow::progress(
+        record.committed_at.map(|at| at.elapsed()),
+        sim.config.step_duration,
+        record.fail_at,
+    );
+    let me = format!(
+        "{prefix}/hardware/products/{}/submissions/{}",
+        record.product_id, record.id
+    );
+    let mut value = json!({
+        "id": record.id,
+        "productId": record.product_id,
+        "name": record.name,
+        "type": record.kind,
+        "commitStatus": progress.commit,
+        "isExtensionInf": false,
+        "isUniversal": true,
+        "isDeclarativeInf": true,
+        "createdDateTime": record.created,
+        "links": [
+            {"href": me, "rel": "self", "method": "GET"},
+            {"href": me, "rel": "update_submission", "method": "PATCH"},
+            {"href": format!("{me}/commit"), "rel": "commit_submission", "method": "POST"},
+        ],
+    });
+    if detail {
+        let outputs = outputs::ensure(sim, store, &record, &progress);
+        let mut status = json!({"currentStep": progress.step, "state": progress.state, "messages": outputs.messages});
+        if let Some(report) = &outputs.error_report {
+            status["errorReport"] = json!(report);
+        }
+        value["workflowStatus"] = status;
+        value["downloads"] = json!({"items": outputs.items, "messages": []});
+    }
+    serde_json::from_value(value).expect("a well-formed submission")
+}

@@ -1,0 +1,102 @@
+//! `hw-sim`: run the Hardware Dev Center simulator until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use hw_sim::{AppCredential, FaultRule, SimConfig};
+
+/// A stateful simulator of the Hardware Dev Center API, its token endpoint and its blob storage.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address of the API.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "HW_SIM_ADDR")]
+    addr: SocketAddr,
+    /// Address of the token endpoint (default: the API's host, a free port).
+    #[arg(long)]
+    token_addr: Option<SocketAddr>,
+    /// Address of the blob service (default: the API's host, a free port).
+    #[arg(long)]
+    blob_addr: Option<SocketAddr>,
+    /// Products to create at start.
+    #[arg(long, default_value_t = 3)]
+    products: usize,
+    /// Milliseconds each workflow step of a committed submission takes.
+    #[arg(long, default_value_t = 1000)]
+    step_ms: u64,
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_lifetime: u64,
+    /// Default page size of lists.
+    #[arg(long, default_value_t = 50)]
+    page_size: usize,
+    /// SAS service version of upload URLs (decides the blob size limits).
+    #[arg(long, default_value = "2019-12-12")]
+    sas_version: String,
+    /// Lifetime of SAS URLs, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    sas_lifetime: u64,
+    /// A token the API accepts without the token endpoint (repeatable).
+    #[arg(long = "static-token")]
+    static_tokens: Vec<String>,
+    /// Tenant id the token endpoint accepts.
+    #[arg(long, default_value = "hw-sim-tenant")]
+    tenant: String,
+    /// Client id the token endpoint accepts.
+    #[arg(long, default_value = "hw-sim-client")]
+    client_id: String,
+    /// Client secret the token endpoint accepts.
+    #[arg(
+        long,
+        default_value = "hw-sim-secret",
+        env = "HW_SIM_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    client_secret: String,
+    /// A fault to inject, `KIND:PROBABILITY[:OPERATION]` with KIND one of `429[=SECONDS]`, `500`,
+    /// `503`, `drop`, `slow=MILLISECONDS` (repeatable).
+    #[arg(long = "fault")]
+    faults: Vec<FaultRule>,
+    /// Seed of the fault generator.
+    #[arg(long, default_value_t = 1)]
+    fault_seed: u64,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let config = SimConfig {
+        api_addr: args.addr,
+        token_addr: args.token_addr,
+        blob_addr: args.blob_addr,
+        apps: vec![AppCredential {
+            tenant_id: args.tenant,
+            client_id: args.client_id,
+            secret: args.client_secret,
+        }],
+        static_tokens: args.static_tokens,
+        token_lifetime: Duration::from_secs(args.token_lifetime),
+        step_duration: Duration::from_millis(args.step_ms),
+        page_size: args.page_size,
+        sas_version: args.sas_version,
+        sas_lifetime: Duration::from_secs(args.sas_lifetime),
+        seed_products: args.products,
+        faults: args.faults,
+        fault_seed: args.fault_seed,
+        ..SimConfig::default()
+    };
+    let sim = hw_sim::start(config).await?;
+    let app = sim.app();
+    println!("hw-sim is running (Ctrl-C stops it)");
+    println!("  API base URL:  {}", sim.api_url());
+    println!("  authority:     {}", sim.authority_url());
+    println!("  blob service:  {}", sim.urls().blob_origin);
+    println!(
+        "  tenant {} / client {} (secret from --client-secret)",
+        app.tenant_id, app.client_id
+    );
+    tokio::signal::ctrl_c().await?;
+    sim.stop().await;
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! A stateful simulator of the Hardware Dev Center API for the demo, examples, tests, benchmarks
+//! and users' own CI: the API itself, the Entra token endpoint and the blob storage behind the
+//! SAS URLs, each a real HTTP server on loopback.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let sim = hw_sim::start(hw_sim::SimConfig::default()).await?;
+//! println!("API at {}, tokens at {}", sim.api_url(), sim.authority_url());
+//! sim.stop().await;
+//! # Ok(()) }
+//! ```
+//!
+//! It keeps products, submissions and blobs in memory, enforces the documented rules with the
+//! service's error shapes, paginates like the service, runs the signing workflow of committed
+//! submissions on a configurable clock, and can inject faults (see [`faults`]).
+
+mod api;
+mod blob;
+pub mod config;
+pub mod faults;
+mod record;
+pub mod sas;
+mod server;
+pub mod state;
+mod token;
+pub mod workflow;
+
+pub use config::{AppCredential, BlobLimits, SimConfig};
+pub use faults::{Fault, FaultRule};
+pub use server::{SimHandle, Urls, start};
+pub use state::{Recorded, SubmissionRecord};

@@ -1,0 +1,34 @@
+//! Keeps every API response (operation, status, JSON body) when asked, so that tests can check
+//! the simulator against the spec.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::server::Shared;
+use crate::state::{self, Recorded};
+use crate::{api, faults};
+
+/// Middleware: records the response of an API operation.
+pub async fn record(State(sim): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let operation = api::operation_id(request.method(), request.uri().path());
+    let response = next.run(request).await;
+    let (Some(operation), true) = (operation, sim.config.record_responses) else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
+        // A dropped connection: keep dropping it.
+        return faults::drop_partway(Response::from_parts(parts, Body::empty())).await;
+    };
+    let json = serde_json::from_slice(&bytes).ok();
+    state::lock(&sim.store).recorded.push(Recorded {
+        operation: operation.to_owned(),
+        status: parts.status.as_u16(),
+        body: json,
+    });
+    Response::from_parts(parts, Body::from(bytes))
+}

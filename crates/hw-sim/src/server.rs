@@ -1,0 +1,221 @@
+//! Starting the simulator: the API, the token endpoint and the blob service on their own
+//! loopback ports, and a handle to inspect and stop them.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::middleware;
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{AppCredential, SimConfig};
+use crate::faults::{self, Faults};
+use crate::state::{self, Recorded, Store, SubmissionRecord};
+use crate::{api, blob, record, sas, token};
+
+/// Where the three services listen.
+#[derive(Clone, Debug)]
+pub struct Urls {
+    /// `http://127.0.0.1:PORT` of the API.
+    pub api_origin: String,
+    /// `http://127.0.0.1:PORT` of the token endpoint (the Entra "authority").
+    pub authority: String,
+    /// `http://127.0.0.1:PORT` of the blob service.
+    pub blob_origin: String,
+}
+
+/// What the handlers share.
+pub struct Shared {
+    pub config: SimConfig,
+    pub store: Mutex<Store>,
+    pub sas_key: Vec<u8>,
+    pub urls: Urls,
+    pub faults: Faults,
+}
+
+impl Shared {
+    /// A fresh GUID-shaped activity id.
+    pub fn activity_id(&self) -> String {
+        let n = state::lock(&self.store).next_counter();
+        state::guid(n ^ 0x5eed_0000_0000)
+    }
+
+    /// A SAS URL of blob `name` with `permissions`.
+    pub fn sas_url(&self, name: &str, permissions: &str) -> String {
+        let query = sas::query(
+            &self.sas_key,
+            name,
+            &self.config.sas_version,
+            permissions,
+            self.config.sas_lifetime,
+        );
+        format!("{}/{name}?{query}", self.urls.blob_origin)
+    }
+}
+
+/// A running simulator. Dropping it stops the servers.
+pub struct SimHandle {
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Starts a simulator with `config`.
+pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
+    let api_listener = TcpListener::bind(config.api_addr).await?;
+    let host = config.api_addr.ip();
+    let token_listener =
+        TcpListener::bind(config.token_addr.unwrap_or(SocketAddr::new(host, 0))).await?;
+    let blob_listener =
+        TcpListener::bind(config.blob_addr.unwrap_or(SocketAddr::new(host, 0))).await?;
+    let origin = |l: &TcpListener| l.local_addr().map(|a| format!("http://{a}"));
+    let urls = Urls {
+        api_origin: origin(&api_listener)?,
+        authority: origin(&token_listener)?,
+        blob_origin: origin(&blob_listener)?,
+    };
+    let sas_key: Vec<u8> = (0..32).map(|_| fastrand::u8(..)).collect();
+    let shared = Arc::new(Shared {
+        store: Mutex::new(Store::new(&config)),
+        faults: Faults::new(config.faults.clone(), config.fault_seed),
+        config,
+        sas_key,
+        urls,
+    });
+    let with_faults = |router: Router| {
+        router.layer(middleware::from_fn_with_state(
+            shared.clone(),
+            faults::inject,
+        ))
+    };
+    let api = with_faults(api::router(shared.clone())).layer(middleware::from_fn_with_state(
+        shared.clone(),
+        record::record,
+    ));
+    let token = with_faults(token::router(shared.clone()));
+    let blob = with_faults(blob::router(shared.clone()));
+    let (shutdown, signal) = watch::channel(false);
+    let tasks = [
+        (api_listener, api),
+        (token_listener, token),
+        (blob_listener, blob),
+    ]
+    .into_iter()
+    .map(|(listener, router)| {
+        let mut signal = signal.clone();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = signal.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(stop)
+                .await
+            {
+                tracing::error!(error = %e, "hw-sim server stopped");
+            }
+        })
+    })
+    .collect();
+    Ok(SimHandle {
+        shared,
+        shutdown,
+        tasks,
+    })
+}
+
+impl SimHandle {
+    /// The API base URL clients use: `http://127.0.0.1:PORT/v2.0/my`.
+    pub fn api_url(&self) -> String {
+        format!("{}/v2.0/my", self.shared.urls.api_origin)
+    }
+
+    /// The listening URLs.
+    pub fn urls(&self) -> &Urls {
+        &self.shared.urls
+    }
+
+    /// The token endpoint's authority URL (for `ClientCredentials::with_authority`).
+    pub fn authority_url(&self) -> &str {
+        &self.shared.urls.authority
+    }
+
+    /// The first application the token endpoint accepts.
+    pub fn app(&self) -> &AppCredential {
+        &self.shared.config.apps[0]
+    }
+
+    /// A valid access token, issued without the token endpoint.
+    pub fn issue_token(&self) -> String {
+        let mut store = state::lock(&self.shared.store);
+        let token = format!("hwsim.direct.{}", state::guid(store.next_counter()));
+        store.tokens.insert(
+            token.clone(),
+            std::time::Instant::now() + self.shared.config.token_lifetime,
+        );
+        token
+    }
+
+    /// Adds a product; returns its id.
+    pub fn add_product(&self, name: &str) -> u64 {
+        state::lock(&self.shared.store).add_product(name)
+    }
+
+    /// How many products there are.
+    pub fn product_count(&self) -> usize {
+        state::lock(&self.shared.store).products.len()
+    }
+
+    /// A submission's record.
+    pub fn submission(&self, id: u64) -> Option<SubmissionRecord> {
+        state::lock(&self.shared.store)
+            .submissions
+            .get(&id)
+            .cloned()
+    }
+
+    /// The committed content of blob `name` (`container/name`).
+    pub fn blob(&self, name: &str) -> Option<Bytes> {
+        let store = state::lock(&self.shared.store);
+        store
+            .blobs
+            .get(name)
+            .filter(|b| b.exists)
+            .map(|b| b.data.clone())
+    }
+
+    /// How many blob requests carried an `Authorization` header (they were refused).
+    pub fn blob_authorization_headers(&self) -> u64 {
+        state::lock(&self.shared.store).blob_authorization_headers
+    }
+
+    /// How many requests of `operation` arrived (faulted ones included).
+    pub fn requests(&self, operation: &str) -> u64 {
+        state::lock(&self.shared.store)
+            .requests
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The API responses recorded so far (with `record_responses`).
+    pub fn recorded(&self) -> Vec<Recorded> {
+        state::lock(&self.shared.store).recorded.clone()
+    }
+
+    /// Stops the servers and waits for them.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,155 @@
+//! Everything the simulator holds: products, submissions, blobs, issued tokens, and records for
+//! inspection by tests.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+use hw_api_gen::types::{Product, SubmissionType};
+
+use crate::config::SimConfig;
+
+/// The first private product id handed out (ids are in the service's ranges, above 2^53).
+pub const FIRST_PRODUCT_ID: u64 = 14_631_253_285_588_838;
+/// The first shared product id.
+pub const FIRST_SHARED_PRODUCT_ID: u64 = 1_152_921_504_607_010_608;
+/// The first submission id.
+pub const FIRST_SUBMISSION_ID: u64 = 1_152_921_504_621_465_124;
+
+/// A submission and what the simulator needs to run its workflow.
+#[derive(Clone, Debug)]
+pub struct SubmissionRecord {
+    pub id: u64,
+    pub product_id: u64,
+    pub name: String,
+    pub kind: SubmissionType,
+    pub created: String,
+    /// The blob the package is uploaded to.
+    pub package_blob: String,
+    pub committed_at: Option<Instant>,
+    /// The step the package asked to fail at.
+    pub fail_at: Option<usize>,
+    /// Whether the signed package and driver metadata blobs were made.
+    pub outputs_made: bool,
+}
+
+/// A block blob.
+#[derive(Clone, Debug, Default)]
+pub struct Blob {
+    /// The committed content.
+    pub data: Bytes,
+    /// The committed blocks, in order: id and size.
+    pub committed: Vec<(Vec<u8>, u64)>,
+    /// Blocks uploaded but not committed yet.
+    pub uncommitted: HashMap<Vec<u8>, Bytes>,
+    /// The decoded length every block id of this blob must have.
+    pub id_len: Option<usize>,
+    /// The MD5 of the whole content (base64), when known.
+    pub content_md5: Option<String>,
+    /// Changes with every write.
+    pub etag: String,
+    /// Whether content was ever committed.
+    pub exists: bool,
+}
+
+/// One API response kept for conformance checks.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// The spec's operation id.
+    pub operation: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body, if any.
+    pub body: Option<serde_json::Value>,
+}
+
+/// The simulator's mutable state.
+#[derive(Default)]
+pub struct Store {
+    pub products: BTreeMap<u64, Product>,
+    pub submissions: BTreeMap<u64, SubmissionRecord>,
+    pub blobs: HashMap<String, Blob>,
+    /// Issued access tokens and when they expire.
+    pub tokens: HashMap<String, Instant>,
+    pub next_product: u64,
+    pub next_submission: u64,
+    pub counter: u64,
+    /// Requests to the blob service that carried an `Authorization` header.
+    pub blob_authorization_headers: u64,
+    /// Requests per operation id.
+    pub requests: BTreeMap<String, u64>,
+    pub recorded: Vec<Recorded>,
+}
+
+impl Store {
+    /// A store with `config`'s seed data.
+    pub fn new(config: &SimConfig) -> Self {
+        let mut store = Store {
+            next_product: FIRST_PRODUCT_ID,
+            next_submission: FIRST_SUBMISSION_ID,
+            ..Store::default()
+        };
+        for n in 0..config.seed_products {
+            store.add_product(&format!("Seed product {n}"));
+        }
+        store
+    }
+
+    /// Adds a product and returns its id.
+    pub fn add_product(&mut self, name: &str) -> u64 {
+        let id = self.next_product;
+        let offset = id - FIRST_PRODUCT_ID;
+        self.next_product += 1;
+        let product = serde_json::from_value::<Product>(serde_json::json!({
+            "id": id,
+            "sharedProductId": FIRST_SHARED_PRODUCT_ID + offset,
+            "productName": name,
+            "isCommitted": false,
+            "isTestSign": false,
+            "isFlightSign": false,
+            "deviceType": "internal",
+            "testHarness": "attestation",
+            "marketingNames": [name],
+            "requestedSignatures": ["WINDOWS_v100_X64_RS5_FULL", "WINDOWS_v100_ARM64_GE_FULL"],
+            "selectedProductTypes": {"windows_v100_RS5": "Unclassified"},
+            "announcementDate": "2026-01-01T00:00:00Z",
+        }))
+        .expect("a well-formed product");
+        self.products.insert(id, product);
+        id
+    }
+
+    /// A fresh id for activity ids, blob names and tokens.
+    pub fn next_counter(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
+
+    /// The submissions of a product, in creation order.
+    pub fn submissions_of(&self, product: u64) -> impl Iterator<Item = &SubmissionRecord> {
+        self.submissions
+            .values()
+            .filter(move |s| s.product_id == product)
+    }
+}
+
+/// A lock on the store that survives a panicked holder.
+pub fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A GUID-shaped id from a number.
+pub fn guid(n: u64) -> String {
+    let hex = format!("{n:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}

@@ -1,0 +1,163 @@
+//! The Entra ID token endpoints, in both shapes: v2 (`/oauth2/v2.0/token` with a scope, numbers)
+//! and v1 (`/oauth2/token` with a resource, numbers as strings), with AADSTS error bodies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use serde_json::json;
+
+use crate::server::Shared;
+use crate::state::{self, guid};
+
+const RESOURCE: &str = "https://manage.devcenter.microsoft.com";
+
+/// The token endpoint router.
+pub fn router(sim: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(v2))
+        .route("/{tenant}/oauth2/token", post(v1))
+        .with_state(sim)
+}
+
+async fn v2(
+    State(sim): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let scope = form.get("scope").map(String::as_str).unwrap_or_default();
+    if scope != format!("{RESOURCE}/.default") {
+        return aadsts(
+            &sim,
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            &format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+            ),
+        );
+    }
+    issue(&sim, &tenant, &form, false)
+}
+
+async fn v1(
+    State(sim): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let resource = form.get("resource").map(String::as_str).unwrap_or_default();
+    if resource.trim_end_matches('/') != RESOURCE {
+        return aadsts(
+            &sim,
+            StatusCode::BAD_REQUEST,
+            "invalid_resource",
+            500011,
+            &format!("The resource principal named {resource} was not found in the tenant."),
+        );
+    }
+    issue(&sim, &tenant, &form, true)
+}
+
+fn issue(sim: &Shared, tenant: &str, form: &HashMap<String, String>, v1: bool) -> Response {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    if field("grant_type") != "client_credentials" {
+        return aadsts(
+            sim,
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        );
+    }
+    if !sim.config.apps.iter().any(|a| a.tenant_id == tenant) {
+        return aadsts(
+            sim,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    }
+    let Some(app) = sim
+        .config
+        .apps
+        .iter()
+        .find(|a| a.tenant_id == tenant && a.client_id == field("client_id"))
+    else {
+        return aadsts(
+            sim,
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{}' was not found in the directory '{tenant}'.",
+                field("client_id")
+            ),
+        );
+    };
+    if app.secret != field("client_secret") {
+        return aadsts(
+            sim,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+        );
+    }
+    let lifetime = sim.config.token_lifetime;
+    let token = {
+        let mut store = state::lock(&sim.store);
+        let token = format!(
+            "hwsim.{}.{:016x}",
+            guid(store.next_counter()),
+            fastrand::u64(..)
+        );
+        store
+            .tokens
+            .insert(token.clone(), Instant::now() + lifetime);
+        token
+    };
+    let seconds = lifetime.as_secs();
+    if v1 {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        Json(json!({
+            "token_type": "Bearer",
+            "expires_in": seconds.to_string(),
+            "ext_expires_in": seconds.to_string(),
+            "expires_on": (now + seconds).to_string(),
+            "not_before": now.to_string(),
+            "resource": RESOURCE,
+            "access_token": token,
+        }))
+        .into_response()
+    } else {
+        Json(json!({"token_type": "Bearer", "expires_in": seconds, "ext_expires_in": seconds, "access_token": token})).into_response()
+    }
+}
+
+fn aadsts(sim: &Shared, status: StatusCode, error: &str, code: u64, message: &str) -> Response {
+    let trace = sim.activity_id();
+    let correlation = sim.activity_id();
+    let timestamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let description = format!(
+        "AADSTS{code}: {message}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {timestamp}"
+    );
+    let body = json!({
+        "error": error,
+        "error_description": description,
+        "error_codes": [code],
+        "timestamp": timestamp,
+        "trace_id": trace,
+        "correlation_id": correlation,
+        "error_uri": "https://login.microsoftonline.com/error?code=".to_owned() + &code.to_string(),
+    });
+    (status, Json(body)).into_response()
+}

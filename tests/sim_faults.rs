@@ -1,0 +1,133 @@
+//! Injected faults reach hw-api as the real service's would, and hw-api handles each as it
+//! should: retries what is safe, reports the rest.
+
+use std::time::Duration;
+
+use hw_api::types::{NewSubmission, SubmissionType};
+use hw_api::{Error, Id};
+use hw_sim::{Fault, FaultRule, SimConfig};
+use hw_workspace_tests::sim::TestSim;
+
+async fn sim_with(rules: Vec<FaultRule>) -> TestSim {
+    TestSim::start(SimConfig {
+        faults: rules,
+        step_duration: Duration::from_millis(20),
+        ..SimConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn throttling_with_retry_after_is_waited_out() {
+    let rule = FaultRule::new(
+        Fault::Throttle {
+            retry_after: Duration::from_millis(300),
+        },
+        1.0,
+    )
+    .only("getProduct")
+    .at_most(2);
+    let sim = sim_with(vec![rule]).await;
+    let product = Id(sim.add_product("p"));
+    let started = std::time::Instant::now();
+    sim.client().get_product(product).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(600));
+    assert_eq!(sim.requests("getProduct"), 3);
+}
+
+#[tokio::test]
+async fn html_503s_and_500s_on_reads_are_retried() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::Unavailable, 1.0)
+            .only("getProduct")
+            .at_most(1),
+        FaultRule::new(Fault::InternalError, 1.0)
+            .only("getProduct")
+            .at_most(1),
+    ])
+    .await;
+    let product = Id(sim.add_product("p"));
+    sim.client().get_product(product).await.unwrap();
+    assert_eq!(sim.requests("getProduct"), 3);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_on_a_create_is_ambiguous_and_the_submission_exists() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::DropConnection, 1.0)
+            .only("createSubmission")
+            .at_most(1),
+    ])
+    .await;
+    let product = Id(sim.add_product("p"));
+    let body = NewSubmission {
+        name: "v1".try_into().unwrap(),
+        type_: SubmissionType::Initial,
+    };
+    let err = sim
+        .client()
+        .create_submission(product, &body)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "{err:?}");
+    assert_eq!(sim.requests("createSubmission"), 1, "not resent");
+    let created =
+        futures_util::TryStreamExt::try_collect::<Vec<_>>(sim.client().list_submissions(product))
+            .await
+            .unwrap();
+    assert_eq!(
+        created.len(),
+        1,
+        "the create went through although the client could not tell"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_on_a_read_is_retried() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::DropConnection, 1.0)
+            .only("getProduct")
+            .at_most(1),
+    ])
+    .await;
+    let product = Id(sim.add_product("p"));
+    sim.client().get_product(product).await.unwrap();
+    assert_eq!(sim.requests("getProduct"), 2);
+}
+
+#[tokio::test]
+async fn a_slow_response_times_out() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::Slow(Duration::from_millis(800)), 1.0).only("getProduct"),
+    ])
+    .await;
+    let product = Id(sim.add_product("p"));
+    let client = sim
+        .client_builder()
+        .request_timeout(Duration::from_millis(150))
+        .retry_policy(hw_api::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client.get_product(product).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn token_endpoint_throttling_is_retried() {
+    let sim = sim_with(vec![
+        FaultRule::new(
+            Fault::Throttle {
+                retry_after: Duration::ZERO,
+            },
+            1.0,
+        )
+        .only("token")
+        .at_most(1),
+    ])
+    .await;
+    sim.add_product("p");
+    futures_util::TryStreamExt::try_collect::<Vec<_>>(sim.client().list_products())
+        .await
+        .unwrap();
+    assert_eq!(sim.requests("token"), 2);
+}
