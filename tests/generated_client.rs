@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use futures_util::TryStreamExt;
 use hw_api_gen::types::{ErrorCode, NewSubmission, SubmissionType};
 use hw_api_gen::{AuthorizeFuture, Authorizer, Client, Error, Hooks, Id};
 use serde_json::json;
@@ -294,4 +295,258 @@ async fn an_authorizer_decorates_every_generated_call_and_can_refuse() {
     };
     assert_eq!(message, "no credentials the second time");
     assert_eq!(authorizer.0.load(Ordering::SeqCst), 2);
+}
+
+const LABEL: u64 = 1_152_921_504_606_978_422;
+
+fn label_json() -> serde_json::Value {
+    json!({"id": LABEL, "productId": PRODUCT, "submissionId": SUBMISSION, "name": "to WU", "destination": "windowsUpdate",
+           "workflowStatus": {"currentStep": "microsoftApproval", "state": "started"}})
+}
+
+/// Mounts one expectation and returns the server, for the lifecycle operations.
+async fn expect_call(
+    verb: &str,
+    at: String,
+    status: u16,
+    body: Option<serde_json::Value>,
+) -> (MockServer, Client) {
+    let (server, client) = server_and_client().await;
+    let mut response = ResponseTemplate::new(status);
+    if let Some(body) = body {
+        response = response.set_body_json(body);
+    }
+    Mock::given(method(verb))
+        .and(path(format!("/v2.0/my{at}")))
+        .and(WithoutHeader("api-version"))
+        .respond_with(response)
+        .expect(1)
+        .mount(&server)
+        .await;
+    (server, client)
+}
+
+async fn sent_body(server: &MockServer) -> serde_json::Value {
+    let request = &server.received_requests().await.unwrap()[0];
+    serde_json::from_slice(&request.body).unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test]
+async fn create_and_update_product() {
+    let (server, client) = expect_call(
+        "POST",
+        "/hardware/products".into(),
+        201,
+        Some(json!({"id": PRODUCT})),
+    )
+    .await;
+    let body: hw_api_gen::types::NewProduct =
+        serde_json::from_value(json!({"productName": "p", "testHarness": "attestation"})).unwrap();
+    assert_eq!(client.create_product(&body).await.unwrap().id, Id(PRODUCT));
+    assert_eq!(
+        sent_body(&server).await,
+        json!({"productName": "p", "testHarness": "attestation"})
+    );
+
+    let (server, client) =
+        expect_call("PATCH", format!("/hardware/products/{PRODUCT}"), 204, None).await;
+    let update = hw_api_gen::types::ProductUpdate {
+        product_name: Some("renamed".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        client
+            .update_product(&Id(PRODUCT), &update)
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_eq!(sent_body(&server).await, json!({"productName": "renamed"}));
+}
+
+#[tokio::test]
+async fn update_submission_and_publisher_metadata() {
+    let at = format!("/hardware/products/{PRODUCT}/submissions/{SUBMISSION}");
+    let (server, client) = expect_call("PATCH", at.clone(), 204, None).await;
+    let update = hw_api_gen::types::SubmissionUpdate {
+        name: "v2".try_into().unwrap(),
+    };
+    client
+        .update_submission(&Id(PRODUCT), &Id(SUBMISSION), &update)
+        .await
+        .unwrap();
+    assert_eq!(sent_body(&server).await, json!({"name": "v2"}));
+    let (_server, client) =
+        expect_call("POST", format!("{at}/createpublishermetadata"), 202, None).await;
+    client
+        .create_publisher_metadata(&Id(PRODUCT), &Id(SUBMISSION))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn shipping_label_operations() {
+    let labels = format!("/hardware/products/{PRODUCT}/submissions/{SUBMISSION}/shippingLabels");
+    let (server, client) = expect_call(
+        "GET",
+        labels.clone(),
+        200,
+        Some(json!({"value": [label_json()]})),
+    )
+    .await;
+    let page = client
+        .list_shipping_labels(&Id(PRODUCT), &Id(SUBMISSION), Some(true))
+        .await
+        .unwrap();
+    assert_eq!(page.value[0].id, Id(LABEL));
+    assert_eq!(
+        server.received_requests().await.unwrap()[0].url.query(),
+        Some("includeTargetingInfo=true")
+    );
+
+    let (server, client) = expect_call("POST", labels.clone(), 201, Some(label_json())).await;
+    let new: hw_api_gen::types::NewShippingLabel = serde_json::from_value(json!({
+        "name": "to WU", "destination": "windowsUpdate",
+        "targeting": {"hardwareIds": [{"bundleId": "b", "infId": "x.inf", "operatingSystemCode": "WINDOWS_v100_X64_RS5_FULL", "pnpString": "pci\\ven_1"}]}
+    }))
+    .unwrap();
+    client
+        .create_shipping_label(&Id(PRODUCT), &Id(SUBMISSION), &new)
+        .await
+        .unwrap();
+    assert_eq!(
+        sent_body(&server).await["targeting"]["hardwareIds"][0]["infId"],
+        "x.inf"
+    );
+
+    let (_server, client) =
+        expect_call("GET", format!("{labels}/{LABEL}"), 200, Some(label_json())).await;
+    let label = client
+        .get_shipping_label(&Id(PRODUCT), &Id(SUBMISSION), &Id(LABEL), None)
+        .await
+        .unwrap();
+    assert_eq!(label.name.as_deref(), Some("to WU"));
+
+    let (server, client) = expect_call("PATCH", format!("{labels}/{LABEL}"), 204, None).await;
+    let update: hw_api_gen::types::ShippingLabelUpdate = serde_json::from_value(json!({
+        "targeting": {"chids": [{"chid": "c", "action": "remove"}], "restrictedToAudiences": []}
+    }))
+    .unwrap();
+    client
+        .update_shipping_label(&Id(PRODUCT), &Id(SUBMISSION), &Id(LABEL), &update)
+        .await
+        .unwrap();
+    let sent = sent_body(&server).await;
+    assert_eq!(
+        sent["targeting"]["restrictedToAudiences"],
+        json!([]),
+        "an empty audience list is sent: it clears"
+    );
+    assert_eq!(sent["targeting"]["chids"][0]["action"], "remove");
+
+    let (_server, client) = expect_call("PUT", format!("{labels}/{LABEL}/cancel"), 204, None).await;
+    client
+        .cancel_shipping_label(&Id(PRODUCT), &Id(SUBMISSION), &Id(LABEL))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn audiences_and_partner_submissions() {
+    let (_server, client) = expect_call(
+        "GET",
+        "/hardware/audiences".into(),
+        200,
+        Some(json!({"value": [{"id": "a-1", "name": "n"}]})),
+    )
+    .await;
+    assert_eq!(client.list_audiences().await.unwrap().value[0].id, "a-1");
+    let at = format!(
+        "/hardware/products/relationships/sourcepubliherid/27691110/sourceproductid/{PRODUCT}/sourcesubmissionid/{SUBMISSION}"
+    );
+    let (_server, client) = expect_call("GET", at, 200, Some(submission_json())).await;
+    let translated = client
+        .get_partner_submission(&Id(27_691_110), &Id(PRODUCT), &Id(SUBMISSION))
+        .await
+        .unwrap();
+    assert_eq!(translated.id, Id(SUBMISSION));
+}
+
+#[tokio::test]
+async fn preprod_packages() {
+    let package = json!({"id": "pkg-1", "signingStatus": "Processing"});
+    let (server, client) = expect_call(
+        "PUT",
+        "/hardware/preprod/packages".into(),
+        200,
+        Some(package.clone()),
+    )
+    .await;
+    let uploaded = client
+        .upload_preprod_package(b"MSCF cab bytes".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(
+        uploaded.signing_status,
+        Some(hw_api_gen::types::SigningStatus::Processing)
+    );
+    let request = &server.received_requests().await.unwrap()[0];
+    assert_eq!(request.headers["content-type"], "application/octet-stream");
+    assert_eq!(request.body, b"MSCF cab bytes");
+
+    let (_server, client) = expect_call(
+        "GET",
+        "/hardware/preprod/packages/pkg-1".into(),
+        200,
+        Some(package),
+    )
+    .await;
+    client.get_preprod_package("pkg-1").await.unwrap();
+    let asset = json!({"id": "as-1", "packageId": "pkg-1", "assetType": "SignedFilesZip", "contentHash": "ab"});
+    let (_server, client) = expect_call(
+        "GET",
+        "/hardware/preprod/packages/pkg-1/assets".into(),
+        200,
+        Some(json!([asset.clone()])),
+    )
+    .await;
+    assert_eq!(
+        client.list_preprod_assets("pkg-1").await.unwrap().0[0].id,
+        "as-1"
+    );
+    let (_server, client) = expect_call(
+        "GET",
+        "/hardware/preprod/packages/pkg-1/assets/as-1".into(),
+        200,
+        Some(asset),
+    )
+    .await;
+    client.get_preprod_asset("pkg-1", "as-1").await.unwrap();
+
+    let (server, client) = server_and_client().await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v2.0/my/hardware/preprod/packages/pkg-1/assets/as-1/download",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/octet-stream")
+                .set_body_bytes(b"PK zip".to_vec()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let stream = client
+        .download_preprod_asset("pkg-1", "as-1")
+        .await
+        .unwrap()
+        .into_inner();
+    let mut stream = stream.into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.try_next().await.unwrap() {
+        bytes.extend_from_slice(&chunk);
+    }
+    assert_eq!(bytes, b"PK zip");
 }

@@ -26,6 +26,9 @@ fn through_type(schema: &str, value: &serde_json::Value) -> Result<String, Strin
         "Downloads" => round_trip::<types::Downloads>(value),
         "Link" => round_trip::<types::Link>(value),
         "ErrorResponse" => round_trip::<types::ErrorResponse>(value),
+        "NewProduct" => round_trip::<types::NewProduct>(value),
+        "ShippingLabel" => round_trip::<types::ShippingLabel>(value),
+        "Audience" => round_trip::<types::Audience>(value),
         "Id" => round_trip::<hw_api_gen::Id>(value),
         "LenientInteger" => round_trip::<hw_api_gen::LenientInteger>(value),
         other => Err(format!(
