@@ -131,3 +131,27 @@ async fn token_endpoint_throttling_is_retried() {
         .unwrap();
     assert_eq!(sim.requests("token"), 2);
 }
+
+#[tokio::test]
+async fn a_dropped_connection_cuts_the_body_partway() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::DropConnection, 1.0).only("getProduct"),
+    ])
+    .await;
+    let product = sim.add_product("p");
+    let url = format!("{}/hardware/products/{product}", sim.api_url());
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(sim.issue_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the headers arrive");
+    let declared: usize = response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(declared > 10);
+    assert!(response.bytes().await.is_err(), "then the body breaks off");
+}

@@ -66,12 +66,11 @@ async fn products_page_like_the_service() {
         "absolute next_link: {next}"
     );
     assert!(next.query().unwrap().contains("continuationToken="));
-    let mut ids: Vec<u64> = pages
+    let ids: std::collections::BTreeSet<u64> = pages
         .iter()
         .flat_map(|p| p.items.iter().map(|i| i.id.get()))
         .collect();
-    ids.dedup();
-    assert_eq!(ids.len(), 120);
+    assert_eq!(ids.len(), 120, "every product once");
     assert!(ids.iter().all(|id| *id > 1 << 53));
 }
 
@@ -241,7 +240,12 @@ async fn commit_rules_and_the_workflow_to_a_signed_package() {
     );
 
     let mut seen_steps = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let done = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the workflow did not finish"
+        );
         let current = client.get_submission(product, submission.id).await.unwrap();
         let status = current.workflow_status.clone().unwrap();
         if let Some(CurrentStep::WorkflowStep(step)) = &status.current_step
@@ -311,7 +315,12 @@ async fn a_package_marked_to_fail_fails_with_an_error_report() {
         .commit_submission(&product, &submission.id)
         .await
         .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let failed = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the workflow did not fail"
+        );
         let current = client.get_submission(product, submission.id).await.unwrap();
         if current.workflow_status.as_ref().unwrap().state == Some(WorkflowState::Failed) {
             break current;
@@ -396,4 +405,31 @@ fn the_conformance_check_catches_misfits() {
         "gateway statuses may have any body"
     );
     assert!(check.check("noSuchOperation", 200, None).is_err());
+}
+
+#[tokio::test]
+async fn attestation_products_refuse_derived_submissions() {
+    let sim = TestSim::quick().await;
+    let client = sim.client();
+    let body: hw_api::types::NewProduct = serde_json::from_value(
+        serde_json::json!({"productName": "attested", "testHarness": "Attestation"}),
+    )
+    .unwrap();
+    let product = client.create_product(&body).await.unwrap();
+    assert_eq!(
+        product.test_harness,
+        Some(hw_api::types::TestHarness::Attestation)
+    );
+    client
+        .create_submission(product.id, &new_submission("v1", SubmissionType::Initial))
+        .await
+        .unwrap();
+    let err = client
+        .create_submission(product.id, &new_submission("v1.1", SubmissionType::Derived))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(400), Some(&ErrorCode::InvalidInput))
+    );
 }

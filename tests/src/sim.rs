@@ -37,7 +37,7 @@ impl TestSim {
 
     /// Client credentials of the simulator's application.
     pub fn credentials(&self) -> ClientCredentials {
-        let app = self.app();
+        let app = self.app().expect("the simulator has an application");
         ClientCredentials::new(&app.tenant_id, &app.client_id, app.secret.clone().into())
             .with_authority(self.authority_url())
             .expect("a loopback authority")

@@ -306,6 +306,52 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// GETs `url` (on the API origin) with the token and streams a success into `dest`,
+    /// returning its size and SHA-256 (hex).
+    pub(crate) async fn get_to_file(
+        &self,
+        url: &Url,
+        lease: Lease,
+        dest: &std::path::Path,
+    ) -> Result<Success<(u64, String)>, Failure> {
+        use sha2::Digest;
+        use tokio::io::AsyncWriteExt;
+        let mut response = self
+            .http
+            .get(url.clone())
+            .header(
+                AUTHORIZATION,
+                bearer(&lease.secret).map_err(Failure::Refused)?,
+            )
+            .send()
+            .await
+            .map_err(transport)?;
+        if !response.status().is_success() {
+            return finish(response).await;
+        }
+        let status = response.status().as_u16();
+        let request_id = request_id(response.headers());
+        let file_failure =
+            |e: std::io::Error| Failure::Refused(format!("cannot write {}: {e}", dest.display()));
+        let mut file = tokio::fs::File::create(dest).await.map_err(file_failure)?;
+        let mut hash = sha2::Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            hash.update(&chunk);
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(file_failure)?;
+        }
+        file.flush().await.map_err(file_failure)?;
+        let hex = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Success {
+            value: (size, hex),
+            status,
+            request_id,
+        })
+    }
+}
+
 /// A raw response as an attempt: a success decoded as `T`, anything else an error status.
 async fn finish<T: DeserializeOwned>(response: reqwest::Response) -> Result<Success<T>, Failure> {
     let status = response.status().as_u16();

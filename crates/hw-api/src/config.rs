@@ -10,6 +10,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::origin;
 use crate::retry::RetryPolicy;
+use crate::transfer::TransferOptions;
 
 /// The production API, version 2.0.
 pub const DEFAULT_BASE_URL: &str = "https://manage.devcenter.microsoft.com/v2.0/my";
@@ -26,6 +27,7 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     user_agent: String,
     retry: RetryPolicy,
+    transfer: TransferOptions,
 }
 
 impl Default for ClientBuilder {
@@ -37,6 +39,7 @@ impl Default for ClientBuilder {
             request_timeout: Duration::from_secs(100),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             retry: RetryPolicy::default(),
+            transfer: TransferOptions::default(),
         }
     }
 }
@@ -90,6 +93,12 @@ impl ClientBuilder {
         self
     }
 
+    /// How package uploads are cut into blocks and how many run at once.
+    pub fn transfer_options(mut self, transfer: TransferOptions) -> Self {
+        self.transfer = transfer;
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let trimmed = self.base_url.trim_end_matches('/');
@@ -107,7 +116,7 @@ impl ClientBuilder {
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
-            .user_agent(self.user_agent)
+            .user_agent(&self.user_agent)
             .https_only(base.scheme() == "https")
             // The token goes with every API request: never let a redirect carry it elsewhere.
             .redirect(reqwest::redirect::Policy::none())
@@ -118,6 +127,14 @@ impl ClientBuilder {
                     crate::call::describe(e)
                 ))
             })?;
-        Ok(Client::from_parts(base, http, tokens, self.retry))
+        let blob = crate::transfer::blob_client(&self.user_agent, self.connect_timeout);
+        Ok(Client::from_parts(
+            base,
+            http,
+            blob,
+            self.transfer,
+            tokens,
+            self.retry,
+        ))
     }
 }

@@ -84,6 +84,33 @@ pub enum Error {
         /// The API origin.
         origin: String,
     },
+    /// An unclear create could not be settled by looking for what it would have made.
+    #[error("{operation}: outcome unknown, and checking did not settle it: {checked} ({source})")]
+    Unreconciled {
+        /// The spec's operation id.
+        operation: &'static str,
+        /// What was checked, and what was found.
+        checked: String,
+        /// The failure of the create.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Microsoft's processing of a submission or shipping label failed.
+    #[error("{0}")]
+    WorkflowFailed(Box<WorkflowFailure>),
+    /// A wait ran past its deadline.
+    #[error("gave up waiting for {what} after {} s{}", waited.as_secs(), last.as_deref().map(|s| format!(" (last seen: {s})")).unwrap_or_default())]
+    WaitTimedOut {
+        /// What was waited for.
+        what: String,
+        /// How long.
+        waited: Duration,
+        /// The last step and state seen.
+        last: Option<String>,
+    },
+    /// A package transfer to or from blob storage failed.
+    #[error("{0}")]
+    Transfer(Box<crate::transfer::TransferError>),
     /// The request could not be built or was refused before it was sent.
     #[error("{operation}: the request was not sent: {message}")]
     InvalidRequest {
@@ -119,6 +146,47 @@ impl Error {
         self.service().and_then(|e| e.code.as_ref())
     }
 }
+
+/// A failed workflow: where it failed and what the service said.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkflowFailure {
+    /// What failed (`submission 1152921504621465124`).
+    pub what: String,
+    /// The commit status, for submissions.
+    pub commit_status: Option<String>,
+    /// The step that failed.
+    pub step: Option<String>,
+    /// The service's messages.
+    pub messages: Vec<String>,
+    /// The text of the error report, when there was one (bounded, redacted).
+    pub error_report: Option<String>,
+}
+
+impl fmt::Display for WorkflowFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed", self.what)?;
+        if let Some(step) = &self.step {
+            write!(f, " at step {step}")?;
+        }
+        if let Some(status) = &self.commit_status {
+            write!(f, " (commit status {status})")?;
+        }
+        if !self.messages.is_empty() {
+            write!(
+                f,
+                ": {}",
+                crate::redact::single_line(&self.messages.join("; "))
+            )?;
+        }
+        if let Some(report) = &self.error_report {
+            write!(f, " — error report: {}", crate::redact::single_line(report))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for WorkflowFailure {}
 
 /// One failed field of a validation error.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::{Stream, StreamExt};
-use hw_api_gen::types::{Link, LinkRel, Product, ProductList, Submission, SubmissionList};
+use hw_api_gen::types::{
+    Audience, AudienceList, Link, LinkRel, Product, ProductList, ShippingLabel, ShippingLabelList,
+    Submission, SubmissionList,
+};
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -55,6 +58,22 @@ impl Envelope for SubmissionList {
     type Item = Submission;
 
     fn into_parts(self) -> (Vec<Submission>, Vec<Link>) {
+        (self.value, self.links)
+    }
+}
+
+impl Envelope for ShippingLabelList {
+    type Item = ShippingLabel;
+
+    fn into_parts(self) -> (Vec<ShippingLabel>, Vec<Link>) {
+        (self.value, self.links)
+    }
+}
+
+impl Envelope for AudienceList {
+    type Item = Audience;
+
+    fn into_parts(self) -> (Vec<Audience>, Vec<Link>) {
         (self.value, self.links)
     }
 }

@@ -45,6 +45,8 @@ pub struct FaultRule {
     pub probability: f64,
     /// The most times this rule fires.
     pub limit: Option<u64>,
+    /// The requests of the operation to leave alone before the rule may fire.
+    pub skip: u64,
 }
 
 impl FaultRule {
@@ -55,12 +57,19 @@ impl FaultRule {
             fault,
             probability: probability.clamp(0.0, 1.0),
             limit: None,
+            skip: 0,
         }
     }
 
     /// Only for `operation`.
     pub fn only(mut self, operation: &str) -> Self {
         self.operation = Some(operation.to_owned());
+        self
+    }
+
+    /// Not for the first `requests` requests of the operation.
+    pub fn after(mut self, requests: u64) -> Self {
+        self.skip = requests;
         self
     }
 
@@ -115,36 +124,41 @@ impl FromStr for FaultRule {
     }
 }
 
-/// The rules with their seeded generator and how often each fired.
+/// The rules, their seed, and how often each fired.
+///
+/// Whether a rule fires for the n-th request of an operation is a function of the seed, the rule,
+/// the operation and n: the same seed gives the same faults for the same sequence of requests of
+/// each operation, whatever else runs concurrently.
 pub struct Faults {
     rules: Vec<FaultRule>,
-    state: Mutex<(fastrand::Rng, Vec<u64>)>,
+    seed: u64,
+    fired: Mutex<Vec<u64>>,
 }
 
 impl Faults {
-    /// Faults from `rules`, drawn from a generator seeded with `seed`.
+    /// Faults from `rules`, drawn with `seed`.
     pub fn new(rules: Vec<FaultRule>, seed: u64) -> Self {
-        let fired = vec![0; rules.len()];
-        Self {
-            rules,
-            state: Mutex::new((fastrand::Rng::with_seed(seed), fired)),
-        }
+        let fired = Mutex::new(vec![0; rules.len()]);
+        Self { rules, seed, fired }
     }
 
-    /// The fault to inject into a request of `operation`, if any.
-    pub fn pick(&self, operation: &str) -> Option<Fault> {
+    /// The fault to inject into the `nth` request of `operation`, if any.
+    pub fn pick(&self, operation: &str, nth: u64) -> Option<Fault> {
         if self.rules.is_empty() {
             return None;
         }
-        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (rng, fired) = &mut *guard;
+        let mut fired = self.fired.lock().unwrap_or_else(|p| p.into_inner());
         for (i, rule) in self.rules.iter().enumerate() {
             let applies = rule
                 .operation
                 .as_deref()
                 .is_none_or(|op| op.eq_ignore_ascii_case(operation));
             let spent = rule.limit.is_some_and(|limit| fired[i] >= limit);
-            if applies && !spent && rng.f64() < rule.probability {
+            if applies
+                && !spent
+                && nth > rule.skip
+                && draw(self.seed, i as u64, operation, nth) < rule.probability
+            {
                 fired[i] += 1;
                 return Some(rule.fault.clone());
             }
@@ -153,28 +167,57 @@ impl Faults {
     }
 }
 
-/// The operation a request is, for fault rules and request counts.
-pub fn operation_of(request: &Request) -> String {
-    let path = request.uri().path();
-    if path.ends_with("/token") {
-        return "token".into();
+/// A number in [0, 1) from the seed, the rule, the operation and the request's ordinal.
+fn draw(seed: u64, rule: u64, operation: &str, nth: u64) -> f64 {
+    let mut x =
+        seed ^ rule.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ nth.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    for b in operation.bytes() {
+        x = (x ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3);
     }
-    api::operation_id(request.method(), path)
-        .or_else(|| blob::operation(request.method(), request.uri().query()))
-        .unwrap_or("other")
-        .to_owned()
+    // splitmix64 finaliser
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Which of the simulator's servers a request reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    Api,
+    Token,
+    Blob,
+}
+
+/// Marks a response whose connection is dropped on purpose (the recorder leaves it alone).
+#[derive(Clone, Copy, Debug)]
+pub struct Dropped;
+
+/// The operation a request to `service` is, for fault rules and request counts.
+pub fn operation_of(service: Service, request: &Request) -> String {
+    let op = match service {
+        Service::Token => Some("token"),
+        Service::Api => api::operation_id(request.method(), request.uri().path()),
+        Service::Blob => blob::operation(request.method(), request.uri().query()),
+    };
+    op.unwrap_or("other").to_owned()
 }
 
 /// Middleware: counts the request and injects a fault if a rule says so.
-pub async fn inject(State(sim): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let operation = operation_of(&request);
-    *state::lock(&sim.store)
-        .requests
-        .entry(operation.clone())
-        .or_default() += 1;
-    let is_blob = blob::operation(request.method(), request.uri().query()).is_some()
-        && api::operation_id(request.method(), request.uri().path()).is_none();
-    match sim.faults.pick(&operation) {
+pub async fn inject(
+    State((sim, service)): State<(Arc<Shared>, Service)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let operation = operation_of(service, &request);
+    let nth = {
+        let mut store = state::lock(&sim.store);
+        let count = store.requests.entry(operation.clone()).or_default();
+        *count += 1;
+        *count
+    };
+    let is_blob = service == Service::Blob;
+    match sim.faults.pick(&operation, nth) {
         None => next.run(request).await,
         Some(Fault::Slow(delay)) => {
             tokio::time::sleep(delay).await;
@@ -229,14 +272,22 @@ pub async fn drop_partway(response: Response) -> Response {
         header::CONTENT_LENGTH,
         HeaderValue::from(bytes.len().max(1)),
     );
-    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
-        Ok(half),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "hw-sim dropped the connection",
-        )),
-    ];
-    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+    // Send the first half, give it time to leave, then break the connection.
+    let chunks = futures_util::stream::unfold(Some(Some(half)), |state| async move {
+        match state? {
+            Some(half) => Some((Ok(half), Some(None))),
+            None => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                let reset = std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "hw-sim dropped the connection",
+                );
+                Some((Err(reset), None))
+            }
+        }
+    });
+    parts.extensions.insert(Dropped);
+    Response::from_parts(parts, Body::from_stream(chunks))
 }
 
 #[cfg(test)]
@@ -264,14 +315,14 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_faults() {
-        let draw = |seed| {
+        let draw_all = |seed| {
             let faults = Faults::new(vec![FaultRule::new(Fault::InternalError, 0.3)], seed);
-            (0..50)
-                .map(|_| faults.pick("getProduct").is_some())
+            (1..=50)
+                .map(|n| faults.pick("getProduct", n).is_some())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(draw(7), draw(7));
-        assert_ne!(draw(7), draw(8));
+        assert_eq!(draw_all(7), draw_all(7));
+        assert_ne!(draw_all(7), draw_all(8));
         let limited = Faults::new(
             vec![
                 FaultRule::new(Fault::InternalError, 1.0)
@@ -280,10 +331,14 @@ mod tests {
             ],
             1,
         );
-        let fired: Vec<bool> = (0..4)
-            .map(|_| limited.pick("getProduct").is_some())
+        let fired: Vec<bool> = (1..=4)
+            .map(|n| limited.pick("getProduct", n).is_some())
             .collect();
         assert_eq!(fired, vec![true, true, false, false]);
-        assert!(limited.pick("listProducts").is_none());
+        assert!(limited.pick("listProducts", 1).is_none());
+        let rate = (1..=10_000)
+            .filter(|n| draw(3, 0, "putBlock", *n) < 0.1)
+            .count();
+        assert!((800..1200).contains(&rate), "about 10%: {rate}");
     }
 }

@@ -16,13 +16,13 @@ use crate::{api, faults};
 pub async fn record(State(sim): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let operation = api::operation_id(request.method(), request.uri().path());
     let response = next.run(request).await;
-    let (Some(operation), true) = (operation, sim.config.record_responses) else {
+    let dropped = response.extensions().get::<faults::Dropped>().is_some();
+    let (Some(operation), true, false) = (operation, sim.config.record_responses, dropped) else {
         return response;
     };
     let (parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
-        // A dropped connection: keep dropping it.
-        return faults::drop_partway(Response::from_parts(parts, Body::empty())).await;
+        return Response::from_parts(parts, Body::empty());
     };
     let json = serde_json::from_slice(&bytes).ok();
     state::lock(&sim.store).recorded.push(Recorded {

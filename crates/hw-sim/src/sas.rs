@@ -97,7 +97,11 @@ pub fn signature(key: &[u8], name: &str, sv: &str, sr: &str, sp: &str, se: &str)
 
 /// A signed query string for blob `name` with `permissions`, valid for `lifetime`.
 pub fn query(key: &[u8], name: &str, sv: &str, permissions: &str, lifetime: Duration) -> String {
-    let se = humantime::format_rfc3339_seconds(SystemTime::now() + lifetime).to_string();
+    let now = SystemTime::now();
+    let expiry = now
+        .checked_add(lifetime)
+        .unwrap_or(now + Duration::from_secs(100 * 365 * 24 * 3600));
+    let se = humantime::format_rfc3339_seconds(expiry).to_string();
     let sig = signature(key, name, sv, "b", permissions, &se);
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("sv", sv)

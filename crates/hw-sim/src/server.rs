@@ -2,6 +2,7 @@
 //! loopback ports, and a handle to inspect and stop them.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -12,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{AppCredential, SimConfig};
-use crate::faults::{self, Faults};
+use crate::faults::{self, Faults, Service};
 use crate::state::{self, Recorded, Store, SubmissionRecord};
 use crate::{api, blob, record, sas, token};
 
@@ -34,12 +35,13 @@ pub struct Shared {
     pub sas_key: Vec<u8>,
     pub urls: Urls,
     pub faults: Faults,
+    activities: AtomicU64,
 }
 
 impl Shared {
     /// A fresh GUID-shaped activity id.
     pub fn activity_id(&self) -> String {
-        let n = state::lock(&self.store).next_counter();
+        let n = self.activities.fetch_add(1, Ordering::Relaxed) + 1;
         state::guid(n ^ 0x5eed_0000_0000)
     }
 
@@ -65,6 +67,15 @@ pub struct SimHandle {
 
 /// Starts a simulator with `config`.
 pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
+    if !(1..=crate::api::MAX_PAGE_SIZE).contains(&config.page_size) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "the page size must be from 1 to {}",
+                crate::api::MAX_PAGE_SIZE
+            ),
+        ));
+    }
     let api_listener = TcpListener::bind(config.api_addr).await?;
     let host = config.api_addr.ip();
     let token_listener =
@@ -84,19 +95,19 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         config,
         sas_key,
         urls,
+        activities: AtomicU64::new(0),
     });
-    let with_faults = |router: Router| {
+    let with_faults = |router: Router, service: Service| {
         router.layer(middleware::from_fn_with_state(
-            shared.clone(),
+            (shared.clone(), service),
             faults::inject,
         ))
     };
-    let api = with_faults(api::router(shared.clone())).layer(middleware::from_fn_with_state(
-        shared.clone(),
-        record::record,
-    ));
-    let token = with_faults(token::router(shared.clone()));
-    let blob = with_faults(blob::router(shared.clone()));
+    let api = with_faults(api::router(shared.clone()), Service::Api).layer(
+        middleware::from_fn_with_state(shared.clone(), record::record),
+    );
+    let token = with_faults(token::router(shared.clone()), Service::Token);
+    let blob = with_faults(blob::router(shared.clone()), Service::Blob);
     let (shutdown, signal) = watch::channel(false);
     let tasks = [
         (api_listener, api),
@@ -143,8 +154,8 @@ impl SimHandle {
     }
 
     /// The first application the token endpoint accepts.
-    pub fn app(&self) -> &AppCredential {
-        &self.shared.config.apps[0]
+    pub fn app(&self) -> Option<&AppCredential> {
+        self.shared.config.apps.first()
     }
 
     /// A valid access token, issued without the token endpoint.

@@ -14,6 +14,10 @@ use crate::config::SimConfig;
 pub const FIRST_PRODUCT_ID: u64 = 14_631_253_285_588_838;
 /// The first shared product id.
 pub const FIRST_SHARED_PRODUCT_ID: u64 = 1_152_921_504_607_010_608;
+/// The first shipping label id.
+pub const FIRST_LABEL_ID: u64 = 1_152_921_504_606_978_422;
+/// The seller id of the simulated account.
+pub const SELLER_ID: u64 = 29_963_920;
 /// The first submission id.
 pub const FIRST_SUBMISSION_ID: u64 = 1_152_921_504_621_465_124;
 
@@ -30,8 +34,32 @@ pub struct SubmissionRecord {
     pub committed_at: Option<Instant>,
     /// The step the package asked to fail at.
     pub fail_at: Option<usize>,
-    /// Whether the signed package and driver metadata blobs were made.
-    pub outputs_made: bool,
+    /// Whether the error report of a failed submission was written.
+    pub report_made: bool,
+}
+
+/// A shipping label and its workflow.
+#[derive(Clone, Debug)]
+pub struct LabelRecord {
+    pub id: u64,
+    pub product_id: u64,
+    pub submission_id: u64,
+    /// The label as created (and updated), without its workflow status.
+    pub label: hw_api_gen::types::ShippingLabel,
+    /// When its current workflow started.
+    pub started_at: Instant,
+    /// How far its workflow had gone when cancellation was requested (it stays there).
+    pub cancelled_at: Option<std::time::Duration>,
+}
+
+/// A package sent for pre-production signing.
+#[derive(Clone, Debug)]
+pub struct PreprodRecord {
+    pub id: String,
+    pub data: Bytes,
+    pub received_at: Instant,
+    pub received: String,
+    pub fail: bool,
 }
 
 /// A block blob.
@@ -49,6 +77,8 @@ pub struct Blob {
     pub content_md5: Option<String>,
     /// Changes with every write.
     pub etag: String,
+    /// The bytes held in uncommitted blocks.
+    pub uncommitted_bytes: u64,
     /// Whether content was ever committed.
     pub exists: bool,
 }
@@ -69,8 +99,11 @@ pub struct Recorded {
 pub struct Store {
     pub products: BTreeMap<u64, Product>,
     pub submissions: BTreeMap<u64, SubmissionRecord>,
+    pub labels: BTreeMap<u64, LabelRecord>,
+    pub preprod: BTreeMap<String, PreprodRecord>,
+    pub next_label: u64,
     pub blobs: HashMap<String, Blob>,
-    /// Issued access tokens and when they expire.
+    /// Issued access tokens and when they expire (expired ones are dropped as new ones are issued).
     pub tokens: HashMap<String, Instant>,
     pub next_product: u64,
     pub next_submission: u64,
@@ -88,6 +121,7 @@ impl Store {
         let mut store = Store {
             next_product: FIRST_PRODUCT_ID,
             next_submission: FIRST_SUBMISSION_ID,
+            next_label: FIRST_LABEL_ID,
             ..Store::default()
         };
         for n in 0..config.seed_products {
@@ -98,32 +132,49 @@ impl Store {
 
     /// Adds a product and returns its id.
     pub fn add_product(&mut self, name: &str) -> u64 {
-        let id = self.next_product;
-        let offset = id - FIRST_PRODUCT_ID;
-        self.next_product += 1;
-        let product = serde_json::from_value::<Product>(serde_json::json!({
-            "id": id,
-            "sharedProductId": FIRST_SHARED_PRODUCT_ID + offset,
+        self.insert_product(serde_json::json!({
             "productName": name,
             "isCommitted": false,
             "isTestSign": false,
             "isFlightSign": false,
             "deviceType": "internal",
-            "testHarness": "attestation",
+            "testHarness": "hlk",
             "marketingNames": [name],
             "requestedSignatures": ["WINDOWS_v100_X64_RS5_FULL", "WINDOWS_v100_ARM64_GE_FULL"],
             "selectedProductTypes": {"windows_v100_RS5": "Unclassified"},
             "announcementDate": "2026-01-01T00:00:00Z",
         }))
-        .expect("a well-formed product");
+    }
+
+    /// Adds a product from the fields of `fields` (a JSON object), giving it its ids; returns
+    /// the id.
+    pub fn insert_product(&mut self, mut fields: serde_json::Value) -> u64 {
+        let id = self.next_product;
+        self.next_product += 1;
+        fields["id"] = id.into();
+        fields["sharedProductId"] = (FIRST_SHARED_PRODUCT_ID + (id - FIRST_PRODUCT_ID)).into();
+        fields["isCommitted"] = false.into();
+        let product = serde_json::from_value::<Product>(fields).expect("a well-formed product");
         self.products.insert(id, product);
         id
     }
 
-    /// A fresh id for activity ids, blob names and tokens.
+    /// A fresh id for blob names, tokens and ETags.
     pub fn next_counter(&mut self) -> u64 {
         self.counter += 1;
         self.counter
+    }
+
+    /// A fresh ETag.
+    pub fn next_etag(&mut self) -> String {
+        etag(self.next_counter())
+    }
+
+    /// Records an issued token, dropping the expired ones.
+    pub fn issue_token(&mut self, token: String, expires: Instant) {
+        let now = Instant::now();
+        self.tokens.retain(|_, at| *at > now);
+        self.tokens.insert(token, expires);
     }
 
     /// The submissions of a product, in creation order.
@@ -139,6 +190,17 @@ pub fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
     store
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An Azure-style ETag from a number.
+pub fn etag(n: u64) -> String {
+    format!("\"0x8D{n:013X}\"")
+}
+
+/// `now + duration`, or far in the future if that overflows the clock.
+pub fn later(now: Instant, duration: std::time::Duration) -> Instant {
+    now.checked_add(duration)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 /// A GUID-shaped id from a number.

@@ -5,11 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use serde_json::json;
 
 use crate::server::Shared;
@@ -25,11 +27,43 @@ pub fn router(sim: Arc<Shared>) -> Router {
         .with_state(sim)
 }
 
+/// The form fields of a token request.
+type Fields = HashMap<String, String>;
+
+/// Reads the form body; anything else is AADSTS900144, as Entra answers.
+fn form(sim: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Fields, Response> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let fields: Fields = url::form_urlencoded::parse(body).into_owned().collect();
+    for required in ["grant_type", "client_id"] {
+        if !is_form || fields.get(required).is_none_or(|v| v.is_empty()) {
+            return Err(aadsts(
+                sim,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900144,
+                &format!("The request body must contain the following parameter: '{required}'."),
+            ));
+        }
+    }
+    Ok(fields)
+}
+
 async fn v2(
     State(sim): State<Arc<Shared>>,
     Path(tenant): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
+    let form = match form(&sim, &headers, &body) {
+        Ok(form) => form,
+        Err(e) => return e,
+    };
     let scope = form.get("scope").map(String::as_str).unwrap_or_default();
     if scope != format!("{RESOURCE}/.default") {
         return aadsts(
@@ -48,8 +82,13 @@ async fn v2(
 async fn v1(
     State(sim): State<Arc<Shared>>,
     Path(tenant): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
+    let form = match form(&sim, &headers, &body) {
+        Ok(form) => form,
+        Err(e) => return e,
+    };
     let resource = form.get("resource").map(String::as_str).unwrap_or_default();
     if resource.trim_end_matches('/') != RESOURCE {
         return aadsts(

@@ -45,6 +45,15 @@ impl Progress {
     }
 }
 
+/// Where a workflow of `steps` steps is after `elapsed`: the index of the current step and
+/// whether it is completed (each step is started for its first half, completed for its second).
+pub fn position(elapsed: Duration, step_duration: Duration, steps: usize) -> (usize, bool) {
+    let half = step_duration.max(Duration::from_millis(2)) / 2;
+    let halves = (elapsed.as_nanos() / half.as_nanos()).min(u128::from(u32::MAX)) as usize;
+    let index = (halves / 2).min(steps - 1);
+    (index, halves / 2 >= steps || halves % 2 == 1)
+}
+
 /// The progress of a submission: not committed (`None`), or committed `elapsed` ago, failing at
 /// `fail_at` if set.
 pub fn progress(
@@ -59,10 +68,7 @@ pub fn progress(
             state: WorkflowState::NotStarted,
         };
     };
-    let half = step_duration.max(Duration::from_millis(2)) / 2;
-    let halves = (elapsed.as_nanos() / half.as_nanos()).min(u128::from(u32::MAX)) as usize;
-    let index = (halves / 2).min(STEPS.len() - 1);
-    let completed = halves / 2 >= STEPS.len() || halves % 2 == 1;
+    let (index, completed) = position(elapsed, step_duration, STEPS.len());
     let commit = |index: usize| {
         if index == 0 && !completed {
             CommitStatus::CommitReceived

@@ -1,12 +1,10 @@
 //! The Hardware Dev Center API: routes, authentication, and which operation a request is.
-//!
-//! Helpers here return `Result<_, Response>`: the error is the response to send, built once per
-//! failed request, so its size does not matter.
-#![allow(clippy::result_large_err)]
 
 mod errors;
+mod labels;
 mod outputs;
 mod paging;
+mod preprod;
 mod products;
 mod submissions;
 
@@ -18,34 +16,50 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 pub use errors::{functional, gateway};
+pub use paging::MAX_PAGE_SIZE;
 
 use crate::server::Shared;
 use crate::state;
 
 /// The API router (state and middleware attached by the server).
 pub fn router(sim: Arc<Shared>) -> Router {
+    const PRODUCTS: &str = "/{version}/my/hardware/products";
+    const SUBMISSIONS: &str = "/{version}/my/hardware/products/{product}/submissions";
+    const SUBMISSION: &str = "/{version}/my/hardware/products/{product}/submissions/{submission}";
+    const LABELS: &str =
+        "/{version}/my/hardware/products/{product}/submissions/{submission}/shippingLabels";
+    const LABEL: &str =
+        "/{version}/my/hardware/products/{product}/submissions/{submission}/shippingLabels/{label}";
+    const PREPROD: &str = "/{version}/my/hardware/preprod/packages";
     let hardware = Router::new()
-        .route("/{version}/my/hardware/products", get(products::list))
+        .route(PRODUCTS, get(products::list).post(products::create))
+        .route(&format!("{PRODUCTS}/"), get(products::list).post(products::create))
+        .route(&format!("{PRODUCTS}/{{product}}"), get(products::get).patch(products::update))
+        .route(SUBMISSIONS, get(submissions::list).post(submissions::create))
+        .route(SUBMISSION, get(submissions::get).patch(submissions::update))
+        .route(&format!("{SUBMISSION}/commit"), post(submissions::commit))
+        .route(&format!("{SUBMISSION}/createpublishermetadata"), post(submissions::create_publisher_metadata))
+        .route(LABELS, get(labels::list).post(labels::create))
+        .route(&format!("{LABELS}/"), get(labels::list).post(labels::create))
+        .route(LABEL, get(labels::get).patch(labels::update))
+        .route(&format!("{LABEL}/cancel"), put(labels::cancel))
+        .route("/{version}/my/hardware/audiences", get(labels::audiences))
+        .route("/{version}/my/hardware/audiences/", get(labels::audiences))
         .route(
-            "/{version}/my/hardware/products/{product}",
-            get(products::get),
+            "/{version}/my/hardware/products/relationships/sourcepubliherid/{publisher}/sourceproductid/{product}/sourcesubmissionid/{submission}",
+            get(submissions::partner),
         )
-        .route(
-            "/{version}/my/hardware/products/{product}/submissions",
-            get(submissions::list).post(submissions::create),
-        )
-        .route(
-            "/{version}/my/hardware/products/{product}/submissions/{submission}",
-            get(submissions::get),
-        )
-        .route(
-            "/{version}/my/hardware/products/{product}/submissions/{submission}/commit",
-            post(submissions::commit),
-        )
-        .route_layer(middleware::from_fn_with_state(sim.clone(), authenticate));
+        .route(PREPROD, put(preprod::upload))
+        .route(&format!("{PREPROD}/"), put(preprod::upload))
+        .route(&format!("{PREPROD}/{{package}}"), get(preprod::get))
+        .route(&format!("{PREPROD}/{{package}}/assets"), get(preprod::assets))
+        .route(&format!("{PREPROD}/{{package}}/assets/{{asset}}"), get(preprod::get_asset))
+        .route(&format!("{PREPROD}/{{package}}/assets/{{asset}}/download"), get(preprod::download))
+        .route_layer(middleware::from_fn_with_state(sim.clone(), authenticate))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY));
     Router::new()
         .merge(hardware)
         .route(
@@ -55,6 +69,9 @@ pub fn router(sim: Arc<Shared>) -> Router {
         .with_state(sim)
 }
 
+/// The largest API request body (preprod packages are sent to the API itself).
+const MAX_API_BODY: usize = 512 * 1024 * 1024;
+
 /// The spec's operation id of an API request, if it is one.
 pub fn operation_id(method: &Method, path: &str) -> Option<&'static str> {
     let rest = path
@@ -63,11 +80,115 @@ pub fn operation_id(method: &Method, path: &str) -> Option<&'static str> {
     let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
     let op = match (method.as_str(), segments.as_slice()) {
         ("GET", ["hardware", "products"]) => "listProducts",
+        ("POST", ["hardware", "products"]) => "createProduct",
+        (
+            "GET",
+            [
+                "hardware",
+                "products",
+                "relationships",
+                "sourcepubliherid",
+                _,
+                "sourceproductid",
+                _,
+                "sourcesubmissionid",
+                _,
+            ],
+        ) => "getPartnerSubmission",
         ("GET", ["hardware", "products", _]) => "getProduct",
+        ("PATCH", ["hardware", "products", _]) => "updateProduct",
         ("GET", ["hardware", "products", _, "submissions"]) => "listSubmissions",
         ("POST", ["hardware", "products", _, "submissions"]) => "createSubmission",
         ("GET", ["hardware", "products", _, "submissions", _]) => "getSubmission",
+        ("PATCH", ["hardware", "products", _, "submissions", _]) => "updateSubmission",
         ("POST", ["hardware", "products", _, "submissions", _, "commit"]) => "commitSubmission",
+        (
+            "POST",
+            [
+                "hardware",
+                "products",
+                _,
+                "submissions",
+                _,
+                "createpublishermetadata",
+            ],
+        ) => "createPublisherMetadata",
+        (
+            "GET",
+            [
+                "hardware",
+                "products",
+                _,
+                "submissions",
+                _,
+                "shippingLabels",
+            ],
+        ) => "listShippingLabels",
+        (
+            "POST",
+            [
+                "hardware",
+                "products",
+                _,
+                "submissions",
+                _,
+                "shippingLabels",
+            ],
+        ) => "createShippingLabel",
+        (
+            "GET",
+            [
+                "hardware",
+                "products",
+                _,
+                "submissions",
+                _,
+                "shippingLabels",
+                _,
+            ],
+        ) => "getShippingLabel",
+        (
+            "PATCH",
+            [
+                "hardware",
+                "products",
+                _,
+                "submissions",
+                _,
+                "shippingLabels",
+                _,
+            ],
+        ) => "updateShippingLabel",
+        (
+            "PUT",
+            [
+                "hardware",
+                "products",
+                _,
+                "submissions",
+                _,
+                "shippingLabels",
+                _,
+                "cancel",
+            ],
+        ) => "cancelShippingLabel",
+        ("GET", ["hardware", "audiences"]) => "listAudiences",
+        ("PUT", ["hardware", "preprod", "packages"]) => "uploadPreprodPackage",
+        ("GET", ["hardware", "preprod", "packages", _]) => "getPreprodPackage",
+        ("GET", ["hardware", "preprod", "packages", _, "assets"]) => "listPreprodAssets",
+        ("GET", ["hardware", "preprod", "packages", _, "assets", _]) => "getPreprodAsset",
+        (
+            "GET",
+            [
+                "hardware",
+                "preprod",
+                "packages",
+                _,
+                "assets",
+                _,
+                "download",
+            ],
+        ) => "downloadPreprodAsset",
         _ => return None,
     };
     Some(op)
@@ -80,8 +201,9 @@ async fn authenticate(State(sim): State<Arc<Shared>>, request: Request, next: Ne
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     let valid = token.is_some_and(|token| {
         if sim.config.static_tokens.iter().any(|t| t == token) {
             return true;
@@ -96,7 +218,12 @@ async fn authenticate(State(sim): State<Arc<Shared>>, request: Request, next: Ne
         next.run(request).await
     } else {
         let activity = sim.activity_id();
-        gateway(StatusCode::UNAUTHORIZED, "Unauthorized", &activity)
+        let mut response = gateway(StatusCode::UNAUTHORIZED, "Unauthorized", &activity);
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
+        response
     }
 }
 
@@ -146,4 +273,44 @@ fn target(
             .transpose()?
             .unwrap_or_default(),
     })
+}
+
+/// The JSON object of a request body: 415 unless the content type is JSON, 400 unless the body
+/// is a JSON object.
+fn json_body(
+    sim: &Shared,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Value, Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
+        return Err(gateway(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            &sim.activity_id(),
+        ));
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) if value.is_object() => Ok(value),
+        _ => Err(functional(
+            StatusCode::BAD_REQUEST,
+            "invalidInput",
+            "The request body is not a valid JSON object",
+        )),
+    }
+}
+
+/// The text of a JSON field, if it is a non-empty string.
+fn text<'a>(value: &'a serde_json::Value, field: &str) -> Option<&'a str> {
+    value
+        .get(field)
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::blob;
+use crate::blob::Blob;
 use crate::server::Shared;
 use crate::state::{self, Store, SubmissionRecord};
 use crate::workflow::Progress;
@@ -19,51 +19,60 @@ pub struct Outputs {
     pub error_report: Option<String>,
 }
 
-/// The downloads of `record` at `progress`, making the output blobs the first time they are due.
-pub fn ensure(
+/// The blob names of a submission's outputs.
+struct Names {
+    signed: String,
+    metadata: String,
+    report: String,
+}
+
+fn names(submission: u64) -> Names {
+    let key = state::guid(submission);
+    Names {
+        signed: format!("signed/{key}"),
+        metadata: format!("metadata/{key}.json"),
+        report: format!("reports/{key}.txt"),
+    }
+}
+
+/// The signed package and the driver metadata of a committed package, built from the package as
+/// it was at commit (outside the store's lock: it copies the whole package).
+pub fn build(
+    submission: u64,
+    product: u64,
+    package: &[u8],
+    os_codes: &[String],
+) -> Vec<(String, Blob)> {
+    let names = names(submission);
+    let mut signed = Vec::with_capacity(package.len() + 16);
+    signed.extend_from_slice(b"HWSIM-SIGNED\n");
+    signed.extend_from_slice(package);
+    let metadata = driver_metadata(submission, product, os_codes).to_string();
+    vec![
+        (names.signed, Blob::committed(Bytes::from(signed))),
+        (names.metadata, Blob::committed(Bytes::from(metadata))),
+    ]
+}
+
+/// The downloads of `record` at `progress`; writes the error report the first time a failure
+/// is seen.
+pub fn downloads(
     sim: &Shared,
     store: &mut Store,
     record: &SubmissionRecord,
     progress: &Progress,
 ) -> Outputs {
-    let key = state::guid(record.id);
-    let signed = format!("signed/{key}");
-    let metadata = format!("metadata/{key}.json");
-    let report = format!("reports/{key}.txt");
-    let due = (progress.finished() || progress.failed()) && !record.outputs_made;
-    if due {
-        let package = store
-            .blobs
-            .get(&record.package_blob)
-            .map(|b| b.data.clone())
-            .unwrap_or_default();
-        if progress.finished() {
-            let mut signed_bytes = b"HWSIM-SIGNED\n".to_vec();
-            signed_bytes.extend_from_slice(&package);
-            let doc = driver_metadata(store, record);
-            let etag = store.next_counter();
-            store.blobs.insert(
-                signed.clone(),
-                blob::Blob::committed(Bytes::from(signed_bytes), etag),
-            );
-            let etag = store.next_counter();
-            store.blobs.insert(
-                metadata.clone(),
-                blob::Blob::committed(Bytes::from(doc.to_string()), etag),
-            );
-        } else {
-            let text = format!(
-                "Submission {} failed at step {}.\nThe package asked to fail there (hw-sim marker).\n",
-                record.id, progress.step
-            );
-            let etag = store.next_counter();
-            store.blobs.insert(
-                report.clone(),
-                blob::Blob::committed(Bytes::from(text), etag),
-            );
-        }
+    let names = names(record.id);
+    if progress.failed() && !record.report_made {
+        let text = format!(
+            "Submission {} failed at step {}.\nThe package asked to fail there (hw-sim marker).\n",
+            record.id, progress.step
+        );
+        let mut report = Blob::committed(Bytes::from(text));
+        report.etag = store.next_etag();
+        store.blobs.insert(names.report.clone(), report);
         if let Some(r) = store.submissions.get_mut(&record.id) {
-            r.outputs_made = true;
+            r.report_made = true;
         }
     }
     let package_permissions = if record.committed_at.is_some() {
@@ -71,31 +80,33 @@ pub fn ensure(
     } else {
         "rwl"
     };
-    let mut items = vec![item(
-        "initialPackage",
-        sim.sas_url(&record.package_blob, package_permissions),
-    )];
     let mut outputs = Outputs {
-        items: Vec::new(),
+        items: vec![item(
+            "initialPackage",
+            sim.sas_url(&record.package_blob, package_permissions),
+        )],
         messages: Vec::new(),
         error_report: None,
     };
     if progress.finished() {
-        items.push(item("signedPackage", sim.sas_url(&signed, "r")));
-        items.push(item("driverMetadata", sim.sas_url(&metadata, "r")));
+        outputs
+            .items
+            .push(item("signedPackage", sim.sas_url(&names.signed, "r")));
+        outputs
+            .items
+            .push(item("driverMetadata", sim.sas_url(&names.metadata, "r")));
         let report_url = format!(
             "{}/dashboard/hardware/Driver/DownloadCertificationReport/29963920/{}/{}",
             sim.urls.api_origin, record.product_id, record.id
         );
-        items.push(item("certificationReport", report_url));
+        outputs.items.push(item("certificationReport", report_url));
     }
     if progress.failed() {
         outputs
             .messages
             .push(format!("The package failed {}.", progress.step));
-        outputs.error_report = Some(sim.sas_url(&report, "r"));
+        outputs.error_report = Some(sim.sas_url(&names.report, "r"));
     }
-    outputs.items = items;
     outputs
 }
 
@@ -104,18 +115,8 @@ fn item(kind: &str, url: String) -> Value {
 }
 
 /// The driver metadata document of a submission (the PascalCase maps of the service).
-fn driver_metadata(store: &Store, record: &SubmissionRecord) -> Value {
-    let offset = record.product_id % 0x1_0000;
-    let os_codes: Vec<String> = store
-        .products
-        .get(&record.product_id)
-        .map(|p| {
-            p.requested_signatures
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        })
-        .unwrap_or_default();
+fn driver_metadata(submission: u64, product: u64, os_codes: &[String]) -> Value {
+    let offset = product % 0x1_0000;
     let hardware_ids = [
         format!("PCI\\VEN_8086&DEV_{offset:04X}"),
         format!("PCI\\VEN_8086&DEV_{offset:04X}&SUBSYS_00011234"),
@@ -134,18 +135,18 @@ fn driver_metadata(store: &Store, record: &SubmissionRecord) -> Value {
         .collect();
     json!({
         "BundleInfoMap": {
-            state::guid(record.id ^ 0xb0b): {
+            state::guid(submission ^ 0xb0b): {
                 "Locales": ["en-US"],
                 "InfInfoMap": {
                     "hwsim.inf": {
-                        "DriverPackageFamilyId": format!("hwsim.inf_{}", record.product_id),
+                        "DriverPackageFamilyId": format!("hwsim.inf_{product}"),
                         "InfClass": "System",
                         "DriverVersion": "1.0.0.0",
                         "DriverDate": "2026-01-01T00:00:00",
                         "ExtensionId": null,
                         "Provider": "Contoso",
                         "ClassGuid": "{4d36e97d-e325-11ce-bfc1-08002be10318}",
-                        "InstallationComputerHardwareIds": [state::guid(record.product_id)],
+                        "InstallationComputerHardwareIds": [state::guid(product)],
                         "OSPnPInfoMap": per_os,
                     }
                 }

@@ -3,16 +3,22 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hw_api_gen::types::{LinkRel, Product, ProductList};
+use hw_api_gen::types::{
+    LinkRel, NewProduct, Product, ProductList, ProductUpdate, SubmissionType, TestHarness,
+};
+use serde_json::Value;
 
-use super::errors::{functional, product_not_found};
+use super::errors::{functional, product_not_found, validation};
 use super::paging::{self, link};
-use super::{Target, prefix, target};
+use super::{Target, json_body, prefix, target, text};
 use crate::server::Shared;
 use crate::state;
+use crate::workflow;
 
 /// A product with its links.
 pub fn render(prefix: &str, product: &Product) -> Product {
@@ -76,4 +82,116 @@ pub async fn get(
         Some(p) => Json(render(&prefix, p)).into_response(),
         None => product_not_found(),
     }
+}
+
+/// `POST /hardware/products`.
+pub async fn create(
+    State(sim): State<Arc<Shared>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let prefix = match prefix(&sim, &version) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let mut fields = match json_body(&sim, &headers, &body) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let mut failures = Vec::new();
+    if text(&fields, "productName").is_none() {
+        failures.push(("productName", "The product name is required."));
+    }
+    let harness = fields
+        .get("testHarness")
+        .and_then(Value::as_str)
+        .map(TestHarness::from);
+    match harness {
+        Some(h) if h.is_known() => fields["testHarness"] = Value::from(h.as_str()),
+        _ => failures.push((
+            "testHarness",
+            "The test harness must be HLK, HCK or Attestation.",
+        )),
+    }
+    if let Err(e) = serde_json::from_value::<NewProduct>(fields.clone()) {
+        let message = format!("The body does not describe a product: {e}");
+        return functional(StatusCode::UNPROCESSABLE_ENTITY, "invalidInput", &message);
+    }
+    if !failures.is_empty() {
+        return validation(&failures);
+    }
+    if fields.get("deviceType").is_none() {
+        fields["deviceType"] = "notSet".into();
+    }
+    let mut store = state::lock(&sim.store);
+    let id = store.insert_product(fields);
+    let product = render(&prefix, &store.products[&id]);
+    (StatusCode::CREATED, Json(product)).into_response()
+}
+
+/// `PATCH /hardware/products/{productId}`: name, marketing names and announcement date, under
+/// the documented rules.
+pub async fn update(
+    State(sim): State<Arc<Shared>>,
+    Path((version, product)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Target { product, .. } = match target(&sim, &version, &product, None) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let fields = match json_body(&sim, &headers, &body) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let update: ProductUpdate = match serde_json::from_value(fields) {
+        Ok(u) => u,
+        Err(e) => {
+            return functional(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalidInput",
+                &format!("{e}"),
+            );
+        }
+    };
+    let mut store = state::lock(&sim.store);
+    if !store.products.contains_key(&product) {
+        return product_not_found();
+    }
+    let step = sim.config.step_duration;
+    let submissions: Vec<_> = store.submissions_of(product).cloned().collect();
+    let unauthorized =
+        |message: &str| functional(StatusCode::BAD_REQUEST, "updateUnauthorized", message);
+    if !submissions
+        .iter()
+        .any(|s| s.kind == SubmissionType::Initial)
+    {
+        return unauthorized("Cannot update product without an initial submission");
+    }
+    let progress = |s: &state::SubmissionRecord| {
+        workflow::progress(s.committed_at.map(|at| at.elapsed()), step, s.fail_at)
+    };
+    if submissions.iter().any(|s| progress(s).failed()) {
+        return unauthorized("Cannot update product because the workflow has failed");
+    }
+    if update.announcement_date.is_some() && submissions.iter().any(|s| progress(s).finished()) {
+        return unauthorized(
+            "Announcement Date cannot be updated after the ingestion process is finished",
+        );
+    }
+    let Some(p) = store.products.get_mut(&product) else {
+        return product_not_found();
+    };
+    if let Some(name) = update.product_name {
+        p.product_name = Some(name);
+    }
+    if !update.marketing_names.is_empty() {
+        p.marketing_names = update.marketing_names;
+    }
+    if let Some(date) = update.announcement_date {
+        p.announcement_date = Some(date);
+    }
+    StatusCode::NO_CONTENT.into_response()
 }

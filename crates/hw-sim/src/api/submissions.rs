@@ -6,15 +6,15 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hw_api_gen::types::{Submission, SubmissionList, SubmissionType};
+use hw_api_gen::types::{Submission, SubmissionList, SubmissionType, TestHarness};
 use serde_json::{Value, json};
 
-use super::errors::{functional, gateway, product_not_found, submission_not_found, validation};
+use super::errors::{functional, product_not_found, submission_not_found, validation};
 use super::outputs;
 use super::paging;
-use super::{Target, target};
+use super::{Target, json_body, target, text};
 use crate::server::Shared;
 use crate::state::{self, Store, SubmissionRecord};
 use crate::workflow;
@@ -92,16 +92,26 @@ pub async fn create(
         Ok(t) => t,
         Err(e) => return e,
     };
-    if let Err(e) = json_content_type(&sim, &headers) {
-        return e;
-    }
-    let (name, kind) = match parse_new_submission(&body) {
+    let (name, kind) = match json_body(&sim, &headers, &body).and_then(|v| parse_new_submission(&v))
+    {
         Ok(parsed) => parsed,
         Err(e) => return e,
     };
     let mut store = state::lock(&sim.store);
     if !store.products.contains_key(&product) {
         return product_not_found();
+    }
+    let restricted = store.products.get(&product).is_some_and(|p| {
+        p.test_harness == Some(TestHarness::Attestation)
+            || p.is_test_sign == Some(true)
+            || p.is_extension_inf == Some(true)
+    });
+    if kind == SubmissionType::Derived && restricted {
+        return functional(
+            StatusCode::BAD_REQUEST,
+            "invalidInput",
+            "Cannot create derived submission for Attestation, TestSigned and ExtensionInf type of products.",
+        );
     }
     let has_initial = store
         .submissions_of(product)
@@ -137,7 +147,7 @@ pub async fn create(
             package_blob: blob,
             committed_at: None,
             fail_at: None,
-            outputs_made: false,
+            report_made: false,
         },
     );
     let submission = render(&sim, &mut store, &prefix, id, true);
@@ -145,6 +155,9 @@ pub async fn create(
 }
 
 /// `POST /hardware/products/{productId}/submissions/{submissionId}/commit`.
+///
+/// The package is taken as it is now; the signed package and the driver metadata are built from
+/// it outside the store's lock (they copy the whole package).
 pub async fn commit(
     State(sim): State<Arc<Shared>>,
     Path((version, product, submission)): Path<(String, String, String)>,
@@ -157,30 +170,41 @@ pub async fn commit(
         Ok(t) => t,
         Err(e) => return e,
     };
+    let (package, os_codes) = {
+        let store = state::lock(&sim.store);
+        if let Err(e) = pending(&store, product, submission) {
+            return e;
+        }
+        let record = &store.submissions[&submission];
+        let package = store
+            .blobs
+            .get(&record.package_blob)
+            .filter(|b| b.exists && !b.data.is_empty());
+        let Some(package) = package else {
+            return functional(
+                StatusCode::BAD_REQUEST,
+                "invalidInput",
+                "The package has not been uploaded",
+            );
+        };
+        let os_codes: Vec<String> = store.products[&product]
+            .requested_signatures
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        (package.data.clone(), os_codes)
+    };
+    let fail_at = workflow::fail_step(&package);
+    let outputs = outputs::build(submission, product, &package, &os_codes);
     let mut store = state::lock(&sim.store);
-    if let Err(e) = find(&store, product, submission) {
+    // Another commit may have won the race while the outputs were built.
+    if let Err(e) = pending(&store, product, submission) {
         return e;
     }
-    let record = &store.submissions[&submission];
-    if record.committed_at.is_some() {
-        return functional(
-            StatusCode::BAD_REQUEST,
-            "requestInvalidForCurrentState",
-            "Only pending submissions can be committed",
-        );
+    for (name, mut blob) in outputs {
+        blob.etag = store.next_etag();
+        store.blobs.insert(name, blob);
     }
-    let package = store
-        .blobs
-        .get(&record.package_blob)
-        .filter(|b| b.exists && !b.data.is_empty());
-    let Some(package) = package else {
-        return functional(
-            StatusCode::BAD_REQUEST,
-            "invalidInput",
-            "The package has not been uploaded",
-        );
-    };
-    let fail_at = workflow::fail_step(&package.data);
     if let Some(record) = store.submissions.get_mut(&submission) {
         record.committed_at = Some(Instant::now());
         record.fail_at = fail_at;
@@ -189,6 +213,19 @@ pub async fn commit(
         p.is_committed = Some(true);
     }
     StatusCode::ACCEPTED.into_response()
+}
+
+/// The submission exists and was not committed yet.
+fn pending(store: &Store, product: u64, submission: u64) -> Result<(), Response> {
+    find(store, product, submission)?;
+    if store.submissions[&submission].committed_at.is_some() {
+        return Err(functional(
+            StatusCode::BAD_REQUEST,
+            "requestInvalidForCurrentState",
+            "Only pending submissions can be committed",
+        ));
+    }
+    Ok(())
 }
 
 fn find(store: &Store, product: u64, submission: u64) -> Result<(), Response> {
@@ -201,44 +238,14 @@ fn find(store: &Store, product: u64, submission: u64) -> Result<(), Response> {
     }
 }
 
-fn json_content_type(sim: &Shared, headers: &HeaderMap) -> Result<(), Response> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type
-        .trim_start()
-        .to_ascii_lowercase()
-        .starts_with("application/json")
-    {
-        Ok(())
-    } else {
-        Err(gateway(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported Media Type",
-            &sim.activity_id(),
-        ))
-    }
-}
-
-fn parse_new_submission(body: &[u8]) -> Result<(String, SubmissionType), Response> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| {
-        functional(
-            StatusCode::BAD_REQUEST,
-            "invalidInput",
-            "The request body is not valid JSON",
-        )
-    })?;
+fn parse_new_submission(value: &Value) -> Result<(String, SubmissionType), Response> {
     let mut failures = Vec::new();
     let name = value
         .get("name")
         .and_then(Value::as_str)
-        .map(str::trim)
         .unwrap_or_default();
     if name.is_empty() {
         failures.push(("name", "The name is required."));
-    } else if name.chars().count() > 256 {
-        failures.push(("name", "The name must be at most 256 characters."));
     }
     let kind = value
         .get("type")
@@ -286,7 +293,7 @@ fn render(sim: &Shared, store: &mut Store, prefix: &str, id: u64, detail: bool) 
         ],
     });
     if detail {
-        let outputs = outputs::ensure(sim, store, &record, &progress);
+        let outputs = outputs::downloads(sim, store, &record, &progress);
         let mut status = json!({"currentStep": progress.step, "state": progress.state, "messages": outputs.messages});
         if let Some(report) = &outputs.error_report {
             status["errorReport"] = json!(report);
@@ -295,4 +302,121 @@ fn render(sim: &Shared, store: &mut Store, prefix: &str, id: u64, detail: bool) 
         value["downloads"] = json!({"items": outputs.items, "messages": []});
     }
     serde_json::from_value(value).expect("a well-formed submission")
+}
+
+/// `PATCH /hardware/products/{productId}/submissions/{submissionId}`: the name only.
+pub async fn update(
+    State(sim): State<Arc<Shared>>,
+    Path((version, product, submission)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Target {
+        product,
+        submission,
+        ..
+    } = match target(&sim, &version, &product, Some(&submission)) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let fields = match json_body(&sim, &headers, &body) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let Some(name) = text(&fields, "name") else {
+        return validation(&[("name", "The name is required.")]);
+    };
+    let mut store = state::lock(&sim.store);
+    if let Err(e) = find(&store, product, submission) {
+        return e;
+    }
+    let record = &store.submissions[&submission];
+    let progress = workflow::progress(
+        record.committed_at.map(|at| at.elapsed()),
+        sim.config.step_duration,
+        record.fail_at,
+    );
+    if progress.failed() {
+        return functional(
+            StatusCode::BAD_REQUEST,
+            "updateUnauthorized",
+            "Cannot update the submission since the workflows have failed",
+        );
+    }
+    let name = name.to_owned();
+    if let Some(record) = store.submissions.get_mut(&submission) {
+        record.name = name;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST …/createpublishermetadata`: the simulator's submissions have their metadata once
+/// signed, so this only checks the submission is far enough along.
+pub async fn create_publisher_metadata(
+    State(sim): State<Arc<Shared>>,
+    Path((version, product, submission)): Path<(String, String, String)>,
+) -> Response {
+    let Target {
+        product,
+        submission,
+        ..
+    } = match target(&sim, &version, &product, Some(&submission)) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let store = state::lock(&sim.store);
+    if let Err(e) = find(&store, product, submission) {
+        return e;
+    }
+    let record = &store.submissions[&submission];
+    let progress = workflow::progress(
+        record.committed_at.map(|at| at.elapsed()),
+        sim.config.step_duration,
+        record.fail_at,
+    );
+    if !progress.finished() {
+        return functional(
+            StatusCode::BAD_REQUEST,
+            "requestInvalidForCurrentState",
+            "Submission is not yet ready to create publisher metadata. Please retry after some time.",
+        );
+    }
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// `GET /hardware/products/relationships/sourcepubliherid/…`: the simulated account shares with
+/// itself, so a submission of its own seller id translates to itself.
+pub async fn partner(
+    State(sim): State<Arc<Shared>>,
+    Path((version, publisher, product, submission)): Path<(String, String, String, String)>,
+) -> Response {
+    let Target {
+        prefix,
+        product,
+        submission,
+    } = match target(&sim, &version, &product, Some(&submission)) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    if publisher.parse::<u64>().ok() != Some(state::SELLER_ID) {
+        return functional(
+            StatusCode::NOT_FOUND,
+            "entityNotFound",
+            "No submission was shared by this publisher",
+        );
+    }
+    let mut store = state::lock(&sim.store);
+    if let Err(e) = find(&store, product, submission) {
+        return e;
+    }
+    Json(render(&sim, &mut store, &prefix, submission, true)).into_response()
+}
+
+/// The progress of a submission now.
+pub fn progress_of(sim: &Shared, record: &SubmissionRecord) -> workflow::Progress {
+    workflow::progress(
+        record.committed_at.map(|at| at.elapsed()),
+        sim.config.step_duration,
+        record.fail_at,
+    )
 }

@@ -28,9 +28,9 @@ struct Args {
     /// Lifetime of issued tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
     token_lifetime: u64,
-    /// Default page size of lists.
-    #[arg(long, default_value_t = 50)]
-    page_size: usize,
+    /// Default page size of lists (1 to 500).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=500))]
+    page_size: u16,
     /// SAS service version of upload URLs (decides the blob size limits).
     #[arg(long, default_value = "2019-12-12")]
     sas_version: String,
@@ -78,7 +78,7 @@ async fn main() -> std::io::Result<()> {
         static_tokens: args.static_tokens,
         token_lifetime: Duration::from_secs(args.token_lifetime),
         step_duration: Duration::from_millis(args.step_ms),
-        page_size: args.page_size,
+        page_size: usize::from(args.page_size),
         sas_version: args.sas_version,
         sas_lifetime: Duration::from_secs(args.sas_lifetime),
         seed_products: args.products,
@@ -87,15 +87,16 @@ async fn main() -> std::io::Result<()> {
         ..SimConfig::default()
     };
     let sim = hw_sim::start(config).await?;
-    let app = sim.app();
     println!("hw-sim is running (Ctrl-C stops it)");
     println!("  API base URL:  {}", sim.api_url());
     println!("  authority:     {}", sim.authority_url());
     println!("  blob service:  {}", sim.urls().blob_origin);
-    println!(
-        "  tenant {} / client {} (secret from --client-secret)",
-        app.tenant_id, app.client_id
-    );
+    if let Some(app) = sim.app() {
+        println!(
+            "  tenant {} / client {} (secret from --client-secret)",
+            app.tenant_id, app.client_id
+        );
+    }
     tokio::signal::ctrl_c().await?;
     sim.stop().await;
     Ok(())

@@ -3,9 +3,6 @@
 //! the SAS `sig`, `se` and `sp` checked; `Content-Length` required (411); block ids of one blob of
 //! equal length; `Content-MD5` verified; size limits by the SAS version; and any request with an
 //! `Authorization` header refused (and counted, so tests can assert it never happens).
-//!
-//! Helpers return `Result<_, Response>`: the error is the response to send.
-#![allow(clippy::result_large_err)]
 
 mod blocklist;
 
@@ -22,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
+use std::collections::HashMap;
 
 pub use crate::state::Blob;
 
@@ -33,17 +31,19 @@ use crate::state::{self, Store};
 /// The most uncommitted blocks a blob may have.
 const MAX_UNCOMMITTED_BLOCKS: usize = 100_000;
 
+/// The most of a too-large body that is read before refusing it.
+const MAX_DRAINED: u64 = 64 * 1024 * 1024;
+
 /// The longest block id, decoded.
 const MAX_BLOCK_ID: usize = 64;
 
 impl Blob {
-    /// A committed blob holding `data`.
-    pub fn committed(data: Bytes, etag: u64) -> Self {
+    /// A blob holding `data` as if written by Put Blob (so with no committed block list); the
+    /// ETag is set by whoever stores it.
+    pub fn committed(data: Bytes) -> Self {
         Blob {
             content_md5: Some(md5_base64(&data)),
-            committed: vec![(b"whole".to_vec(), data.len() as u64)],
             data,
-            etag: format!("\"0x8D{etag:013X}\""),
             exists: true,
             ..Blob::default()
         }
@@ -77,7 +77,7 @@ pub fn operation(method: &Method, query: Option<&str>) -> Option<&'static str> {
 }
 
 /// An Azure-style error: XML body and `x-ms-error-code`.
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );
@@ -152,18 +152,24 @@ async fn handle(
         "getBlockList" => get_block_list(&sim, &key, query.as_deref()),
         _ => match read_body(&sim, op, &headers, body, limits).await {
             Err(e) => e,
+            Ok(data) if op == "putBlockList" => {
+                put_block_list(&sim, &key, &headers, &data, limits).await
+            }
             Ok(data) => {
                 let mut store = state::lock(&sim.store);
                 match op {
                     "putBlob" => put_blob(&mut store, &key, &headers, data),
-                    "putBlock" => put_block(&mut store, &key, query.as_deref(), data),
-                    _ => put_block_list(
+                    "putBlock" => put_block(
                         &mut store,
                         &key,
-                        &headers,
-                        &data,
-                        limits,
+                        query.as_deref(),
+                        data,
                         sim.config.max_blob_bytes,
+                    ),
+                    _ => error(
+                        StatusCode::BAD_REQUEST,
+                        "UnsupportedHttpVerb",
+                        "Unsupported operation.",
                     ),
                 }
             }
@@ -205,6 +211,11 @@ async fn read_body(
         _ => 16 * 1024 * 1024,
     };
     if length > limit || length > sim.config.max_blob_bytes {
+        // Read (and drop) a moderate body first, so that the client sees the 413 rather than a
+        // reset connection.
+        if length <= MAX_DRAINED {
+            let _ = axum::body::to_bytes(body, MAX_DRAINED as usize).await;
+        }
         return Err(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestBodyTooLarge",
@@ -239,10 +250,6 @@ async fn read_body(
     Ok(data)
 }
 
-fn new_etag(store: &mut Store) -> String {
-    format!("\"0x8D{:013X}\"", store.next_counter())
-}
-
 fn written(status: StatusCode, etag: &str, md5: Option<&str>) -> Response {
     let mut response = status.into_response();
     if let Ok(v) = HeaderValue::from_str(etag) {
@@ -266,21 +273,20 @@ fn put_blob(store: &mut Store, key: &str, headers: &HeaderMap, data: Bytes) -> R
             "An HTTP header that's mandatory for this request is not specified: x-ms-blob-type.",
         );
     }
-    let etag = new_etag(store);
-    let md5 = md5_base64(&data);
-    let blob = Blob {
-        committed: vec![(b"whole".to_vec(), data.len() as u64)],
-        data,
-        content_md5: Some(md5.clone()),
-        etag: etag.clone(),
-        exists: true,
-        ..Blob::default()
-    };
+    let mut blob = Blob::committed(data);
+    blob.etag = store.next_etag();
+    let (etag, md5) = (blob.etag.clone(), blob.content_md5.clone());
     store.blobs.insert(key.to_owned(), blob);
-    written(StatusCode::CREATED, &etag, Some(&md5))
+    written(StatusCode::CREATED, &etag, md5.as_deref())
 }
 
-fn put_block(store: &mut Store, key: &str, query: Option<&str>, data: Bytes) -> Response {
+fn put_block(
+    store: &mut Store,
+    key: &str,
+    query: Option<&str>,
+    data: Bytes,
+    max_bytes: u64,
+) -> Response {
     let Some(id) = query_value(query, "blockid").and_then(|id| STANDARD.decode(id).ok()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -310,7 +316,17 @@ fn put_block(store: &mut Store, key: &str, query: Option<&str>, data: Bytes) -> 
             "The uncommitted block count cannot exceed the maximum limit of 100,000 blocks.",
         );
     }
+    let replaced = blob.uncommitted.get(&id).map_or(0, |d| d.len() as u64);
+    let held = blob.uncommitted_bytes - replaced + data.len() as u64;
+    if held > max_bytes {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestBodyTooLarge",
+            "The uncommitted blocks of this blob exceed the simulator's memory limit.",
+        );
+    }
     blob.id_len = Some(id.len());
+    blob.uncommitted_bytes = held;
     let md5 = md5_base64(&data);
     blob.uncommitted.insert(id, data);
     let mut response = written(StatusCode::CREATED, "", Some(&md5));
@@ -318,89 +334,105 @@ fn put_block(store: &mut Store, key: &str, query: Option<&str>, data: Bytes) -> 
     response
 }
 
-fn put_block_list(
-    store: &mut Store,
+/// The blocks a Put Block List body names, in order (read under the store's lock; cheap).
+fn resolve_block_list(
+    store: &Store,
     key: &str,
-    headers: &HeaderMap,
     body: &[u8],
     limits: BlobLimits,
     max_bytes: u64,
-) -> Response {
+) -> Result<Vec<(Vec<u8>, Bytes)>, Response> {
     let Some(entries) = std::str::from_utf8(body).ok().and_then(blocklist::parse) else {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "InvalidXmlDocument",
             "XML specified is not syntactically valid.",
-        );
+        ));
     };
     if entries.len() > limits.max_blocks {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "InvalidBlockList",
             "The block list may not contain more than 50,000 blocks.",
-        );
+        ));
     }
-    let etag = new_etag(store);
-    let blob = store.blobs.entry(key.to_owned()).or_default();
-    let committed_offsets: Vec<(Vec<u8>, u64, u64)> = {
-        let mut at = 0;
-        blob.committed
-            .iter()
-            .map(|(id, size)| {
-                let entry = (id.clone(), at, *size);
-                at += size;
-                entry
-            })
-            .collect()
+    let empty = Blob::default();
+    let blob = store.blobs.get(key).unwrap_or(&empty);
+    let mut offsets = HashMap::new();
+    let mut at = 0u64;
+    for (id, size) in &blob.committed {
+        offsets.insert(id.as_slice(), (at, *size));
+        at += size;
+    }
+    let committed = |id: &[u8]| {
+        offsets
+            .get(id)
+            .map(|(at, size)| blob.data.slice(*at as usize..(*at + *size) as usize))
     };
-    let committed_block = |id: &[u8]| {
-        committed_offsets
-            .iter()
-            .find(|(c, _, _)| c == id)
-            .map(|(_, at, size)| blob.data.slice(*at as usize..(*at + *size) as usize))
-    };
-    let mut parts: Vec<(Vec<u8>, Bytes)> = Vec::with_capacity(entries.len());
+    let mut parts = Vec::with_capacity(entries.len());
     for (source, encoded) in &entries {
         let Ok(id) = STANDARD.decode(encoded) else {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 "InvalidBlockList",
                 "The specified block list is invalid: a block id is not base64.",
-            );
+            ));
         };
         let uncommitted = || blob.uncommitted.get(&id).cloned();
         let found = match source {
-            blocklist::Source::Latest => uncommitted().or_else(|| committed_block(&id)),
-            blocklist::Source::Committed => committed_block(&id),
+            blocklist::Source::Latest => uncommitted().or_else(|| committed(&id)),
+            blocklist::Source::Committed => committed(&id),
             blocklist::Source::Uncommitted => uncommitted(),
         };
         let Some(data) = found else {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 "InvalidBlockList",
                 "The specified block list is invalid: it names a block that was not uploaded.",
-            );
+            ));
         };
         parts.push((id, data));
     }
     let total: u64 = parts.iter().map(|(_, d)| d.len() as u64).sum();
     if total > limits.max_block.saturating_mul(limits.max_blocks as u64) || total > max_bytes {
-        return error(
+        return Err(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestBodyTooLarge",
             "The blob would exceed the maximum size.",
-        );
+        ));
     }
-    let mut data = BytesMut::with_capacity(total as usize);
+    Ok(parts)
+}
+
+/// Put Block List: resolves the blocks under the lock, joins them outside it, then commits.
+async fn put_block_list(
+    sim: &Shared,
+    key: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    limits: BlobLimits,
+) -> Response {
+    let parts = {
+        let store = state::lock(&sim.store);
+        match resolve_block_list(&store, key, body, limits, sim.config.max_blob_bytes) {
+            Ok(parts) => parts,
+            Err(e) => return e,
+        }
+    };
+    let mut data = BytesMut::with_capacity(parts.iter().map(|(_, d)| d.len()).sum());
     for (_, part) in &parts {
         data.extend_from_slice(part);
     }
+    let mut store = state::lock(&sim.store);
+    let etag = store.next_etag();
+    let blob = store.blobs.entry(key.to_owned()).or_default();
     blob.committed = parts
         .into_iter()
         .map(|(id, d)| (id, d.len() as u64))
         .collect();
     blob.data = data.freeze();
     blob.uncommitted.clear();
+    blob.uncommitted_bytes = 0;
     blob.content_md5 = headers
         .get("x-ms-blob-content-md5")
         .and_then(|v| v.to_str().ok())
@@ -481,7 +513,7 @@ fn get_blob(sim: &Shared, key: &str, headers: &HeaderMap, head: bool) -> Respons
         .get("x-ms-range")
         .or_else(|| headers.get(header::RANGE))
         .and_then(|v| v.to_str().ok())
-        .map(|r| parse_range(r, total));
+        .and_then(|r| parse_range(r, total));
     let (status, start, end) = match range {
         None => (StatusCode::OK, 0, total),
         Some(Some((start, end))) => (StatusCode::PARTIAL_CONTENT, start, end),
@@ -526,10 +558,14 @@ fn get_blob(sim: &Shared, key: &str, headers: &HeaderMap, head: bool) -> Respons
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// `bytes=a-b`, `bytes=a-` or `bytes=-n` as a half-open range within `total`, or `None` if it
-/// cannot be satisfied.
-fn parse_range(value: &str, total: u64) -> Option<(u64, u64)> {
+/// A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range: `None` when the header is not one (it
+/// is then ignored, as HTTP says), `Some(None)` when it cannot be satisfied, else the half-open
+/// range within `total`.
+fn parse_range(value: &str, total: u64) -> Option<Option<(u64, u64)>> {
     let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
     let (first, last) = spec.split_once('-')?;
     let (start, end) = match (first.trim(), last.trim()) {
         ("", suffix) => {
@@ -540,10 +576,13 @@ fn parse_range(value: &str, total: u64) -> Option<(u64, u64)> {
         (a, b) => {
             let a: u64 = a.parse().ok()?;
             let b: u64 = b.parse().ok()?;
+            if b < a {
+                return None;
+            }
             (a, b.saturating_add(1).min(total))
         }
     };
-    (start < end && start < total).then_some((start, end))
+    Some((start < end && start < total).then_some((start, end)))
 }
 
 #[cfg(test)]
@@ -552,12 +591,22 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 10)));
-        assert_eq!(parse_range("bytes=90-", 100), Some((90, 100)));
-        assert_eq!(parse_range("bytes=-10", 100), Some((90, 100)));
-        assert_eq!(parse_range("bytes=95-200", 100), Some((95, 100)));
-        assert_eq!(parse_range("bytes=100-", 100), None);
-        assert_eq!(parse_range("items=0-1", 100), None);
+        assert_eq!(parse_range("bytes=0-9", 100), Some(Some((0, 10))));
+        assert_eq!(parse_range("bytes=90-", 100), Some(Some((90, 100))));
+        assert_eq!(parse_range("bytes=-10", 100), Some(Some((90, 100))));
+        assert_eq!(parse_range("bytes=95-200", 100), Some(Some((95, 100))));
+        assert_eq!(parse_range("bytes=100-", 100), Some(None));
+        assert_eq!(
+            parse_range("items=0-1", 100),
+            None,
+            "not a byte range: ignored"
+        );
+        assert_eq!(
+            parse_range("bytes=0-1,5-6", 100),
+            None,
+            "several ranges: ignored"
+        );
+        assert_eq!(parse_range("bytes=9-2", 100), None);
     }
 
     #[test]

@@ -1,0 +1,241 @@
+//! Moving packages to and from the Azure Blob SAS URLs of submissions, with a client of its own
+//! that never carries the API's token and never follows redirects.
+//!
+//! Hand-written rather than with azure_storage_blob, which would bring its own HTTP pipeline and
+//! about 50 crates for four REST calls (`shared/reference/auth-retry-blob-security-cli.md` §3.6).
+
+mod download;
+mod sas;
+mod upload;
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+pub use download::DownloadReport;
+pub use sas::{Limits, SasUrl};
+pub use upload::UploadReport;
+
+pub(crate) use download::{download, fetch_text};
+pub(crate) use upload::upload;
+
+use crate::redact;
+use crate::retry::{RetryPolicy, is_transient, server_wait};
+
+/// What can go wrong moving a package.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// The SAS URL cannot be used for this operation.
+    #[error("the SAS URL {url} cannot be used: {problem}")]
+    Sas {
+        /// The URL, redacted.
+        url: String,
+        /// Why.
+        problem: String,
+    },
+    /// Blob storage answered with an error.
+    #[error(
+        "blob storage refused {operation} ({url}): HTTP {status}{}",
+        detail(code, message, request_id)
+    )]
+    Refused {
+        /// The blob operation (`putBlock`, …).
+        operation: &'static str,
+        /// The URL, redacted.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The storage error code (`x-ms-error-code`).
+        code: Option<String>,
+        /// The storage error message.
+        message: Option<String>,
+        /// The storage request id.
+        request_id: Option<String>,
+    },
+    /// Blob storage could not be reached, or the connection broke, after the retries.
+    #[error("{operation} ({url}) failed after {attempts} attempt(s): {message}")]
+    Transport {
+        /// The blob operation.
+        operation: &'static str,
+        /// The URL, redacted.
+        url: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// What went wrong.
+        message: String,
+    },
+    /// A local file could not be read or written.
+    #[error("{}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The bytes are not what the service says they are.
+    #[error("{what}: {message}")]
+    Integrity {
+        /// What was checked.
+        what: String,
+        /// The mismatch.
+        message: String,
+    },
+    /// The package cannot be uploaded within the limits of the SAS version.
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+fn detail(code: &Option<String>, message: &Option<String>, request_id: &Option<String>) -> String {
+    let mut out = String::new();
+    if let Some(code) = code {
+        out.push_str(&format!(" {code}"));
+    }
+    if let Some(message) = message {
+        out.push_str(&format!(": {message}"));
+    }
+    if let Some(id) = request_id {
+        out.push_str(&format!(" (request id {id})"));
+    }
+    out
+}
+
+/// Reports how far a transfer is, for progress bars.
+pub trait Progress: Send + Sync {
+    /// `done` of `total` bytes are transferred (it may go back after a restart).
+    fn update(&self, done: u64, total: u64);
+}
+
+impl<F: Fn(u64, u64) + Send + Sync> Progress for F {
+    fn update(&self, done: u64, total: u64) {
+        self(done, total)
+    }
+}
+
+/// No progress reports.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn update(&self, _done: u64, _total: u64) {}
+}
+
+/// How uploads are cut and how many requests run at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferOptions {
+    /// The preferred block size (raised when a file would need more than 50,000 blocks).
+    pub block_size: u64,
+    /// Files up to this size go in one Put Blob.
+    pub single_put_threshold: u64,
+    /// Blocks in flight at once.
+    pub parallelism: usize,
+}
+
+impl Default for TransferOptions {
+    /// 8 MiB blocks, 4 in flight, single Put Blob up to 8 MiB.
+    fn default() -> Self {
+        Self {
+            block_size: 8 * 1024 * 1024,
+            single_put_threshold: 8 * 1024 * 1024,
+            parallelism: 4,
+        }
+    }
+}
+
+/// The blob HTTP client: no default headers (so no token), no redirects, a read timeout for
+/// stalled transfers and no total timeout (requests set one scaled to their size).
+pub(crate) fn blob_client(
+    user_agent: &str,
+    connect_timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .read_timeout(Duration::from_secs(120))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(user_agent)
+        .build()
+        .map_err(crate::call::describe)
+}
+
+/// The time a request carrying `bytes` may take: a minute, plus a second per MiB.
+pub(crate) fn timeout_for(bytes: u64) -> Duration {
+    Duration::from_secs(60 + bytes / (1024 * 1024))
+}
+
+/// Sends the request `build` makes until it succeeds or the policy gives up; every blob
+/// operation used here may be repeated.
+pub(crate) async fn send(
+    retry: &RetryPolicy,
+    operation: &'static str,
+    shown_url: &str,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, TransferError> {
+    let started = tokio::time::Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (error, wait) = match build().send().await {
+            Ok(response) if response.status().is_success() => return Ok(response),
+            Ok(response) if is_transient(response.status().as_u16()) => {
+                let wait = server_wait(response.headers(), SystemTime::now());
+                (refused(operation, shown_url, response).await, wait)
+            }
+            Ok(response) => return Err(refused(operation, shown_url, response).await),
+            Err(e) if e.is_builder() || e.is_redirect() => {
+                return Err(TransferError::Transport {
+                    operation,
+                    url: shown_url.to_owned(),
+                    attempts,
+                    message: crate::call::describe(e),
+                });
+            }
+            Err(e) => (
+                TransferError::Transport {
+                    operation,
+                    url: shown_url.to_owned(),
+                    attempts,
+                    message: crate::call::describe(e),
+                },
+                None,
+            ),
+        };
+        match retry.delay_before_retry(attempts, started.elapsed(), wait) {
+            Some(delay) => {
+                tracing::debug!(operation, attempt = attempts, retry.delay_ms = delay.as_millis() as u64, error = %error, "retrying a blob request");
+                tokio::time::sleep(delay).await;
+            }
+            None => return Err(error),
+        }
+    }
+}
+
+/// A storage error response as an error.
+pub(crate) async fn refused(
+    operation: &'static str,
+    shown_url: &str,
+    response: reqwest::Response,
+) -> TransferError {
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let code = header("x-ms-error-code");
+    let request_id = header("x-ms-request-id");
+    let body = response.text().await.unwrap_or_default();
+    let element = |tag: &str| {
+        let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
+        let end = body[start..].find(&format!("</{tag}>"))? + start;
+        Some(redact::text(&redact::single_line(&body[start..end])))
+    };
+    TransferError::Refused {
+        operation,
+        url: shown_url.to_owned(),
+        status,
+        code: code.or_else(|| element("Code")),
+        message: element("Message"),
+        request_id,
+    }
+}

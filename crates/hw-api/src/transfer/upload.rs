@@ -1,0 +1,270 @@
+//! Upload to an `initialPackage` SAS URL: one Put Blob for small files; otherwise blocks of a
+//! size chosen from the SAS version's limits, several in flight, each with its `Content-MD5` and
+//! retried on its own, then Put Block List. Memory stays at block size × parallelism.
+//!
+//! Block ids are `{index:06}-{md5 prefix}`, all of one width. A re-run first asks which blocks
+//! the blob already holds (Get Block List, uncommitted) and skips those whose id — and so whose
+//! content — matches: an interrupted upload resumes, and a changed file is uploaded anew.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use md5::{Digest, Md5};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::{Limits, Progress, SasUrl, TransferError, TransferOptions, send, timeout_for};
+use crate::retry::RetryPolicy;
+
+/// What an upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadReport {
+    /// The file's size.
+    pub bytes: u64,
+    /// How many blocks it was cut into (0 for a single Put Blob).
+    pub blocks: usize,
+    /// How many blocks were already there from an earlier attempt.
+    pub blocks_reused: usize,
+}
+
+/// Uploads the file at `path` to `sas`.
+pub(crate) async fn upload(
+    http: &reqwest::Client,
+    retry: &RetryPolicy,
+    sas: &SasUrl,
+    path: &Path,
+    options: &TransferOptions,
+    progress: &dyn Progress,
+) -> Result<UploadReport, TransferError> {
+    let file_error = |e: std::io::Error| TransferError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let size = tokio::fs::metadata(path).await.map_err(file_error)?.len();
+    let limits = Limits::for_version(sas.version());
+    progress.update(0, size);
+    if size <= options.single_put_threshold.min(limits.max_put_blob) {
+        let data = tokio::fs::read(path).await.map_err(file_error)?;
+        put_blob(http, retry, sas, Bytes::from(data)).await?;
+        progress.update(size, size);
+        return Ok(UploadReport {
+            bytes: size,
+            blocks: 0,
+            blocks_reused: 0,
+        });
+    }
+    let block = block_size(size, options.block_size, limits)?;
+    let count = size.div_ceil(block) as usize;
+    let existing = uncommitted_blocks(http, retry, sas).await?;
+    let done = AtomicU64::new(0);
+    let reused = AtomicU64::new(0);
+    let ids: Vec<String> = futures_util::stream::iter(0..count)
+        .map(|index| {
+            let (done, reused, existing) = (&done, &reused, &existing);
+            async move {
+                let offset = index as u64 * block;
+                let len = block.min(size - offset);
+                let data = read_block(path, offset, len).await.map_err(file_error)?;
+                let digest = Md5::digest(&data);
+                let id = STANDARD.encode(block_id(index, &digest));
+                if existing.contains(&(id.clone(), len)) {
+                    reused.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    put_block(http, retry, sas, &id, STANDARD.encode(digest), data).await?;
+                }
+                progress.update(done.fetch_add(len, Ordering::Relaxed) + len, size);
+                Ok::<_, TransferError>(id)
+            }
+        })
+        .buffered(options.parallelism.max(1))
+        .try_collect()
+        .await?;
+    put_block_list(http, retry, sas, &ids).await?;
+    Ok(UploadReport {
+        bytes: size,
+        blocks: count,
+        blocks_reused: reused.load(Ordering::Relaxed) as usize,
+    })
+}
+
+/// The block size for a file of `size`: the preferred size, raised (to whole MiB) so the file
+/// fits in 50,000 blocks; an error if that exceeds the version's largest block.
+pub fn block_size(size: u64, preferred: u64, limits: Limits) -> Result<u64, TransferError> {
+    const MIB: u64 = 1024 * 1024;
+    let preferred = preferred.max(1);
+    let block = if size.div_ceil(preferred) <= limits.max_blocks {
+        preferred
+    } else {
+        size.div_ceil(limits.max_blocks).div_ceil(MIB) * MIB
+    }
+    .min(limits.max_block);
+    if size.div_ceil(block) > limits.max_blocks {
+        return Err(TransferError::TooLarge(format!(
+            "a package of {size} bytes needs more than {} blocks of at most {} bytes, the limits of this SAS version",
+            limits.max_blocks, limits.max_block
+        )));
+    }
+    Ok(block)
+}
+
+/// The raw block id: fixed width, from the block's index and content.
+fn block_id(index: usize, digest: &[u8]) -> String {
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{index:06}-{hex}")
+}
+
+async fn read_block(path: &Path, offset: u64, len: u64) -> std::io::Result<Bytes> {
+    let mut file = tokio::fs::File::open(path).await?;
+    file.seek(std::io::SeekFrom::Start(offset)).await?;
+    let mut data = vec![0; len as usize];
+    file.read_exact(&mut data).await?;
+    Ok(Bytes::from(data))
+}
+
+async fn put_blob(
+    http: &reqwest::Client,
+    retry: &RetryPolicy,
+    sas: &SasUrl,
+    data: Bytes,
+) -> Result<(), TransferError> {
+    let md5 = STANDARD.encode(Md5::digest(&data));
+    let len = data.len() as u64;
+    send(retry, "putBlob", &sas.redacted(), || {
+        http.put(sas.url().clone())
+            .header("x-ms-blob-type", "BlockBlob")
+            .header("x-ms-version", sas.version())
+            .header("content-md5", &md5)
+            .timeout(timeout_for(len))
+            .body(data.clone())
+    })
+    .await?;
+    Ok(())
+}
+
+async fn put_block(
+    http: &reqwest::Client,
+    retry: &RetryPolicy,
+    sas: &SasUrl,
+    id: &str,
+    md5: String,
+    data: Bytes,
+) -> Result<(), TransferError> {
+    let url = sas.with_query(&[("comp", "block"), ("blockid", id)]);
+    let len = data.len() as u64;
+    send(retry, "putBlock", &sas.redacted(), || {
+        http.put(url.clone())
+            .header("x-ms-version", sas.version())
+            .header("content-md5", &md5)
+            .timeout(timeout_for(len))
+            .body(data.clone())
+    })
+    .await?;
+    Ok(())
+}
+
+async fn put_block_list(
+    http: &reqwest::Client,
+    retry: &RetryPolicy,
+    sas: &SasUrl,
+    ids: &[String],
+) -> Result<(), TransferError> {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+    for id in ids {
+        xml.push_str(&format!("<Latest>{id}</Latest>"));
+    }
+    xml.push_str("</BlockList>");
+    let url = sas.with_query(&[("comp", "blocklist")]);
+    send(retry, "putBlockList", &sas.redacted(), || {
+        http.put(url.clone())
+            .header("x-ms-version", sas.version())
+            .header("content-type", "application/xml")
+            .body(xml.clone())
+    })
+    .await?;
+    Ok(())
+}
+
+/// The uncommitted blocks the blob already holds: (base64 id, size). None if the blob is new.
+async fn uncommitted_blocks(
+    http: &reqwest::Client,
+    retry: &RetryPolicy,
+    sas: &SasUrl,
+) -> Result<HashSet<(String, u64)>, TransferError> {
+    let url = sas.with_query(&[("comp", "blocklist"), ("blocklisttype", "uncommitted")]);
+    let response = send(retry, "getBlockList", &sas.redacted(), || {
+        http.get(url.clone()).header("x-ms-version", sas.version())
+    })
+    .await;
+    let xml = match response {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(TransferError::Refused { status: 404, .. }) => return Ok(HashSet::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(parse_block_list(&xml))
+}
+
+/// The `(Name, Size)` pairs of a Get Block List answer.
+fn parse_block_list(xml: &str) -> HashSet<(String, u64)> {
+    let mut blocks = HashSet::new();
+    for block in xml.split("<Block>").skip(1) {
+        let field = |tag: &str| {
+            let start = block.find(&format!("<{tag}>"))? + tag.len() + 2;
+            let end = block[start..].find(&format!("</{tag}>"))? + start;
+            Some(block[start..end].trim().to_owned())
+        };
+        if let (Some(name), Some(size)) =
+            (field("Name"), field("Size").and_then(|s| s.parse().ok()))
+        {
+            blocks.insert((name, size));
+        }
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn block_sizes_respect_the_block_count_and_the_version() {
+        let modern = Limits::for_version("2019-12-12");
+        assert_eq!(block_size(100 * MIB, 8 * MIB, modern).unwrap(), 8 * MIB);
+        assert_eq!(
+            block_size(700 * 1024, 64 * 1024, modern).unwrap(),
+            64 * 1024,
+            "small preferred sizes stay"
+        );
+        // 1 TiB in 50,000 blocks needs blocks of about 21 MiB.
+        let huge = 1024 * 1024 * MIB;
+        let block = block_size(huge, 8 * MIB, modern).unwrap();
+        assert!(
+            huge.div_ceil(block) <= 50_000 && block.is_multiple_of(MIB),
+            "{block}"
+        );
+        let old = Limits::for_version("2015-12-11");
+        assert_eq!(block_size(10 * MIB, 8 * MIB, old).unwrap(), 4 * MIB);
+        assert!(block_size(250_000 * MIB, 8 * MIB, old).is_err());
+    }
+
+    #[test]
+    fn block_ids_have_one_width() {
+        let a = block_id(0, &[0xab; 16]);
+        let b = block_id(49_999, &[0x01; 16]);
+        assert_eq!(a.len(), b.len());
+        assert_eq!(a, "000000-abababababababab");
+    }
+
+    #[test]
+    fn block_lists_parse() {
+        let xml = "<?xml version=\"1.0\"?><BlockList><UncommittedBlocks><Block><Name>QUE=</Name><Size>5</Size></Block><Block><Name>Qg==</Name><Size>7</Size></Block></UncommittedBlocks></BlockList>";
+        let blocks = parse_block_list(xml);
+        assert!(blocks.contains(&("QUE=".to_owned(), 5)) && blocks.len() == 2);
+    }
+}

@@ -1,0 +1,199 @@
+//! Pre-production signing: upload a package, watch its signing status on the simulator's clock,
+//! list and download its signed assets. A package containing `HWSIM-FAIL-AT:` fails.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::errors::{functional, gateway};
+use super::prefix;
+use crate::server::Shared;
+use crate::state::{self, PreprodRecord};
+use crate::workflow;
+
+/// How many step durations signing takes.
+const SIGNING_STEPS: u32 = 2;
+
+fn not_found() -> Response {
+    functional(StatusCode::NOT_FOUND, "entityNotFound", "Package not found")
+}
+
+/// The signed zip of a package.
+fn signed_zip(record: &PreprodRecord) -> Vec<u8> {
+    let mut zip = b"PK\x03\x04HWSIM-PREPROD-SIGNED\n".to_vec();
+    zip.extend_from_slice(&record.data);
+    zip
+}
+
+fn status(sim: &Shared, record: &PreprodRecord) -> &'static str {
+    let done = record.received_at.elapsed() >= sim.config.step_duration * SIGNING_STEPS;
+    match (done, record.fail) {
+        (false, _) => "Processing",
+        (true, true) => "Failed",
+        (true, false) => "Succeeded",
+    }
+}
+
+fn asset(record: &PreprodRecord) -> Value {
+    let hash: String = Sha256::digest(signed_zip(record))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    json!({
+        "id": format!("{}-signed", record.id),
+        "packageId": record.id,
+        "assetType": "SignedFilesZip",
+        "createdDate": record.received,
+        "contentHash": hash,
+    })
+}
+
+fn render(sim: &Shared, record: &PreprodRecord) -> Value {
+    let status = status(sim, record);
+    let mut value = json!({
+        "id": record.id,
+        "etag": format!("\"{}\"", record.id),
+        "lastModified": record.received,
+        "signingStatus": status,
+    });
+    match status {
+        "Succeeded" => value["assets"] = json!([asset(record)]),
+        "Failed" => {
+            value["error"] =
+                json!({"message": "Signing failed: the package asked to fail (hw-sim marker)."})
+        }
+        _ => {}
+    }
+    value
+}
+
+/// `PUT /hardware/preprod/packages`.
+pub async fn upload(
+    State(sim): State<Arc<Shared>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(e) = prefix(&sim, &version) {
+        return e;
+    }
+    let binary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("application/octet-stream"));
+    if !binary {
+        return gateway(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            &sim.activity_id(),
+        );
+    }
+    if body.is_empty() {
+        return super::errors::validation(&[("body", "The package is empty.")]);
+    }
+    let mut store = state::lock(&sim.store);
+    let id = state::guid(store.next_counter() ^ 0x9e9e);
+    let record = PreprodRecord {
+        id: id.clone(),
+        fail: workflow::fail_step(&body).is_some(),
+        data: body,
+        received_at: Instant::now(),
+        received: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    let shown = render(&sim, &record);
+    store.preprod.insert(id, record);
+    Json(shown).into_response()
+}
+
+/// `GET /hardware/preprod/packages/{packageId}`.
+pub async fn get(
+    State(sim): State<Arc<Shared>>,
+    Path((version, package)): Path<(String, String)>,
+) -> Response {
+    if let Err(e) = prefix(&sim, &version) {
+        return e;
+    }
+    let store = state::lock(&sim.store);
+    match store.preprod.get(&package) {
+        Some(record) => Json(render(&sim, record)).into_response(),
+        None => not_found(),
+    }
+}
+
+/// The record of a signed package and the id of its one asset, or the response to send.
+fn signed(sim: &Shared, record: Option<&PreprodRecord>) -> Result<PreprodRecord, Response> {
+    let record = record.ok_or_else(not_found)?;
+    if status(sim, record) != "Succeeded" {
+        return Err(functional(
+            StatusCode::NOT_FOUND,
+            "entityNotFound",
+            "The package has no signed assets yet",
+        ));
+    }
+    Ok(record.clone())
+}
+
+/// `GET /hardware/preprod/packages/{packageId}/assets`: a plain array.
+pub async fn assets(
+    State(sim): State<Arc<Shared>>,
+    Path((version, package)): Path<(String, String)>,
+) -> Response {
+    if let Err(e) = prefix(&sim, &version) {
+        return e;
+    }
+    let store = state::lock(&sim.store);
+    let Some(record) = store.preprod.get(&package) else {
+        return not_found();
+    };
+    let list = if status(&sim, record) == "Succeeded" {
+        vec![asset(record)]
+    } else {
+        Vec::new()
+    };
+    Json(list).into_response()
+}
+
+/// `GET /hardware/preprod/packages/{packageId}/assets/{assetId}`.
+pub async fn get_asset(
+    State(sim): State<Arc<Shared>>,
+    Path((version, package, asset_id)): Path<(String, String, String)>,
+) -> Response {
+    if let Err(e) = prefix(&sim, &version) {
+        return e;
+    }
+    let record = signed(&sim, state::lock(&sim.store).preprod.get(&package));
+    match record {
+        Ok(record) if asset(&record)["id"] == asset_id.as_str() => {
+            Json(asset(&record)).into_response()
+        }
+        Ok(_) => not_found(),
+        Err(e) => e,
+    }
+}
+
+/// `GET /hardware/preprod/packages/{packageId}/assets/{assetId}/download`.
+pub async fn download(
+    State(sim): State<Arc<Shared>>,
+    Path((version, package, asset_id)): Path<(String, String, String)>,
+) -> Response {
+    if let Err(e) = prefix(&sim, &version) {
+        return e;
+    }
+    let record = signed(&sim, state::lock(&sim.store).preprod.get(&package));
+    match record {
+        Ok(record) if asset(&record)["id"] == asset_id.as_str() => (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            signed_zip(&record),
+        )
+            .into_response(),
+        Ok(_) => not_found(),
+        Err(e) => e,
+    }
+}

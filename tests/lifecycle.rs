@@ -1,0 +1,828 @@
+//! The whole submission lifecycle through hw-api against the simulator: product, submission,
+//! a multi-block upload, commit, wait, download, driver metadata, shipping label, wait — and
+//! the ways it can go wrong: interrupted transfers, expired SAS URLs, unclear creates and
+//! commits, failed and slow workflows, broken label rules.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use hw_api::targeting::Filter;
+use hw_api::transfer::{Silent, TransferError, TransferOptions};
+use hw_api::types::{
+    DownloadType, NewProduct, NewShippingLabel, NewSubmission, ShippingLabelCurrentStep,
+    ShippingLabelStep, SubmissionType,
+};
+use hw_api::{Client, Error, Id, LabelMilestone, RetryPolicy, WaitOptions};
+use hw_sim::{Fault, FaultRule, SimConfig};
+use hw_workspace_tests::sim::TestSim;
+
+const KIB: u64 = 1024;
+
+fn quick_wait() -> WaitOptions {
+    WaitOptions {
+        first_interval: Duration::from_millis(10),
+        max_interval: Duration::from_millis(40),
+        deadline: Some(Duration::from_secs(30)),
+    }
+}
+
+fn small_blocks() -> TransferOptions {
+    TransferOptions {
+        block_size: 64 * KIB,
+        single_put_threshold: 64 * KIB,
+        parallelism: 4,
+    }
+}
+
+async fn sim_with(faults: Vec<FaultRule>) -> TestSim {
+    TestSim::start(SimConfig {
+        faults,
+        step_duration: Duration::from_millis(20),
+        ..SimConfig::default()
+    })
+    .await
+}
+
+fn client(sim: &TestSim) -> Client {
+    sim.client_builder()
+        .transfer_options(small_blocks())
+        .build()
+        .unwrap()
+}
+
+/// A package of `len` bytes with a recognisable pattern, in a fresh temporary directory.
+fn package(name: &str, len: usize, marker: &[u8]) -> (tempdir::Dir, PathBuf) {
+    let dir = tempdir::Dir::new(name);
+    let mut bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+    bytes[..marker.len()].copy_from_slice(marker);
+    let path = dir.path().join("driver.cab");
+    std::fs::write(&path, bytes).unwrap();
+    (dir, path)
+}
+
+/// A temporary directory removed when dropped.
+mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new(name: &str) -> Self {
+            let path = std::env::temp_dir().join(format!(
+                "hw-api-test-{name}-{}-{}",
+                std::process::id(),
+                fastrand_suffix()
+            ));
+            std::fs::create_dir_all(&path).unwrap();
+            Self(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    fn fastrand_suffix() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+async fn new_product(client: &Client, name: &str) -> Id {
+    let body: NewProduct = serde_json::from_value(serde_json::json!({
+        "productName": name, "testHarness": "hlk",
+        "requestedSignatures": ["WINDOWS_v100_X64_RS5_FULL", "WINDOWS_v63_X64"]
+    }))
+    .unwrap();
+    client.create_product_once(&body).await.unwrap().id
+}
+
+fn initial(name: &str) -> NewSubmission {
+    NewSubmission {
+        name: name.try_into().unwrap(),
+        type_: SubmissionType::Initial,
+    }
+}
+
+fn windows_update_label(name: &str) -> NewShippingLabel {
+    serde_json::from_value(serde_json::json!({
+        "name": name,
+        "destination": "windowsUpdate",
+        "publishingSpecifications": {
+            "isAutoInstallOnApplicableSystems": true, "manualAcquisition": false,
+            "additionalInfoForMsApproval": {"microsoftContact": "driver-team@contoso.example", "businessJustification": "fix"}
+        },
+        "targeting": {}
+    }))
+    .unwrap()
+}
+
+async fn signed_submission(sim: &TestSim, client: &Client, dir_name: &str) -> (Id, Id, Vec<u8>) {
+    let product = new_product(client, dir_name).await;
+    let submission = client
+        .create_submission_once(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    let (_dir, path) = package(dir_name, 300 * KIB as usize + 17, b"PK");
+    client
+        .upload_package(product, submission, &path, &Silent)
+        .await
+        .unwrap();
+    client.commit_submission(product, submission).await.unwrap();
+    client
+        .wait_for_submission(product, submission, &quick_wait(), &mut |_| {})
+        .await
+        .unwrap();
+    let _ = sim;
+    (product, submission, std::fs::read(&path).unwrap())
+}
+
+#[tokio::test]
+async fn the_whole_flow_from_product_to_published_label() {
+    let sim = sim_with(Vec::new()).await;
+    let client = client(&sim);
+    let product = new_product(&client, "Contoso touch").await;
+    let submission = client
+        .create_submission_once(product, &initial("touch 1.0"))
+        .await
+        .unwrap();
+
+    let (dir, path) = package("flow", 700 * KIB as usize + 123, b"PK\x03\x04");
+    let seen = std::sync::Mutex::new(Vec::new());
+    let report = client
+        .upload_package(product, submission.id, &path, &|done: u64, total: u64| {
+            seen.lock().unwrap().push((done, total))
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.blocks, 11, "700 KiB in 64 KiB blocks");
+    assert_eq!(report.blocks_reused, 0);
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(
+        seen.last(),
+        Some(&(report.bytes, report.bytes)),
+        "progress reaches the total"
+    );
+
+    client
+        .commit_submission(product, submission.id)
+        .await
+        .unwrap();
+    let mut steps = Vec::new();
+    let signed = client
+        .wait_for_submission(product, submission.id, &quick_wait(), &mut |s| {
+            if let Some(step) = s
+                .workflow_status
+                .as_ref()
+                .and_then(|w| w.current_step.clone())
+            {
+                steps.push(step.to_string());
+            }
+        })
+        .await
+        .unwrap();
+    assert!(steps.len() > 1, "the wait saw the steps: {steps:?}");
+    assert!(
+        signed
+            .downloads
+            .unwrap()
+            .items
+            .iter()
+            .any(|i| i.type_ == DownloadType::SignedPackage)
+    );
+
+    let dest = dir.path().join("signed.cab");
+    let download = client
+        .download_package(
+            product,
+            submission.id,
+            DownloadType::SignedPackage,
+            &dest,
+            &Silent,
+        )
+        .await
+        .unwrap();
+    assert!(download.md5_verified);
+    let mut expected = b"HWSIM-SIGNED\n".to_vec();
+    expected.extend(std::fs::read(&path).unwrap());
+    assert_eq!(
+        std::fs::read(&dest).unwrap(),
+        expected,
+        "the signed package is the uploaded one, signed"
+    );
+
+    let metadata = client
+        .driver_metadata(product, submission.id)
+        .await
+        .unwrap();
+    let filter = Filter {
+        os_codes: vec!["WINDOWS_v100_X64_RS5_FULL".into()],
+        ..Filter::default()
+    };
+    assert_eq!(metadata.hardware_ids(&filter).len(), 2);
+    let label = client
+        .publish(
+            product,
+            submission.id,
+            windows_update_label("to Windows Update"),
+            &filter,
+        )
+        .await
+        .unwrap();
+    let done = client
+        .wait_for_shipping_label(
+            product,
+            submission.id,
+            label.id,
+            LabelMilestone::Done,
+            &quick_wait(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    let step = done.workflow_status.unwrap().current_step;
+    assert_eq!(
+        step,
+        Some(ShippingLabelCurrentStep::ShippingLabelStep(
+            ShippingLabelStep::FinalizePublishing
+        ))
+    );
+    let with_targeting = client
+        .get_shipping_label(product, submission.id, label.id, true)
+        .await
+        .unwrap();
+    assert_eq!(with_targeting.targeting.unwrap().hardware_ids.len(), 2);
+
+    assert_eq!(
+        sim.blob_authorization_headers(),
+        0,
+        "the blob service never saw an Authorization header"
+    );
+    assert!(sim.requests("putBlock") >= 11 && sim.requests("putBlockList") == 1);
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_resumes_with_the_blocks_already_sent() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::InternalError, 1.0)
+            .only("putBlock")
+            .after(3)
+            .at_most(1),
+    ])
+    .await;
+    let fragile = sim
+        .client_builder()
+        .retry_policy(RetryPolicy::none())
+        .transfer_options(TransferOptions {
+            parallelism: 1,
+            ..small_blocks()
+        })
+        .build()
+        .unwrap();
+    let product = new_product(&fragile, "resume").await;
+    let submission = fragile
+        .create_submission(product, &initial("v1"))
+        .await
+        .unwrap();
+    let (_dir, path) = package("resume", 500 * KIB as usize, b"PK");
+    let err = fragile
+        .upload_package(product, submission.id, &path, &Silent)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transfer(e) if matches!(**e, TransferError::Refused { status: 500, .. })),
+        "{err}"
+    );
+
+    let report = client(&sim)
+        .upload_package(product, submission.id, &path, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.blocks_reused, 3,
+        "the three blocks sent before the failure were not sent again"
+    );
+    client(&sim)
+        .commit_submission(product, submission.id)
+        .await
+        .unwrap();
+    let blob = sim.submission(submission.id.get()).unwrap().package_blob;
+    assert_eq!(
+        &sim.blob(&blob).unwrap()[..],
+        &std::fs::read(&path).unwrap()[..]
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_download_resumes_from_the_partial_file() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::DropConnection, 1.0)
+            .only("getBlob")
+            .at_most(1),
+    ])
+    .await;
+    let client = client(&sim);
+    let (product, submission, original) = signed_submission(&sim, &client, "download").await;
+    let dir = tempdir::Dir::new("download-dest");
+    let dest = dir.path().join("signed.cab");
+    let fragile = sim
+        .client_builder()
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = fragile
+        .download_package(
+            product,
+            submission,
+            DownloadType::SignedPackage,
+            &dest,
+            &Silent,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transfer(_)), "{err}");
+    assert!(
+        !dest.exists(),
+        "nothing is renamed into place before it is complete"
+    );
+    let report = client
+        .download_package(
+            product,
+            submission,
+            DownloadType::SignedPackage,
+            &dest,
+            &Silent,
+        )
+        .await
+        .unwrap();
+    assert!(report.resumed_from > 0, "{report:?}");
+    assert!(report.md5_verified);
+    assert!(std::fs::read(&dest).unwrap().ends_with(&original));
+}
+
+#[tokio::test]
+async fn an_expired_sas_url_is_refused_before_sending_and_a_fresh_one_works() {
+    let sim = TestSim::start(SimConfig {
+        sas_lifetime: Duration::from_secs(1),
+        ..SimConfig::default()
+    })
+    .await;
+    let client = client(&sim);
+    let product = new_product(&client, "expiry").await;
+    let submission = client
+        .create_submission(product, &initial("v1"))
+        .await
+        .unwrap();
+    let stale = submission.downloads.unwrap().items[0].url.clone();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (_dir, path) = package("expiry", 10 * KIB as usize, b"PK");
+    let before = sim.requests("putBlob");
+    let err = client.upload_to(&stale, &path, &Silent).await.unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert_eq!(sim.requests("putBlob"), before, "nothing was sent");
+    client
+        .upload_package(product, submission.id, &path, &Silent)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_unclear_create_is_reconciled_by_name() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::DropConnection, 1.0)
+            .only("createSubmission")
+            .at_most(1),
+    ])
+    .await;
+    let client = client(&sim);
+    let product = new_product(&client, "reconcile").await;
+    let created = client
+        .create_submission_once(product, &initial("exactly once"))
+        .await
+        .unwrap();
+    assert_eq!(created.name.as_deref(), Some("exactly once"));
+    let all: Vec<_> = client
+        .list_submissions(product)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "no duplicate");
+    assert_eq!(
+        sim.requests("createSubmission"),
+        1,
+        "it was not sent again: it had been made"
+    );
+}
+
+#[tokio::test]
+async fn a_create_that_did_not_arrive_is_sent_again() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::InternalError, 1.0)
+            .only("createSubmission")
+            .at_most(1),
+    ])
+    .await;
+    let client = client(&sim);
+    let product = new_product(&client, "resend").await;
+    client
+        .create_submission_once(product, &initial("v1"))
+        .await
+        .unwrap();
+    assert_eq!(sim.requests("createSubmission"), 2);
+    let all: Vec<_> = client
+        .list_submissions(product)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+}
+
+#[tokio::test]
+async fn an_unclear_commit_is_settled_by_reading_the_submission() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::InternalError, 1.0)
+            .only("commitSubmission")
+            .at_most(1),
+    ])
+    .await;
+    let client = client(&sim);
+    let product = new_product(&client, "commit").await;
+    let submission = client
+        .create_submission(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    let (_dir, path) = package("commit", 5 * KIB as usize, b"PK");
+    client
+        .upload_package(product, submission, &path, &Silent)
+        .await
+        .unwrap();
+    client.commit_submission(product, submission).await.unwrap();
+    assert_eq!(
+        sim.requests("commitSubmission"),
+        2,
+        "pending after the 500, so sent again"
+    );
+    client.commit_submission(product, submission).await.unwrap();
+    assert_eq!(
+        sim.requests("commitSubmission"),
+        3,
+        "a repeated commit is recognised as done"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_workflow_carries_its_step_messages_and_report() {
+    let sim = sim_with(Vec::new()).await;
+    let client = client(&sim);
+    let product = new_product(&client, "fail").await;
+    let submission = client
+        .create_submission(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    let (_dir, path) = package("fail", 4 * KIB as usize, b"HWSIM-FAIL-AT:scanning");
+    client
+        .upload_package(product, submission, &path, &Silent)
+        .await
+        .unwrap();
+    client.commit_submission(product, submission).await.unwrap();
+    let err = client
+        .wait_for_submission(product, submission, &quick_wait(), &mut |_| {})
+        .await
+        .unwrap_err();
+    let Error::WorkflowFailed(failure) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(failure.step.as_deref(), Some("scanning"));
+    assert!(!failure.messages.is_empty());
+    assert!(
+        failure
+            .error_report
+            .as_deref()
+            .unwrap()
+            .contains("failed at step scanning"),
+        "{failure:?}"
+    );
+    assert!(!err.to_string().contains('\n'));
+}
+
+#[tokio::test]
+async fn a_wait_gives_up_at_its_deadline() {
+    let sim = TestSim::start(SimConfig {
+        step_duration: Duration::from_secs(600),
+        ..SimConfig::default()
+    })
+    .await;
+    let client = client(&sim);
+    let product = new_product(&client, "slow").await;
+    let submission = client
+        .create_submission(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    let (_dir, path) = package("slow", KIB as usize, b"PK");
+    client
+        .upload_package(product, submission, &path, &Silent)
+        .await
+        .unwrap();
+    client.commit_submission(product, submission).await.unwrap();
+    let options = WaitOptions {
+        deadline: Some(Duration::from_millis(100)),
+        ..quick_wait()
+    };
+    let err = client
+        .wait_for_submission(product, submission, &options, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::WaitTimedOut { .. }), "{err:?}");
+    assert!(err.to_string().contains("packageInfoValidation"), "{err}");
+}
+
+#[tokio::test]
+async fn label_rules_are_checked_before_sending() {
+    let sim = sim_with(Vec::new()).await;
+    let client = client(&sim);
+    let (product, submission, _) = signed_submission(&sim, &client, "rules").await;
+    let mut label = windows_update_label("both");
+    label
+        .publishing_specifications
+        .as_mut()
+        .unwrap()
+        .manual_acquisition = Some(true);
+    let err = client
+        .publish(product, submission, label, &Filter::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("manualAcquisition must be false"),
+        "{err}"
+    );
+    assert_eq!(sim.requests("createShippingLabel"), 0);
+    let none = Filter {
+        hardware_ids: vec!["PCI\\VEN_DEAD".into()],
+        ..Filter::default()
+    };
+    let err = client
+        .publish(product, submission, windows_update_label("nothing"), &none)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no hardware id"), "{err}");
+}
+
+#[tokio::test]
+async fn product_and_submission_updates_follow_the_rules() {
+    let sim = sim_with(Vec::new()).await;
+    let client = client(&sim);
+    let product = new_product(&client, "updates").await;
+    let rename: hw_api::types::ProductUpdate =
+        serde_json::from_value(serde_json::json!({"productName": "renamed"})).unwrap();
+    let err = client.update_product(product, &rename).await.unwrap_err();
+    assert_eq!(err.code(), Some(&hw_api::ErrorCode::UpdateUnauthorized));
+    assert!(
+        err.to_string().contains("without an initial submission"),
+        "{err}"
+    );
+
+    let submission = client
+        .create_submission(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    client.update_product(product, &rename).await.unwrap();
+    assert_eq!(
+        client
+            .get_product(product)
+            .await
+            .unwrap()
+            .product_name
+            .as_deref(),
+        Some("renamed")
+    );
+    let update = hw_api::types::SubmissionUpdate {
+        name: "v1 final".try_into().unwrap(),
+    };
+    client
+        .update_submission(product, submission, &update)
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get_submission(product, submission)
+            .await
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("v1 final")
+    );
+
+    let err = client
+        .create_publisher_metadata(product, submission)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&hw_api::ErrorCode::RequestInvalidForCurrentState)
+    );
+}
+
+#[tokio::test]
+async fn labels_update_cancel_audiences_and_partner_translation() {
+    let sim = TestSim::start(SimConfig {
+        step_duration: Duration::from_millis(60),
+        ..SimConfig::default()
+    })
+    .await;
+    let client = client(&sim);
+    let (product, submission, _) = signed_submission(&sim, &client, "labels").await;
+    client
+        .create_publisher_metadata(product, submission)
+        .await
+        .unwrap();
+    let audiences: Vec<_> = client.list_audiences().try_collect().await.unwrap();
+    assert_eq!(audiences.len(), 2);
+
+    let filter = Filter {
+        hardware_ids: vec!["PCI\\VEN_8086&DEV_0000".into()],
+        ..Filter::default()
+    };
+    let metadata = client.driver_metadata(product, submission).await.unwrap();
+    let first_id = metadata.hardware_ids(&Filter::default())[0]
+        .pnp_string
+        .clone()
+        .unwrap();
+    let filter = Filter {
+        hardware_ids: vec![first_id.clone()],
+        ..filter
+    };
+    let targeted = metadata.hardware_ids(&filter).len();
+    let label = client
+        .publish(product, submission, windows_update_label("wu"), &filter)
+        .await
+        .unwrap();
+    let busy: hw_api::types::ShippingLabelUpdate = serde_json::from_value(
+        serde_json::json!({"targeting": {"restrictedToAudiences": [audiences[0].id]}}),
+    )
+    .unwrap();
+    let err = client
+        .update_shipping_label(product, submission, label.id, &busy)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("another workflow is in progress"),
+        "{err}"
+    );
+
+    let approval = client
+        .wait_for_shipping_label(
+            product,
+            submission,
+            label.id,
+            LabelMilestone::Approval,
+            &quick_wait(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    let step = approval.workflow_status.unwrap().current_step;
+    assert!(
+        matches!(
+            step,
+            Some(ShippingLabelCurrentStep::ShippingLabelStep(
+                ShippingLabelStep::MicrosoftApproval
+                    | ShippingLabelStep::Publishing
+                    | ShippingLabelStep::FinalizePublishing
+            ))
+        ),
+        "{step:?}"
+    );
+    client
+        .wait_for_shipping_label(
+            product,
+            submission,
+            label.id,
+            LabelMilestone::Done,
+            &quick_wait(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    let all = metadata.hardware_ids(&Filter::default());
+    let mut add = all
+        .iter()
+        .find(|h| h.pnp_string.as_deref() != Some(first_id.as_str()))
+        .unwrap()
+        .clone();
+    add.action = Some(hw_api::types::TargetingAction::Add);
+    let update: hw_api::types::ShippingLabelUpdate = serde_json::from_value(serde_json::json!({
+        "targeting": {"hardwareIds": [add], "restrictedToAudiences": []}
+    }))
+    .unwrap();
+    client
+        .update_shipping_label(product, submission, label.id, &update)
+        .await
+        .unwrap();
+    let updated = client
+        .get_shipping_label(product, submission, label.id, true)
+        .await
+        .unwrap();
+    assert_eq!(updated.targeting.unwrap().hardware_ids.len(), targeted + 1);
+    let labels: Vec<_> = client
+        .list_shipping_labels(product, submission, true)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(labels.len(), 1);
+    assert!(labels[0].targeting.is_some());
+
+    // Cancelling is possible only in approval or rollout.
+    let err = client
+        .cancel_shipping_label(product, submission, label.id)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&hw_api::ErrorCode::RequestInvalidForCurrentState)
+    );
+    let second = client
+        .publish(
+            product,
+            submission,
+            windows_update_label("wu 2"),
+            &Filter::default(),
+        )
+        .await
+        .unwrap();
+    client
+        .wait_for_shipping_label(
+            product,
+            submission,
+            second.id,
+            LabelMilestone::Approval,
+            &quick_wait(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    client
+        .cancel_shipping_label(product, submission, second.id)
+        .await
+        .unwrap();
+
+    let translated = client
+        .get_partner_submission(Id(29_963_920), product, submission)
+        .await
+        .unwrap();
+    assert_eq!(translated.id, submission);
+    assert!(
+        client
+            .get_partner_submission(Id(1), product, submission)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn preprod_signing_end_to_end() {
+    let sim = sim_with(Vec::new()).await;
+    let client = client(&sim);
+    let package = client
+        .upload_preprod_package(bytes::Bytes::from_static(b"MSCF an EV-signed cab"))
+        .await
+        .unwrap();
+    assert_eq!(
+        package.signing_status,
+        Some(hw_api::types::SigningStatus::Processing)
+    );
+    let signed = loop {
+        let current = client.get_preprod_package(&package.id).await.unwrap();
+        if current.signing_status == Some(hw_api::types::SigningStatus::Succeeded) {
+            break current;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let assets = client.list_preprod_assets(&signed.id).await.unwrap();
+    assert_eq!(assets.len(), 1);
+    let dir = tempdir::Dir::new("preprod");
+    let dest = dir.path().join("signed.zip");
+    let size = client
+        .download_preprod_asset(&signed.id, &assets[0].id, &dest)
+        .await
+        .unwrap();
+    assert_eq!(size, std::fs::metadata(&dest).unwrap().len());
+    assert!(
+        std::fs::read(&dest)
+            .unwrap()
+            .ends_with(b"MSCF an EV-signed cab")
+    );
+}
