@@ -383,7 +383,10 @@ async fn an_expired_sas_url_is_refused_before_sending_and_a_fresh_one_works() {
         .create_submission(product, &initial("v1"))
         .await
         .unwrap();
-    let stale = submission.downloads.unwrap().items[0].url.clone();
+    let stale = submission.downloads.unwrap().items[0]
+        .url
+        .expose()
+        .to_owned();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (_dir, path) = package("expiry", 10 * KIB as usize, b"PK");
     let before = sim.requests("putBlob");
@@ -479,6 +482,90 @@ async fn an_unclear_commit_is_settled_by_reading_the_submission() {
         3,
         "a repeated commit is recognised as done"
     );
+}
+
+#[tokio::test]
+async fn a_commit_that_was_processed_but_whose_answer_was_lost_is_not_resent() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::Slow(Duration::from_millis(800)), 1.0)
+            .only("commitSubmission")
+            .at_most(1),
+    ])
+    .await;
+    let client = sim
+        .client_builder()
+        .transfer_options(small_blocks())
+        .request_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let product = new_product(&client, "lost answer").await;
+    let submission = client
+        .create_submission(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    let (_dir, path) = package("lost", 5 * KIB as usize, b"PK");
+    client
+        .upload_package(product, submission, &path, &Silent)
+        .await
+        .unwrap();
+    client.commit_submission(product, submission).await.unwrap();
+    assert_eq!(
+        sim.requests("commitSubmission"),
+        1,
+        "the submission showed the commit had arrived"
+    );
+}
+
+#[tokio::test]
+async fn a_download_killed_midway_resumes_in_the_next_run() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::Slow(Duration::from_millis(10)), 1.0).only("getBlob"),
+    ])
+    .await;
+    let client = client(&sim);
+    let (product, submission, original) = signed_submission(&sim, &client, "killed").await;
+    let dir = tempdir::Dir::new("killed-dest");
+    let dest = dir.path().join("signed.cab");
+    let (seen, mut first_bytes) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    let run = {
+        let (client, dest) = (client.clone(), dest.clone());
+        tokio::spawn(async move {
+            let progress = move |done: u64, _total: u64| {
+                let _ = seen.send(done);
+            };
+            client
+                .download_package(
+                    product,
+                    submission,
+                    DownloadType::SignedPackage,
+                    &dest,
+                    &progress,
+                )
+                .await
+        })
+    };
+    while let Some(done) = first_bytes.recv().await {
+        if done > 0 {
+            break;
+        }
+    }
+    run.abort();
+    let _ = run.await;
+    assert!(!dest.exists());
+    let report = client
+        .download_package(
+            product,
+            submission,
+            DownloadType::SignedPackage,
+            &dest,
+            &Silent,
+        )
+        .await
+        .unwrap();
+    assert!(report.resumed_from > 0, "{report:?}");
+    assert!(report.md5_verified);
+    assert!(std::fs::read(&dest).unwrap().ends_with(&original));
 }
 
 #[tokio::test]

@@ -144,3 +144,29 @@ fn every_known_value_round_trips_through_its_wire_form() {
         ProductType::GraphicsAdapterWddm12DisplayOnly
     );
 }
+
+#[test]
+fn debug_output_of_resources_hides_sas_signatures() {
+    let submission: Submission = serde_json::from_value(json!({
+        "id": 1, "productId": 2,
+        "downloads": {"items": [{"type": "initialPackage", "url": "https://a.blob.core.windows.net/c/b?sv=2019-12-12&sr=b&sp=rw&sig=TOPSECRETSIG"}]},
+        "workflowStatus": {"errorReport": "https://a.blob.core.windows.net/r/x?sig=ALSOSECRET&sr=b"}
+    }))
+    .unwrap();
+    let shown = format!("{submission:?}");
+    assert!(
+        !shown.contains("TOPSECRETSIG") && !shown.contains("ALSOSECRET"),
+        "{shown}"
+    );
+    let url = &submission.downloads.as_ref().unwrap().items[0].url;
+    assert!(
+        url.expose().ends_with("sig=TOPSECRETSIG"),
+        "the real URL is kept for requests"
+    );
+    assert!(
+        serde_json::to_string(&submission)
+            .unwrap()
+            .contains("TOPSECRETSIG"),
+        "and written back unchanged"
+    );
+}

@@ -27,6 +27,8 @@ async fn upload_url(sim: &TestSim) -> String {
         .find(|i| i.type_ == DownloadType::InitialPackage)
         .unwrap()
         .url
+        .expose()
+        .to_owned()
 }
 
 fn with(url: &str, extra: &str) -> String {

@@ -44,7 +44,7 @@ fn package_url(submission: &hw_api::types::Submission) -> String {
         .iter()
         .find(|i| i.type_ == DownloadType::InitialPackage)
         .expect("initialPackage");
-    item.url.clone()
+    item.url.expose().to_owned()
 }
 
 #[tokio::test]
@@ -279,7 +279,7 @@ async fn commit_rules_and_the_workflow_to_a_signed_package() {
         .find(|i| i.type_ == DownloadType::SignedPackage)
         .unwrap()
         .url;
-    let signed = reqwest::get(signed_url)
+    let signed = reqwest::get(signed_url.expose())
         .await
         .unwrap()
         .bytes()
@@ -291,7 +291,7 @@ async fn commit_rules_and_the_workflow_to_a_signed_package() {
         .find(|i| i.type_ == DownloadType::DriverMetadata)
         .unwrap()
         .url;
-    let metadata: serde_json::Value = reqwest::get(metadata_url)
+    let metadata: serde_json::Value = reqwest::get(metadata_url.expose())
         .await
         .unwrap()
         .json()
@@ -332,7 +332,7 @@ async fn a_package_marked_to_fail_fails_with_an_error_report() {
         status.current_step,
         Some(CurrentStep::WorkflowStep(WorkflowStep::Validation))
     );
-    let report = reqwest::get(status.error_report.unwrap())
+    let report = reqwest::get(status.error_report.unwrap().expose())
         .await
         .unwrap()
         .text()

@@ -31,6 +31,7 @@ fn through_type(schema: &str, value: &serde_json::Value) -> Result<String, Strin
         "Audience" => round_trip::<types::Audience>(value),
         "Id" => round_trip::<hw_api_gen::Id>(value),
         "LenientInteger" => round_trip::<hw_api_gen::LenientInteger>(value),
+        "SasUrl" => round_trip::<hw_api_gen::SecretUrl>(value),
         other => Err(format!(
             "no generated type is mapped for schema {other}; add it here"
         )),

@@ -18,11 +18,12 @@ use crate::{lint, open_enums};
 /// Where `generated.rs` is mounted in `hw-api-gen`; replacement paths must be absolute.
 const MOUNT: &str = "crate::generated";
 
-/// Hand-written integer types of `hw-api-gen` that replace these integer schemas: they accept a
-/// number or a numeric string and never go through `f64`.
-const INTEGER_REPLACEMENTS: [(&str, &str); 2] = [
+/// Hand-written types of `hw-api-gen` that replace these schemas: integers that accept a number
+/// or a numeric string and never go through `f64`, and URLs whose signature `Debug` hides.
+const REPLACEMENTS: [(&str, &str); 3] = [
     ("Id", "crate::Id"),
     ("LenientInteger", "crate::LenientInteger"),
+    ("SasUrl", "crate::SecretUrl"),
 ];
 
 /// The text `generated.rs` must hold for this spec.
@@ -44,7 +45,7 @@ pub fn render(spec: &Spec) -> Result<String, TaskError> {
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
     }
-    for (schema, path) in INTEGER_REPLACEMENTS {
+    for (schema, path) in REPLACEMENTS {
         settings.with_replacement(
             schema,
             path,

@@ -12,6 +12,7 @@
 mod hooks;
 mod integers;
 mod open_enum;
+mod secret_url;
 
 /// The progenitor output. `CurrentStep::from_str` cannot reach its numeric case because every
 /// string is a valid (open) `WorkflowStep`; decoding JSON numbers is unaffected.
@@ -21,3 +22,4 @@ pub mod generated;
 pub use generated::*;
 pub use hooks::{AuthorizeFuture, Authorizer, Hooks, REPLACED_BODY_HEADER};
 pub use integers::{Id, LenientInteger};
+pub use secret_url::SecretUrl;

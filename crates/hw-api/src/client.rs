@@ -307,9 +307,24 @@ impl Client {
         submission: Id,
         body: &NewShippingLabel,
     ) -> Result<ShippingLabel, Error> {
-        crate::targeting::check_new_label(body, false).map_err(|e| Error::InvalidRequest {
-            operation: CREATE_SHIPPING_LABEL.id,
-            message: e.to_string(),
+        self.create_checked_label(product, submission, body, false)
+            .await
+    }
+
+    /// Creates a shipping label after checking the rules, with `extension_inf` saying whether
+    /// the targeted INFs are extension INFs.
+    pub(crate) async fn create_checked_label(
+        &self,
+        product: Id,
+        submission: Id,
+        body: &NewShippingLabel,
+        extension_inf: bool,
+    ) -> Result<ShippingLabel, Error> {
+        crate::targeting::check_new_label(body, extension_inf).map_err(|e| {
+            Error::InvalidRequest {
+                operation: CREATE_SHIPPING_LABEL.id,
+                message: e.to_string(),
+            }
         })?;
         self.inner
             .run(&CREATE_SHIPPING_LABEL, |g| {

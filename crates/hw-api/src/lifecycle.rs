@@ -14,7 +14,7 @@ use hw_api_gen::types::{
 
 use crate::client::Client;
 use crate::error::{Error, WorkflowFailure};
-use crate::targeting::{DriverMetadata, Filter, check_new_label};
+use crate::targeting::{DriverMetadata, Filter};
 use crate::transfer::{self, DownloadReport, Progress, SasUrl, TransferError, UploadReport};
 
 /// The most of an error report or metadata document that is read.
@@ -88,9 +88,8 @@ impl Client {
         path: &Path,
         progress: &dyn Progress,
     ) -> Result<UploadReport, Error> {
-        let sas = SasUrl::parse(url, 'w').map_err(transfer_error)?;
+        let (sas, blob) = self.blob(url, 'w')?;
         let inner = self.inner();
-        let blob = inner.blob.as_ref().map_err(|e| Error::Config(e.clone()))?;
         transfer::upload(blob, &inner.retry, &sas, path, &inner.transfer, progress)
             .await
             .map_err(transfer_error)
@@ -117,9 +116,8 @@ impl Client {
         dest: &Path,
         progress: &dyn Progress,
     ) -> Result<DownloadReport, Error> {
-        let sas = SasUrl::parse(url, 'r').map_err(transfer_error)?;
+        let (sas, blob) = self.blob(url, 'r')?;
         let inner = self.inner();
-        let blob = inner.blob.as_ref().map_err(|e| Error::Config(e.clone()))?;
         transfer::download(blob, &inner.retry, &sas, dest, progress)
             .await
             .map_err(transfer_error)
@@ -127,12 +125,22 @@ impl Client {
 
     /// Reads a small text blob (driver metadata, an error report) from its SAS URL.
     pub async fn fetch_text(&self, url: &str) -> Result<String, Error> {
-        let sas = SasUrl::parse(url, 'r').map_err(transfer_error)?;
+        let (sas, blob) = self.blob(url, 'r')?;
         let inner = self.inner();
-        let blob = inner.blob.as_ref().map_err(|e| Error::Config(e.clone()))?;
         transfer::fetch_text(blob, &inner.retry, &sas, MAX_TEXT)
             .await
             .map_err(transfer_error)
+    }
+
+    /// The checked SAS URL and the blob client, for an operation needing `permission`.
+    fn blob(&self, url: &str, permission: char) -> Result<(SasUrl, &reqwest::Client), Error> {
+        let sas = SasUrl::parse(url, permission).map_err(transfer_error)?;
+        let blob = self
+            .inner()
+            .blob
+            .as_ref()
+            .map_err(|e| Error::Config(e.clone()))?;
+        Ok((sas, blob))
     }
 
     /// The URL of the submission's download of `kind`, read now.
@@ -148,7 +156,7 @@ impl Client {
             .iter()
             .flat_map(|d| d.items.iter())
             .find(|item| item.type_ == kind)
-            .map(|item| item.url.clone())
+            .map(|item| item.url.expose().to_owned())
             .ok_or_else(|| Error::InvalidRequest {
                 operation: "getSubmission",
                 message: format!("submission {submission} offers no {kind} download (yet)"),
@@ -185,57 +193,57 @@ impl Client {
     ) -> Result<ShippingLabel, Error> {
         let metadata = self.driver_metadata(product, submission).await?;
         label.targeting.hardware_ids = metadata.hardware_ids(filter);
-        check_new_label(&label, metadata.has_extension_inf()).map_err(|e| {
-            Error::InvalidRequest {
-                operation: "createShippingLabel",
-                message: e.to_string(),
-            }
-        })?;
-        self.create_shipping_label(product, submission, &label)
+        let extension = metadata.has_extension_inf(filter);
+        self.create_checked_label(product, submission, &label, extension)
             .await
     }
 
     /// Commits a submission. When the outcome is unclear (a timeout, a 502) or the service says
-    /// it is no longer pending, the submission is read again: a received or complete commit is
-    /// success, and the commit is sent again only if the submission is still pending.
+    /// it is no longer pending, the submission is read again after a pause: a received or
+    /// complete commit is success, and the commit is sent again only while the submission is
+    /// still pending (at most three times in all).
     pub async fn commit_submission(&self, product: Id, submission: Id) -> Result<(), Error> {
-        let error = match self.send_commit(product, submission).await {
-            Ok(()) => return Ok(()),
-            Err(e) => e,
-        };
-        let unclear = matches!(error, Error::Ambiguous { .. });
-        let not_pending = error.code() == Some(&ErrorCode::RequestInvalidForCurrentState);
-        if !unclear && !not_pending {
-            return Err(error);
-        }
-        let current = match self.get_submission(product, submission).await {
-            Ok(current) => current,
-            Err(check) => {
-                let checked = format!(
-                    "reading submission {submission} to see whether the commit arrived failed: {check}"
-                );
-                return Err(unreconciled("commitSubmission", checked, error));
+        const ROUNDS: u32 = 3;
+        let mut round = 0;
+        loop {
+            round += 1;
+            let error = match self.send_commit(product, submission).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let unclear = matches!(error, Error::Ambiguous { .. });
+            if !unclear && error.code() != Some(&ErrorCode::RequestInvalidForCurrentState) {
+                return Err(error);
             }
-        };
-        match current.commit_status {
-            Some(CommitStatus::CommitReceived | CommitStatus::CommitComplete) => {
-                tracing::info!(%submission, "the commit had arrived");
-                Ok(())
-            }
-            Some(CommitStatus::CommitPending) if unclear => {
-                tracing::info!(%submission, "the commit had not arrived: sending it again");
-                self.send_commit(product, submission).await
-            }
-            other => Err(Error::Unreconciled {
-                operation: "commitSubmission",
-                checked: format!(
-                    "submission {submission} has commit status {}",
-                    other
+            // The first request may still be in flight at the service: give it a moment.
+            tokio::time::sleep(self.inner().retry.settle_delay()).await;
+            let current = match self.get_submission(product, submission).await {
+                Ok(current) => current,
+                Err(check) => {
+                    let checked = format!(
+                        "reading submission {submission} to see whether the commit arrived failed: {check}"
+                    );
+                    return Err(unreconciled("commitSubmission", checked, error));
+                }
+            };
+            match current.commit_status {
+                Some(CommitStatus::CommitReceived | CommitStatus::CommitComplete) => {
+                    tracing::info!(%submission, "the commit had arrived");
+                    return Ok(());
+                }
+                Some(CommitStatus::CommitPending) if unclear && round < ROUNDS => {
+                    tracing::info!(%submission, round, "the commit had not arrived: sending it again");
+                }
+                other => {
+                    let status = other
                         .map(|s| s.to_string())
-                        .unwrap_or_else(|| "(none)".into())
-                ),
-                source: Box::new(error),
-            }),
+                        .unwrap_or_else(|| "(none)".into());
+                    let checked = format!(
+                        "submission {submission} has commit status {status} after {round} commit(s)"
+                    );
+                    return Err(unreconciled("commitSubmission", checked, error));
+                }
+            }
         }
     }
 
@@ -303,8 +311,8 @@ impl Client {
 
     /// Creates a submission once. The name acts as the key: when the create's outcome is unclear
     /// — or the service answers that an initial submission already exists — the product's
-    /// submissions are searched for one of this name and type; if found it is returned, if
-    /// certainly absent the create is sent again.
+    /// submissions are searched (after a pause, for a create still in flight) for one of this
+    /// name and type; if found it is returned, if certainly absent the create is sent again.
     pub async fn create_submission_once(
         &self,
         product: Id,
@@ -314,48 +322,27 @@ impl Client {
             Ok(created) => return Ok(created),
             Err(e) => e,
         };
-        let unclear = matches!(error, Error::Ambiguous { .. });
         let exists = error.code() == Some(&ErrorCode::RequestInvalidForCurrentState);
-        if !unclear && !exists {
-            return Err(error);
-        }
         let name = body.name.as_str();
         let what = format!(
             "submissions of product {product} named {name:?} of type {}",
             body.type_
         );
-        let found: Result<Vec<Submission>, Error> =
-            self.list_submissions(product).try_collect().await;
-        let found: Vec<Submission> = match found {
-            Ok(all) => all
-                .into_iter()
-                .filter(|s| {
-                    s.name.as_deref() == Some(name) && s.type_.as_ref() == Some(&body.type_)
-                })
-                .collect(),
-            Err(check) => {
-                return Err(unreconciled(
-                    "createSubmission",
-                    format!("listing the {what} failed: {check}"),
-                    error,
-                ));
-            }
-        };
-        match found.as_slice() {
-            [one] => {
-                tracing::info!(submission = %one.id, "found the submission the unclear create made");
-                self.get_submission(product, one.id).await
-            }
-            [] if unclear => {
-                tracing::info!("no submission was made: creating it again");
-                self.create_submission(product, body).await
-            }
-            [] => Err(error),
-            many => Err(unreconciled(
-                "createSubmission",
-                format!("{} {what} exist; cannot tell which is meant", many.len()),
+        let found = self
+            .reconcile(
                 error,
-            )),
+                exists,
+                "createSubmission",
+                &what,
+                self.list_submissions(product),
+                |s: &Submission| {
+                    s.name.as_deref() == Some(name) && s.type_.as_ref() == Some(&body.type_)
+                },
+            )
+            .await?;
+        match found {
+            Some(one) => self.get_submission(product, one.id).await,
+            None => self.create_submission(product, body).await,
         }
     }
 
@@ -364,72 +351,122 @@ impl Client {
     pub async fn create_product_once(&self, body: &NewProduct) -> Result<Product, Error> {
         let error = match self.create_product(body).await {
             Ok(created) => return Ok(created),
-            Err(e @ Error::Ambiguous { .. }) => e,
-            Err(e) => return Err(e),
+            Err(e) => e,
         };
         let name = body.product_name.as_str();
-        let found: Result<Vec<Product>, Error> = self.list_products().try_collect().await;
-        let found: Vec<Product> = match found {
-            Ok(all) => all
-                .into_iter()
-                .filter(|p| p.product_name.as_deref() == Some(name))
-                .collect(),
+        let what = format!("products named {name:?}");
+        let found = self
+            .reconcile(
+                error,
+                false,
+                "createProduct",
+                &what,
+                self.list_products(),
+                |p: &Product| p.product_name.as_deref() == Some(name),
+            )
+            .await?;
+        match found {
+            Some(one) => Ok(one),
+            None => self.create_product(body).await,
+        }
+    }
+
+    /// Settles a failed create by looking for what it would have made: `Ok(Some)` when exactly
+    /// one match exists, `Ok(None)` when none does and the create may be sent again, an error
+    /// otherwise. `exists` says the service refused because it already has one.
+    async fn reconcile<T, F>(
+        &self,
+        error: Error,
+        exists: bool,
+        operation: &'static str,
+        what: &str,
+        candidates: crate::Pager<T>,
+        matches: F,
+    ) -> Result<Option<T>, Error>
+    where
+        T: Send + 'static,
+        F: Fn(&T) -> bool,
+    {
+        let unclear = matches!(error, Error::Ambiguous { .. });
+        if !unclear && !exists {
+            return Err(error);
+        }
+        if unclear {
+            // The create may still be in flight at the service: give it a moment.
+            tokio::time::sleep(self.inner().retry.settle_delay()).await;
+        }
+        let found: Vec<T> = match candidates.try_collect::<Vec<T>>().await {
+            Ok(all) => all.into_iter().filter(|c| matches(c)).collect(),
             Err(check) => {
                 return Err(unreconciled(
-                    "createProduct",
-                    format!("listing the products to find {name:?} failed: {check}"),
+                    operation,
+                    format!("listing the {what} failed: {check}"),
                     error,
                 ));
             }
         };
-        match found.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => self.create_product(body).await,
-            many => Err(unreconciled(
-                "createProduct",
-                format!(
-                    "{} products are named {name:?}; cannot tell which is meant",
-                    many.len()
-                ),
+        let count = found.len();
+        match (count, unclear) {
+            (1, _) => {
+                tracing::info!(operation, "found what the create made");
+                Ok(found.into_iter().next())
+            }
+            (0, true) => {
+                tracing::info!(operation, "nothing was made: sending the create again");
+                Ok(None)
+            }
+            (0, false) => Err(unreconciled(
+                operation,
+                format!("the service says it exists, but there are no {what}"),
+                error,
+            )),
+            _ => Err(unreconciled(
+                operation,
+                format!("{count} {what} exist; cannot tell which is meant"),
                 error,
             )),
         }
     }
 }
 
-/// Growing pauses between reads, up to a deadline.
+/// Growing pauses between reads, up to a deadline; the last pause ends at the deadline so that
+/// one more read happens there.
 struct Poller<'a> {
     options: &'a WaitOptions,
     started: tokio::time::Instant,
     pause: Duration,
 }
 
+/// The shortest pause between two reads.
+const MIN_PAUSE: Duration = Duration::from_millis(10);
+
 impl<'a> Poller<'a> {
     fn new(options: &'a WaitOptions) -> Self {
         Self {
             options,
             started: tokio::time::Instant::now(),
-            pause: options.first_interval,
+            pause: options.first_interval.max(MIN_PAUSE),
         }
     }
 
-    /// Pauses before the next read, or fails when that would pass the deadline.
+    /// Pauses before the next read, or fails when the deadline has passed.
     async fn pause(&mut self, what: &str, last: String) -> Result<(), Error> {
         let waited = self.started.elapsed();
-        if self
+        let remaining = self
             .options
             .deadline
-            .is_some_and(|deadline| waited + self.pause > deadline)
-        {
+            .map(|deadline| deadline.saturating_sub(waited));
+        if remaining == Some(Duration::ZERO) {
             return Err(Error::WaitTimedOut {
                 what: what.to_owned(),
                 waited,
                 last: Some(last),
             });
         }
-        tracing::debug!(what, %last, pause_ms = self.pause.as_millis() as u64, "waiting");
-        tokio::time::sleep(self.pause).await;
-        self.pause = (self.pause + self.pause / 2).min(self.options.max_interval);
+        let pause = remaining.map_or(self.pause, |r| r.min(self.pause));
+        tracing::debug!(what, %last, pause_ms = pause.as_millis() as u64, "waiting");
+        tokio::time::sleep(pause).await;
+        self.pause = (self.pause + self.pause / 2).min(self.options.max_interval.max(MIN_PAUSE));
         Ok(())
     }
 }
@@ -464,7 +501,12 @@ fn submission_outcome(what: &str, current: Submission) -> Outcome<Submission> {
                 .unwrap_or_default(),
             error_report: None,
         };
-        return Outcome::Failed(failure, status.and_then(|s| s.error_report));
+        return Outcome::Failed(
+            failure,
+            status
+                .and_then(|s| s.error_report)
+                .map(|u| u.expose().to_owned()),
+        );
     }
     let finalized = step == Some(CurrentStep::WorkflowStep(WorkflowStep::FinalizeIngestion))
         && state == Some(WorkflowState::Completed);
@@ -517,7 +559,12 @@ fn label_outcome(
                 .unwrap_or_default(),
             error_report: None,
         };
-        return Outcome::Failed(failure, status.and_then(|s| s.error_report));
+        return Outcome::Failed(
+            failure,
+            status
+                .and_then(|s| s.error_report)
+                .map(|u| u.expose().to_owned()),
+        );
     }
     let completed = state == Some(WorkflowState::Completed);
     let shared = current.destination == Some(Destination::AnotherPartner);

@@ -81,6 +81,12 @@ impl RetryPolicy {
         self.max_attempts
     }
 
+    /// How long to let a request whose outcome is unclear settle at the service before
+    /// checking what it did: twice the first backoff.
+    pub(crate) fn settle_delay(&self) -> Duration {
+        self.initial_delay * 2
+    }
+
     /// How long to wait before attempt `attempts + 1`, or `None` to give up: after `attempts`
     /// attempts, `elapsed` since the first, with the server's wait `server_wait` if it gave one.
     pub fn delay_before_retry(

@@ -117,12 +117,14 @@ impl DriverMetadata {
         out
     }
 
-    /// Whether any INF is an extension INF (which must be published as an automatic update).
-    pub fn has_extension_inf(&self) -> bool {
+    /// Whether an INF `filter` admits is an extension INF (which must be published as an
+    /// automatic update).
+    pub fn has_extension_inf(&self, filter: &Filter) -> bool {
         self.bundles
             .values()
-            .flat_map(|b| b.infs.values())
-            .any(|inf| inf.extension_id.as_deref().is_some_and(|id| !id.is_empty()))
+            .flat_map(|b| b.infs.iter())
+            .filter(|(name, _)| Filter::admits(&filter.infs, name))
+            .any(|(_, inf)| inf.extension_id.as_deref().is_some_and(|id| !id.is_empty()))
     }
 }
 
@@ -235,7 +237,8 @@ mod tests {
         assert_eq!(ids.len(), 2);
         assert_eq!(ids[0].pnp_string.as_deref(), Some("pci\\ven_8086&dev_1"));
         assert_eq!(ids[0].bundle_id.as_deref(), Some("b-1"));
-        assert!(m.has_extension_inf());
+        assert!(m.has_extension_inf(&Filter::default()));
+        assert!(!m.has_extension_inf(&only), "only the targeted INFs count");
     }
 
     #[test]

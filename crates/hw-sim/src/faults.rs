@@ -30,7 +30,8 @@ pub enum Fault {
     Unavailable,
     /// The request is processed, then the connection is dropped partway through the response.
     DropConnection,
-    /// The response is delayed.
+    /// The request is processed, then its response is held back this long (a client with a
+    /// shorter timeout sees a timeout although the work was done).
     Slow(Duration),
 }
 
@@ -220,8 +221,9 @@ pub async fn inject(
     match sim.faults.pick(&operation, nth) {
         None => next.run(request).await,
         Some(Fault::Slow(delay)) => {
+            let response = next.run(request).await;
             tokio::time::sleep(delay).await;
-            next.run(request).await
+            response
         }
         Some(Fault::DropConnection) => drop_partway(next.run(request).await).await,
         Some(Fault::Throttle { retry_after }) => {

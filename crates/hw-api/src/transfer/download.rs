@@ -1,20 +1,24 @@
 //! Download from a blob SAS URL (a signed package, driver metadata, an error report): streamed
 //! into `<name>.part`, resumed with a ranged request pinned to the blob's ETag, checked against
 //! the blob's `Content-MD5` when it has one, and renamed into place only when complete.
+//!
+//! The resume offset is always the partial file's actual length, and what the blob is (ETag,
+//! size, MD5) is written beside it in `<name>.part.json` as soon as a response's headers arrive,
+//! so a download killed at any point resumes from what is really on disk.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
-use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_MATCH, RANGE};
+use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Progress, SasUrl, TransferError, refused, send};
-use crate::retry::{RetryPolicy, server_wait};
+use super::{Progress, SasUrl, TransferError, refused, request, send};
+use crate::retry::{RetryPolicy, is_transient, server_wait};
 
 /// What a download did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,47 +26,18 @@ use crate::retry::{RetryPolicy, server_wait};
 pub struct DownloadReport {
     /// The file's size.
     pub bytes: u64,
-    /// Bytes already on disk from an earlier attempt.
+    /// Bytes already on disk from an earlier attempt or run.
     pub resumed_from: u64,
     /// Whether the content was checked against the blob's MD5.
     pub md5_verified: bool,
 }
 
-/// What is known of a partial download, kept beside it.
-#[derive(Serialize, Deserialize, Default)]
+/// What is known of the blob behind a partial download.
+#[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq)]
 struct PartState {
-    etag: String,
-    total: u64,
-    md5: Option<String>,
-}
-
-/// The blob's properties as a response shows them.
-struct Properties {
     etag: Option<String>,
     total: Option<u64>,
     md5: Option<String>,
-}
-
-fn properties(response: &reqwest::Response, offset: u64) -> Properties {
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-    };
-    let total = match response.status() {
-        StatusCode::PARTIAL_CONTENT => header(CONTENT_RANGE.as_str())
-            .and_then(|r| r.rsplit('/').next())
-            .and_then(|t| t.parse().ok()),
-        _ => response.content_length().map(|len| len + offset),
-    };
-    Properties {
-        etag: header(ETAG.as_str()).map(str::to_owned),
-        total,
-        md5: header("x-ms-blob-content-md5")
-            .or_else(|| header("content-md5"))
-            .map(str::to_owned),
-    }
 }
 
 fn sidecar(dest: &Path, suffix: &str) -> PathBuf {
@@ -72,6 +47,20 @@ fn sidecar(dest: &Path, suffix: &str) -> PathBuf {
         .unwrap_or_default();
     name.push(suffix);
     dest.with_file_name(name)
+}
+
+async fn file_len(path: &Path) -> u64 {
+    tokio::fs::metadata(path)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0)
+}
+
+fn file_error(path: &Path, e: std::io::Error) -> TransferError {
+    TransferError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
 }
 
 /// Downloads `sas` to `dest`.
@@ -84,87 +73,75 @@ pub(crate) async fn download(
 ) -> Result<DownloadReport, TransferError> {
     let part = sidecar(dest, ".part");
     let meta = sidecar(dest, ".part.json");
-    let file_error = |path: &Path, e: std::io::Error| TransferError::File {
-        path: path.to_owned(),
-        message: e.to_string(),
-    };
-    let mut state: Option<PartState> = match (
-        tokio::fs::metadata(&part).await,
-        tokio::fs::read(&meta).await,
-    ) {
-        (Ok(_), Ok(bytes)) => serde_json::from_slice(&bytes).ok(),
+    let mut state: Option<PartState> = match tokio::fs::read(&meta).await {
+        Ok(bytes) if tokio::fs::metadata(&part).await.is_ok() => {
+            serde_json::from_slice(&bytes).ok()
+        }
         _ => None,
     };
-    let mut have = match &state {
-        Some(_) => tokio::fs::metadata(&part)
-            .await
-            .map(|m| m.len())
-            .unwrap_or(0),
-        None => 0,
-    };
-    let resumed_from = have;
-    let started = tokio::time::Instant::now();
+    if state.is_none() {
+        let _ = tokio::fs::remove_file(&part).await;
+    }
+    let resumed_from = file_len(&part).await;
+    let mut started = tokio::time::Instant::now();
     let mut attempts = 0;
-    loop {
-        if let Some(s) = &state
-            && have >= s.total
-        {
-            break;
+    let finished = loop {
+        let have = file_len(&part).await;
+        if let Some(total) = state.as_ref().and_then(|s| s.total) {
+            if have == total {
+                break state.clone().unwrap_or_default();
+            }
+            if have > total {
+                tracing::info!(url = %sas, have, total, "the partial file is longer than the blob: starting over");
+                let _ = tokio::fs::remove_file(&part).await;
+                state = None;
+                continue;
+            }
         }
         attempts += 1;
-        let outcome = fetch_range(http, sas, &part, have, state.as_ref(), progress).await;
-        match outcome {
-            Ok(Fetched::Done {
-                state: new_state,
-                bytes,
-            }) => {
-                have = bytes;
-                tokio::fs::write(&meta, serde_json::to_vec(&new_state).unwrap_or_default())
-                    .await
-                    .map_err(|e| file_error(&meta, e))?;
-                state = Some(new_state);
-            }
+        match fetch(http, sas, &part, &meta, have, state.as_ref(), progress).await {
+            Ok(Fetched::Complete(done)) => break done,
             Ok(Fetched::Changed) => {
                 tracing::info!(url = %sas, "the blob changed since the partial download: starting over");
-                have = 0;
-                state = None;
                 let _ = tokio::fs::remove_file(&part).await;
+                state = None;
             }
-            Err((error, got, new_state, wait)) => {
-                have = got;
-                if let Some(new_state) = new_state {
-                    let _ =
-                        tokio::fs::write(&meta, serde_json::to_vec(&new_state).unwrap_or_default())
-                            .await;
-                    state = Some(new_state);
+            Err(failed) => {
+                if let Some(seen) = failed.state {
+                    state = Some(seen);
                 }
-                match (
-                    &error,
-                    retry.delay_before_retry(attempts, started.elapsed(), wait),
-                ) {
-                    (TransferError::Refused { status, .. }, _)
-                        if !crate::retry::is_transient(*status) =>
-                    {
-                        return Err(error);
-                    }
-                    (_, Some(delay)) => {
-                        tracing::debug!(url = %sas, have, retry.delay_ms = delay.as_millis() as u64, error = %error, "resuming the download");
+                let final_error = match &failed.error {
+                    TransferError::Refused { status, .. } => !is_transient(*status),
+                    TransferError::Transport { .. } => false,
+                    _ => true,
+                };
+                if final_error {
+                    return Err(failed.error);
+                }
+                if failed.progressed {
+                    // Each try that moved forward earns a fresh budget.
+                    attempts = 1;
+                    started = tokio::time::Instant::now();
+                }
+                match retry.delay_before_retry(attempts, started.elapsed(), failed.wait) {
+                    Some(delay) => {
+                        tracing::debug!(url = %sas, retry.delay_ms = delay.as_millis() as u64, error = %failed.error, "resuming the download");
                         tokio::time::sleep(delay).await;
                     }
-                    (_, None) => return Err(error),
+                    None => return Err(failed.error),
                 }
             }
         }
-    }
-    let state = state.unwrap_or_default();
-    let md5_verified = match &state.md5 {
+    };
+    let bytes = file_len(&part).await;
+    let md5_verified = match &finished.md5 {
         Some(expected) => {
             let actual = file_md5(&part).await.map_err(|e| file_error(&part, e))?;
             if &actual != expected {
                 let _ = tokio::fs::remove_file(&part).await;
                 let _ = tokio::fs::remove_file(&meta).await;
                 return Err(TransferError::Integrity {
-                    what: format!("{}", dest.display()),
+                    what: dest.display().to_string(),
                     message: format!(
                         "MD5 {actual} does not match the blob's {expected}; the partial file was removed"
                     ),
@@ -179,97 +156,112 @@ pub(crate) async fn download(
         .map_err(|e| file_error(dest, e))?;
     let _ = tokio::fs::remove_file(&meta).await;
     Ok(DownloadReport {
-        bytes: state.total,
+        bytes,
         resumed_from,
         md5_verified,
     })
 }
 
+/// How a fetch ended well.
 enum Fetched {
-    /// All bytes to the end are on disk.
-    Done { state: PartState, bytes: u64 },
+    /// Everything to the end of the blob is on disk.
+    Complete(PartState),
     /// The blob is not the one the partial file came from.
     Changed,
 }
 
-type Failed = (
-    TransferError,
-    u64,
-    Option<PartState>,
-    Option<std::time::Duration>,
-);
+/// How a fetch failed.
+struct Failed {
+    error: TransferError,
+    /// Whether bytes were added to the file.
+    progressed: bool,
+    /// What the response said of the blob, if it got that far.
+    state: Option<PartState>,
+    /// The wait the service asked for.
+    wait: Option<Duration>,
+}
 
-/// Fetches from `have` to the end into `part`.
-async fn fetch_range(
+impl Failed {
+    fn new(error: TransferError) -> Self {
+        Self {
+            error,
+            progressed: false,
+            state: None,
+            wait: None,
+        }
+    }
+}
+
+/// Fetches from `have` (the partial file's length) to the end.
+async fn fetch(
     http: &reqwest::Client,
     sas: &SasUrl,
     part: &Path,
+    meta: &Path,
     have: u64,
-    state: Option<&PartState>,
+    known: Option<&PartState>,
     progress: &dyn Progress,
 ) -> Result<Fetched, Failed> {
-    let transport = |message: String, got: u64, state: Option<PartState>| {
-        (
-            TransferError::Transport {
-                operation: "getBlob",
-                url: sas.redacted(),
-                attempts: 1,
-                message,
-            },
-            got,
-            state,
-            None,
-        )
+    let transport = |message: String| TransferError::Transport {
+        operation: "getBlob",
+        url: sas.redacted(),
+        attempts: 1,
+        message,
     };
-    let mut request = http
-        .get(sas.url().clone())
-        .header("x-ms-version", sas.version())
-        .header(RANGE, format!("bytes={have}-"));
-    if let Some(state) = state {
-        request = request.header(IF_MATCH, &state.etag);
+    let mut builder =
+        request(http, Method::GET, sas, sas.url().clone()).header(RANGE, format!("bytes={have}-"));
+    if let Some(etag) = known.and_then(|s| s.etag.as_deref()) {
+        builder = builder.header(IF_MATCH, etag);
     }
-    let mut response = request
+    let mut response = builder
         .send()
         .await
-        .map_err(|e| transport(crate::call::describe(e), have, None))?;
+        .map_err(|e| Failed::new(transport(crate::call::describe(e))))?;
     let status = response.status();
-    if status == StatusCode::PRECONDITION_FAILED && state.is_some() {
+    if status == StatusCode::PRECONDITION_FAILED && known.is_some() {
         return Ok(Fetched::Changed);
     }
     if status == StatusCode::RANGE_NOT_SATISFIABLE && have == 0 {
-        // An empty blob: nothing to fetch.
-        return Ok(Fetched::Done {
-            state: PartState::default(),
-            bytes: 0,
-        });
+        return Ok(Fetched::Complete(PartState {
+            total: Some(0),
+            ..PartState::default()
+        }));
     }
     if !status.is_success() {
         let wait = server_wait(response.headers(), SystemTime::now());
-        return Err((
-            refused("getBlob", &sas.redacted(), response).await,
-            have,
-            None,
+        let error = refused("getBlob", &sas.redacted(), response).await;
+        return Err(Failed {
             wait,
-        ));
+            ..Failed::new(error)
+        });
     }
-    let props = properties(
-        &response,
-        if status == StatusCode::PARTIAL_CONTENT {
-            have
-        } else {
-            0
-        },
-    );
-    let new_state = PartState {
-        etag: props
-            .etag
-            .or_else(|| state.map(|s| s.etag.clone()))
-            .unwrap_or_default(),
-        total: props.total.or_else(|| state.map(|s| s.total)).unwrap_or(0),
-        md5: props.md5.or_else(|| state.and_then(|s| s.md5.clone())),
+    let ranged = status == StatusCode::PARTIAL_CONTENT;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     };
+    let total = if ranged {
+        header(CONTENT_RANGE.as_str())
+            .and_then(|r| r.rsplit('/').next().and_then(|t| t.parse().ok()))
+    } else {
+        response.content_length()
+    };
+    let seen = PartState {
+        etag: header(ETAG.as_str()).or_else(|| known.and_then(|s| s.etag.clone())),
+        total: total.or_else(|| known.and_then(|s| s.total)),
+        md5: header("x-ms-blob-content-md5")
+            .or_else(|| header("content-md5"))
+            .or_else(|| known.and_then(|s| s.md5.clone())),
+    };
+    let state_json = serde_json::to_vec(&seen).unwrap_or_default();
+    tokio::fs::write(meta, state_json)
+        .await
+        .map_err(|e| Failed::new(file_error(meta, e)))?;
     // A full answer to a ranged request: the server ignored the range; start the file over.
-    let append = status == StatusCode::PARTIAL_CONTENT && have > 0;
+    let append = ranged && have > 0;
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
         .write(true)
@@ -277,65 +269,48 @@ async fn fetch_range(
         .truncate(!append)
         .open(part)
         .await
-        .map_err(|e| {
-            (
-                TransferError::File {
-                    path: part.to_owned(),
-                    message: e.to_string(),
-                },
-                have,
-                None,
-                None,
-            )
-        })?;
-    let mut got = if append { have } else { 0 };
-    progress.update(got, new_state.total);
+        .map_err(|e| Failed::new(file_error(part, e)))?;
+    let start = if append { have } else { 0 };
+    let mut got = start;
+    let failed = |error, got: u64| Failed {
+        error,
+        progressed: got > start,
+        state: Some(seen.clone()),
+        wait: None,
+    };
+    progress.update(got, seen.total.unwrap_or(0));
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                if let Err(e) = file.write_all(&chunk).await {
-                    return Err((
-                        TransferError::File {
-                            path: part.to_owned(),
-                            message: e.to_string(),
-                        },
-                        got,
-                        Some(new_state),
-                        None,
-                    ));
-                }
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|e| failed(file_error(part, e), got))?;
                 got += chunk.len() as u64;
-                progress.update(got, new_state.total);
+                progress.update(got, seen.total.unwrap_or(got));
             }
             Ok(None) => break,
             Err(e) => {
-                let _ = file.flush().await;
-                return Err(transport(crate::call::describe(e), got, Some(new_state)));
+                file.flush()
+                    .await
+                    .map_err(|e| failed(file_error(part, e), got))?;
+                return Err(failed(transport(crate::call::describe(e)), got));
             }
         }
     }
-    file.flush().await.map_err(|e| {
-        (
-            TransferError::File {
-                path: part.to_owned(),
-                message: e.to_string(),
-            },
+    file.flush()
+        .await
+        .map_err(|e| failed(file_error(part, e), got))?;
+    match seen.total {
+        Some(total) if got != total => Err(failed(
+            transport(format!("the body ended at {got} of {total} bytes")),
             got,
-            None,
-            None,
-        )
-    })?;
-    if got < new_state.total {
-        return Err(transport(
-            format!("the body ended at {got} of {} bytes", new_state.total),
-            got,
-            Some(new_state),
-        ));
+        )),
+        Some(_) => Ok(Fetched::Complete(seen)),
+        None => Ok(Fetched::Complete(PartState {
+            total: Some(got),
+            ..seen
+        })),
     }
-    Ok(Fetched::Done {
-        state: new_state,
-        bytes: got,
-    })
 }
 
 async fn file_md5(path: &Path) -> std::io::Result<String> {
@@ -360,8 +335,7 @@ pub(crate) async fn fetch_text(
     limit: usize,
 ) -> Result<String, TransferError> {
     let mut response = send(retry, "getBlob", &sas.redacted(), || {
-        http.get(sas.url().clone())
-            .header("x-ms-version", sas.version())
+        request(http, Method::GET, sas, sas.url().clone())
     })
     .await?;
     let mut body = Vec::new();

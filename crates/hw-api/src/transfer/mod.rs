@@ -208,6 +208,28 @@ pub(crate) async fn send(
     }
 }
 
+/// The text of the first `<tag>…</tag>` in `xml`.
+pub(crate) fn xml_element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(xml[start..end].trim())
+}
+
+/// A request to `url` with the SAS's service version, if it names one.
+pub(crate) fn request(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    sas: &SasUrl,
+    url: url::Url,
+) -> reqwest::RequestBuilder {
+    let request = http.request(method, url);
+    if sas.version().is_empty() {
+        request
+    } else {
+        request.header("x-ms-version", sas.version())
+    }
+}
+
 /// A storage error response as an error.
 pub(crate) async fn refused(
     operation: &'static str,
@@ -225,11 +247,8 @@ pub(crate) async fn refused(
     let code = header("x-ms-error-code");
     let request_id = header("x-ms-request-id");
     let body = response.text().await.unwrap_or_default();
-    let element = |tag: &str| {
-        let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
-        let end = body[start..].find(&format!("</{tag}>"))? + start;
-        Some(redact::text(&redact::single_line(&body[start..end])))
-    };
+    let element =
+        |tag: &str| xml_element(&body, tag).map(|text| redact::text(&redact::single_line(text)));
     TransferError::Refused {
         operation,
         url: shown_url.to_owned(),

@@ -53,12 +53,16 @@ impl SasUrl {
             )));
         }
         let expiry = field("se").ok_or_else(|| problem("it has no expiry (se)".into()))?;
-        let expires = humantime::parse_rfc3339_weak(&expiry)
-            .map_err(|_| problem(format!("its expiry {expiry:?} is not a date")))?;
-        if expires <= SystemTime::now() {
-            return Err(problem(format!(
-                "it expired at {expiry}; read the submission again for a fresh URL"
-            )));
+        match parse_expiry(&expiry) {
+            Some(expires) if expires <= SystemTime::now() => {
+                return Err(problem(format!(
+                    "it expired at {expiry}; read the submission again for a fresh URL"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                tracing::warn!(url = %redact::url(&url), "the SAS expiry {expiry:?} is not a date this client reads; the service will decide")
+            }
         }
         let version = field("sv").unwrap_or_default();
         Ok(Self { url, version })
@@ -97,6 +101,18 @@ impl fmt::Display for SasUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.redacted())
     }
+}
+
+/// An expiry as Azure accepts it: `YYYY-MM-DD`, `YYYY-MM-DDThh:mmZ` or `YYYY-MM-DDThh:mm:ssZ`
+/// (with optional fractions).
+fn parse_expiry(se: &str) -> Option<SystemTime> {
+    let se = se.trim();
+    let full = match se.len() {
+        10 => format!("{se}T00:00:00Z"),
+        17 if se.ends_with('Z') => format!("{}:00Z", &se[..16]),
+        _ => se.to_owned(),
+    };
+    humantime::parse_rfc3339_weak(&full).ok()
 }
 
 /// The size limits of a service version (Azure's documented limits).
@@ -147,6 +163,18 @@ mod tests {
         let sas = SasUrl::parse(&text, 'w').unwrap();
         assert_eq!(sas.version(), "2019-12-12");
         assert!(!format!("{sas:?} {sas}").contains("SECRETSIG"));
+    }
+
+    #[test]
+    fn short_expiry_forms_are_read() {
+        assert!(parse_expiry("2030-01-02").is_some());
+        assert!(parse_expiry("2030-01-02T03:04Z").is_some());
+        assert!(parse_expiry("2030-01-02T03:04:05.1234567Z").is_some());
+        assert!(parse_expiry("soon").is_none());
+        assert!(
+            SasUrl::parse("https://a/c/b?sr=b&sp=r&se=2001-01-01&sig=x", 'r').is_err(),
+            "expired by date"
+        );
     }
 
     #[test]

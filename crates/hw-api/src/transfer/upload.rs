@@ -17,7 +17,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::{Limits, Progress, SasUrl, TransferError, TransferOptions, send, timeout_for};
+use reqwest::Method;
+
+use super::{Limits, Progress, SasUrl, TransferError, TransferOptions, request, send, timeout_for};
 use crate::retry::RetryPolicy;
 
 /// What an upload did.
@@ -48,7 +50,12 @@ pub(crate) async fn upload(
     let size = tokio::fs::metadata(path).await.map_err(file_error)?.len();
     let limits = Limits::for_version(sas.version());
     progress.update(0, size);
-    if size <= options.single_put_threshold.min(limits.max_put_blob) {
+    // One Put Blob holds the whole file in memory: never more than a block.
+    let single = options
+        .single_put_threshold
+        .min(options.block_size)
+        .min(limits.max_put_blob);
+    if size <= single {
         let data = tokio::fs::read(path).await.map_err(file_error)?;
         put_blob(http, retry, sas, Bytes::from(data)).await?;
         progress.update(size, size);
@@ -63,7 +70,7 @@ pub(crate) async fn upload(
     let existing = uncommitted_blocks(http, retry, sas).await?;
     let done = AtomicU64::new(0);
     let reused = AtomicU64::new(0);
-    let ids: Vec<String> = futures_util::stream::iter(0..count)
+    let mut ids: Vec<(usize, String)> = futures_util::stream::iter(0..count)
         .map(|index| {
             let (done, reused, existing) = (&done, &reused, &existing);
             async move {
@@ -78,12 +85,15 @@ pub(crate) async fn upload(
                     put_block(http, retry, sas, &id, STANDARD.encode(digest), data).await?;
                 }
                 progress.update(done.fetch_add(len, Ordering::Relaxed) + len, size);
-                Ok::<_, TransferError>(id)
+                Ok::<_, TransferError>((index, id))
             }
         })
-        .buffered(options.parallelism.max(1))
+        // Unordered: a block waiting out a retry does not hold back the others.
+        .buffer_unordered(options.parallelism.max(1))
         .try_collect()
         .await?;
+    ids.sort_unstable();
+    let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
     put_block_list(http, retry, sas, &ids).await?;
     Ok(UploadReport {
         bytes: size,
@@ -135,9 +145,8 @@ async fn put_blob(
     let md5 = STANDARD.encode(Md5::digest(&data));
     let len = data.len() as u64;
     send(retry, "putBlob", &sas.redacted(), || {
-        http.put(sas.url().clone())
+        request(http, Method::PUT, sas, sas.url().clone())
             .header("x-ms-blob-type", "BlockBlob")
-            .header("x-ms-version", sas.version())
             .header("content-md5", &md5)
             .timeout(timeout_for(len))
             .body(data.clone())
@@ -157,8 +166,7 @@ async fn put_block(
     let url = sas.with_query(&[("comp", "block"), ("blockid", id)]);
     let len = data.len() as u64;
     send(retry, "putBlock", &sas.redacted(), || {
-        http.put(url.clone())
-            .header("x-ms-version", sas.version())
+        request(http, Method::PUT, sas, url.clone())
             .header("content-md5", &md5)
             .timeout(timeout_for(len))
             .body(data.clone())
@@ -180,8 +188,7 @@ async fn put_block_list(
     xml.push_str("</BlockList>");
     let url = sas.with_query(&[("comp", "blocklist")]);
     send(retry, "putBlockList", &sas.redacted(), || {
-        http.put(url.clone())
-            .header("x-ms-version", sas.version())
+        request(http, Method::PUT, sas, url.clone())
             .header("content-type", "application/xml")
             .body(xml.clone())
     })
@@ -197,12 +204,16 @@ async fn uncommitted_blocks(
 ) -> Result<HashSet<(String, u64)>, TransferError> {
     let url = sas.with_query(&[("comp", "blocklist"), ("blocklisttype", "uncommitted")]);
     let response = send(retry, "getBlockList", &sas.redacted(), || {
-        http.get(url.clone()).header("x-ms-version", sas.version())
+        request(http, Method::GET, sas, url.clone())
     })
     .await;
     let xml = match response {
         Ok(response) => response.text().await.unwrap_or_default(),
         Err(TransferError::Refused { status: 404, .. }) => return Ok(HashSet::new()),
+        Err(TransferError::Refused { status: 403, .. }) => {
+            tracing::info!(url = %sas, "the SAS does not allow reading the block list: uploading every block");
+            return Ok(HashSet::new());
+        }
         Err(e) => return Err(e),
     };
     Ok(parse_block_list(&xml))
@@ -212,11 +223,7 @@ async fn uncommitted_blocks(
 fn parse_block_list(xml: &str) -> HashSet<(String, u64)> {
     let mut blocks = HashSet::new();
     for block in xml.split("<Block>").skip(1) {
-        let field = |tag: &str| {
-            let start = block.find(&format!("<{tag}>"))? + tag.len() + 2;
-            let end = block[start..].find(&format!("</{tag}>"))? + start;
-            Some(block[start..end].trim().to_owned())
-        };
+        let field = |tag: &str| super::xml_element(block, tag).map(str::to_owned);
         if let (Some(name), Some(size)) =
             (field("Name"), field("Size").and_then(|s| s.parse().ok()))
         {

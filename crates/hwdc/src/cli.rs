@@ -1,0 +1,477 @@
+//! The command line: global options and commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, for `--help` and the README.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  2   usage error (bad flags or configuration)
+  3   authentication or permission failure
+  4   not found
+  5   rejected by the service (a validation or state rule)
+  6   the submission's or label's workflow failed
+  7   a wait timed out
+  75  transient failure after retries (throttling, outages, unclear outcomes); re-run to resume
+  130 interrupted (Ctrl-C); re-run upload, download or submit to resume";
+
+/// Ship drivers through the Microsoft Hardware Dev Center.
+///
+/// Credentials: --tenant-id, --client-id and the client secret from HW_CLIENT_SECRET, a file
+/// (--client-secret-file) or the profile; AZURE_TENANT_ID, AZURE_CLIENT_ID and
+/// AZURE_CLIENT_SECRET are read as fallbacks. Settings come from flags, then the environment,
+/// then the profile file, then defaults.
+#[derive(Parser, Debug)]
+#[command(name = "hwdc", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of every command.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// The API base URL, up to and including `/my`.
+    #[arg(long, global = true, env = "HW_API_BASE_URL")]
+    pub base_url: Option<String>,
+    /// The Entra authority host (a sovereign cloud, or a simulator).
+    #[arg(long, global = true, env = "HW_AUTHORITY_HOST")]
+    pub authority_host: Option<String>,
+    /// The Entra tenant id.
+    #[arg(long, global = true, env = "HW_TENANT_ID")]
+    pub tenant_id: Option<String>,
+    /// The Entra application (client) id.
+    #[arg(long, global = true, env = "HW_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// A file holding the client secret (the secret itself is read only from HW_CLIENT_SECRET).
+    #[arg(long, global = true, env = "HW_CLIENT_SECRET_FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// The Entra token endpoint version.
+    #[arg(long, global = true, value_enum)]
+    pub token_endpoint: Option<TokenEndpoint>,
+    /// The profile of the configuration file to use.
+    #[arg(long, global = true, env = "HWDC_PROFILE")]
+    pub profile: Option<String>,
+    /// The configuration file (default: hwdc/config.toml in the platform's config directory).
+    #[arg(long, global = true, env = "HWDC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// How results are written to standard output.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// More log output on standard error (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on standard error.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// No progress bars.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// The most attempts per request (1 turns retries off).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+}
+
+/// The Entra token endpoint versions.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenEndpoint {
+    /// `/oauth2/v2.0/token` with a scope.
+    V2,
+    /// `/oauth2/token` with a resource.
+    V1,
+}
+
+/// Output formats.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Columns for a person.
+    Table,
+    /// JSON on standard output (lists as one array, written as items arrive).
+    Json,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Products (drivers).
+    #[command(subcommand)]
+    Products(Products),
+    /// Submissions of a product.
+    #[command(subcommand)]
+    Submissions(Submissions),
+    /// Upload a package to a submission (resumes an interrupted upload).
+    Upload(Upload),
+    /// Download a file of a submission (resumes an interrupted download).
+    Download(Download),
+    /// Shipping labels of a submission.
+    #[command(subcommand)]
+    Labels(Labels),
+    /// Audiences labels can be restricted to.
+    #[command(subcommand)]
+    Audiences(Audiences),
+    /// The whole flow for one package: create the product if asked, create the submission,
+    /// upload, commit, wait, download the signed package. A re-run resumes.
+    Submit(Submit),
+    /// Run the whole flow against a built-in simulator of the service, explained step by step.
+    Demo(Demo),
+}
+
+/// How many items of a list to show.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct Limit {
+    /// Stop after this many items.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+/// Product commands.
+#[derive(Subcommand, Debug)]
+pub enum Products {
+    /// List every product.
+    List(Limit),
+    /// Show a product.
+    Get {
+        /// The product id.
+        product: u64,
+    },
+    /// Create a product.
+    Create(CreateProduct),
+    /// Change a product's name, marketing names or announcement date.
+    Update(UpdateProduct),
+}
+
+/// `products create`.
+#[derive(Args, Debug)]
+pub struct CreateProduct {
+    /// The product's name.
+    #[arg(long)]
+    pub name: String,
+    /// The test harness.
+    #[arg(long, value_enum, default_value_t = Harness::Hlk)]
+    pub harness: Harness,
+    /// An operating system to sign for (repeatable), e.g. WINDOWS_v100_X64_RS5_FULL.
+    #[arg(long = "signature")]
+    pub signatures: Vec<String>,
+    /// A marketing name (repeatable).
+    #[arg(long = "marketing-name")]
+    pub marketing_names: Vec<String>,
+    /// The device type.
+    #[arg(long, default_value = "internal")]
+    pub device_type: String,
+    /// The announcement date (ISO 8601).
+    #[arg(long)]
+    pub announcement_date: Option<String>,
+    /// Test-sign the driver.
+    #[arg(long)]
+    pub test_sign: bool,
+}
+
+/// Test harnesses.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Harness {
+    /// Hardware Lab Kit.
+    Hlk,
+    /// Hardware Certification Kit.
+    Hck,
+    /// Attestation signing.
+    Attestation,
+}
+
+/// `products update`.
+#[derive(Args, Debug)]
+pub struct UpdateProduct {
+    /// The product id.
+    pub product: u64,
+    /// A new name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// New marketing names (repeatable).
+    #[arg(long = "marketing-name")]
+    pub marketing_names: Vec<String>,
+    /// A new announcement date.
+    #[arg(long)]
+    pub announcement_date: Option<String>,
+}
+
+/// Submission commands.
+#[derive(Subcommand, Debug)]
+pub enum Submissions {
+    /// List the submissions of a product.
+    List {
+        /// The product id.
+        product: u64,
+        #[command(flatten)]
+        limit: Limit,
+    },
+    /// Show a submission with its workflow status and downloads.
+    Get(SubmissionRef),
+    /// Create a submission (once: a re-run finds the one with the same name).
+    Create {
+        /// The product id.
+        product: u64,
+        /// The submission's name.
+        #[arg(long)]
+        name: String,
+        /// Initial or derived.
+        #[arg(long = "type", value_enum, default_value_t = Kind::Initial)]
+        kind: Kind,
+    },
+    /// Rename a submission.
+    Update {
+        #[command(flatten)]
+        at: SubmissionRef,
+        /// The new name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Commit a submission after its package was uploaded.
+    Commit(SubmissionRef),
+    /// Wait until Microsoft has signed the submission.
+    Wait {
+        #[command(flatten)]
+        at: SubmissionRef,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+}
+
+/// A product id and a submission id.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct SubmissionRef {
+    /// The product id.
+    pub product: u64,
+    /// The submission id.
+    pub submission: u64,
+}
+
+/// Submission types.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The product's first submission.
+    Initial,
+    /// A submission derived from the initial one.
+    Derived,
+}
+
+/// How long to wait.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct WaitArgs {
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 86_400)]
+    pub timeout: u64,
+    /// The first pause between checks, in seconds (it grows to 60).
+    #[arg(long, default_value_t = 5.0)]
+    pub poll: f64,
+}
+
+/// `upload`.
+#[derive(Args, Debug)]
+pub struct Upload {
+    #[command(flatten)]
+    pub at: SubmissionRef,
+    /// The package file.
+    pub file: PathBuf,
+}
+
+/// `download`.
+#[derive(Args, Debug)]
+pub struct Download {
+    #[command(flatten)]
+    pub at: SubmissionRef,
+    /// Which file.
+    #[arg(long, value_enum, default_value_t = FileKind::Signed)]
+    pub kind: FileKind,
+    /// Where to write it.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+}
+
+/// The files of a submission.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// The package signed by Microsoft.
+    Signed,
+    /// The driver metadata document.
+    Metadata,
+    /// The error report of a failed submission.
+    ErrorReport,
+    /// The package as uploaded.
+    Initial,
+    /// The shell package of derived submissions.
+    Derived,
+}
+
+/// Shipping label commands.
+#[derive(Subcommand, Debug)]
+pub enum Labels {
+    /// List the labels of a submission.
+    List {
+        #[command(flatten)]
+        at: SubmissionRef,
+        /// Include targeting.
+        #[arg(long)]
+        targeting: bool,
+        #[command(flatten)]
+        limit: Limit,
+    },
+    /// Show a label.
+    Get {
+        #[command(flatten)]
+        at: SubmissionRef,
+        /// The label id.
+        label: u64,
+        /// Include targeting.
+        #[arg(long)]
+        targeting: bool,
+    },
+    /// Create a label targeting the hardware ids of the driver metadata (filtered).
+    Create(CreateLabel),
+    /// Add or remove hardware ids, or change the audiences.
+    Update(UpdateLabel),
+    /// Cancel a label in Microsoft approval or gradual rollout.
+    Cancel {
+        #[command(flatten)]
+        at: SubmissionRef,
+        /// The label id.
+        label: u64,
+    },
+    /// Wait for a label.
+    Wait {
+        #[command(flatten)]
+        at: SubmissionRef,
+        /// The label id.
+        label: u64,
+        /// Wait until Microsoft's approval, or until publishing is done.
+        #[arg(long, value_enum, default_value_t = Until::Done)]
+        until: Until,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+}
+
+/// How far a label wait goes.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Microsoft's approval (or sharing done).
+    Approval,
+    /// Publishing (or sharing) done.
+    Done,
+}
+
+/// `labels create`.
+#[derive(Args, Debug)]
+pub struct CreateLabel {
+    #[command(flatten)]
+    pub at: SubmissionRef,
+    /// The label's name.
+    #[arg(long)]
+    pub name: String,
+    /// Share with this partner (seller id) instead of publishing to Windows Update.
+    #[arg(long)]
+    pub partner: Option<String>,
+    /// Offer the driver only on request instead of installing it automatically.
+    #[arg(long)]
+    pub manual: bool,
+    /// Only hardware ids of this INF (repeatable).
+    #[arg(long = "inf")]
+    pub infs: Vec<String>,
+    /// Only hardware ids for this OS code (repeatable).
+    #[arg(long = "os")]
+    pub os_codes: Vec<String>,
+    /// Only this hardware id (repeatable).
+    #[arg(long = "hardware-id")]
+    pub hardware_ids: Vec<String>,
+    /// Restrict to this audience id (repeatable).
+    #[arg(long = "audience")]
+    pub audiences: Vec<String>,
+    /// When to publish (ISO 8601).
+    #[arg(long)]
+    pub go_live: Option<String>,
+    /// A Microsoft contact (for automatic updates).
+    #[arg(long, default_value = "")]
+    pub contact: String,
+    /// Why the driver should be published (for automatic updates).
+    #[arg(long, default_value = "")]
+    pub justification: String,
+}
+
+/// `labels update`.
+#[derive(Args, Debug)]
+pub struct UpdateLabel {
+    #[command(flatten)]
+    pub at: SubmissionRef,
+    /// The label id.
+    pub label: u64,
+    /// Add the metadata's combinations for this hardware id (repeatable).
+    #[arg(long = "add-hardware-id")]
+    pub add: Vec<String>,
+    /// Remove the label's entries for this hardware id (repeatable).
+    #[arg(long = "remove-hardware-id")]
+    pub remove: Vec<String>,
+    /// The new audience list (repeatable; replaces the old one).
+    #[arg(long = "audience")]
+    pub audiences: Vec<String>,
+    /// Remove every audience restriction.
+    #[arg(long, conflicts_with = "audiences")]
+    pub clear_audiences: bool,
+    /// Why the change is needed.
+    #[arg(long)]
+    pub justification: Option<String>,
+}
+
+/// Audience commands.
+#[derive(Subcommand, Debug)]
+pub enum Audiences {
+    /// List the audiences.
+    List(Limit),
+}
+
+/// `submit`.
+#[derive(Args, Debug)]
+pub struct Submit {
+    /// The package file.
+    pub file: PathBuf,
+    /// The product to submit to.
+    #[arg(
+        long,
+        conflicts_with = "create_product",
+        required_unless_present = "create_product"
+    )]
+    pub product: Option<u64>,
+    /// Create a product of this name first (found again on a re-run).
+    #[arg(long)]
+    pub create_product: Option<String>,
+    /// The test harness of a created product.
+    #[arg(long, value_enum, default_value_t = Harness::Hlk)]
+    pub harness: Harness,
+    /// An operating system to sign for, for a created product (repeatable).
+    #[arg(long = "signature")]
+    pub signatures: Vec<String>,
+    /// The submission's name (also how a re-run finds it).
+    #[arg(long)]
+    pub name: String,
+    /// Initial or derived.
+    #[arg(long = "type", value_enum, default_value_t = Kind::Initial)]
+    pub kind: Kind,
+    /// Where to write the signed package.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// `demo`.
+#[derive(Args, Debug)]
+pub struct Demo {
+    /// Milliseconds each simulated workflow step takes.
+    #[arg(long, default_value_t = 400)]
+    pub step_ms: u64,
+    /// Size of the generated sample package, in KiB.
+    #[arg(long, default_value_t = 6 * 1024)]
+    pub package_kib: u64,
+}

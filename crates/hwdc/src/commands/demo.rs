@@ -1,0 +1,292 @@
+//! `hwdc demo`: the whole flow against a simulator started in this process, told step by step.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hw_api::auth::ClientCredentials;
+use hw_api::targeting::Filter;
+use hw_api::transfer::TransferOptions;
+use hw_api::types::{
+    CurrentStep, DownloadType, NewSubmission, ShippingLabelCurrentStep, SubmissionType,
+};
+use hw_api::{Client, LabelMilestone, RetryPolicy, WaitOptions};
+use serde_json::json;
+
+use super::Ctx;
+use super::labels::new_label;
+use super::products::new_product;
+use crate::cli::{CreateLabel, Demo, Harness, OutputFormat, SubmissionRef};
+use crate::exit::Failure;
+use crate::progress::Bytes;
+
+/// A temporary directory removed at the end.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn local(message: String) -> Failure {
+    Failure::Local {
+        kind: "demo",
+        message,
+    }
+}
+
+/// Runs the demo.
+pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
+    let json = ctx.out.format == OutputFormat::Json;
+    let say = |text: String| {
+        if !json && !ctx.global.quiet {
+            println!("{text}");
+        }
+    };
+    let sim = hw_sim::start(hw_sim::SimConfig {
+        step_duration: Duration::from_millis(demo.step_ms),
+        ..hw_sim::SimConfig::default()
+    })
+    .await
+    .map_err(|e| local(format!("cannot start the simulator: {e}")))?;
+    let app = sim
+        .app()
+        .cloned()
+        .ok_or_else(|| local("the simulator has no application".into()))?;
+    say(format!(
+        "hw-sim, a simulator of the Hardware Dev Center, is running on this machine:\n  API {}\n  sign-in (Entra ID) {}\n  blob storage {}\n",
+        sim.api_url(),
+        sim.authority_url(),
+        sim.urls().blob_origin
+    ));
+
+    let credentials =
+        ClientCredentials::new(&app.tenant_id, &app.client_id, app.secret.clone().into())
+            .with_authority(sim.authority_url())
+            .map_err(|e| local(e.to_string()))?;
+    let client = Client::builder()
+        .base_url(sim.api_url())
+        .token_provider(credentials)
+        .retry_policy(RetryPolicy::default())
+        .transfer_options(TransferOptions {
+            block_size: 1024 * 1024,
+            single_put_threshold: 1024 * 1024,
+            parallelism: 4,
+        })
+        .build()?;
+
+    say("1. Create a product: the driver as the dashboard knows it.".into());
+    let product = client
+        .create_product_once(&new_product(
+            "Contoso Demo Touch Controller",
+            Harness::Hlk,
+            &[
+                "WINDOWS_v100_X64_RS5_FULL".into(),
+                "WINDOWS_v100_ARM64_GE_FULL".into(),
+            ],
+            &[],
+            "internal",
+            None,
+            false,
+        )?)
+        .await?;
+    say(format!(
+        "   product {} created (the client signed in with the client-credentials flow first).\n",
+        product.id
+    ));
+
+    say("2. Create a submission: it comes with a URL to upload the package to.".into());
+    let body = NewSubmission {
+        name: "demo 1.0.0".try_into().map_err(|e| local(format!("{e}")))?,
+        type_: SubmissionType::Initial,
+    };
+    let submission = client.create_submission_once(product.id, &body).await?;
+    let upload_url = submission
+        .downloads
+        .as_ref()
+        .and_then(|d| d.items.first())
+        .map(|i| i.url.clone())
+        .unwrap_or_default();
+    say(format!(
+        "   submission {} created; upload URL {} (its signature is never shown).\n",
+        submission.id, upload_url
+    ));
+
+    say(format!(
+        "3. Upload a {} KiB sample package in 1 MiB blocks, 4 at a time.",
+        demo.package_kib
+    ));
+    let scratch = Scratch(std::env::temp_dir().join(format!("hwdc-demo-{}", std::process::id())));
+    std::fs::create_dir_all(&scratch.0)
+        .map_err(|e| local(format!("cannot make a scratch directory: {e}")))?;
+    let package = scratch.0.join("contoso-demo.hlkx");
+    let mut bytes: Vec<u8> = (0..demo.package_kib * 1024)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    bytes[..4].copy_from_slice(b"PK\x03\x04");
+    std::fs::write(&package, &bytes)
+        .map_err(|e| local(format!("cannot write the sample package: {e}")))?;
+    let bar = Bytes::new(ctx.out.progress, "uploading");
+    let report = client
+        .upload_package(product.id, submission.id, &package, &bar)
+        .await;
+    bar.finish();
+    let report = report?;
+    say(format!(
+        "   {} bytes uploaded in {} blocks, each checked by MD5.\n",
+        report.bytes, report.blocks
+    ));
+
+    say("4. Commit the submission: Microsoft starts processing it.".into());
+    client.commit_submission(product.id, submission.id).await?;
+    say("   committed.\n".into());
+
+    say("5. Wait while the package goes through Microsoft's steps:".into());
+    let options = WaitOptions {
+        first_interval: Duration::from_millis(demo.step_ms / 4 + 1),
+        max_interval: Duration::from_millis(demo.step_ms + 1),
+        deadline: Some(Duration::from_secs(600)),
+    };
+    let mut last = String::new();
+    let signed = client
+        .wait_for_submission(product.id, submission.id, &options, &mut |s| {
+            let status = s.workflow_status.as_ref();
+            let step = status
+                .and_then(|w| w.current_step.clone())
+                .map(|c| match c {
+                    CurrentStep::WorkflowStep(step) => step.to_string(),
+                    CurrentStep::Int64(n) => n.to_string(),
+                });
+            let now = format!(
+                "{} {}",
+                step.unwrap_or_default(),
+                status
+                    .and_then(|w| w.state.as_ref())
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            );
+            if now != last {
+                say(format!("   - {now}"));
+                last = now;
+            }
+        })
+        .await?;
+    say(format!(
+        "   signed: the submission now offers {} downloads.\n",
+        signed.downloads.map(|d| d.items.len()).unwrap_or(0)
+    ));
+
+    say("6. Download the signed package and check it.".into());
+    let dest = scratch.0.join("contoso-demo-signed.hlkx");
+    let bar = Bytes::new(ctx.out.progress, "downloading");
+    let download = client
+        .download_package(
+            product.id,
+            submission.id,
+            DownloadType::SignedPackage,
+            &dest,
+            &bar,
+        )
+        .await;
+    bar.finish();
+    let download = download?;
+    let signed_bytes =
+        std::fs::read(&dest).map_err(|e| local(format!("cannot read the download: {e}")))?;
+    if !signed_bytes.ends_with(&bytes) {
+        return Err(local(
+            "the signed package does not contain the uploaded package".into(),
+        ));
+    }
+    say(format!(
+        "   {} bytes, MD5 {}, and it holds the package we uploaded.\n",
+        download.bytes,
+        if download.md5_verified {
+            "verified"
+        } else {
+            "not offered"
+        }
+    ));
+
+    say(
+        "7. Publish it to Windows Update with a shipping label built from the driver metadata."
+            .into(),
+    );
+    let metadata = client.driver_metadata(product.id, submission.id).await?;
+    let targets = metadata.hardware_ids(&Filter::default()).len();
+    let at = SubmissionRef {
+        product: product.id.get(),
+        submission: submission.id.get(),
+    };
+    let label = new_label(&CreateLabel {
+        at,
+        name: "Contoso demo to Windows Update".into(),
+        partner: None,
+        manual: false,
+        infs: Vec::new(),
+        os_codes: Vec::new(),
+        hardware_ids: Vec::new(),
+        audiences: Vec::new(),
+        go_live: None,
+        contact: "driver-team@contoso.example".into(),
+        justification: "Demo of hwdc".into(),
+    })?;
+    let label = client
+        .publish(product.id, submission.id, label, &Filter::default())
+        .await?;
+    say(format!(
+        "   label {} targets {targets} hardware ids; waiting for it:",
+        label.id
+    ));
+    let mut last = String::new();
+    client
+        .wait_for_shipping_label(
+            product.id,
+            submission.id,
+            label.id,
+            LabelMilestone::Done,
+            &options,
+            &mut |l| {
+                let status = l.workflow_status.as_ref();
+                let step = match status.and_then(|s| s.current_step.as_ref()) {
+                    Some(ShippingLabelCurrentStep::ShippingLabelStep(step)) => step.to_string(),
+                    Some(ShippingLabelCurrentStep::Int64(n)) => n.to_string(),
+                    None => String::new(),
+                };
+                let now = format!(
+                    "{step} {}",
+                    status
+                        .and_then(|s| s.state.as_ref())
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                );
+                if now != last {
+                    say(format!("   - {now}"));
+                    last = now;
+                }
+            },
+        )
+        .await?;
+    say("   published.\n".into());
+
+    say(format!(
+        "Done. Against the real service the same flow is one command:\n  hwdc submit driver.hlkx --product {} --name \"1.0.0\" --out signed.hlkx",
+        product.id
+    ));
+    if json {
+        ctx.out.done(
+            "",
+            json!({
+                "product": product.id.get(),
+                "submission": submission.id.get(),
+                "uploaded_bytes": report.bytes,
+                "blocks": report.blocks,
+                "signed_bytes": download.bytes,
+                "md5_verified": download.md5_verified,
+                "label": label.id.get(),
+                "hardware_ids": targets,
+            }),
+        );
+    }
+    sim.stop().await;
+    Ok(())
+}

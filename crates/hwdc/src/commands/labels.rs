@@ -1,0 +1,251 @@
+//! `hwdc labels …` and `hwdc audiences …`.
+
+use hw_api::targeting::Filter;
+use hw_api::types::{
+    NewShippingLabel, ShippingLabelCurrentStep, ShippingLabelUpdate, TargetingAction,
+};
+use hw_api::{Id, LabelMilestone};
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::{Audiences, CreateLabel, Labels, Until, UpdateLabel};
+use crate::exit::Failure;
+use crate::progress::Spinner;
+
+fn usage(message: String) -> Failure {
+    Failure::Local {
+        kind: "usage",
+        message,
+    }
+}
+
+/// The body of a new label from the command's options (targeting is filled from metadata).
+pub fn new_label(c: &CreateLabel) -> Result<NewShippingLabel, Failure> {
+    let mut body = json!({
+        "name": c.name,
+        "targeting": {"restrictedToAudiences": c.audiences},
+    });
+    match &c.partner {
+        Some(partner) => {
+            body["destination"] = "anotherPartner".into();
+            body["recipientSpecifications"] =
+                json!({"receiverPublisherId": partner, "enforceChidTargeting": false});
+        }
+        None => {
+            body["destination"] = "windowsUpdate".into();
+            let mut spec = json!({
+                "isAutoInstallDuringOSUpgrade": !c.manual,
+                "isAutoInstallOnApplicableSystems": !c.manual,
+                "manualAcquisition": c.manual,
+                "isDisclosureRestricted": false,
+                "publishToWindows10s": false,
+            });
+            if let Some(date) = &c.go_live {
+                spec["goLiveDate"] = date.as_str().into();
+            }
+            if !c.manual {
+                spec["additionalInfoForMsApproval"] = json!({
+                    "microsoftContact": c.contact,
+                    "validationsPerformed": "",
+                    "affectedOems": [],
+                    "isRebootRequired": false,
+                    "isCoEngineered": false,
+                    "isForUnreleasedHardware": false,
+                    "hasUiSoftware": false,
+                    "businessJustification": c.justification,
+                });
+            }
+            body["publishingSpecifications"] = spec;
+        }
+    }
+    serde_json::from_value(body).map_err(|e| usage(format!("not a valid shipping label: {e}")))
+}
+
+/// Runs a labels command.
+pub async fn run(ctx: &Ctx, command: Labels) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    match command {
+        Labels::List {
+            at,
+            targeting,
+            limit,
+        } => {
+            ctx.out
+                .list(
+                    client.list_shipping_labels(Id(at.product), Id(at.submission), targeting),
+                    limit.limit,
+                )
+                .await?;
+        }
+        Labels::Get {
+            at,
+            label,
+            targeting,
+        } => {
+            ctx.out.item(
+                &client
+                    .get_shipping_label(Id(at.product), Id(at.submission), Id(label), targeting)
+                    .await?,
+            );
+        }
+        Labels::Create(create) => {
+            let body = new_label(&create)?;
+            let filter = Filter {
+                infs: create.infs.clone(),
+                os_codes: create.os_codes.clone(),
+                hardware_ids: create.hardware_ids.clone(),
+            };
+            let label = client
+                .publish(
+                    Id(create.at.product),
+                    Id(create.at.submission),
+                    body,
+                    &filter,
+                )
+                .await?;
+            ctx.out.item(&label);
+        }
+        Labels::Update(update) => update_label(ctx, &client, update).await?,
+        Labels::Cancel { at, label } => {
+            client
+                .cancel_shipping_label(Id(at.product), Id(at.submission), Id(label))
+                .await?;
+            ctx.out.done(
+                &format!("Cancellation of shipping label {label} requested."),
+                json!({"label": label, "cancel_requested": true}),
+            );
+        }
+        Labels::Wait {
+            at,
+            label,
+            until,
+            wait,
+        } => {
+            let milestone = match until {
+                Until::Approval => LabelMilestone::Approval,
+                Until::Done => LabelMilestone::Done,
+            };
+            let spinner = Spinner::new(ctx.out.progress, &format!("shipping label {label}"));
+            let result = client
+                .wait_for_shipping_label(
+                    Id(at.product),
+                    Id(at.submission),
+                    Id(label),
+                    milestone,
+                    &wait.options(),
+                    &mut |l| {
+                        let status = l.workflow_status.as_ref();
+                        let step = match status.and_then(|s| s.current_step.as_ref()) {
+                            Some(ShippingLabelCurrentStep::ShippingLabelStep(step)) => {
+                                step.to_string()
+                            }
+                            Some(ShippingLabelCurrentStep::Int64(n)) => n.to_string(),
+                            None => String::new(),
+                        };
+                        let state = status
+                            .and_then(|s| s.state.as_ref())
+                            .map(ToString::to_string)
+                            .unwrap_or_default();
+                        spinner.set(format!("{step} {state}"));
+                    },
+                )
+                .await;
+            spinner.finish();
+            ctx.out.item(&result?);
+        }
+    }
+    Ok(())
+}
+
+async fn update_label(
+    ctx: &Ctx,
+    client: &hw_api::Client,
+    update: UpdateLabel,
+) -> Result<(), Failure> {
+    let (product, submission, label) = (
+        Id(update.at.product),
+        Id(update.at.submission),
+        Id(update.label),
+    );
+    let mut hardware_ids = Vec::new();
+    if !update.add.is_empty() {
+        let metadata = client.driver_metadata(product, submission).await?;
+        let filter = Filter {
+            hardware_ids: update.add.clone(),
+            ..Filter::default()
+        };
+        let added = metadata.hardware_ids(&filter);
+        if added.is_empty() {
+            return Err(usage(format!(
+                "the driver metadata has none of the hardware ids {:?}",
+                update.add
+            )));
+        }
+        hardware_ids.extend(added.into_iter().map(|mut h| {
+            h.action = Some(TargetingAction::Add);
+            h
+        }));
+    }
+    if !update.remove.is_empty() {
+        let current = client
+            .get_shipping_label(product, submission, label, true)
+            .await?;
+        let targeted = current
+            .targeting
+            .map(|t| t.hardware_ids)
+            .unwrap_or_default();
+        let removed: Vec<_> = targeted
+            .into_iter()
+            .filter(|h| {
+                update.remove.iter().any(|r| {
+                    h.pnp_string
+                        .as_deref()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(r))
+                })
+            })
+            .map(|mut h| {
+                h.action = Some(TargetingAction::Remove);
+                h.distribution_state = None;
+                h
+            })
+            .collect();
+        if removed.is_empty() {
+            return Err(usage(format!(
+                "the label targets none of the hardware ids {:?}",
+                update.remove
+            )));
+        }
+        hardware_ids.extend(removed);
+    }
+    let audiences = if update.clear_audiences {
+        Some(Vec::new())
+    } else if update.audiences.is_empty() {
+        None
+    } else {
+        Some(update.audiences.clone())
+    };
+    let body: ShippingLabelUpdate = serde_json::from_value(json!({
+        "targeting": {
+            "hardwareIds": hardware_ids,
+            "restrictedToAudiences": audiences,
+            "businessJustification": update.justification,
+        }
+    }))
+    .map_err(|e| usage(format!("not a valid label update: {e}")))?;
+    client
+        .update_shipping_label(product, submission, label, &body)
+        .await?;
+    ctx.out.done(
+        &format!("Shipping label {} updated.", update.label),
+        json!({"label": update.label, "updated": true}),
+    );
+    Ok(())
+}
+
+/// Runs an audiences command.
+pub async fn audiences(ctx: &Ctx, command: Audiences) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    let Audiences::List(limit) = command;
+    ctx.out.list(client.list_audiences(), limit.limit).await?;
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! The commands.
+
+pub mod demo;
+pub mod labels;
+pub mod products;
+pub mod submissions;
+pub mod submit;
+pub mod transfer;
+
+use std::time::Duration;
+
+use hw_api::{Client, WaitOptions};
+
+use crate::cli::{Global, WaitArgs};
+use crate::config;
+use crate::exit::Failure;
+use crate::output::Output;
+
+/// What every command has.
+pub struct Ctx {
+    pub global: Global,
+    pub out: Output,
+}
+
+impl Ctx {
+    /// The API client the settings describe.
+    pub fn client(&self) -> Result<Client, Failure> {
+        Ok(config::client(&self.global)?)
+    }
+
+    /// Tells a person what is happening, on standard error (not with `--quiet`).
+    pub fn say(&self, text: &str) {
+        if !self.global.quiet {
+            eprintln!("{text}");
+        }
+    }
+}
+
+impl WaitArgs {
+    /// The wait options these arguments describe.
+    pub fn options(&self) -> WaitOptions {
+        let first = Duration::from_secs_f64(self.poll.clamp(0.01, 3600.0));
+        WaitOptions {
+            first_interval: first,
+            max_interval: first.max(Duration::from_secs(60)),
+            deadline: Some(Duration::from_secs(self.timeout)),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! `hwdc products …`.
+
+use hw_api::Id;
+use hw_api::types::{NewProduct, ProductUpdate};
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::{CreateProduct, Harness, Products};
+use crate::exit::Failure;
+
+/// The body of a new product.
+pub fn new_product(
+    name: &str,
+    harness: Harness,
+    signatures: &[String],
+    marketing: &[String],
+    device_type: &str,
+    date: Option<&str>,
+    test_sign: bool,
+) -> Result<NewProduct, Failure> {
+    let harness = match harness {
+        Harness::Hlk => "hlk",
+        Harness::Hck => "hck",
+        Harness::Attestation => "attestation",
+    };
+    let signatures = if signatures.is_empty() {
+        vec!["WINDOWS_v100_X64_RS5_FULL".to_owned()]
+    } else {
+        signatures.to_vec()
+    };
+    let marketing = if marketing.is_empty() {
+        vec![name.to_owned()]
+    } else {
+        marketing.to_vec()
+    };
+    let mut body = json!({
+        "productName": name,
+        "testHarness": harness,
+        "deviceType": device_type,
+        "isTestSign": test_sign,
+        "isFlightSign": false,
+        "marketingNames": marketing,
+        "requestedSignatures": signatures,
+        "deviceMetadataIds": [],
+        "firmwareVersion": "0",
+        "additionalAttributes": {},
+    });
+    if let Some(date) = date {
+        body["announcementDate"] = date.into();
+    }
+    serde_json::from_value(body).map_err(|e| Failure::Local {
+        kind: "usage",
+        message: format!("not a valid product: {e}"),
+    })
+}
+
+/// Runs a products command.
+pub async fn run(ctx: &Ctx, command: Products) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    match command {
+        Products::List(limit) => {
+            ctx.out.list(client.list_products(), limit.limit).await?;
+        }
+        Products::Get { product } => ctx.out.item(&client.get_product(Id(product)).await?),
+        Products::Create(CreateProduct {
+            name,
+            harness,
+            signatures,
+            marketing_names,
+            device_type,
+            announcement_date,
+            test_sign,
+        }) => {
+            let body = new_product(
+                &name,
+                harness,
+                &signatures,
+                &marketing_names,
+                &device_type,
+                announcement_date.as_deref(),
+                test_sign,
+            )?;
+            ctx.out.item(&client.create_product_once(&body).await?);
+        }
+        Products::Update(update) => {
+            let body = ProductUpdate {
+                product_name: update.name,
+                marketing_names: update.marketing_names,
+                announcement_date: update.announcement_date,
+            };
+            client.update_product(Id(update.product), &body).await?;
+            ctx.out.done(
+                &format!("Product {} updated.", update.product),
+                json!({"product": update.product, "updated": true}),
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! `hwdc submissions …`.
+
+use hw_api::types::{NewSubmission, Submission, SubmissionType, SubmissionUpdate};
+use hw_api::{Client, Id, WaitOptions};
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::{Kind, SubmissionRef, Submissions};
+use crate::exit::Failure;
+use crate::progress::Spinner;
+
+/// The body of a new submission.
+pub fn new_submission(name: &str, kind: Kind) -> Result<NewSubmission, Failure> {
+    Ok(NewSubmission {
+        name: name.try_into().map_err(|e| Failure::Local {
+            kind: "usage",
+            message: format!("not a valid submission name: {e}"),
+        })?,
+        type_: match kind {
+            Kind::Initial => SubmissionType::Initial,
+            Kind::Derived => SubmissionType::Derived,
+        },
+    })
+}
+
+/// Waits for a submission with a spinner showing the step.
+pub async fn wait(
+    ctx: &Ctx,
+    client: &Client,
+    at: SubmissionRef,
+    options: &WaitOptions,
+) -> Result<Submission, Failure> {
+    let spinner = Spinner::new(ctx.out.progress, &format!("submission {}", at.submission));
+    let result = client
+        .wait_for_submission(Id(at.product), Id(at.submission), options, &mut |s| {
+            let status = s.workflow_status.as_ref();
+            let step = status
+                .and_then(|w| w.current_step.as_ref())
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let state = status
+                .and_then(|w| w.state.as_ref())
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            spinner.set(format!("{step} {state}"));
+        })
+        .await;
+    spinner.finish();
+    Ok(result?)
+}
+
+/// Runs a submissions command.
+pub async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    match command {
+        Submissions::List { product, limit } => {
+            ctx.out
+                .list(client.list_submissions(Id(product)), limit.limit)
+                .await?;
+        }
+        Submissions::Get(at) => ctx.out.item(
+            &client
+                .get_submission(Id(at.product), Id(at.submission))
+                .await?,
+        ),
+        Submissions::Create {
+            product,
+            name,
+            kind,
+        } => {
+            let body = new_submission(&name, kind)?;
+            ctx.out
+                .item(&client.create_submission_once(Id(product), &body).await?);
+        }
+        Submissions::Update { at, name } => {
+            let name = name.try_into().map_err(|e| Failure::Local {
+                kind: "usage",
+                message: format!("not a valid name: {e}"),
+            })?;
+            client
+                .update_submission(
+                    Id(at.product),
+                    Id(at.submission),
+                    &SubmissionUpdate { name },
+                )
+                .await?;
+            ctx.out.done(
+                &format!("Submission {} renamed.", at.submission),
+                json!({"submission": at.submission, "updated": true}),
+            );
+        }
+        Submissions::Commit(at) => {
+            client
+                .commit_submission(Id(at.product), Id(at.submission))
+                .await?;
+            ctx.out.done(
+                &format!(
+                    "Submission {} committed; Microsoft is processing it.",
+                    at.submission
+                ),
+                json!({"submission": at.submission, "committed": true}),
+            );
+        }
+        Submissions::Wait { at, wait: args } => {
+            let done = wait(ctx, &client, at, &args.options()).await?;
+            ctx.out.item(&done);
+        }
+    }
+    Ok(())
+}

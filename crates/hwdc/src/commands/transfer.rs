@@ -1,0 +1,97 @@
+//! `hwdc upload` and `hwdc download`.
+
+use std::path::Path;
+
+use hw_api::types::DownloadType;
+use hw_api::{Client, Id};
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::{Download, FileKind, SubmissionRef, Upload};
+use crate::exit::Failure;
+use crate::progress::Bytes;
+
+/// Uploads `file` to the submission, with a progress bar.
+pub async fn upload(
+    ctx: &Ctx,
+    client: &Client,
+    at: SubmissionRef,
+    file: &Path,
+) -> Result<hw_api::transfer::UploadReport, Failure> {
+    let bar = Bytes::new(ctx.out.progress, "uploading");
+    let report = client
+        .upload_package(Id(at.product), Id(at.submission), file, &bar)
+        .await;
+    bar.finish();
+    Ok(report?)
+}
+
+/// Downloads the submission's file of `kind` to `out`, with a progress bar.
+pub async fn download(
+    ctx: &Ctx,
+    client: &Client,
+    at: SubmissionRef,
+    kind: FileKind,
+    out: &Path,
+) -> Result<hw_api::transfer::DownloadReport, Failure> {
+    let url = match kind {
+        FileKind::ErrorReport => {
+            let submission = client
+                .get_submission(Id(at.product), Id(at.submission))
+                .await?;
+            submission
+                .workflow_status
+                .and_then(|w| w.error_report)
+                .map(|u| u.expose().to_owned())
+                .ok_or_else(|| Failure::Local {
+                    kind: "not_found",
+                    message: format!("submission {} has no error report", at.submission),
+                })?
+        }
+        other => {
+            let kind = match other {
+                FileKind::Signed => DownloadType::SignedPackage,
+                FileKind::Metadata => DownloadType::DriverMetadata,
+                FileKind::Initial => DownloadType::InitialPackage,
+                _ => DownloadType::DerivedPackage,
+            };
+            client
+                .download_url(Id(at.product), Id(at.submission), kind)
+                .await?
+        }
+    };
+    let bar = Bytes::new(ctx.out.progress, "downloading");
+    let report = client.download_from(&url, out, &bar).await;
+    bar.finish();
+    Ok(report?)
+}
+
+/// Runs `upload`.
+pub async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    let report = upload(ctx, &client, command.at, &command.file).await?;
+    ctx.out.done(
+        &format!(
+            "Uploaded {} bytes to submission {} ({} blocks, {} already there).",
+            report.bytes, command.at.submission, report.blocks, report.blocks_reused
+        ),
+        json!({"submission": command.at.submission, "bytes": report.bytes, "blocks": report.blocks, "blocks_reused": report.blocks_reused}),
+    );
+    Ok(())
+}
+
+/// Runs `download`.
+pub async fn run_download(ctx: &Ctx, command: Download) -> Result<(), Failure> {
+    let client = ctx.client()?;
+    let report = download(ctx, &client, command.at, command.kind, &command.out).await?;
+    ctx.out.done(
+        &format!(
+            "Downloaded {} bytes to {}{}.",
+            report.bytes,
+            command.out.display(),
+            if report.md5_verified { " (MD5 verified)" } else { "" }
+        ),
+        json!({"path": command.out, "bytes": report.bytes, "resumed_from": report.resumed_from, "md5_verified": report.md5_verified}),
+    );
+    Ok(())
+}
