@@ -8,12 +8,12 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -70,28 +70,53 @@ pub(crate) async fn upload(
     let existing = uncommitted_blocks(http, retry, sas).await?;
     let done = AtomicU64::new(0);
     let reused = AtomicU64::new(0);
-    let mut ids: Vec<(usize, String)> = futures_util::stream::iter(0..count)
-        .map(|index| {
-            let (done, reused, existing) = (&done, &reused, &existing);
-            async move {
-                let offset = index as u64 * block;
-                let len = block.min(size - offset);
-                let data = read_block(path, offset, len).await.map_err(file_error)?;
-                let digest = Md5::digest(&data);
-                let id = STANDARD.encode(block_id(index, &digest));
-                if existing.contains(&(id.clone(), len)) {
-                    reused.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    put_block(http, retry, sas, &id, STANDARD.encode(digest), data).await?;
+    // After a failure no new block starts, but blocks in flight finish: they count on a re-run.
+    let failed = AtomicBool::new(false);
+    let outcomes: Vec<Result<(usize, String), Option<TransferError>>> =
+        futures_util::stream::iter(0..count)
+            .map(|index| {
+                let (done, reused, existing, failed) = (&done, &reused, &existing, &failed);
+                async move {
+                    if failed.load(Ordering::Relaxed) {
+                        return Err(None);
+                    }
+                    let offset = index as u64 * block;
+                    let len = block.min(size - offset);
+                    let outcome = async {
+                        let data = read_block(path, offset, len).await.map_err(file_error)?;
+                        let digest = Md5::digest(&data);
+                        let id = STANDARD.encode(block_id(index, &digest));
+                        if existing.contains(&(id.clone(), len)) {
+                            reused.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            put_block(http, retry, sas, &id, STANDARD.encode(digest), data).await?;
+                        }
+                        progress.update(done.fetch_add(len, Ordering::Relaxed) + len, size);
+                        Ok::<_, TransferError>((index, id))
+                    }
+                    .await;
+                    outcome.map_err(|e| {
+                        failed.store(true, Ordering::Relaxed);
+                        Some(e)
+                    })
                 }
-                progress.update(done.fetch_add(len, Ordering::Relaxed) + len, size);
-                Ok::<_, TransferError>((index, id))
-            }
-        })
-        // Unordered: a block waiting out a retry does not hold back the others.
-        .buffer_unordered(options.parallelism.max(1))
-        .try_collect()
-        .await?;
+            })
+            // Unordered: a block waiting out a retry does not hold back the others.
+            .buffer_unordered(options.parallelism.max(1))
+            .collect()
+            .await;
+    let mut ids = Vec::with_capacity(count);
+    let mut first_error = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(id) => ids.push(id),
+            Err(Some(e)) if first_error.is_none() => first_error = Some(e),
+            Err(_) => {}
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
     ids.sort_unstable();
     let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
     put_block_list(http, retry, sas, &ids).await?;

@@ -1,5 +1,6 @@
 //! `hwdc submit`: the whole flow for one package, resumable.
 
+use futures_util::TryStreamExt;
 use hw_api::Id;
 use hw_api::types::CommitStatus;
 use serde_json::json;
@@ -23,16 +24,34 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     let product = match (command.product, &command.create_product) {
         (Some(product), _) => Id(product),
         (None, Some(name)) => {
-            let body = new_product(
-                name,
-                command.harness,
-                &command.signatures,
-                &[],
-                "internal",
-                None,
-                false,
-            )?;
-            let product = client.create_product_once(&body).await?;
+            // A re-run finds the product the first run made.
+            let existing: Vec<_> = client.list_products().try_collect().await?;
+            let mut named = existing
+                .into_iter()
+                .filter(|p| p.product_name.as_deref() == Some(name.as_str()));
+            let product = match (named.next(), named.next()) {
+                (Some(one), None) => one,
+                (Some(_), Some(_)) => {
+                    return Err(Failure::Local {
+                        kind: "usage",
+                        message: format!(
+                            "several products are named {name:?}; give --product instead"
+                        ),
+                    });
+                }
+                (None, _) => {
+                    let body = new_product(
+                        name,
+                        command.harness,
+                        &command.signatures,
+                        &[],
+                        "internal",
+                        None,
+                        false,
+                    )?;
+                    client.create_product_once(&body).await?
+                }
+            };
             ctx.say(&format!("product {} ({name})", product.id));
             product.id
         }

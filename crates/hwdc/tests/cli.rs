@@ -1,0 +1,838 @@
+//! The built `hwdc` binary against a simulator started by the test: every command, the JSON
+//! output, an exit code for each class of failure, no secret in any output, resumes, profiles.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use hw_sim::{Fault, FaultRule, SimConfig, SimHandle};
+use serde_json::Value;
+
+const SECRET: &str = "hw-sim-secret";
+
+/// A scratch directory for one test, removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path =
+            std::env::temp_dir().join(format!("hwdc-test-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    fn file(&self, name: &str, len: usize, head: &[u8]) -> PathBuf {
+        let mut bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
+        bytes[..head.len()].copy_from_slice(head);
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A finished run of the binary.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+async fn start(config: SimConfig) -> SimHandle {
+    hw_sim::start(config).await.unwrap()
+}
+
+fn quick() -> SimConfig {
+    SimConfig {
+        step_duration: Duration::from_millis(20),
+        ..SimConfig::default()
+    }
+}
+
+/// The command with the simulator's settings in the environment, and nothing else of the
+/// caller's configuration.
+fn command(sim: &SimHandle, home: &Path) -> Command {
+    let app = sim.app().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    for var in [
+        "HWDC_CONFIG",
+        "HWDC_PROFILE",
+        "HW_CLIENT_SECRET_FILE",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "RUST_LOG",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("HW_API_BASE_URL", sim.api_url())
+        .env("HW_AUTHORITY_HOST", sim.authority_url())
+        .env("HW_TENANT_ID", &app.tenant_id)
+        .env("HW_CLIENT_ID", &app.client_id)
+        .env("HW_CLIENT_SECRET", &app.secret);
+    command
+}
+
+async fn run(mut command: Command, args: &[&str]) -> Run {
+    command.args(args);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+async fn hwdc(sim: &SimHandle, home: &Path, args: &[&str]) -> Run {
+    run(command(sim, home), args).await
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_u64().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_stream_as_json_arrays_and_tables_and_stop_at_a_limit() {
+    let sim = start(SimConfig {
+        seed_products: 120,
+        ..quick()
+    })
+    .await;
+    let home = Scratch::new("lists");
+    let all = hwdc(&sim, &home.0, &["--output", "json", "products", "list"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        120,
+        "every page was followed"
+    );
+    let few = hwdc(
+        &sim,
+        &home.0,
+        &["--output", "json", "products", "list", "--limit", "2"],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(few.as_array().unwrap().len(), 2);
+    let table = hwdc(&sim, &home.0, &["products", "list", "--limit", "3"])
+        .await
+        .ok();
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", table.stdout);
+    assert!(lines[0].starts_with("ID") && lines[1].contains("Seed product 0"));
+    let empty = hwdc(&sim, &home.0, &["--output", "json", "audiences", "list"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(empty.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_through_a_submission_and_a_label() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("every");
+    let json = ["--output", "json"];
+    let product = hwdc(
+        &sim,
+        &home.0,
+        &[
+            &json[..],
+            &[
+                "products",
+                "create",
+                "--name",
+                "Contoso",
+                "--signature",
+                "WINDOWS_v100_X64_RS5_FULL",
+            ],
+        ]
+        .concat(),
+    )
+    .await
+    .ok()
+    .json();
+    let p = id(&product);
+    assert_eq!(
+        hwdc(
+            &sim,
+            &home.0,
+            &[&json[..], &["products", "get", &p]].concat()
+        )
+        .await
+        .ok()
+        .json()["productName"],
+        "Contoso"
+    );
+    let submission = hwdc(
+        &sim,
+        &home.0,
+        &[&json[..], &["submissions", "create", &p, "--name", "v1"]].concat(),
+    )
+    .await
+    .ok()
+    .json();
+    let s = id(&submission);
+    let again = hwdc(
+        &sim,
+        &home.0,
+        &[&json[..], &["submissions", "create", &p, "--name", "v1"]].concat(),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(id(&again), s, "a re-run finds the submission it made");
+    hwdc(
+        &sim,
+        &home.0,
+        &["products", "update", &p, "--name", "Contoso 2"],
+    )
+    .await
+    .ok();
+    hwdc(
+        &sim,
+        &home.0,
+        &["submissions", "update", &p, &s, "--name", "v1 final"],
+    )
+    .await
+    .ok();
+    let package = home.file("driver.cab", 100_000, b"PK");
+    let uploaded = hwdc(
+        &sim,
+        &home.0,
+        &[&json[..], &["upload", &p, &s, package.to_str().unwrap()]].concat(),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(uploaded["bytes"], 100_000);
+    hwdc(&sim, &home.0, &["submissions", "commit", &p, &s])
+        .await
+        .ok();
+    let signed = hwdc(
+        &sim,
+        &home.0,
+        &[
+            &json[..],
+            &["submissions", "wait", &p, &s, "--poll", "0.01"],
+        ]
+        .concat(),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(signed["workflowStatus"]["currentStep"], "finalizeIngestion");
+    let listed = hwdc(
+        &sim,
+        &home.0,
+        &[&json[..], &["submissions", "list", &p]].concat(),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(
+        hwdc(
+            &sim,
+            &home.0,
+            &[&json[..], &["submissions", "get", &p, &s]].concat()
+        )
+        .await
+        .ok()
+        .json()["name"],
+        "v1 final"
+    );
+
+    let out = home.0.join("signed.cab");
+    let downloaded = hwdc(
+        &sim,
+        &home.0,
+        &[
+            &json[..],
+            &["download", &p, &s, "--out", out.to_str().unwrap()],
+        ]
+        .concat(),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(downloaded["md5_verified"], true);
+    assert!(
+        std::fs::read(&out)
+            .unwrap()
+            .ends_with(&std::fs::read(&package).unwrap())
+    );
+    let metadata = home.0.join("metadata.json");
+    hwdc(
+        &sim,
+        &home.0,
+        &[
+            "download",
+            &p,
+            &s,
+            "--kind",
+            "metadata",
+            "--out",
+            metadata.to_str().unwrap(),
+        ],
+    )
+    .await
+    .ok();
+    assert!(
+        std::fs::read_to_string(&metadata)
+            .unwrap()
+            .contains("BundleInfoMap")
+    );
+
+    let label = hwdc(
+        &sim,
+        &home.0,
+        &[
+            &json[..],
+            &[
+                "labels",
+                "create",
+                &p,
+                &s,
+                "--name",
+                "to WU",
+                "--contact",
+                "c@contoso.example",
+                "--justification",
+                "fix",
+            ],
+        ]
+        .concat(),
+    )
+    .await
+    .ok()
+    .json();
+    let l = id(&label);
+    let labels = hwdc(
+        &sim,
+        &home.0,
+        &[&json[..], &["labels", "list", &p, &s, "--targeting"]].concat(),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(
+        labels[0]["targeting"]["hardwareIds"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    hwdc(
+        &sim,
+        &home.0,
+        &["labels", "wait", &p, &s, &l, "--poll", "0.01"],
+    )
+    .await
+    .ok();
+    let got = hwdc(
+        &sim,
+        &home.0,
+        &[&json[..], &["labels", "get", &p, &s, &l, "--targeting"]].concat(),
+    )
+    .await
+    .ok()
+    .json();
+    let first = got["targeting"]["hardwareIds"][0]["pnpString"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    hwdc(
+        &sim,
+        &home.0,
+        &[
+            "labels",
+            "update",
+            &p,
+            &s,
+            &l,
+            "--remove-hardware-id",
+            &first,
+            "--clear-audiences",
+        ],
+    )
+    .await
+    .ok();
+    let cancel = hwdc(&sim, &home.0, &["labels", "cancel", &p, &s, &l]).await;
+    assert_eq!(
+        cancel.code, 5,
+        "a label still publishing its update cannot be cancelled: {}",
+        cancel.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn submit_runs_the_whole_flow_and_a_rerun_resumes() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("submit");
+    let package = home.file("driver.cab", 50_000, b"PK");
+    let out = home.0.join("signed.cab");
+    let args = [
+        "--output",
+        "json",
+        "submit",
+        package.to_str().unwrap(),
+        "--create-product",
+        "Submitted",
+        "--name",
+        "1.0",
+        "--out",
+        out.to_str().unwrap(),
+        "--poll",
+        "0.01",
+    ];
+    let first = hwdc(&sim, &home.0, &args).await.ok().json();
+    assert_eq!(
+        first["bytes"].as_u64(),
+        Some(std::fs::metadata(&out).unwrap().len())
+    );
+    let second = hwdc(&sim, &home.0, &args).await.ok();
+    assert_eq!(
+        second.json()["submission"],
+        first["submission"],
+        "the same submission, found again"
+    );
+    assert!(
+        second.stderr.contains("already committed"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(sim.product_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_runs_start_to_finish() {
+    let home = Scratch::new("demo");
+    let run = run(
+        {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+            c.env("HOME", &home.0);
+            c
+        },
+        &["demo", "--step-ms", "20", "--package-kib", "2500"],
+    )
+    .await
+    .ok();
+    for needle in [
+        "1. Create a product",
+        "3. Upload",
+        "in 3 blocks",
+        "finalizeIngestion completed",
+        "holds the package we uploaded",
+        "published",
+        "Done.",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "{needle:?} missing from:\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        !run.stdout.contains("sig=")
+            || !run
+                .stdout
+                .split("sig=")
+                .skip(1)
+                .any(|rest| !rest.starts_with("REDACTED")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_class_of_failure_has_its_exit_code() {
+    let sim = start(SimConfig {
+        faults: vec![FaultRule::new(Fault::Unavailable, 1.0).only("listAudiences")],
+        ..quick()
+    })
+    .await;
+    let home = Scratch::new("codes");
+    let usage = hwdc(&sim, &home.0, &["products", "list", "--no-such-flag"]).await;
+    assert_eq!(usage.code, 2);
+    let mut no_tenant = command(&sim, &home.0);
+    no_tenant.env_remove("HW_TENANT_ID");
+    let missing = run(no_tenant, &["products", "list"]).await;
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("no tenant id"),
+        "{}",
+        missing.stderr
+    );
+
+    let mut wrong = command(&sim, &home.0);
+    wrong.env("HW_CLIENT_SECRET", "wrong");
+    let auth = run(wrong, &["products", "list"]).await;
+    assert_eq!(auth.code, 3, "{}", auth.stderr);
+    assert!(auth.stderr.contains("AADSTS7000215"), "{}", auth.stderr);
+
+    assert_eq!(
+        hwdc(&sim, &home.0, &["products", "get", "42"]).await.code,
+        4
+    );
+    let product = sim.add_product("rules").to_string();
+    let rejected = hwdc(
+        &sim,
+        &home.0,
+        &["products", "update", &product, "--name", "x"],
+    )
+    .await;
+    assert_eq!(rejected.code, 5, "{}", rejected.stderr);
+
+    let package = home.file("bad.cab", 2_000, b"HWSIM-FAIL-AT:validation");
+    let out = home.0.join("never.cab");
+    let failed = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "submit",
+            package.to_str().unwrap(),
+            "--product",
+            &product,
+            "--name",
+            "bad",
+            "--out",
+            out.to_str().unwrap(),
+            "--poll",
+            "0.01",
+        ],
+    )
+    .await;
+    assert_eq!(failed.code, 6, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("failed at step validation"),
+        "{}",
+        failed.stderr
+    );
+
+    let transient = hwdc(&sim, &home.0, &["audiences", "list", "--max-attempts", "2"]).await;
+    assert_eq!(transient.code, 75, "{}", transient.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_that_times_out_and_an_interrupted_wait() {
+    let sim = start(SimConfig {
+        step_duration: Duration::from_secs(600),
+        ..SimConfig::default()
+    })
+    .await;
+    let home = Scratch::new("waits");
+    let product = sim.add_product("slow").to_string();
+    let package = home.file("driver.cab", 1_000, b"PK");
+    let created = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "submissions",
+            "create",
+            &product,
+            "--name",
+            "v1",
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    let s = id(&created);
+    hwdc(
+        &sim,
+        &home.0,
+        &["upload", &product, &s, package.to_str().unwrap()],
+    )
+    .await
+    .ok();
+    hwdc(&sim, &home.0, &["submissions", "commit", &product, &s])
+        .await
+        .ok();
+    let timed_out = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "submissions",
+            "wait",
+            &product,
+            &s,
+            "--timeout",
+            "1",
+            "--poll",
+            "0.2",
+        ],
+    )
+    .await;
+    assert_eq!(timed_out.code, 7, "{}", timed_out.stderr);
+
+    let mut waiting = command(&sim, &home.0);
+    waiting.args(["submissions", "wait", &product, &s, "--poll", "0.2"]);
+    waiting
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = waiting.spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_in_json_mode_are_one_json_object_on_stderr() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("json-errors");
+    let run = hwdc(
+        &sim,
+        &home.0,
+        &["--output", "json", "products", "get", "42"],
+    )
+    .await;
+    assert_eq!(run.code, 4);
+    assert!(run.stdout.is_empty());
+    let error: Value = serde_json::from_str(run.stderr.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(error["error"]["kind"], "service");
+    assert_eq!(error["error"]["status"], 404);
+    assert_eq!(error["error"]["code"], "entityNotFound");
+    assert_eq!(error["error"]["exit_code"], 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_appears_in_any_output_at_trace_level() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("secrets");
+    let product = sim.add_product("secrets").to_string();
+    let package = home.file("driver.cab", 30_000, b"PK");
+    let out = home.0.join("signed.cab");
+    let run = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "-vvv",
+            "submit",
+            package.to_str().unwrap(),
+            "--product",
+            &product,
+            "--name",
+            "v1",
+            "--out",
+            out.to_str().unwrap(),
+            "--poll",
+            "0.01",
+        ],
+    )
+    .await
+    .ok();
+    let json = hwdc(
+        &sim,
+        &home.0,
+        &["-vvv", "--output", "json", "submissions", "list", &product],
+    )
+    .await
+    .ok();
+    let everything = format!("{}{}{}{}", run.stdout, run.stderr, json.stdout, json.stderr);
+    assert!(
+        everything.contains("TRACE") || everything.contains("DEBUG"),
+        "the logs were on"
+    );
+    assert!(!everything.contains(SECRET), "the client secret leaked");
+    assert!(!everything.contains("hwsim."), "an access token leaked");
+    for rest in everything.split("sig=").skip(1) {
+        assert!(
+            rest.starts_with("REDACTED"),
+            "a SAS signature leaked: sig={}",
+            &rest[..rest.len().min(20)]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_upload_resumes_on_the_next_run() {
+    let sim = start(SimConfig {
+        faults: vec![
+            FaultRule::new(Fault::InternalError, 1.0)
+                .only("putBlock")
+                .after(2)
+                .at_most(1),
+        ],
+        ..quick()
+    })
+    .await;
+    let home = Scratch::new("resume");
+    let product = sim.add_product("resume").to_string();
+    let created = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "submissions",
+            "create",
+            &product,
+            "--name",
+            "v1",
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    let s = id(&created);
+    let package = home.file("big.cab", 20 * 1024 * 1024 + 5, b"PK");
+    let failed = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--max-attempts",
+            "1",
+            "upload",
+            &product,
+            &s,
+            package.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(failed.code, 75, "{}", failed.stderr);
+    let resumed = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "upload",
+            &product,
+            &s,
+            package.to_str().unwrap(),
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(resumed["blocks"], 3);
+    assert!(resumed["blocks_reused"].as_u64().unwrap() >= 2, "{resumed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_supplies_settings_and_a_readable_secret_is_warned_about() {
+    let sim = start(SimConfig {
+        seed_products: 1,
+        ..quick()
+    })
+    .await;
+    let home = Scratch::new("profile");
+    let app = sim.app().unwrap();
+    let config = home.0.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile.ci]\nbase_url = \"{}\"\nauthority_host = \"{}\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\ntoken_endpoint = \"v1\"\n",
+            sim.api_url(),
+            sim.authority_url(),
+            app.tenant_id,
+            app.client_id,
+            app.secret
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let mut only_profile = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    for var in [
+        "HW_API_BASE_URL",
+        "HW_AUTHORITY_HOST",
+        "HW_TENANT_ID",
+        "HW_CLIENT_ID",
+        "HW_CLIENT_SECRET",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+    ] {
+        only_profile.env_remove(var);
+    }
+    only_profile
+        .env("HOME", &home.0)
+        .env("HWDC_CONFIG", &config);
+    let listed = run(
+        only_profile,
+        &["--profile", "ci", "--output", "json", "products", "list"],
+    )
+    .await
+    .ok();
+    assert_eq!(listed.json().as_array().unwrap().len(), 1);
+    #[cfg(unix)]
+    assert!(
+        listed.stderr.contains("can be read by other users"),
+        "{}",
+        listed.stderr
+    );
+    assert!(!listed.stderr.contains(SECRET));
+    let unknown = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--profile",
+            "nope",
+            "products",
+            "list",
+        ],
+    )
+    .await;
+    assert_eq!(unknown.code, 2);
+}
