@@ -19,23 +19,35 @@ impl SecretUrl {
         &self.0
     }
 
-    /// The URL with the value of every `sig` parameter replaced by `REDACTED`.
+    /// The URL with the value of every `sig` parameter replaced by `REDACTED` — wherever a
+    /// parameter starts (after `?` or `&`, or at the start), however malformed the rest — and any
+    /// fragment hidden.
     pub fn redacted(&self) -> String {
-        let Some((base, query)) = self.0.split_once('?') else {
-            return self.0.clone();
-        };
-        let (query, fragment) = match query.split_once('#') {
-            Some((q, _)) => (q, "#REDACTED"),
-            None => (query, ""),
-        };
-        let params: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("sig") => format!("{key}=REDACTED"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        format!("{base}?{}{fragment}", params.join("&"))
+        let text = self.0.as_str();
+        let lower = text.to_ascii_lowercase();
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        while let Some(found) = lower[at..].find("sig=") {
+            let start = at + found;
+            let starts_parameter = start == 0 || matches!(text.as_bytes()[start - 1], b'?' | b'&');
+            let value_start = start + "sig=".len();
+            out.push_str(&text[at..value_start]);
+            at = value_start;
+            if starts_parameter {
+                let len = text[value_start..]
+                    .find(|c: char| {
+                        c == '&' || c == '#' || c == '"' || c == '\'' || c.is_whitespace()
+                    })
+                    .unwrap_or(text.len() - value_start);
+                out.push_str("REDACTED");
+                at += len;
+            }
+        }
+        out.push_str(&text[at..]);
+        match out.find('#') {
+            Some(hash) => format!("{}#REDACTED", &out[..hash]),
+            None => out,
+        }
     }
 }
 
@@ -96,6 +108,17 @@ mod tests {
         );
         assert!(!format!("{url:?} {url}").contains("abc"));
         assert!(url.expose().contains("abc%2Bdef"));
+        let malformed = SecretUrl::from("PCI\\VEN_1&sig=abc&x=1");
+        assert_eq!(malformed.redacted(), "PCI\\VEN_1&sig=REDACTED&x=1");
+        let two = SecretUrl::from("https://a/b?sig=one&x=1 then https://c/d?SIG=two");
+        assert_eq!(
+            two.redacted(),
+            "https://a/b?sig=REDACTED&x=1 then https://c/d?SIG=REDACTED"
+        );
+        assert_eq!(
+            SecretUrl::from("https://a/b?design=keep").redacted(),
+            "https://a/b?design=keep"
+        );
         let json = serde_json::to_string(&url).unwrap();
         assert_eq!(serde_json::from_str::<SecretUrl>(&json).unwrap(), url);
     }

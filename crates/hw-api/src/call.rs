@@ -494,6 +494,28 @@ fn excerpt(text: &str) -> Option<String> {
     Some(redact::text(&redact::single_line(&cut)))
 }
 
+/// An error response body of `status` as a service error (for the fuzz harness).
+pub(crate) fn decode_error_body(status: u16, body: &[u8]) -> ServiceError {
+    const OPERATION: Operation = Operation {
+        id: "fuzz",
+        method: "GET",
+        path: "/",
+        idempotent: true,
+    };
+    service_error(
+        &OPERATION,
+        1,
+        status,
+        &HeaderMap::new(),
+        ErrorBody::Raw(body.to_vec()),
+    )
+}
+
+/// Text from the service as it may be shown: one line, secrets redacted.
+fn clean(text: &str) -> String {
+    redact::text(&redact::single_line(text))
+}
+
 fn service_error(
     op: &Operation,
     attempts: u32,
@@ -527,7 +549,7 @@ fn service_error(
     let message = detail
         .and_then(|d| d.message.clone())
         .or_else(|| parsed.as_ref().and_then(|p| p.message.clone()))
-        .map(|m| redact::text(&redact::single_line(&m)));
+        .map(|m| clean(&m));
     let validation = detail
         .map(|d| &d.validation_errors)
         .filter(|v| !v.is_empty())
@@ -535,11 +557,8 @@ fn service_error(
         .map(|list| {
             list.iter()
                 .map(|v| FieldError {
-                    target: v.target.as_deref().map(redact::single_line),
-                    message: v
-                        .message
-                        .as_deref()
-                        .map(|m| redact::text(&redact::single_line(m))),
+                    target: v.target.as_deref().map(clean),
+                    message: v.message.as_deref().map(clean),
                 })
                 .collect()
         })
@@ -550,8 +569,11 @@ fn service_error(
         code: detail.and_then(|d| d.code.clone()),
         message,
         validation_errors: validation,
-        activity_id: parsed.as_ref().and_then(|p| p.activity_id.clone()),
-        request_id: request_id(headers),
+        activity_id: parsed
+            .as_ref()
+            .and_then(|p| p.activity_id.as_deref())
+            .map(clean),
+        request_id: request_id(headers).as_deref().map(clean),
         retry_after: server_wait(headers, SystemTime::now()),
         body_excerpt: raw_excerpt,
         attempts,

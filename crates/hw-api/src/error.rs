@@ -228,7 +228,11 @@ impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: HTTP {}", self.operation, self.status)?;
         if let Some(code) = &self.code {
-            write!(f, " {code}")?;
+            write!(
+                f,
+                " {}",
+                crate::redact::text(&crate::redact::single_line(code.as_str()))
+            )?;
         }
         match &self.message {
             Some(message) => write!(f, ": {message}")?,

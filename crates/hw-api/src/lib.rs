@@ -45,6 +45,32 @@ pub use pager::{Page, PageStream, Pager};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
 
+/// Entry points for the fuzz harness (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    use url::Url;
+
+    use crate::ServiceError;
+
+    /// Decodes an error response body of `status` as the client does.
+    pub fn decode_error_body(status: u16, body: &[u8]) -> ServiceError {
+        crate::call::decode_error_body(status, body)
+    }
+
+    /// Resolves the `next_link` of a page at `page_url` with `links`, and whether the token
+    /// may go there (same origin as `base`).
+    pub fn next_link(
+        base: &Url,
+        page_url: &Url,
+        links: &[hw_api_gen::types::Link],
+    ) -> Result<Option<(Url, bool)>, String> {
+        Ok(crate::pager::next_link(page_url, links)?.map(|url| {
+            let trusted = crate::origin::same_origin(&url, base);
+            (url, trusted)
+        }))
+    }
+}
+
 /// The API's resource types, generated from `openapi/hardware.yaml`.
 pub mod types {
     pub use hw_api_gen::types::*;

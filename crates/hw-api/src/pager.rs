@@ -204,19 +204,15 @@ impl<E: Envelope> State<E> {
     /// Sets the cursor from the page's links; returns the next page's URL. A link that cannot
     /// be followed ends the list with an error after this page.
     fn follow(&mut self, links: &[Link]) -> Option<Url> {
-        let href = links
-            .iter()
-            .find(|l| l.rel == LinkRel::NextLink)
-            .map(|l| l.href.trim())
-            .filter(|h| !h.is_empty())?;
-        let url = match self.page_url.join(href) {
-            Ok(url) => url,
-            Err(e) => {
+        let url = match next_link(&self.page_url, links) {
+            Ok(Some(url)) => url,
+            Ok(None) => return None,
+            Err(message) => {
                 self.cursor = Cursor::Broken(Error::Decode {
                     operation: self.op.id,
                     status: None,
                     path: "links[rel=next_link].href".into(),
-                    message: format!("{}: {e}", redact::url_text(href)),
+                    message,
                 });
                 return None;
             }
@@ -232,4 +228,22 @@ impl<E: Envelope> State<E> {
         };
         Some(url)
     }
+}
+
+/// The next page's URL from a page's links: the `next_link` href, absolute or relative to the
+/// page's own URL; `None` when there is no (non-empty) `next_link`; a message (redacted) when it
+/// is not a URL.
+pub(crate) fn next_link(page_url: &Url, links: &[Link]) -> Result<Option<Url>, String> {
+    let Some(href) = links
+        .iter()
+        .find(|l| l.rel == LinkRel::NextLink)
+        .map(|l| l.href.trim())
+        .filter(|h| !h.is_empty())
+    else {
+        return Ok(None);
+    };
+    page_url
+        .join(href)
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", redact::url_text(href)))
 }

@@ -43,6 +43,7 @@ const SAFE_QUERY_KEYS: &[&str] = &[
 /// Markers after which free text carries a secret, up to the next delimiter.
 const SECRET_MARKERS: &[&str] = &[
     "sig=",
+    "sig%3d",
     "access_token\":\"",
     "access_token=",
     "client_secret=",
@@ -63,7 +64,7 @@ pub fn url(url: &Url) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let safe = SAFE_QUERY_KEYS.iter().any(|s| s.eq_ignore_ascii_case(&k));
+                let safe = SAFE_QUERY_KEYS.iter().any(|s| s.eq_ignore_ascii_case(&k)) && plain(&v);
                 let v = if safe {
                     v.into_owned()
                 } else {
@@ -74,7 +75,14 @@ pub fn url(url: &Url) -> String {
             .collect();
         shown.query_pairs_mut().clear().extend_pairs(pairs);
     }
-    shown.to_string()
+    // A signature hidden in the path or inside another value of a malformed URL.
+    markers(shown.as_str())
+}
+
+/// Whether an allow-listed value looks like one: short and without URL syntax that could carry
+/// another parameter (a value hiding `?sig=…` is not shown).
+fn plain(value: &str) -> bool {
+    value.len() <= 128 && !value.contains(['?', '&', '=', '#', '/', '%'])
 }
 
 /// A URL given as text: parsed and redacted, or treated as free text if it does not parse.
@@ -173,6 +181,19 @@ mod tests {
         );
         assert!(shown.contains("sig=REDACTED"), "{shown}");
         assert!(!shown.contains("abc"), "{shown}");
+    }
+
+    #[test]
+    fn allow_listed_values_that_smuggle_parameters_are_hidden() {
+        let u = Url::parse("https://a/b?sv=2019-12-12&se=2030-01-01T00:00:00Z443/p?sig=S&sr=b")
+            .unwrap();
+        let shown = url(&u);
+        assert!(
+            shown.contains("se=REDACTED")
+                && shown.contains("sv=2019-12-12")
+                && !shown.contains("sig%3DS"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0   success
+  1   a local error (a file that cannot be read or written, an unexpected response)
   2   usage error (bad flags or configuration)
   3   authentication or permission failure
   4   not found
@@ -74,6 +75,16 @@ pub struct Global {
     /// The most attempts per request (1 turns retries off).
     #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: Option<u32>,
+}
+
+/// A number of seconds from 0.01 to 3600.
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if (0.01..=3600.0).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from 0.01 to 3600"
+        )),
+    }
 }
 
 /// The Entra token endpoint versions.
@@ -265,7 +276,7 @@ pub struct WaitArgs {
     #[arg(long, default_value_t = 86_400)]
     pub timeout: u64,
     /// The first pause between checks, in seconds (it grows to 60).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = seconds)]
     pub poll: f64,
 }
 
@@ -472,6 +483,6 @@ pub struct Demo {
     #[arg(long, default_value_t = 400)]
     pub step_ms: u64,
     /// Size of the generated sample package, in KiB.
-    #[arg(long, default_value_t = 6 * 1024)]
+    #[arg(long, default_value_t = 6 * 1024, value_parser = clap::value_parser!(u64).range(1..=4 * 1024 * 1024))]
     pub package_kib: u64,
 }

@@ -66,9 +66,15 @@ fn load_profile(global: &Global) -> Result<Profile, ConfigError> {
         }
     };
     let file: File = toml::from_str(&text).map_err(|e| {
+        // Never the offending line itself: it may hold the secret.
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
         ConfigError(format!(
-            "the configuration file {} is not valid: {e}",
-            path.display()
+            "the configuration file {} is not valid{at}: {}",
+            path.display(),
+            e.message()
         ))
     })?;
     if file.profile.values().any(|p| p.client_secret.is_some()) {
@@ -94,11 +100,6 @@ pub fn warn_if_readable_by_others(path: &Path) {
         {
             tracing::warn!(
                 "{} holds a client secret and can be read by other users; run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            );
-            eprintln!(
-                "warning: {} holds a client secret and can be read by other users; run `chmod 600 {}`",
                 path.display(),
                 path.display()
             );
@@ -164,6 +165,7 @@ pub fn client(global: &Global) -> Result<Client, ConfigError> {
     let authority = global
         .authority_host
         .clone()
+        .or_else(|| env("AZURE_AUTHORITY_HOST"))
         .or(profile.authority_host)
         .unwrap_or_else(|| DEFAULT_AUTHORITY.to_owned());
     let endpoint = match global.token_endpoint.or(profile.token_endpoint) {

@@ -1,6 +1,7 @@
 //! How a failure ends the process: its exit code, and its description for a person or as JSON.
 
 use hw_api::Error;
+use hw_api::auth::AuthError;
 use hw_api::transfer::TransferError;
 use serde_json::{Value, json};
 
@@ -46,10 +47,18 @@ impl Failure {
         match self {
             Failure::Config(_) => 2,
             Failure::Interrupted => 130,
+            Failure::Local { kind: "usage", .. } => 2,
+            Failure::Local {
+                kind: "not_found", ..
+            } => 4,
             Failure::Local { .. } => 1,
             Failure::Api(e) => match e {
                 Error::Config(_) => 2,
-                Error::Auth { .. } => 3,
+                Error::Auth { source, .. } => match source {
+                    AuthError::Transport { .. } => 75,
+                    AuthError::Rejected(r) if r.status == 429 || r.status >= 500 => 75,
+                    _ => 3,
+                },
                 Error::Service(s) => by_status(s.status),
                 Error::Transport { .. }
                 | Error::Timeout { .. }
@@ -61,7 +70,8 @@ impl Failure {
                 Error::Transfer(t) => match &**t {
                     TransferError::Sas { .. } | TransferError::TooLarge(_) => 5,
                     TransferError::Refused { status, .. } => by_status(*status),
-                    TransferError::Transport { .. } => 75,
+                    // A re-run downloads again from the start.
+                    TransferError::Transport { .. } | TransferError::Integrity { .. } => 75,
                     _ => 1,
                 },
                 _ => 1,

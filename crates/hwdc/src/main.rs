@@ -12,6 +12,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, OutputFormat};
@@ -48,9 +49,47 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
     }
 }
 
+/// The parsed command line; a usage error is reported (as JSON when `--output json` was asked
+/// for) and ends the process with code 2.
+fn parse() -> Result<Cli, ExitCode> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let args: Vec<String> = std::env::args().collect();
+            let json = args
+                .windows(2)
+                .any(|w| w[0] == "--output" && w[1] == "json")
+                || args.iter().any(|a| a == "--output=json");
+            if json {
+                let message = e.kind().to_string();
+                let detail = e
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_owned();
+                let value = serde_json::json!({"error": {"kind": "usage", "message": detail, "exit_code": 2, "detail": message}});
+                eprintln!("{value}");
+            } else {
+                let _ = e.print();
+            }
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_logging(cli.global.verbose, cli.global.quiet);
     let progress = cli.global.output == OutputFormat::Table
         && !cli.global.no_progress
@@ -67,6 +106,9 @@ async fn main() -> ExitCode {
         outcome = run(&ctx, cli.command) => outcome,
         _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted),
     };
+    if matches!(outcome, Err(Failure::Interrupted)) {
+        output::close_open_list();
+    }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

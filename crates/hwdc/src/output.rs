@@ -2,6 +2,7 @@
 //! warnings and progress).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::{Stream, StreamExt};
 use hw_api::Error;
@@ -9,6 +10,39 @@ use serde::Serialize;
 
 use crate::cli::OutputFormat;
 use crate::exit;
+
+/// Whether a JSON list was opened on stdout and not closed yet.
+static OPEN_LIST: AtomicBool = AtomicBool::new(false);
+
+/// `value` as JSON with every SAS signature redacted (download URLs are secrets).
+fn redacted_json<T: Serialize>(value: &T, pretty: bool) -> String {
+    let mut value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+    redact_strings(&mut value);
+    let text = if pretty {
+        serde_json::to_string_pretty(&value)
+    } else {
+        serde_json::to_string(&value)
+    };
+    text.unwrap_or_default()
+}
+
+fn redact_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) if text.to_ascii_lowercase().contains("sig=") => {
+            *text = hw_api::redact::text(text);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(redact_strings),
+        _ => {}
+    }
+}
+
+/// Closes a JSON list that an interruption cut short, so stdout stays valid JSON.
+pub fn close_open_list() {
+    if OPEN_LIST.swap(false, Ordering::SeqCst) {
+        println!("\n]");
+    }
+}
 
 /// A result shown as one row of a table.
 pub trait Row: Serialize {
@@ -40,7 +74,7 @@ impl Output {
     pub fn item<T: Row>(&self, item: &T) {
         match self.format {
             OutputFormat::Json => {
-                println!("{}", serde_json::to_string_pretty(item).unwrap_or_default())
+                println!("{}", redacted_json(item, true))
             }
             OutputFormat::Table => {
                 let titles: Vec<String> = T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
@@ -58,56 +92,38 @@ impl Output {
         limit: Option<usize>,
     ) -> Result<usize, Error> {
         let mut items = std::pin::pin!(items.take(limit.unwrap_or(usize::MAX)));
-        let mut count = 0;
-        let mut stdout = std::io::stdout().lock();
-        match self.format {
-            OutputFormat::Json => {
-                let _ = write!(stdout, "[");
-            }
-            OutputFormat::Table => {
-                let titles: Vec<String> = T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
-                drop(stdout);
-                Self::print_row(&titles, T::COLUMNS);
-                stdout = std::io::stdout().lock();
-            }
+        let json = self.format == OutputFormat::Json;
+        if json {
+            print!("[");
+            OPEN_LIST.store(true, Ordering::SeqCst);
+        } else {
+            let titles: Vec<String> = T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
+            Self::print_row(&titles, T::COLUMNS);
         }
-        drop(stdout);
-        while let Some(item) = items.next().await {
-            let item = match item {
-                Ok(item) => item,
-                Err(e) => {
-                    if self.format == OutputFormat::Json {
-                        println!("]");
-                    }
-                    return Err(e);
-                }
-            };
-            match self.format {
-                OutputFormat::Json => {
+        let mut count = 0;
+        let outcome = loop {
+            match items.next().await {
+                None => break Ok(count),
+                Some(Err(e)) => break Err(e),
+                Some(Ok(item)) if json => {
                     let separator = if count == 0 { "\n" } else { ",\n" };
-                    print!(
-                        "{separator}{}",
-                        serde_json::to_string(&item).unwrap_or_default()
-                    );
+                    print!("{separator}{}", redacted_json(&item, false));
                 }
-                OutputFormat::Table => Self::print_row(&item.cells(), T::COLUMNS),
+                Some(Ok(item)) => Self::print_row(&item.cells(), T::COLUMNS),
             }
             count += 1;
-        }
-        if self.format == OutputFormat::Json {
+            let _ = std::io::stdout().flush();
+        };
+        if json && OPEN_LIST.swap(false, Ordering::SeqCst) {
             println!("{}]", if count == 0 { "" } else { "\n" });
         }
-        let _ = std::io::stdout().flush();
-        Ok(count)
+        outcome
     }
 
     /// The result of an action: a sentence in table mode, `value` in JSON mode.
     pub fn done(&self, sentence: &str, value: serde_json::Value) {
         match self.format {
-            OutputFormat::Json => println!(
-                "{}",
-                serde_json::to_string_pretty(&value).unwrap_or_default()
-            ),
+            OutputFormat::Json => println!("{}", redacted_json(&value, true)),
             OutputFormat::Table => println!("{sentence}"),
         }
     }

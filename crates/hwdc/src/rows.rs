@@ -8,6 +8,29 @@ fn text<T: ToString>(value: &Option<T>) -> String {
     value.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
+/// A submission's current step and its state (`scanning started`).
+pub fn submission_status(s: &Submission) -> String {
+    let status = s.workflow_status.as_ref();
+    let step = status.map(|w| text(&w.current_step)).unwrap_or_default();
+    let state = status.map(|w| text(&w.state)).unwrap_or_default();
+    format!("{step} {state}").trim().to_owned()
+}
+
+/// A label's current step and its state (`microsoftApproval started`).
+pub fn label_status(l: &ShippingLabel) -> String {
+    let status = l.workflow_status.as_ref();
+    let step = status
+        .and_then(|s| s.current_step.as_ref())
+        .map(|s| match s {
+            ShippingLabelCurrentStep::ShippingLabelStep(step) => step.to_string(),
+            ShippingLabelCurrentStep::Int64(n) => n.to_string(),
+        });
+    let state = status.map(|s| text(&s.state)).unwrap_or_default();
+    format!("{} {state}", step.unwrap_or_default())
+        .trim()
+        .to_owned()
+}
+
 impl Row for Product {
     const COLUMNS: &'static [(&'static str, usize)] =
         &[("ID", 20), ("NAME", 32), ("HARNESS", 12), ("COMMITTED", 9)];

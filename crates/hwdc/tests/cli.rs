@@ -613,8 +613,12 @@ async fn a_wait_that_times_out_and_an_interrupted_wait() {
     waiting
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
+    let before = sim.requests("getSubmission");
     let child = waiting.spawn().unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Interrupt only once the wait is under way (the handler is installed by then).
+    while sim.requests("getSubmission") == before {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -835,4 +839,118 @@ async fn a_profile_supplies_settings_and_a_readable_secret_is_warned_about() {
     )
     .await;
     assert_eq!(unknown.code, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flags_beat_the_environment_which_beats_the_profile_and_azure_variables_are_fallbacks() {
+    let sim = start(SimConfig {
+        seed_products: 1,
+        ..quick()
+    })
+    .await;
+    let home = Scratch::new("precedence");
+    let app = sim.app().unwrap();
+    // A flag beats the environment: a wrong --base-url fails although the environment is right.
+    let flag = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--base-url",
+            "http://127.0.0.1:9/v2.0/my",
+            "--max-attempts",
+            "1",
+            "products",
+            "list",
+        ],
+    )
+    .await;
+    assert_eq!(flag.code, 75, "{}", flag.stderr);
+    // The environment beats the profile: the profile's wrong tenant is not used.
+    let config = home.0.join("config.toml");
+    std::fs::write(
+        &config,
+        "[profile.default]\ntenant_id = \"no-such-tenant\"\n",
+    )
+    .unwrap();
+    let mut with_profile = command(&sim, &home.0);
+    with_profile.env("HWDC_CONFIG", &config);
+    run(with_profile, &["products", "list"]).await.ok();
+    // AZURE_* are fallbacks, and the secret may come from a file.
+    let secret_file = home.0.join("secret");
+    std::fs::write(&secret_file, format!("{}\n", app.secret)).unwrap();
+    let mut azure = command(&sim, &home.0);
+    azure
+        .env_remove("HW_TENANT_ID")
+        .env_remove("HW_CLIENT_ID")
+        .env_remove("HW_CLIENT_SECRET")
+        .env("AZURE_TENANT_ID", &app.tenant_id)
+        .env("AZURE_CLIENT_ID", &app.client_id);
+    let listed = run(
+        azure,
+        &[
+            "--client-secret-file",
+            secret_file.to_str().unwrap(),
+            "--output",
+            "json",
+            "products",
+            "list",
+        ],
+    )
+    .await
+    .ok();
+    assert_eq!(listed.json().as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_output_never_carries_a_sas_signature_and_usage_errors_are_json_too() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("json-sig");
+    let product = sim.add_product("p").to_string();
+    let created = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "submissions",
+            "create",
+            &product,
+            "--name",
+            "v1",
+        ],
+    )
+    .await
+    .ok();
+    let url = created.json()["downloads"]["items"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.contains("sig=REDACTED"), "{url}");
+    let s = id(&created.json());
+    let got = hwdc(
+        &sim,
+        &home.0,
+        &["--output", "json", "submissions", "get", &product, &s],
+    )
+    .await
+    .ok();
+    for rest in got.stdout.split("sig=").skip(1) {
+        assert!(rest.starts_with("REDACTED"), "{}", got.stdout);
+    }
+    let usage = hwdc(
+        &sim,
+        &home.0,
+        &["--output", "json", "products", "list", "--bogus"],
+    )
+    .await;
+    assert_eq!(usage.code, 2);
+    let error: Value = serde_json::from_str(usage.stderr.trim()).unwrap();
+    assert_eq!(error["error"]["kind"], "usage");
+    let bad_poll = hwdc(
+        &sim,
+        &home.0,
+        &["submissions", "wait", &product, &s, "--poll", "nan"],
+    )
+    .await;
+    assert_eq!(bad_poll.code, 2, "{}", bad_poll.stderr);
 }

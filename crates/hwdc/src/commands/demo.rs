@@ -6,18 +6,17 @@ use std::time::Duration;
 use hw_api::auth::ClientCredentials;
 use hw_api::targeting::Filter;
 use hw_api::transfer::TransferOptions;
-use hw_api::types::{
-    CurrentStep, DownloadType, NewSubmission, ShippingLabelCurrentStep, SubmissionType,
-};
 use hw_api::{Client, LabelMilestone, RetryPolicy, WaitOptions};
 use serde_json::json;
 
 use super::Ctx;
 use super::labels::new_label;
 use super::products::new_product;
-use crate::cli::{CreateLabel, Demo, Harness, OutputFormat, SubmissionRef};
+use super::submissions::new_submission;
+use super::transfer::{download, upload};
+use crate::cli::{CreateLabel, Demo, FileKind, Harness, Kind, OutputFormat, SubmissionRef};
 use crate::exit::Failure;
-use crate::progress::Bytes;
+use crate::rows::{label_status, submission_status};
 
 /// A temporary directory removed at the end.
 struct Scratch(PathBuf);
@@ -96,10 +95,7 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
     ));
 
     say("2. Create a submission: it comes with a URL to upload the package to.".into());
-    let body = NewSubmission {
-        name: "demo 1.0.0".try_into().map_err(|e| local(format!("{e}")))?,
-        type_: SubmissionType::Initial,
-    };
+    let body = new_submission("demo 1.0.0", Kind::Initial)?;
     let submission = client.create_submission_once(product.id, &body).await?;
     let upload_url = submission
         .downloads
@@ -126,12 +122,11 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
     bytes[..4].copy_from_slice(b"PK\x03\x04");
     std::fs::write(&package, &bytes)
         .map_err(|e| local(format!("cannot write the sample package: {e}")))?;
-    let bar = Bytes::new(ctx.out.progress, "uploading");
-    let report = client
-        .upload_package(product.id, submission.id, &package, &bar)
-        .await;
-    bar.finish();
-    let report = report?;
+    let at = SubmissionRef {
+        product: product.id.get(),
+        submission: submission.id.get(),
+    };
+    let report = upload(ctx, &client, at, &package).await?;
     say(format!(
         "   {} bytes uploaded in {} blocks, each checked by MD5.\n",
         report.bytes, report.blocks
@@ -150,21 +145,7 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
     let mut last = String::new();
     let signed = client
         .wait_for_submission(product.id, submission.id, &options, &mut |s| {
-            let status = s.workflow_status.as_ref();
-            let step = status
-                .and_then(|w| w.current_step.clone())
-                .map(|c| match c {
-                    CurrentStep::WorkflowStep(step) => step.to_string(),
-                    CurrentStep::Int64(n) => n.to_string(),
-                });
-            let now = format!(
-                "{} {}",
-                step.unwrap_or_default(),
-                status
-                    .and_then(|w| w.state.as_ref())
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            );
+            let now = submission_status(s);
             if now != last {
                 say(format!("   - {now}"));
                 last = now;
@@ -178,18 +159,7 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
 
     say("6. Download the signed package and check it.".into());
     let dest = scratch.0.join("contoso-demo-signed.hlkx");
-    let bar = Bytes::new(ctx.out.progress, "downloading");
-    let download = client
-        .download_package(
-            product.id,
-            submission.id,
-            DownloadType::SignedPackage,
-            &dest,
-            &bar,
-        )
-        .await;
-    bar.finish();
-    let download = download?;
+    let download = download(ctx, &client, at, FileKind::Signed, &dest).await?;
     let signed_bytes =
         std::fs::read(&dest).map_err(|e| local(format!("cannot read the download: {e}")))?;
     if !signed_bytes.ends_with(&bytes) {
@@ -213,10 +183,6 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
     );
     let metadata = client.driver_metadata(product.id, submission.id).await?;
     let targets = metadata.hardware_ids(&Filter::default()).len();
-    let at = SubmissionRef {
-        product: product.id.get(),
-        submission: submission.id.get(),
-    };
     let label = new_label(&CreateLabel {
         at,
         name: "Contoso demo to Windows Update".into(),
@@ -246,19 +212,7 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
             LabelMilestone::Done,
             &options,
             &mut |l| {
-                let status = l.workflow_status.as_ref();
-                let step = match status.and_then(|s| s.current_step.as_ref()) {
-                    Some(ShippingLabelCurrentStep::ShippingLabelStep(step)) => step.to_string(),
-                    Some(ShippingLabelCurrentStep::Int64(n)) => n.to_string(),
-                    None => String::new(),
-                };
-                let now = format!(
-                    "{step} {}",
-                    status
-                        .and_then(|s| s.state.as_ref())
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                );
+                let now = label_status(l);
                 if now != last {
                     say(format!("   - {now}"));
                     last = now;

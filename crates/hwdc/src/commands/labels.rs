@@ -1,9 +1,7 @@
 //! `hwdc labels …` and `hwdc audiences …`.
 
 use hw_api::targeting::Filter;
-use hw_api::types::{
-    NewShippingLabel, ShippingLabelCurrentStep, ShippingLabelUpdate, TargetingAction,
-};
+use hw_api::types::{NewShippingLabel, ShippingLabelUpdate, TargetingAction};
 use hw_api::{Id, LabelMilestone};
 use serde_json::json;
 
@@ -11,6 +9,7 @@ use super::Ctx;
 use crate::cli::{Audiences, CreateLabel, Labels, Until, UpdateLabel};
 use crate::exit::Failure;
 use crate::progress::Spinner;
+use crate::rows::label_status;
 
 fn usage(message: String) -> Failure {
     Failure::Local {
@@ -133,21 +132,7 @@ pub async fn run(ctx: &Ctx, command: Labels) -> Result<(), Failure> {
                     Id(label),
                     milestone,
                     &wait.options(),
-                    &mut |l| {
-                        let status = l.workflow_status.as_ref();
-                        let step = match status.and_then(|s| s.current_step.as_ref()) {
-                            Some(ShippingLabelCurrentStep::ShippingLabelStep(step)) => {
-                                step.to_string()
-                            }
-                            Some(ShippingLabelCurrentStep::Int64(n)) => n.to_string(),
-                            None => String::new(),
-                        };
-                        let state = status
-                            .and_then(|s| s.state.as_ref())
-                            .map(ToString::to_string)
-                            .unwrap_or_default();
-                        spinner.set(format!("{step} {state}"));
-                    },
+                    &mut |l| spinner.set(label_status(l)),
                 )
                 .await;
             spinner.finish();

@@ -8,6 +8,7 @@ use super::Ctx;
 use crate::cli::{Kind, SubmissionRef, Submissions};
 use crate::exit::Failure;
 use crate::progress::Spinner;
+use crate::rows::submission_status;
 
 /// The body of a new submission.
 pub fn new_submission(name: &str, kind: Kind) -> Result<NewSubmission, Failure> {
@@ -33,16 +34,7 @@ pub async fn wait(
     let spinner = Spinner::new(ctx.out.progress, &format!("submission {}", at.submission));
     let result = client
         .wait_for_submission(Id(at.product), Id(at.submission), options, &mut |s| {
-            let status = s.workflow_status.as_ref();
-            let step = status
-                .and_then(|w| w.current_step.as_ref())
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            let state = status
-                .and_then(|w| w.state.as_ref())
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            spinner.set(format!("{step} {state}"));
+            spinner.set(submission_status(s));
         })
         .await;
     spinner.finish();

@@ -24,12 +24,18 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     let product = match (command.product, &command.create_product) {
         (Some(product), _) => Id(product),
         (None, Some(name)) => {
-            // A re-run finds the product the first run made.
-            let existing: Vec<_> = client.list_products().try_collect().await?;
-            let mut named = existing
-                .into_iter()
-                .filter(|p| p.product_name.as_deref() == Some(name.as_str()));
-            let product = match (named.next(), named.next()) {
+            // A re-run finds the product the first run made (streamed: no list in memory).
+            let named = client.list_products().try_filter(|p| {
+                futures_util::future::ready(p.product_name.as_deref() == Some(name.as_str()))
+            });
+            let mut named = std::pin::pin!(named);
+            let first = named.try_next().await?;
+            let second = if first.is_some() {
+                named.try_next().await?
+            } else {
+                None
+            };
+            let product = match (first, second) {
                 (Some(one), None) => one,
                 (Some(_), Some(_)) => {
                     return Err(Failure::Local {

@@ -1,0 +1,4 @@
+//! Benchmarks, the fault soak and the fuzz harness of the workspace; run through `cargo xtask`.
+
+pub mod alloc;
+pub mod fuzz;
