@@ -3,6 +3,7 @@
 //! The library half exists so that the drift check and the snapshot of the generated API surface
 //! can run as ordinary `#[test]`s (`cargo test` then catches a stale `generated.rs`).
 
+pub mod bench;
 pub mod codegen;
 pub mod digest;
 pub mod lint;

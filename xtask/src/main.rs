@@ -10,7 +10,10 @@ tasks:
   generate           regenerate crates/hw-api-gen/src/generated.rs from openapi/hardware.yaml
   generate --check   fail with a diff if generated.rs is stale (CI runs this)
   lint               check the spec for what progenitor mishandles
-  digest             print the generated API surface (what the insta snapshot holds)";
+  digest             print the generated API surface (what the insta snapshot holds)
+  bench [--quick]    benchmarks P1-P5 against their floors (writes BENCHMARKS.md)
+  soak [ARGS]        200 submit flows against hw-sim with 10% faults (hw-bench soak --help)
+  fuzz [ARGS]        a long fuzz run (default 300 s; hw-bench fuzz --help)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,6 +27,24 @@ fn main() -> ExitCode {
             .map_err(|e| xtask::TaskError(format!("cannot read generated.rs: {e}")))
             .and_then(|src| digest::digest(&src))
             .map(|d| print!("{d}")),
+        ["bench"] => xtask::bench::run(&root, false),
+        ["bench", "--quick"] => xtask::bench::run(&root, true),
+        ["soak", rest @ ..] => xtask::bench::run_hw_bench(
+            &root,
+            &[&["soak"], rest]
+                .concat()
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        ),
+        ["fuzz", rest @ ..] => xtask::bench::run_hw_bench(
+            &root,
+            &[&["fuzz"], rest]
+                .concat()
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        ),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

@@ -17,6 +17,9 @@ use crate::error::{Error, WorkflowFailure};
 use crate::targeting::{DriverMetadata, Filter};
 use crate::transfer::{self, DownloadReport, Progress, SasUrl, TransferError, UploadReport};
 
+/// How many times a create whose outcome stays unclear is sent.
+const CREATE_ROUNDS: u32 = 3;
+
 /// The most of an error report or metadata document that is read.
 const MAX_TEXT: usize = 16 * 1024 * 1024;
 
@@ -318,66 +321,79 @@ impl Client {
         product: Id,
         body: &NewSubmission,
     ) -> Result<Submission, Error> {
-        let error = match self.create_submission(product, body).await {
-            Ok(created) => return Ok(created),
-            Err(e) => e,
-        };
-        let exists = error.code() == Some(&ErrorCode::RequestInvalidForCurrentState);
         let name = body.name.as_str();
         let what = format!(
             "submissions of product {product} named {name:?} of type {}",
             body.type_
         );
-        let found = self
-            .reconcile(
-                error,
-                exists,
-                "createSubmission",
-                &what,
-                self.list_submissions(product),
-                |s: &Submission| {
-                    s.name.as_deref() == Some(name) && s.type_.as_ref() == Some(&body.type_)
-                },
-            )
-            .await?;
-        match found {
-            Some(one) => self.get_submission(product, one.id).await,
-            None => self.create_submission(product, body).await,
+        let mut round = 0;
+        loop {
+            round += 1;
+            let error = match self.create_submission(product, body).await {
+                Ok(created) => return Ok(created),
+                Err(e) => e,
+            };
+            let exists = error.code() == Some(&ErrorCode::RequestInvalidForCurrentState);
+            let last = round == CREATE_ROUNDS;
+            let found = self
+                .reconcile(
+                    error,
+                    exists,
+                    last,
+                    "createSubmission",
+                    &what,
+                    self.list_submissions(product),
+                    |s: &Submission| {
+                        s.name.as_deref() == Some(name) && s.type_.as_ref() == Some(&body.type_)
+                    },
+                )
+                .await?;
+            if let Some(one) = found {
+                return self.get_submission(product, one.id).await;
+            }
         }
     }
 
     /// Creates a product once, with its name as the key (see
     /// [`create_submission_once`](Self::create_submission_once)).
     pub async fn create_product_once(&self, body: &NewProduct) -> Result<Product, Error> {
-        let error = match self.create_product(body).await {
-            Ok(created) => return Ok(created),
-            Err(e) => e,
-        };
         let name = body.product_name.as_str();
         let what = format!("products named {name:?}");
-        let found = self
-            .reconcile(
-                error,
-                false,
-                "createProduct",
-                &what,
-                self.list_products(),
-                |p: &Product| p.product_name.as_deref() == Some(name),
-            )
-            .await?;
-        match found {
-            Some(one) => Ok(one),
-            None => self.create_product(body).await,
+        let mut round = 0;
+        loop {
+            round += 1;
+            let error = match self.create_product(body).await {
+                Ok(created) => return Ok(created),
+                Err(e) => e,
+            };
+            let last = round == CREATE_ROUNDS;
+            let found = self
+                .reconcile(
+                    error,
+                    false,
+                    last,
+                    "createProduct",
+                    &what,
+                    self.list_products(),
+                    |p: &Product| p.product_name.as_deref() == Some(name),
+                )
+                .await?;
+            if let Some(one) = found {
+                return Ok(one);
+            }
         }
     }
 
     /// Settles a failed create by looking for what it would have made: `Ok(Some)` when exactly
-    /// one match exists, `Ok(None)` when none does and the create may be sent again, an error
-    /// otherwise. `exists` says the service refused because it already has one.
+    /// one match exists, `Ok(None)` when none does and the create may be sent again (unless this
+    /// was the `last` round), an error otherwise. `exists` says the service refused because it
+    /// already has one.
+    #[allow(clippy::too_many_arguments)]
     async fn reconcile<T, F>(
         &self,
         error: Error,
         exists: bool,
+        last: bool,
         operation: &'static str,
         what: &str,
         candidates: crate::Pager<T>,
@@ -411,6 +427,11 @@ impl Client {
                 tracing::info!(operation, "found what the create made");
                 Ok(found.into_iter().next())
             }
+            (0, true) if last => Err(unreconciled(
+                operation,
+                format!("no {what} after {CREATE_ROUNDS} unclear creates"),
+                error,
+            )),
             (0, true) => {
                 tracing::info!(operation, "nothing was made: sending the create again");
                 Ok(None)

@@ -53,6 +53,8 @@ pub struct SimConfig {
     pub max_blob_bytes: u64,
     /// Products to create at start.
     pub seed_products: usize,
+    /// Submissions to create at start on the first product (one initial, the rest derived).
+    pub seed_submissions: usize,
     /// Injected faults.
     pub faults: Vec<FaultRule>,
     /// The seed of the fault generator (the same seed gives the same faults for the same requests).
@@ -76,6 +78,7 @@ impl Default for SimConfig {
             sas_lifetime: Duration::from_secs(24 * 3600),
             max_blob_bytes: 1 << 30,
             seed_products: 0,
+            seed_submissions: 0,
             faults: Vec::new(),
             fault_seed: 1,
             record_responses: false,

@@ -174,6 +174,23 @@ impl SimHandle {
         state::lock(&self.shared.store).add_product(name)
     }
 
+    /// Every product's id and name, with how many submissions it has.
+    pub fn products(&self) -> Vec<(u64, String, usize)> {
+        let store = state::lock(&self.shared.store);
+        store
+            .products
+            .values()
+            .map(|p| {
+                let id = p.id.get();
+                (
+                    id,
+                    p.product_name.clone().unwrap_or_default(),
+                    store.submissions_of(id).count(),
+                )
+            })
+            .collect()
+    }
+
     /// How many products there are.
     pub fn product_count(&self) -> usize {
         state::lock(&self.shared.store).products.len()

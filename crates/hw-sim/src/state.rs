@@ -127,6 +127,36 @@ impl Store {
         for n in 0..config.seed_products {
             store.add_product(&format!("Seed product {n}"));
         }
+        if config.seed_submissions > 0 {
+            let product = store
+                .products
+                .keys()
+                .next()
+                .copied()
+                .unwrap_or_else(|| store.add_product("Seed product 0"));
+            for n in 0..config.seed_submissions {
+                let id = store.next_submission;
+                store.next_submission += 1;
+                let kind = if n == 0 {
+                    SubmissionType::Initial
+                } else {
+                    SubmissionType::Derived
+                };
+                let package_blob = format!("ingestion/{}", guid(id));
+                let record = SubmissionRecord {
+                    id,
+                    product_id: product,
+                    name: format!("Seed submission {n}"),
+                    kind,
+                    created: "2026-01-01T00:00:00Z".into(),
+                    package_blob,
+                    committed_at: None,
+                    fail_at: None,
+                    report_made: false,
+                };
+                store.submissions.insert(id, record);
+            }
+        }
         store
     }
 

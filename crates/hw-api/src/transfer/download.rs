@@ -85,6 +85,7 @@ pub(crate) async fn download(
     let resumed_from = file_len(&part).await;
     let mut started = tokio::time::Instant::now();
     let mut attempts = 0;
+    let mut streamed_md5 = None;
     let finished = loop {
         let have = file_len(&part).await;
         if let Some(total) = state.as_ref().and_then(|s| s.total) {
@@ -100,7 +101,10 @@ pub(crate) async fn download(
         }
         attempts += 1;
         match fetch(http, sas, &part, &meta, have, state.as_ref(), progress).await {
-            Ok(Fetched::Complete(done)) => break done,
+            Ok(Fetched::Complete(done, hash)) => {
+                streamed_md5 = hash;
+                break done;
+            }
             Ok(Fetched::Changed) => {
                 tracing::info!(url = %sas, "the blob changed since the partial download: starting over");
                 let _ = tokio::fs::remove_file(&part).await;
@@ -136,7 +140,10 @@ pub(crate) async fn download(
     let bytes = file_len(&part).await;
     let md5_verified = match &finished.md5 {
         Some(expected) => {
-            let actual = file_md5(&part).await.map_err(|e| file_error(&part, e))?;
+            let actual = match streamed_md5 {
+                Some(hash) => hash,
+                None => file_md5(&part).await.map_err(|e| file_error(&part, e))?,
+            };
             if &actual != expected {
                 let _ = tokio::fs::remove_file(&part).await;
                 let _ = tokio::fs::remove_file(&meta).await;
@@ -164,8 +171,9 @@ pub(crate) async fn download(
 
 /// How a fetch ended well.
 enum Fetched {
-    /// Everything to the end of the blob is on disk.
-    Complete(PartState),
+    /// Everything to the end of the blob is on disk; with its MD5 when this fetch wrote the
+    /// whole file.
+    Complete(PartState, Option<String>),
     /// The blob is not the one the partial file came from.
     Changed,
 }
@@ -222,10 +230,13 @@ async fn fetch(
         return Ok(Fetched::Changed);
     }
     if status == StatusCode::RANGE_NOT_SATISFIABLE && have == 0 {
-        return Ok(Fetched::Complete(PartState {
-            total: Some(0),
-            ..PartState::default()
-        }));
+        return Ok(Fetched::Complete(
+            PartState {
+                total: Some(0),
+                ..PartState::default()
+            },
+            None,
+        ));
     }
     if !status.is_success() {
         let wait = server_wait(response.headers(), SystemTime::now());
@@ -262,7 +273,7 @@ async fn fetch(
         .map_err(|e| Failed::new(file_error(meta, e)))?;
     // A full answer to a ranged request: the server ignored the range; start the file over.
     let append = ranged && have > 0;
-    let mut file = tokio::fs::OpenOptions::new()
+    let file = tokio::fs::OpenOptions::new()
         .create(true)
         .write(true)
         .append(append)
@@ -270,6 +281,10 @@ async fn fetch(
         .open(part)
         .await
         .map_err(|e| Failed::new(file_error(part, e)))?;
+    // Large writes: each write of a tokio file is a trip to the blocking pool.
+    let mut file = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
+    // Hash while writing when this fetch writes the whole file.
+    let mut hash = (!append).then(Md5::new);
     let start = if append { have } else { 0 };
     let mut got = start;
     let failed = |error, got: u64| Failed {
@@ -285,6 +300,9 @@ async fn fetch(
                 file.write_all(&chunk)
                     .await
                     .map_err(|e| failed(file_error(part, e), got))?;
+                if let Some(hash) = hash.as_mut() {
+                    hash.update(&chunk);
+                }
                 got += chunk.len() as u64;
                 progress.update(got, seen.total.unwrap_or(got));
             }
@@ -300,16 +318,20 @@ async fn fetch(
     file.flush()
         .await
         .map_err(|e| failed(file_error(part, e), got))?;
+    let hash = hash.map(|h| STANDARD.encode(h.finalize()));
     match seen.total {
         Some(total) if got != total => Err(failed(
             transport(format!("the body ended at {got} of {total} bytes")),
             got,
         )),
-        Some(_) => Ok(Fetched::Complete(seen)),
-        None => Ok(Fetched::Complete(PartState {
-            total: Some(got),
-            ..seen
-        })),
+        Some(_) => Ok(Fetched::Complete(seen, hash)),
+        None => Ok(Fetched::Complete(
+            PartState {
+                total: Some(got),
+                ..seen
+            },
+            hash,
+        )),
     }
 }
 

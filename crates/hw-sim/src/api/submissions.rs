@@ -135,7 +135,8 @@ pub async fn create(
     }
     let id = store.next_submission;
     store.next_submission += 1;
-    let blob = format!("ingestion/{}", state::guid(store.next_counter() ^ id));
+    // One blob per submission: its id is unique (a counter mixed in could collide).
+    let blob = format!("ingestion/{}", state::guid(id));
     store.submissions.insert(
         id,
         SubmissionRecord {

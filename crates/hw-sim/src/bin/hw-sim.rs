@@ -22,6 +22,12 @@ struct Args {
     /// Products to create at start.
     #[arg(long, default_value_t = 3)]
     products: usize,
+    /// Submissions to create at start on the first product.
+    #[arg(long, default_value_t = 0)]
+    submissions: usize,
+    /// The most MiB one blob may hold in memory.
+    #[arg(long, default_value_t = 1024)]
+    max_blob_mib: u64,
     /// Milliseconds each workflow step of a committed submission takes.
     #[arg(long, default_value_t = 1000)]
     step_ms: u64,
@@ -82,6 +88,8 @@ async fn main() -> std::io::Result<()> {
         sas_version: args.sas_version,
         sas_lifetime: Duration::from_secs(args.sas_lifetime),
         seed_products: args.products,
+        seed_submissions: args.submissions,
+        max_blob_bytes: args.max_blob_mib * 1024 * 1024,
         faults: args.faults,
         fault_seed: args.fault_seed,
         ..SimConfig::default()

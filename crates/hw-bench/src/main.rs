@@ -1,0 +1,149 @@
+//! `hw-bench`: the measured programs of `cargo xtask bench`, the soak and the long fuzz run.
+
+#[global_allocator]
+static ALLOCATOR: hw_bench::alloc::Counting = hw_bench::alloc::Counting;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use hw_bench::{clients, fuzz, soak};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks, soak and fuzzing of hw-api (run through cargo xtask)")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// P1: list every product through hw-api's pager (or `--floor`: a bare reqwest loop).
+    List {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        floor: bool,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Create a product and submission; print the upload URL.
+    Prepare {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        token: String,
+    },
+    /// P2: upload a file to a SAS URL through hw-api.
+    Upload {
+        #[arg(long)]
+        sas: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// P3: download a SAS URL through hw-api.
+    Download {
+        #[arg(long)]
+        sas: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// P4: the details of every submission of a product, with bounded concurrency.
+    Fanout {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        product: u64,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+    /// The fault soak.
+    Soak {
+        #[arg(long, default_value_t = 200)]
+        flows: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// A long fuzz run.
+    Fuzz {
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let printed = match args.command {
+        Command::List {
+            base,
+            token,
+            floor: false,
+            limit,
+        } => clients::list_hw_api(&base, &token, limit)
+            .await
+            .map(|m| json(&m)),
+        Command::List {
+            base,
+            token,
+            floor: true,
+            ..
+        } => clients::list_floor(&base, &token).await.map(|m| json(&m)),
+        Command::Prepare { base, token } => clients::prepare(&base, &token).await,
+        Command::Upload { sas, file } => clients::upload(&sas, &file).await.map(|m| json(&m)),
+        Command::Download { sas, out } => clients::download(&sas, &out).await.map(|m| json(&m)),
+        Command::Fanout {
+            base,
+            token,
+            product,
+            concurrency,
+        } => clients::fanout(&base, &token, product, concurrency)
+            .await
+            .map(|m| json(&m)),
+        Command::Soak {
+            flows,
+            concurrency,
+            seed,
+        } => {
+            let scratch = std::env::temp_dir().join(format!("hw-soak-{}", std::process::id()));
+            match soak::run(flows, concurrency, seed, scratch).await {
+                Ok(report) => {
+                    println!("{}", report.table());
+                    if report.passed() {
+                        Ok(String::from("soak passed"))
+                    } else {
+                        Err("soak failed".into())
+                    }
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Command::Fuzz { seconds, seed } => match fuzz::run(Duration::from_secs(seconds), seed) {
+            Ok(report) => Ok(format!("no findings in {seconds} s: {:?}", report.runs)),
+            Err(finding) => Err(finding.to_string()),
+        },
+    };
+    match printed {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hw-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn json(m: &clients::Measured) -> String {
+    serde_json::to_string(m).unwrap_or_default()
+}

@@ -1,0 +1,480 @@
+//! `cargo xtask bench`, `soak` and `fuzz`: release builds of `hw-bench` and `hw-sim`, run as
+//! separate processes so that each is measured on its own, side by side in one run.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use crate::TaskError;
+
+fn fail(message: impl Into<String>) -> TaskError {
+    TaskError(message.into())
+}
+
+/// Builds the release binaries and returns the target directory.
+fn build(root: &Path) -> Result<PathBuf, TaskError> {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "hw-bench",
+            "-p",
+            "hw-sim",
+            "--quiet",
+        ])
+        .current_dir(root)
+        .status()
+        .map_err(|e| fail(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(fail("the release build failed"));
+    }
+    Ok(root.join("target/release"))
+}
+
+/// Runs `hw-bench` with `args` (long runs: soak and fuzz), streaming its output.
+pub fn run_hw_bench(root: &Path, args: &[String]) -> Result<(), TaskError> {
+    let bin = build(root)?;
+    let status = Command::new(bin.join("hw-bench"))
+        .args(args)
+        .status()
+        .map_err(|e| fail(e.to_string()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(fail(format!("hw-bench {} failed", args.join(" "))))
+    }
+}
+
+/// A running simulator, stopped when dropped.
+struct Sim {
+    child: Child,
+    base: String,
+}
+
+impl Sim {
+    fn start(bin: &Path, args: &[&str]) -> Result<Self, TaskError> {
+        let mut child = Command::new(bin.join("hw-sim"))
+            .args(["--addr", "127.0.0.1:0", "--static-token", "bench"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| fail(format!("cannot start hw-sim: {e}")))?;
+        let stdout = child.stdout.take().ok_or_else(|| fail("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .ok_or_else(|| fail("hw-sim stopped"))?
+                .map_err(|e| fail(e.to_string()))?;
+            if let Some(url) = line.trim().strip_prefix("API base URL:") {
+                break url.trim().to_owned();
+            }
+        };
+        Ok(Self { child, base })
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One measured run: wall time seen from outside, and what the program reported.
+#[derive(Clone, Debug, Default)]
+struct Sample {
+    seconds: f64,
+    peak_rss_kib: Option<u64>,
+}
+
+fn measure(command: &mut Command) -> Result<(Sample, String), TaskError> {
+    let started = Instant::now();
+    let output = command
+        .output()
+        .map_err(|e| fail(format!("cannot run {command:?}: {e}")))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(fail(format!(
+            "{command:?} failed: {}{}",
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    let rss = serde_json::from_str::<serde_json::Value>(stdout.trim())
+        .ok()
+        .and_then(|v| v["peak_rss_kib"].as_u64());
+    Ok((
+        Sample {
+            seconds,
+            peak_rss_kib: rss,
+        },
+        stdout,
+    ))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// A named command to time.
+type Variant = (&'static str, Command);
+
+/// Runs each variant `runs` times, interleaved, and returns the median seconds and the
+/// largest peak RSS of each.
+fn compare(
+    runs: usize,
+    variants: &mut [Variant],
+) -> Result<Vec<(String, f64, Option<u64>)>, TaskError> {
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); variants.len()];
+    for _ in 0..runs {
+        for (i, (_, command)) in variants.iter_mut().enumerate() {
+            samples[i].push(measure(command)?.0);
+        }
+    }
+    Ok(variants
+        .iter()
+        .zip(samples)
+        .map(|((name, _), s)| {
+            let rss = s.iter().filter_map(|x| x.peak_rss_kib).max();
+            (
+                (*name).to_owned(),
+                median(s.iter().map(|x| x.seconds).collect()),
+                rss,
+            )
+        })
+        .collect())
+}
+
+/// A `hw-bench` command with `args`.
+fn hw_bench(bin: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(bin.join("hw-bench"));
+    command.args(args);
+    command
+}
+
+const PYTHON_P1: &str = r#"
+import sys, requests
+base, token = sys.argv[1], sys.argv[2]
+session = requests.Session()
+session.headers["Authorization"] = "Bearer " + token
+url, items = base + "/hardware/products", 0
+while url:
+    page = session.get(url).json()
+    items += len(page["value"])
+    url = next((l["href"] for l in page.get("links", []) if l.get("rel") == "next_link"), None)
+print(items)
+"#;
+
+fn python_requests() -> bool {
+    let works = || {
+        Command::new("python3")
+            .args(["-c", "import requests"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if works() {
+        return true;
+    }
+    let _ = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "requests"])
+        .status();
+    works()
+}
+
+/// What every benchmark shares: the binaries, a scratch directory and the report.
+struct Bench<'a> {
+    root: &'a Path,
+    bin: PathBuf,
+    work: PathBuf,
+    runs: usize,
+    report: String,
+}
+
+impl Bench<'_> {
+    /// Prints `text` and adds it to the report.
+    fn line(&mut self, text: String) {
+        println!("{text}");
+        self.report.push_str(&text);
+        self.report.push('\n');
+    }
+}
+
+/// `cargo xtask bench [--quick]`: P1–P5; the full run writes BENCHMARKS.md.
+pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work).map_err(|e| fail(e.to_string()))?;
+    let mut b = Bench {
+        root,
+        bin: build(root)?,
+        work,
+        runs: if quick { 1 } else { 5 },
+        report: String::new(),
+    };
+    paging(&mut b, if quick { 10_000 } else { 100_000 })?;
+    transfer(&mut b, if quick { 64 } else { 1024 })?;
+    fan_out(&mut b)?;
+    if quick {
+        return Ok(());
+    }
+    build_cost(&mut b)?;
+    let path = root.join("BENCHMARKS.md");
+    let header = format!(
+        "# Benchmarks\n\nMeasured with `cargo xtask bench` on {} cores ({}); every figure is a median of\nseveral runs, side by side in one run. Re-run to refresh this file.\n\n",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        std::env::consts::ARCH
+    );
+    std::fs::write(&path, header + &b.report).map_err(|e| fail(e.to_string()))?;
+    println!("written to {}", path.display());
+    Ok(())
+}
+
+/// P1: every page of `products` products through the pager, against a bare loop and Python.
+fn paging(b: &mut Bench, products: u64) -> Result<(), TaskError> {
+    let sim = Sim::start(&b.bin, &["--products", &products.to_string()])?;
+    let hw = |limit: Option<u64>| {
+        let mut c = hw_bench(&b.bin, &["list", "--base", &sim.base, "--token", "bench"]);
+        if let Some(limit) = limit {
+            c.args(["--limit", &limit.to_string()]);
+        }
+        c
+    };
+    let python = python_requests();
+    let script = b.work.join("p1.py");
+    std::fs::write(&script, PYTHON_P1).map_err(|e| fail(e.to_string()))?;
+    let base = sim.base.as_str();
+    let mut variants: Vec<Variant> = vec![
+        ("hw-api pager", hw(None)),
+        (
+            "reqwest + serde_json loop (floor)",
+            hw_bench(
+                &b.bin,
+                &["list", "--floor", "--base", base, "--token", "bench"],
+            ),
+        ),
+    ];
+    if python {
+        let mut c = Command::new("python3");
+        c.arg(&script).args([base, "bench"]);
+        variants.push(("Python requests loop", c));
+    }
+    let p1 = compare(b.runs, &mut variants)?;
+    let rss_small = measure(&mut hw(Some(products / 10)))?
+        .0
+        .peak_rss_kib
+        .unwrap_or(0);
+    let rss_full = measure(&mut hw(None))?.0.peak_rss_kib.unwrap_or(0);
+    drop(sim);
+    b.line(format!(
+        "## P1 paging: {products} products ({} pages of 50), median of {}\n",
+        products / 50,
+        b.runs
+    ));
+    b.line("| variant | seconds | peak RSS |\n|---|---|---|".into());
+    for (name, seconds, rss) in &p1 {
+        b.line(format!(
+            "| {name} | {seconds:.3} | {} |",
+            rss.map(|r| format!("{} MiB", r / 1024))
+                .unwrap_or_else(|| "-".into())
+        ));
+    }
+    let ratio = p1[0].1 / p1[1].1;
+    b.line(format!(
+        "\nhw-api / floor: **{ratio:.2}×** (target ≤ 1.10×)"
+    ));
+    match p1.get(2) {
+        Some(py) => b.line(format!(
+            "Python / hw-api: **{:.1}×** faster (target ≥ 3×)",
+            py.1 / p1[0].1
+        )),
+        None => b.line(
+            "Python with requests is not available here: that comparison was skipped.".into(),
+        ),
+    }
+    b.line(format!(
+        "peak RSS at {products}: {} KiB; at {}: {rss_small} KiB: **{:+.1}%** (target within 10%)\n",
+        rss_full,
+        products / 10,
+        (rss_full as f64 / rss_small.max(1) as f64 - 1.0) * 100.0
+    ));
+    Ok(())
+}
+
+/// P2 and P3: a package of `size_mib` MiB up and down, against curl.
+fn transfer(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
+    let sim = Sim::start(
+        &b.bin,
+        &[
+            "--products",
+            "1",
+            "--max-blob-mib",
+            &(size_mib + 64).to_string(),
+        ],
+    )?;
+    let mut prepare = hw_bench(
+        &b.bin,
+        &["prepare", "--base", &sim.base, "--token", "bench"],
+    );
+    let sas = measure(&mut prepare)?.1.trim().to_owned();
+    let package = b.work.join("package.bin");
+    write_package(&package, size_mib)?;
+    let curl = Command::new("curl")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut upload = hw_bench(&b.bin, &["upload", "--sas", &sas, "--file"]);
+    upload.arg(&package);
+    let mut up: Vec<Variant> = vec![("hw-api upload", upload)];
+    if curl {
+        let mut c = Command::new("curl");
+        c.args([
+            "-sS",
+            "-f",
+            "-o",
+            "/dev/null",
+            "-H",
+            "x-ms-blob-type: BlockBlob",
+            "-T",
+        ])
+        .arg(&package)
+        .arg(&sas);
+        up.push(("curl -T", c));
+    }
+    let p2 = compare(b.runs.min(3), &mut up)?;
+    let out = b.work.join("download.bin");
+    let mut download = hw_bench(&b.bin, &["download", "--sas", &sas, "--out"]);
+    download.arg(&out);
+    let mut down: Vec<Variant> = vec![("hw-api download", download)];
+    if curl {
+        let mut c = Command::new("curl");
+        c.args(["-sS", "-f", "-o"]).arg(&out).arg(&sas);
+        down.push(("curl -o", c));
+    }
+    let p3 = compare(b.runs.min(3), &mut down)?;
+    drop(sim);
+    let mib = size_mib as f64;
+    for (title, results, target) in [
+        (
+            "P2 upload",
+            &p2,
+            "hw-api ≥ 0.9× curl's throughput; peak RSS ≤ 64 MiB",
+        ),
+        ("P3 download", &p3, "hw-api ≥ 0.9× curl's throughput"),
+    ] {
+        b.line(format!(
+            "## {title}: {size_mib} MiB, median of {}\n",
+            b.runs.min(3)
+        ));
+        b.line("| variant | seconds | MiB/s | peak RSS |\n|---|---|---|---|".into());
+        for (name, seconds, rss) in results.iter() {
+            b.line(format!(
+                "| {name} | {seconds:.3} | {:.0} | {} |",
+                mib / seconds,
+                rss.map(|r| format!("{} MiB", r / 1024))
+                    .unwrap_or_else(|| "-".into())
+            ));
+        }
+        match results.get(1) {
+            Some(curl) => b.line(format!(
+                "\nhw-api throughput / curl: **{:.2}×** (target: {target})\n",
+                curl.1 / results[0].1
+            )),
+            None => b.line("\ncurl is not available here: the comparison was skipped.\n".into()),
+        }
+    }
+    let _ = std::fs::remove_file(&package);
+    let _ = std::fs::remove_file(&out);
+    Ok(())
+}
+
+/// P4: 1,000 slow submission reads, 16 at a time, against the ideal.
+fn fan_out(b: &mut Bench) -> Result<(), TaskError> {
+    let sim = Sim::start(
+        &b.bin,
+        &[
+            "--products",
+            "1",
+            "--submissions",
+            "1000",
+            "--fault",
+            "slow=20:1:getSubmission",
+        ],
+    )?;
+    let mut fanout = hw_bench(
+        &b.bin,
+        &[
+            "fanout",
+            "--base",
+            &sim.base,
+            "--token",
+            "bench",
+            "--product",
+            "14631253285588838",
+            "--concurrency",
+            "16",
+        ],
+    );
+    let mut samples = Vec::new();
+    for _ in 0..b.runs.min(3) {
+        let (_, stdout) = measure(&mut fanout)?;
+        let reported: serde_json::Value =
+            serde_json::from_str(stdout.trim()).map_err(|e| fail(e.to_string()))?;
+        samples.push(reported["seconds"].as_f64().unwrap_or(f64::NAN));
+    }
+    drop(sim);
+    let p4 = median(samples);
+    let ideal = 1000.0 * 0.020 / 16.0;
+    b.line(format!(
+        "## P4 fan-out: 1,000 submission details, 20 ms each, 16 at a time\n\nmedian {p4:.3} s; ideal {ideal:.3} s: **{:.2}×** the ideal (target ≤ 1.2×)\n",
+        p4 / ideal
+    ));
+    Ok(())
+}
+
+/// P5: a cold debug build of `hw-api`.
+fn build_cost(b: &mut Bench) -> Result<(), TaskError> {
+    let cold = b.work.join("cold-target");
+    let _ = std::fs::remove_dir_all(&cold);
+    let started = Instant::now();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "hw-api", "--quiet"])
+        .env("CARGO_TARGET_DIR", &cold)
+        .current_dir(b.root)
+        .status()
+        .map_err(|e| fail(e.to_string()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&cold);
+    if status.success() {
+        b.line(format!(
+            "## P5 build cost\n\ncold `cargo build -p hw-api` (debug, dependencies downloaded): **{seconds:.0} s**\n"
+        ));
+    }
+    Ok(())
+}
+
+fn write_package(path: &Path, mib: u64) -> Result<(), TaskError> {
+    let mut file =
+        std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| fail(e.to_string()))?);
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut chunk = vec![0u8; 1024 * 1024];
+    for _ in 0..mib {
+        for word in chunk.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes()[..word.len()]);
+        }
+        file.write_all(&chunk).map_err(|e| fail(e.to_string()))?;
+    }
+    file.flush().map_err(|e| fail(e.to_string()))?;
+    Ok(())
+}
