@@ -32,6 +32,7 @@ fn small_blocks() -> TransferOptions {
         block_size: 64 * KIB,
         single_put_threshold: 64 * KIB,
         parallelism: 4,
+        ..TransferOptions::default()
     }
 }
 

@@ -121,7 +121,8 @@ impl Client {
     ) -> Result<DownloadReport, Error> {
         let (sas, blob) = self.blob(url, 'r')?;
         let inner = self.inner();
-        transfer::download(blob, &inner.retry, &sas, dest, progress)
+        let verify = inner.transfer.verify_md5;
+        transfer::download(blob, &inner.retry, &sas, dest, verify, progress)
             .await
             .map_err(transfer_error)
     }

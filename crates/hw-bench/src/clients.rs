@@ -41,12 +41,16 @@ fn measured(started: Instant, items: u64) -> Measured {
 
 /// A client of `base` with the fixed token `token`.
 pub fn client(base: &str, token: &str) -> Result<Client, String> {
+    client_with(base, token, TransferOptions::default())
+}
+
+fn client_with(base: &str, token: &str, transfer: TransferOptions) -> Result<Client, String> {
     Client::builder()
         .base_url(base)
         .access_token(token.to_owned().into())
         .retry_policy(RetryPolicy::none())
         .request_timeout(Duration::from_secs(600))
-        .transfer_options(TransferOptions::default())
+        .transfer_options(transfer)
         .build()
         .map_err(|e| e.to_string())
 }
@@ -142,9 +146,13 @@ pub async fn upload(sas: &str, file: &Path) -> Result<Measured, String> {
     Ok(measured(started, report.bytes))
 }
 
-/// P3 through hw-api's transfer.
-pub async fn download(sas: &str, out: &Path) -> Result<Measured, String> {
-    let client = client("http://127.0.0.1:9/v2.0/my", "unused")?;
+/// P3 through hw-api's transfer, with or without the MD5 check.
+pub async fn download(sas: &str, out: &Path, verify: bool) -> Result<Measured, String> {
+    let options = TransferOptions {
+        verify_md5: verify,
+        ..TransferOptions::default()
+    };
+    let client = client_with("http://127.0.0.1:9/v2.0/my", "unused", options)?;
     let _ = std::fs::remove_file(out);
     let started = Instant::now();
     let report = client

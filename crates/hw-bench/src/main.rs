@@ -50,6 +50,9 @@ enum Command {
         sas: String,
         #[arg(long)]
         out: PathBuf,
+        /// Skip the MD5 check.
+        #[arg(long)]
+        no_verify: bool,
     },
     /// P4: the details of every submission of a product, with bounded concurrency.
     Fanout {
@@ -100,7 +103,13 @@ async fn main() -> ExitCode {
         } => clients::list_floor(&base, &token).await.map(|m| json(&m)),
         Command::Prepare { base, token } => clients::prepare(&base, &token).await,
         Command::Upload { sas, file } => clients::upload(&sas, &file).await.map(|m| json(&m)),
-        Command::Download { sas, out } => clients::download(&sas, &out).await.map(|m| json(&m)),
+        Command::Download {
+            sas,
+            out,
+            no_verify,
+        } => clients::download(&sas, &out, !no_verify)
+            .await
+            .map(|m| json(&m)),
         Command::Fanout {
             base,
             token,

@@ -112,6 +112,7 @@ pub async fn run(
             block_size: 256 * 1024,
             single_put_threshold: 256 * 1024,
             parallelism: 4,
+            ..TransferOptions::default()
         })
         .build()
         .map_err(|e| std::io::Error::other(e.to_string()))?;

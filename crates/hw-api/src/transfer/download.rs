@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use md5::{Digest, Md5};
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_MATCH, RANGE};
 use reqwest::{Method, StatusCode};
@@ -63,12 +64,13 @@ fn file_error(path: &Path, e: std::io::Error) -> TransferError {
     }
 }
 
-/// Downloads `sas` to `dest`.
+/// Downloads `sas` to `dest`, checking its MD5 if `verify`.
 pub(crate) async fn download(
     http: &reqwest::Client,
     retry: &RetryPolicy,
     sas: &SasUrl,
     dest: &Path,
+    verify: bool,
     progress: &dyn Progress,
 ) -> Result<DownloadReport, TransferError> {
     let part = sidecar(dest, ".part");
@@ -100,7 +102,14 @@ pub(crate) async fn download(
             }
         }
         attempts += 1;
-        match fetch(http, sas, &part, &meta, have, state.as_ref(), progress).await {
+        let fetch = Fetch {
+            part: &part,
+            meta: &meta,
+            have,
+            known: state.as_ref(),
+            hash: verify,
+        };
+        match fetch.run(http, sas, progress).await {
             Ok(Fetched::Complete(done, hash)) => {
                 streamed_md5 = hash;
                 break done;
@@ -138,7 +147,7 @@ pub(crate) async fn download(
         }
     };
     let bytes = file_len(&part).await;
-    let md5_verified = match &finished.md5 {
+    let md5_verified = match finished.md5.as_ref().filter(|_| verify) {
         Some(expected) => {
             let actual = match streamed_md5 {
                 Some(hash) => hash,
@@ -200,138 +209,193 @@ impl Failed {
     }
 }
 
-/// Fetches from `have` (the partial file's length) to the end.
-async fn fetch(
-    http: &reqwest::Client,
-    sas: &SasUrl,
-    part: &Path,
-    meta: &Path,
+/// One request for the rest of the blob.
+struct Fetch<'a> {
+    part: &'a Path,
+    meta: &'a Path,
+    /// The partial file's length: where this request starts.
     have: u64,
-    known: Option<&PartState>,
-    progress: &dyn Progress,
-) -> Result<Fetched, Failed> {
-    let transport = |message: String| TransferError::Transport {
-        operation: "getBlob",
-        url: sas.redacted(),
-        attempts: 1,
-        message,
-    };
-    let mut builder =
-        request(http, Method::GET, sas, sas.url().clone()).header(RANGE, format!("bytes={have}-"));
-    if let Some(etag) = known.and_then(|s| s.etag.as_deref()) {
-        builder = builder.header(IF_MATCH, etag);
-    }
-    let mut response = builder
-        .send()
-        .await
-        .map_err(|e| Failed::new(transport(crate::call::describe(e))))?;
-    let status = response.status();
-    if status == StatusCode::PRECONDITION_FAILED && known.is_some() {
-        return Ok(Fetched::Changed);
-    }
-    if status == StatusCode::RANGE_NOT_SATISFIABLE && have == 0 {
-        return Ok(Fetched::Complete(
-            PartState {
-                total: Some(0),
-                ..PartState::default()
-            },
-            None,
-        ));
-    }
-    if !status.is_success() {
-        let wait = server_wait(response.headers(), SystemTime::now());
-        let error = refused("getBlob", &sas.redacted(), response).await;
-        return Err(Failed {
-            wait,
-            ..Failed::new(error)
-        });
-    }
-    let ranged = status == StatusCode::PARTIAL_CONTENT;
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let total = if ranged {
-        header(CONTENT_RANGE.as_str())
-            .and_then(|r| r.rsplit('/').next().and_then(|t| t.parse().ok()))
-    } else {
-        response.content_length()
-    };
-    let seen = PartState {
-        etag: header(ETAG.as_str()).or_else(|| known.and_then(|s| s.etag.clone())),
-        total: total.or_else(|| known.and_then(|s| s.total)),
-        md5: header("x-ms-blob-content-md5")
-            .or_else(|| header("content-md5"))
-            .or_else(|| known.and_then(|s| s.md5.clone())),
-    };
-    let state_json = serde_json::to_vec(&seen).unwrap_or_default();
-    tokio::fs::write(meta, state_json)
-        .await
-        .map_err(|e| Failed::new(file_error(meta, e)))?;
-    // A full answer to a ranged request: the server ignored the range; start the file over.
-    let append = ranged && have > 0;
-    let file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(part)
-        .await
-        .map_err(|e| Failed::new(file_error(part, e)))?;
-    // Large writes: each write of a tokio file is a trip to the blocking pool.
-    let mut file = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
-    // Hash while writing when this fetch writes the whole file.
-    let mut hash = (!append).then(Md5::new);
-    let start = if append { have } else { 0 };
-    let mut got = start;
-    let failed = |error, got: u64| Failed {
-        error,
-        progressed: got > start,
-        state: Some(seen.clone()),
-        wait: None,
-    };
-    progress.update(got, seen.total.unwrap_or(0));
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                file.write_all(&chunk)
-                    .await
-                    .map_err(|e| failed(file_error(part, e), got))?;
-                if let Some(hash) = hash.as_mut() {
-                    hash.update(&chunk);
+    /// What an earlier response said of the blob.
+    known: Option<&'a PartState>,
+    /// Whether to hash what arrives (when it is the whole file).
+    hash: bool,
+}
+
+impl Fetch<'_> {
+    /// Fetches from `have` to the end.
+    async fn run(
+        self,
+        http: &reqwest::Client,
+        sas: &SasUrl,
+        progress: &dyn Progress,
+    ) -> Result<Fetched, Failed> {
+        let Fetch {
+            part,
+            meta,
+            have,
+            known,
+            hash,
+        } = self;
+        let transport = |message: String| TransferError::Transport {
+            operation: "getBlob",
+            url: sas.redacted(),
+            attempts: 1,
+            message,
+        };
+        let mut builder = request(http, Method::GET, sas, sas.url().clone())
+            .header(RANGE, format!("bytes={have}-"));
+        if let Some(etag) = known.and_then(|s| s.etag.as_deref()) {
+            builder = builder.header(IF_MATCH, etag);
+        }
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| Failed::new(transport(crate::call::describe(e))))?;
+        let status = response.status();
+        if status == StatusCode::PRECONDITION_FAILED && known.is_some() {
+            return Ok(Fetched::Changed);
+        }
+        if status == StatusCode::RANGE_NOT_SATISFIABLE && have == 0 {
+            return Ok(Fetched::Complete(
+                PartState {
+                    total: Some(0),
+                    ..PartState::default()
+                },
+                None,
+            ));
+        }
+        if !status.is_success() {
+            let wait = server_wait(response.headers(), SystemTime::now());
+            let error = refused("getBlob", &sas.redacted(), response).await;
+            return Err(Failed {
+                wait,
+                ..Failed::new(error)
+            });
+        }
+        let ranged = status == StatusCode::PARTIAL_CONTENT;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let total = if ranged {
+            header(CONTENT_RANGE.as_str())
+                .and_then(|r| r.rsplit('/').next().and_then(|t| t.parse().ok()))
+        } else {
+            response.content_length()
+        };
+        let seen = PartState {
+            etag: header(ETAG.as_str()).or_else(|| known.and_then(|s| s.etag.clone())),
+            total: total.or_else(|| known.and_then(|s| s.total)),
+            md5: header("x-ms-blob-content-md5")
+                .or_else(|| header("content-md5"))
+                .or_else(|| known.and_then(|s| s.md5.clone())),
+        };
+        let state_json = serde_json::to_vec(&seen).unwrap_or_default();
+        tokio::fs::write(meta, state_json)
+            .await
+            .map_err(|e| Failed::new(file_error(meta, e)))?;
+        // A full answer to a ranged request: the server ignored the range; start the file over.
+        let append = ranged && have > 0;
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(part)
+            .await
+            .map_err(|e| Failed::new(file_error(part, e)))?;
+        // Large writes: each write of a tokio file is a trip to the blocking pool.
+        let mut file = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
+        // Hash while writing when this fetch writes the whole file.
+        let hash = (hash && !append).then(BackgroundMd5::start);
+        let start = if append { have } else { 0 };
+        let mut got = start;
+        let failed = |error, got: u64| Failed {
+            error,
+            progressed: got > start,
+            state: Some(seen.clone()),
+            wait: None,
+        };
+        progress.update(got, seen.total.unwrap_or(0));
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    file.write_all(&chunk)
+                        .await
+                        .map_err(|e| failed(file_error(part, e), got))?;
+                    got += chunk.len() as u64;
+                    if let Some(hash) = &hash {
+                        hash.update(chunk).await;
+                    }
+                    progress.update(got, seen.total.unwrap_or(got));
                 }
-                got += chunk.len() as u64;
-                progress.update(got, seen.total.unwrap_or(got));
-            }
-            Ok(None) => break,
-            Err(e) => {
-                file.flush()
-                    .await
-                    .map_err(|e| failed(file_error(part, e), got))?;
-                return Err(failed(transport(crate::call::describe(e)), got));
+                Ok(None) => break,
+                Err(e) => {
+                    file.flush()
+                        .await
+                        .map_err(|e| failed(file_error(part, e), got))?;
+                    return Err(failed(transport(crate::call::describe(e)), got));
+                }
             }
         }
+        file.flush()
+            .await
+            .map_err(|e| failed(file_error(part, e), got))?;
+        let hash = match hash {
+            Some(hash) => hash.finish().await,
+            None => None,
+        };
+        match seen.total {
+            Some(total) if got != total => Err(failed(
+                transport(format!("the body ended at {got} of {total} bytes")),
+                got,
+            )),
+            Some(_) => Ok(Fetched::Complete(seen, hash)),
+            None => Ok(Fetched::Complete(
+                PartState {
+                    total: Some(got),
+                    ..seen
+                },
+                hash,
+            )),
+        }
     }
-    file.flush()
-        .await
-        .map_err(|e| failed(file_error(part, e), got))?;
-    let hash = hash.map(|h| STANDARD.encode(h.finalize()));
-    match seen.total {
-        Some(total) if got != total => Err(failed(
-            transport(format!("the body ended at {got} of {total} bytes")),
-            got,
-        )),
-        Some(_) => Ok(Fetched::Complete(seen, hash)),
-        None => Ok(Fetched::Complete(
-            PartState {
-                total: Some(got),
-                ..seen
-            },
-            hash,
-        )),
+}
+
+/// An MD5 computed on the blocking pool from chunks sent over a bounded channel, so that hashing
+/// overlaps receiving and writing instead of adding its whole cost to the download. Chunks are
+/// reference-counted: nothing is copied, and at most 32 chunks wait.
+struct BackgroundMd5 {
+    chunks: tokio::sync::mpsc::Sender<Bytes>,
+    digest: tokio::task::JoinHandle<String>,
+}
+
+impl BackgroundMd5 {
+    fn start() -> Self {
+        let (chunks, mut received) = tokio::sync::mpsc::channel::<Bytes>(32);
+        let digest = tokio::task::spawn_blocking(move || {
+            let mut hash = Md5::new();
+            while let Some(chunk) = received.blocking_recv() {
+                hash.update(&chunk);
+            }
+            STANDARD.encode(hash.finalize())
+        });
+        Self { chunks, digest }
+    }
+
+    async fn update(&self, chunk: Bytes) {
+        // The receiver lives until `finish`; a send can only fail if it panicked, and then
+        // `finish` reports no digest and the file is hashed from disk.
+        let _ = self.chunks.send(chunk).await;
+    }
+
+    /// The base64 digest of everything sent.
+    async fn finish(self) -> Option<String> {
+        drop(self.chunks);
+        self.digest.await.ok()
     }
 }
 

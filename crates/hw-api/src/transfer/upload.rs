@@ -15,7 +15,6 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use md5::{Digest, Md5};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use reqwest::Method;
 
@@ -72,10 +71,12 @@ pub(crate) async fn upload(
     let reused = AtomicU64::new(0);
     // After a failure no new block starts, but blocks in flight finish: they count on a re-run.
     let failed = AtomicBool::new(false);
+    let buffers = Buffers::default();
     let outcomes: Vec<Result<(usize, String), Option<TransferError>>> =
         futures_util::stream::iter(0..count)
             .map(|index| {
-                let (done, reused, existing, failed) = (&done, &reused, &existing, &failed);
+                let (done, reused, existing, failed, buffers) =
+                    (&done, &reused, &existing, &failed, &buffers);
                 async move {
                     if failed.load(Ordering::Relaxed) {
                         return Err(None);
@@ -83,14 +84,17 @@ pub(crate) async fn upload(
                     let offset = index as u64 * block;
                     let len = block.min(size - offset);
                     let outcome = async {
-                        let data = read_block(path, offset, len).await.map_err(file_error)?;
-                        let digest = Md5::digest(&data);
+                        let (data, digest) = read_block(path, offset, len, buffers.take())
+                            .await
+                            .map_err(file_error)?;
                         let id = STANDARD.encode(block_id(index, &digest));
                         if existing.contains(&(id.clone(), len)) {
                             reused.fetch_add(1, Ordering::Relaxed);
                         } else {
-                            put_block(http, retry, sas, &id, STANDARD.encode(digest), data).await?;
+                            let md5 = STANDARD.encode(digest);
+                            put_block(http, retry, sas, &id, md5, &data).await?;
                         }
+                        buffers.give_back(data);
                         progress.update(done.fetch_add(len, Ordering::Relaxed) + len, size);
                         Ok::<_, TransferError>((index, id))
                     }
@@ -153,12 +157,53 @@ fn block_id(index: usize, digest: &[u8]) -> String {
     format!("{index:06}-{hex}")
 }
 
-async fn read_block(path: &Path, offset: u64, len: u64) -> std::io::Result<Bytes> {
-    let mut file = tokio::fs::File::open(path).await?;
-    file.seek(std::io::SeekFrom::Start(offset)).await?;
-    let mut data = vec![0; len as usize];
-    file.read_exact(&mut data).await?;
-    Ok(Bytes::from(data))
+/// Block buffers, reused from block to block.
+///
+/// A fresh block-sized buffer per block, freed on another thread than the one that filled it,
+/// is kept by the allocator's per-thread arenas: 4 blocks of 8 MiB in flight measured 74 MiB
+/// of RSS for a 256 MiB upload. Reused, they stay at block size × parallelism.
+#[derive(Default)]
+struct Buffers(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Buffers {
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .map(|mut free| free.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Keeps `data`'s buffer for the next block if nothing else holds it.
+    fn give_back(&self, data: Bytes) {
+        if let (Ok(data), Ok(mut free)) = (data.try_into_mut(), self.0.lock()) {
+            free.push(data.into());
+        }
+    }
+}
+
+/// Reads a block into `buffer` and computes its MD5 on the blocking pool: the hashing of
+/// blocks in flight runs on every core, rather than one after another on the task that drives
+/// the upload.
+async fn read_block(
+    path: &Path,
+    offset: u64,
+    len: u64,
+    mut buffer: Vec<u8>,
+) -> std::io::Result<(Bytes, [u8; 16])> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        let mut file = std::fs::File::open(path)?;
+        file.seek(std::io::SeekFrom::Start(offset))?;
+        buffer.resize(len as usize, 0);
+        file.read_exact(&mut buffer)?;
+        let digest: [u8; 16] = Md5::digest(&buffer).into();
+        Ok((Bytes::from(buffer), digest))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 async fn put_blob(
@@ -186,7 +231,7 @@ async fn put_block(
     sas: &SasUrl,
     id: &str,
     md5: String,
-    data: Bytes,
+    data: &Bytes,
 ) -> Result<(), TransferError> {
     let url = sas.with_query(&[("comp", "block"), ("blockid", id)]);
     let len = data.len() as u64;

@@ -41,8 +41,14 @@ impl Blob {
     /// A blob holding `data` as if written by Put Blob (so with no committed block list); the
     /// ETag is set by whoever stores it.
     pub fn committed(data: Bytes) -> Self {
+        let md5 = md5_base64(&data);
+        Self::committed_with_md5(data, md5)
+    }
+
+    /// As [`Blob::committed`], with the content's MD5 (base64) already computed.
+    fn committed_with_md5(data: Bytes, md5: String) -> Self {
         Blob {
-            content_md5: Some(md5_base64(&data)),
+            content_md5: Some(md5),
             data,
             exists: true,
             ..Blob::default()
@@ -152,18 +158,18 @@ async fn handle(
         "getBlockList" => get_block_list(&sim, &key, query.as_deref()),
         _ => match read_body(&sim, op, &headers, body, limits).await {
             Err(e) => e,
-            Ok(data) if op == "putBlockList" => {
-                put_block_list(&sim, &key, &headers, &data, limits).await
+            Ok(body) if op == "putBlockList" => {
+                put_block_list(&sim, &key, &headers, &body.data, limits).await
             }
-            Ok(data) => {
+            Ok(body) => {
                 let mut store = state::lock(&sim.store);
                 match op {
-                    "putBlob" => put_blob(&mut store, &key, &headers, data),
+                    "putBlob" => put_blob(&mut store, &key, &headers, body),
                     "putBlock" => put_block(
                         &mut store,
                         &key,
                         query.as_deref(),
-                        data,
+                        body,
                         sim.config.max_blob_bytes,
                     ),
                     _ => error(
@@ -186,6 +192,12 @@ async fn handle(
     response
 }
 
+/// A PUT body and its MD5 (base64), computed once and outside the store's lock.
+struct Received {
+    data: Bytes,
+    md5: String,
+}
+
 /// Reads a PUT body after checking `Content-Length`, the size limits and `Content-MD5`.
 async fn read_body(
     sim: &Shared,
@@ -193,7 +205,7 @@ async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limits: BlobLimits,
-) -> Result<Bytes, Response> {
+) -> Result<Received, Response> {
     let Some(length) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -238,8 +250,9 @@ async fn read_body(
             "The body length does not match Content-Length.",
         ));
     }
+    let md5 = md5_base64(&data);
     if let Some(expected) = headers.get("content-md5").and_then(|v| v.to_str().ok())
-        && expected != md5_base64(&data)
+        && expected != md5
     {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -247,7 +260,7 @@ async fn read_body(
             "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
         ));
     }
-    Ok(data)
+    Ok(Received { data, md5 })
 }
 
 fn written(status: StatusCode, etag: &str, md5: Option<&str>) -> Response {
@@ -265,7 +278,7 @@ fn written(status: StatusCode, etag: &str, md5: Option<&str>) -> Response {
     response
 }
 
-fn put_blob(store: &mut Store, key: &str, headers: &HeaderMap, data: Bytes) -> Response {
+fn put_blob(store: &mut Store, key: &str, headers: &HeaderMap, body: Received) -> Response {
     if headers.get("x-ms-blob-type").and_then(|v| v.to_str().ok()) != Some("BlockBlob") {
         return error(
             StatusCode::BAD_REQUEST,
@@ -273,7 +286,7 @@ fn put_blob(store: &mut Store, key: &str, headers: &HeaderMap, data: Bytes) -> R
             "An HTTP header that's mandatory for this request is not specified: x-ms-blob-type.",
         );
     }
-    let mut blob = Blob::committed(data);
+    let mut blob = Blob::committed_with_md5(body.data, body.md5);
     blob.etag = store.next_etag();
     let (etag, md5) = (blob.etag.clone(), blob.content_md5.clone());
     store.blobs.insert(key.to_owned(), blob);
@@ -284,9 +297,10 @@ fn put_block(
     store: &mut Store,
     key: &str,
     query: Option<&str>,
-    data: Bytes,
+    body: Received,
     max_bytes: u64,
 ) -> Response {
+    let Received { data, md5 } = body;
     let Some(id) = query_value(query, "blockid").and_then(|id| STANDARD.decode(id).ok()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -327,7 +341,6 @@ fn put_block(
     }
     blob.id_len = Some(id.len());
     blob.uncommitted_bytes = held;
-    let md5 = md5_base64(&data);
     blob.uncommitted.insert(id, data);
     let mut response = written(StatusCode::CREATED, "", Some(&md5));
     response.headers_mut().remove(header::ETAG);

@@ -71,6 +71,7 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
             block_size: 1024 * 1024,
             single_put_threshold: 1024 * 1024,
             parallelism: 4,
+            ..TransferOptions::default()
         })
         .build()?;
 
