@@ -408,7 +408,13 @@ where
 }
 
 /// Decodes `body` as `T`, naming the JSON path that failed.
+///
+/// Plain serde_json first: tracking the path costs every field (measured: about a tenth of the
+/// time to page through 100,000 products), so it is paid only to explain a failure.
 fn decode<T: DeserializeOwned>(body: &[u8], status: Option<u16>) -> Result<T, Failure> {
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();

@@ -72,11 +72,12 @@ pub async fn list_hw_api(
     Ok(measured(started, items))
 }
 
-/// P1's floor: a minimal reqwest + serde_json loop over the same pages.
+/// P1's floor: a minimal reqwest + serde_json loop over the same pages, decoding the same typed
+/// products (decoding into `serde_json::Value` instead measured slower than the typed decode).
 pub async fn list_floor(base: &str, token: &str) -> Result<Measured, String> {
     #[derive(serde::Deserialize)]
     struct Page {
-        value: Vec<serde_json::Value>,
+        value: Vec<hw_api::types::Product>,
         #[serde(default)]
         links: Vec<Link>,
     }

@@ -65,7 +65,7 @@ const TARGETS: [(&str, Target); 5] = [
 pub fn run(budget: Duration, seed: u64) -> Result<Report, Finding> {
     let mut rng = fastrand::Rng::with_seed(seed);
     let corpus = corpus();
-    let measure = alloc::installed();
+    let measure = alloc::enable();
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let started = Instant::now();

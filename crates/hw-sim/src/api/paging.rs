@@ -1,5 +1,9 @@
 //! Pages of lists: `pageSize` and an opaque `continuationToken`, answered with `self` and an
 //! absolute `next_link`.
+//!
+//! A token holds the next page's offset and, for lists kept in key order, the key it starts
+//! at: a long list (100,000 products) is then read from its page on, not skipped through from
+//! the start for every page.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +17,8 @@ pub const MAX_PAGE_SIZE: usize = 500;
 pub struct PageRequest {
     pub offset: usize,
     pub size: usize,
+    /// The key the page starts at, when the token carries one.
+    pub start: Option<u64>,
 }
 
 /// Reads `pageSize` and `continuationToken` from a query string.
@@ -20,6 +26,7 @@ pub fn request(query: Option<&str>, default_size: usize) -> Result<PageRequest, 
     let mut page = PageRequest {
         offset: 0,
         size: default_size,
+        start: None,
     };
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match key.as_ref() {
@@ -31,7 +38,8 @@ pub fn request(query: Option<&str>, default_size: usize) -> Result<PageRequest, 
                     .ok_or("pageSize must be a number from 1 to 500")?;
             }
             "continuationToken" => {
-                page.offset = decode(&value).ok_or("The continuation token is not valid")?
+                (page.offset, page.start) =
+                    decode(&value).ok_or("The continuation token is not valid")?
             }
             _ => {}
         }
@@ -39,36 +47,51 @@ pub fn request(query: Option<&str>, default_size: usize) -> Result<PageRequest, 
     Ok(page)
 }
 
-fn encode(offset: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("hwsim:{offset}"))
+fn encode(offset: usize, start: Option<u64>) -> String {
+    let token = match start {
+        Some(key) => format!("hwsim:{offset}:{key}"),
+        None => format!("hwsim:{offset}"),
+    };
+    URL_SAFE_NO_PAD.encode(token)
 }
 
-fn decode(token: &str) -> Option<usize> {
+fn decode(token: &str) -> Option<(usize, Option<u64>)> {
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("hwsim:")?
-        .parse()
-        .ok()
+    let text = String::from_utf8(bytes).ok()?;
+    let rest = text.strip_prefix("hwsim:")?;
+    match rest.split_once(':') {
+        Some((offset, key)) => Some((offset.parse().ok()?, Some(key.parse().ok()?))),
+        None => Some((rest.parse().ok()?, None)),
+    }
 }
 
 /// The links of a page of `total` items at `url` (absolute, without query).
 pub fn links(url: &str, page: PageRequest, total: usize) -> Vec<Link> {
-    let query = |offset: usize| {
+    keyed_links(url, page, total, None)
+}
+
+/// As [`links`], for a list in key order whose next page starts at the key `next_start`.
+pub fn keyed_links(
+    url: &str,
+    page: PageRequest,
+    total: usize,
+    next_start: Option<u64>,
+) -> Vec<Link> {
+    let query = |offset: usize, start: Option<u64>| {
         if offset == 0 {
             format!("{url}?pageSize={}", page.size)
         } else {
             format!(
                 "{url}?pageSize={}&continuationToken={}",
                 page.size,
-                encode(offset)
+                encode(offset, start)
             )
         }
     };
-    let mut links = vec![link(query(page.offset), LinkRel::Self_)];
+    let mut links = vec![link(query(page.offset, page.start), LinkRel::Self_)];
     let next = page.offset.saturating_add(page.size);
     if next < total {
-        links.push(link(query(next), LinkRel::NextLink));
+        links.push(link(query(next, next_start), LinkRel::NextLink));
     }
     links
 }
@@ -94,6 +117,7 @@ mod tests {
             PageRequest {
                 offset: 50,
                 size: 50,
+                start: None,
             },
             120,
         );
@@ -103,7 +127,8 @@ mod tests {
             request(Some(query), 50),
             Ok(PageRequest {
                 offset: 100,
-                size: 50
+                size: 50,
+                start: None,
             })
         );
         assert!(request(Some("continuationToken=bm9wZQ"), 50).is_err());
@@ -114,12 +139,32 @@ mod tests {
                 "u",
                 PageRequest {
                     offset: 100,
-                    size: 50
+                    size: 50,
+                    start: None,
                 },
                 120
             )
             .len(),
             1
+        );
+    }
+
+    #[test]
+    fn keyed_tokens_carry_the_next_start() {
+        let page = PageRequest {
+            offset: 0,
+            size: 50,
+            start: None,
+        };
+        let links = keyed_links("u", page, 120, Some(1 << 60));
+        let query = links[1].href.split_once('?').unwrap().1;
+        assert_eq!(
+            request(Some(query), 50),
+            Ok(PageRequest {
+                offset: 50,
+                size: 50,
+                start: Some(1 << 60),
+            })
         );
     }
 }

@@ -46,17 +46,21 @@ pub async fn list(
         Err(message) => return functional(StatusCode::BAD_REQUEST, "invalidInput", message),
     };
     let store = state::lock(&sim.store);
-    let value = store
-        .products
-        .values()
-        .skip(page.offset)
+    let mut from: Box<dyn Iterator<Item = &Product>> = match page.start {
+        Some(key) => Box::new(store.products.range(key..).map(|(_, p)| p)),
+        None => Box::new(store.products.values().skip(page.offset)),
+    };
+    let value = from
+        .by_ref()
         .take(page.size)
         .map(|p| render(&prefix, p))
         .collect();
-    let links = paging::links(
+    let next_start = from.next().map(|p| p.id.0);
+    let links = paging::keyed_links(
         &format!("{prefix}/hardware/products"),
         page,
         store.products.len(),
+        next_start,
     );
     Json(ProductList {
         value,
