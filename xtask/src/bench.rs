@@ -97,12 +97,13 @@ fn measure(command: &mut Command) -> Result<(Sample, String), TaskError> {
     let started = Instant::now();
     let output = command
         .output()
-        .map_err(|e| fail(format!("cannot run {command:?}: {e}")))?;
+        .map_err(|e| fail(format!("cannot run {}: {e}", shown(command))))?;
     let seconds = started.elapsed().as_secs_f64();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
         return Err(fail(format!(
-            "{command:?} failed: {}{}",
+            "{} failed: {}{}",
+            shown(command),
             stdout,
             String::from_utf8_lossy(&output.stderr)
         )));
@@ -117,6 +118,22 @@ fn measure(command: &mut Command) -> Result<(Sample, String), TaskError> {
         },
         stdout,
     ))
+}
+
+/// A command as shown in messages: its program and subcommand, never its arguments (a SAS URL
+/// or a token).
+fn shown(command: &Command) -> String {
+    let program = Path::new(command.get_program())
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    match command.get_args().next() {
+        Some(sub) if !sub.to_string_lossy().starts_with('-') => {
+            format!("{program} {}", sub.to_string_lossy())
+        }
+        _ => program,
+    }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -227,14 +244,16 @@ pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
     }
     build_cost(&mut b)?;
     let path = root.join("BENCHMARKS.md");
-    let header = format!(
-        "# Benchmarks\n\nMeasured with `cargo xtask bench` on {} cores ({}); every figure is a median of\nseveral runs, side by side in one run. Re-run to refresh this file.\n\n",
+    let measured = format!(
+        "Measured by `cargo xtask bench` on {} cores ({}).\n\n{}",
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0),
-        std::env::consts::ARCH
+        std::env::consts::ARCH,
+        b.report
     );
-    std::fs::write(&path, header + &b.report).map_err(|e| fail(e.to_string()))?;
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, with_results(&current, &measured)).map_err(|e| fail(e.to_string()))?;
     println!("written to {}", path.display());
     Ok(())
 }
@@ -312,6 +331,17 @@ fn paging(b: &mut Bench, products: u64) -> Result<(), TaskError> {
 
 /// P2 and P3: a package of `size_mib` MiB up and down, against curl.
 fn transfer(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
+    let curl = Command::new("curl")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !curl {
+        b.line(
+            "## P2 and P3\n\ncurl is not available here: both comparisons were skipped.\n".into(),
+        );
+        return Ok(());
+    }
     let sim = Sim::start(
         &b.bin,
         &[
@@ -328,17 +358,11 @@ fn transfer(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
     let sas = measure(&mut prepare)?.1.trim().to_owned();
     let package = b.work.join("package.bin");
     write_package(&package, size_mib)?;
-    let curl = Command::new("curl")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
     let mut upload = hw_bench(&b.bin, &["upload", "--sas", &sas, "--file"]);
     upload.arg(&package);
-    let mut up: Vec<Variant> = vec![("hw-api upload", upload)];
-    if curl {
-        let mut c = Command::new("curl");
-        c.args([
+    let mut curl_up = Command::new("curl");
+    curl_up
+        .args([
             "-sS",
             "-f",
             "-o",
@@ -349,34 +373,37 @@ fn transfer(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
         ])
         .arg(&package)
         .arg(&sas);
-        up.push(("curl -T", c));
-    }
-    let p2 = compare(b.runs.min(3), &mut up)?;
+    // curl's Put Blob runs last, so the blob P3 reads has an MD5 to check against.
+    let p2 = compare(
+        b.runs.min(3),
+        &mut [("hw-api upload", upload), ("curl -T", curl_up)],
+    )?;
     let out = b.work.join("download.bin");
     let mut download = hw_bench(&b.bin, &["download", "--sas", &sas, "--out"]);
     download.arg(&out);
-    let mut down: Vec<Variant> = vec![("hw-api download", download)];
-    if curl {
-        let mut c = Command::new("curl");
-        c.args(["-sS", "-f", "-o"]).arg(&out).arg(&sas);
-        down.push(("curl -o", c));
-    }
+    let mut curl_down = Command::new("curl");
+    curl_down.args(["-sS", "-f", "-o"]).arg(&out).arg(&sas);
     // What the MD5 check costs, and the like-for-like comparison: curl, then the same check.
     let mut unchecked = hw_bench(&b.bin, &["download", "--no-verify", "--sas", &sas, "--out"]);
     unchecked.arg(&out);
-    down.push(("hw-api download, MD5 check off", unchecked));
-    if curl {
-        let mut c = Command::new("sh");
-        c.args([
+    let mut curl_md5 = Command::new("sh");
+    curl_md5
+        .args([
             "-c",
             "curl -sS -f -o \"$1\" \"$2\" && md5sum \"$1\" >/dev/null",
             "sh",
         ])
         .arg(&out)
         .arg(&sas);
-        down.push(("curl -o, then md5sum", c));
-    }
-    let p3 = compare(b.runs.min(3), &mut down)?;
+    let p3 = compare(
+        b.runs.min(3),
+        &mut [
+            ("hw-api download", download),
+            ("curl -o", curl_down),
+            ("hw-api download, MD5 check off", unchecked),
+            ("curl -o, then md5sum", curl_md5),
+        ],
+    )?;
     drop(sim);
     let mib = size_mib as f64;
     for (title, results, target) in [
@@ -400,21 +427,16 @@ fn transfer(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
                     .unwrap_or_else(|| "-".into())
             ));
         }
-        match results.get(1) {
-            Some(curl) => b.line(format!(
-                "\nhw-api throughput / curl: **{:.2}×** (target: {target})\n",
-                curl.1 / results[0].1
-            )),
-            None => b.line("\ncurl is not available here: the comparison was skipped.\n".into()),
-        }
-    }
-    if let [checked, curl, unchecked, curl_md5] = &p3[..] {
         b.line(format!(
-            "Without the MD5 check, hw-api throughput / curl: **{:.2}×**. With it, against curl followed by md5sum (the same work): **{:.2}×**.\n",
-            curl.1 / unchecked.1,
-            curl_md5.1 / checked.1
+            "\nhw-api throughput / curl: **{:.2}×** (target: {target})\n",
+            results[1].1 / results[0].1
         ));
     }
+    b.line(format!(
+        "Without the MD5 check, hw-api throughput / curl: **{:.2}×**. With it, against curl followed by md5sum (the same work): **{:.2}×**.\n",
+        p3[1].1 / p3[2].1,
+        p3[3].1 / p3[0].1
+    ));
     let _ = std::fs::remove_file(&package);
     let _ = std::fs::remove_file(&out);
     Ok(())
@@ -441,8 +463,6 @@ fn fan_out(b: &mut Bench) -> Result<(), TaskError> {
             &sim.base,
             "--token",
             "bench",
-            "--product",
-            "14631253285588838",
             "--concurrency",
             "16",
         ],
@@ -485,6 +505,23 @@ fn build_cost(b: &mut Bench) -> Result<(), TaskError> {
     Ok(())
 }
 
+const RESULTS_START: &str = "<!-- results: written by `cargo xtask bench` -->";
+const RESULTS_END: &str = "<!-- end of results -->";
+
+/// `document` with the text between the results markers replaced by `results` (the rest of the
+/// file is written by hand); a new document if it has no markers.
+fn with_results(document: &str, results: &str) -> String {
+    let block = format!("{RESULTS_START}\n{results}{RESULTS_END}");
+    match (document.find(RESULTS_START), document.find(RESULTS_END)) {
+        (Some(start), Some(end)) if start < end => format!(
+            "{}{block}{}",
+            &document[..start],
+            &document[end + RESULTS_END.len()..]
+        ),
+        _ => format!("# Benchmarks\n\n{block}\n"),
+    }
+}
+
 fn write_package(path: &Path, mib: u64) -> Result<(), TaskError> {
     let mut file =
         std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| fail(e.to_string()))?);
@@ -501,4 +538,19 @@ fn write_package(path: &Path, mib: u64) -> Result<(), TaskError> {
     }
     file.flush().map_err(|e| fail(e.to_string()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_replace_only_their_block() {
+        let first = with_results("", "one\n");
+        assert!(first.starts_with("# Benchmarks") && first.contains("one"));
+        let edited = format!("{first}\n## Notes\nkept\n").replace("# Benchmarks", "# Bench");
+        let second = with_results(&edited, "two\n");
+        assert!(second.starts_with("# Bench\n") && second.contains("two"));
+        assert!(!second.contains("one") && second.ends_with("## Notes\nkept\n"));
+    }
 }

@@ -416,14 +416,21 @@ fn decode<T: DeserializeOwned>(body: &[u8], status: Option<u16>) -> Result<T, Fa
         return Ok(value);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         Failure::Decode {
             status,
             path,
             message: redact::text(&redact::single_line(&e.into_inner().to_string())),
         }
-    })
+    })?;
+    // The fast path failed only on what follows the value.
+    deserializer.end().map_err(|e| Failure::Decode {
+        status,
+        path: ".".into(),
+        message: redact::text(&redact::single_line(&e.to_string())),
+    })?;
+    Ok(value)
 }
 
 /// An `Authorization` header value, marked sensitive so that `Debug` hides it.

@@ -316,7 +316,8 @@ impl Client {
     /// Creates a submission once. The name acts as the key: when the create's outcome is unclear
     /// — or the service answers that an initial submission already exists — the product's
     /// submissions are searched (after a pause, for a create still in flight) for one of this
-    /// name and type; if found it is returned, if certainly absent the create is sent again.
+    /// name and type; if found it is returned, if certainly absent the create is sent again, up
+    /// to three rounds in all, after which the last error is returned.
     pub async fn create_submission_once(
         &self,
         product: Id,

@@ -154,7 +154,12 @@ pub async fn download(sas: &str, out: &Path, verify: bool) -> Result<Measured, S
         ..TransferOptions::default()
     };
     let client = client_with("http://127.0.0.1:9/v2.0/my", "unused", options)?;
-    let _ = std::fs::remove_file(out);
+    // Each run downloads from scratch: no leftovers of an earlier run to resume from.
+    for suffix in ["", ".part", ".part.json"] {
+        let mut path = out.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
     let started = Instant::now();
     let report = client
         .download_from(sas, out, &Silent)
@@ -163,14 +168,26 @@ pub async fn download(sas: &str, out: &Path, verify: bool) -> Result<Measured, S
     Ok(measured(started, report.bytes))
 }
 
-/// P4: the details of every submission of `product`, `concurrency` at a time.
+/// P4: the details of every submission of `product` (or of the first product listed),
+/// `concurrency` at a time.
 pub async fn fanout(
     base: &str,
     token: &str,
-    product: u64,
+    product: Option<u64>,
     concurrency: usize,
 ) -> Result<Measured, String> {
     let client = client(base, token)?;
+    let product = match product {
+        Some(id) => id,
+        None => {
+            let first = client.list_products().try_next().await;
+            first
+                .map_err(|e| e.to_string())?
+                .ok_or("the service has no products")?
+                .id
+                .0
+        }
+    };
     let ids: Vec<Id> = client
         .list_submissions(Id(product))
         .map_ok(|s| s.id)

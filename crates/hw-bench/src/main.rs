@@ -60,10 +60,11 @@ enum Command {
         base: String,
         #[arg(long)]
         token: String,
+        /// The product (by default, the first one listed).
         #[arg(long)]
-        product: u64,
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
+        product: Option<u64>,
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+        concurrency: u16,
     },
     /// The fault soak.
     Soak {
@@ -115,7 +116,7 @@ async fn main() -> ExitCode {
             token,
             product,
             concurrency,
-        } => clients::fanout(&base, &token, product, concurrency)
+        } => clients::fanout(&base, &token, product, usize::from(concurrency))
             .await
             .map(|m| json(&m)),
         Command::Soak {

@@ -135,29 +135,43 @@ impl Store {
                 .copied()
                 .unwrap_or_else(|| store.add_product("Seed product 0"));
             for n in 0..config.seed_submissions {
-                let id = store.next_submission;
-                store.next_submission += 1;
                 let kind = if n == 0 {
                     SubmissionType::Initial
                 } else {
                     SubmissionType::Derived
                 };
-                let package_blob = format!("ingestion/{}", guid(id));
-                let record = SubmissionRecord {
-                    id,
-                    product_id: product,
-                    name: format!("Seed submission {n}"),
-                    kind,
-                    created: "2026-01-01T00:00:00Z".into(),
-                    package_blob,
-                    committed_at: None,
-                    fail_at: None,
-                    report_made: false,
-                };
-                store.submissions.insert(id, record);
+                let name = format!("Seed submission {n}");
+                store.insert_submission(product, name, kind, "2026-01-01T00:00:00Z".into());
             }
         }
         store
+    }
+
+    /// Adds a submission, not yet committed, with its own package blob; returns its id.
+    pub fn insert_submission(
+        &mut self,
+        product: u64,
+        name: String,
+        kind: SubmissionType,
+        created: String,
+    ) -> u64 {
+        let id = self.next_submission;
+        self.next_submission += 1;
+        // One blob per submission: its id is unique (a counter mixed in could collide).
+        let package_blob = format!("ingestion/{}", guid(id));
+        let record = SubmissionRecord {
+            id,
+            product_id: product,
+            name,
+            kind,
+            created,
+            package_blob,
+            committed_at: None,
+            fail_at: None,
+            report_made: false,
+        };
+        self.submissions.insert(id, record);
+        id
     }
 
     /// Adds a product and returns its id.

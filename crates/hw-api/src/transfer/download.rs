@@ -1,6 +1,7 @@
 //! Download from a blob SAS URL (a signed package, driver metadata, an error report): streamed
 //! into `<name>.part`, resumed with a ranged request pinned to the blob's ETag, checked against
-//! the blob's `Content-MD5` when it has one, and renamed into place only when complete.
+//! the blob's size and (unless turned off) its `Content-MD5` when it has one, and renamed into
+//! place only when complete.
 //!
 //! The resume offset is always the partial file's actual length, and what the blob is (ETag,
 //! size, MD5) is written beside it in `<name>.part.json` as soon as a response's headers arrive,
@@ -16,7 +17,7 @@ use md5::{Digest, Md5};
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_MATCH, RANGE};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::{Progress, SasUrl, TransferError, refused, request, send};
 use crate::retry::{RetryPolicy, is_transient, server_wait};
@@ -147,6 +148,16 @@ pub(crate) async fn download(
         }
     };
     let bytes = file_len(&part).await;
+    if let Some(total) = finished.total.filter(|total| *total != bytes) {
+        let _ = tokio::fs::remove_file(&part).await;
+        let _ = tokio::fs::remove_file(&meta).await;
+        return Err(TransferError::Integrity {
+            what: dest.display().to_string(),
+            message: format!(
+                "the file has {bytes} bytes and the blob {total}; the partial file was removed"
+            ),
+        });
+    }
     let md5_verified = match finished.md5.as_ref().filter(|_| verify) {
         Some(expected) => {
             let actual = match streamed_md5 {
@@ -299,18 +310,24 @@ impl Fetch<'_> {
             .map_err(|e| Failed::new(file_error(meta, e)))?;
         // A full answer to a ranged request: the server ignored the range; start the file over.
         let append = ranged && have > 0;
-        let file = tokio::fs::OpenOptions::new()
+        let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .write(true)
-            .append(append)
             .truncate(!append)
             .open(part)
             .await
             .map_err(|e| Failed::new(file_error(part, e)))?;
+        // Written at explicit offsets, not in append mode: a write still in flight from an
+        // attempt that was cancelled lands where its bytes belong, not after these.
+        if append {
+            file.seek(std::io::SeekFrom::Start(have))
+                .await
+                .map_err(|e| Failed::new(file_error(part, e)))?;
+        }
         // Large writes: each write of a tokio file is a trip to the blocking pool.
         let mut file = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
         // Hash while writing when this fetch writes the whole file.
-        let hash = (hash && !append).then(BackgroundMd5::start);
+        let hash = (hash && !append && seen.md5.is_some()).then(BackgroundMd5::start);
         let start = if append { have } else { 0 };
         let mut got = start;
         let failed = |error, got: u64| Failed {

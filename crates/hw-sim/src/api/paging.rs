@@ -90,7 +90,12 @@ pub fn keyed_links(
     };
     let mut links = vec![link(query(page.offset, page.start), LinkRel::Self_)];
     let next = page.offset.saturating_add(page.size);
-    if next < total {
+    // A keyed page knows whether an item follows it; an offset page counts.
+    let more = match page.start {
+        Some(_) => next_start.is_some(),
+        None => next < total,
+    };
+    if more {
         links.push(link(query(next, next_start), LinkRel::NextLink));
     }
     links

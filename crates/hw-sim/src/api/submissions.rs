@@ -133,24 +133,8 @@ pub async fn create(
         }
         _ => {}
     }
-    let id = store.next_submission;
-    store.next_submission += 1;
-    // One blob per submission: its id is unique (a counter mixed in could collide).
-    let blob = format!("ingestion/{}", state::guid(id));
-    store.submissions.insert(
-        id,
-        SubmissionRecord {
-            id,
-            product_id: product,
-            name,
-            kind,
-            created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-            package_blob: blob,
-            committed_at: None,
-            fail_at: None,
-            report_made: false,
-        },
-    );
+    let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let id = store.insert_submission(product, name, kind, created);
     let submission = render(&sim, &mut store, &prefix, id, true);
     (StatusCode::CREATED, Json(submission)).into_response()
 }
