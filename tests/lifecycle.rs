@@ -127,6 +127,24 @@ fn windows_update_label(name: &str) -> NewShippingLabel {
     .unwrap()
 }
 
+/// Downloads the signed package of a submission to `dest`, without progress.
+async fn download_signed(
+    client: &Client,
+    product: Id,
+    submission: Id,
+    dest: &std::path::Path,
+) -> Result<hw_api::transfer::DownloadReport, Error> {
+    client
+        .download_package(
+            product,
+            submission,
+            DownloadType::SignedPackage,
+            dest,
+            &Silent,
+        )
+        .await
+}
+
 async fn signed_submission(client: &Client, dir_name: &str) -> (Id, Id, Vec<u8>) {
     signed_submission_of(client, dir_name, 300 * KIB as usize + 17).await
 }
@@ -206,14 +224,7 @@ async fn the_whole_flow_from_product_to_published_label() {
     );
 
     let dest = dir.path().join("signed.cab");
-    let download = client
-        .download_package(
-            product,
-            submission.id,
-            DownloadType::SignedPackage,
-            &dest,
-            &Silent,
-        )
+    let download = download_signed(&client, product, submission.id, &dest)
         .await
         .unwrap();
     assert!(download.md5_verified);
@@ -344,14 +355,7 @@ async fn an_interrupted_download_resumes_from_the_partial_file() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let err = fragile
-        .download_package(
-            product,
-            submission,
-            DownloadType::SignedPackage,
-            &dest,
-            &Silent,
-        )
+    let err = download_signed(&fragile, product, submission, &dest)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transfer(_)), "{err}");
@@ -359,14 +363,7 @@ async fn an_interrupted_download_resumes_from_the_partial_file() {
         !dest.exists(),
         "nothing is renamed into place before it is complete"
     );
-    let report = client
-        .download_package(
-            product,
-            submission,
-            DownloadType::SignedPackage,
-            &dest,
-            &Silent,
-        )
+    let report = download_signed(&client, product, submission, &dest)
         .await
         .unwrap();
     assert!(report.resumed_from > 0, "{report:?}");
@@ -551,14 +548,7 @@ async fn a_download_killed_midway_resumes_in_the_next_run() {
     };
     assert!(run.await.is_err(), "the first run died");
     assert!(!dest.exists());
-    let report = client
-        .download_package(
-            product,
-            submission,
-            DownloadType::SignedPackage,
-            &dest,
-            &Silent,
-        )
+    let report = download_signed(&client, product, submission, &dest)
         .await
         .unwrap();
     assert!(report.resumed_from > 0, "{report:?}");
