@@ -149,21 +149,33 @@ async fn signed_submission(client: &Client, dir_name: &str) -> (Id, Id, Vec<u8>)
     signed_submission_of(client, dir_name, 300 * KIB as usize + 17).await
 }
 
-async fn signed_submission_of(client: &Client, dir_name: &str, size: usize) -> (Id, Id, Vec<u8>) {
-    let product = new_product(client, dir_name).await;
+async fn signed_submission_of(client: &Client, name: &str, size: usize) -> (Id, Id, Vec<u8>) {
+    let (product, submission, bytes) = uploaded_submission(client, name, size, b"PK").await;
+    client.commit_submission(product, submission).await.unwrap();
+    client
+        .wait_for_submission(product, submission, &quick_wait(), &mut |_| {})
+        .await
+        .unwrap();
+    (product, submission, bytes)
+}
+
+/// A new product with a submission "v1" holding a package of `len` bytes that starts with
+/// `marker`; returns the ids and the package.
+async fn uploaded_submission(
+    client: &Client,
+    name: &str,
+    len: usize,
+    marker: &[u8],
+) -> (Id, Id, Vec<u8>) {
+    let product = new_product(client, name).await;
     let submission = client
         .create_submission_once(product, &initial("v1"))
         .await
         .unwrap()
         .id;
-    let (_dir, path) = package(dir_name, size, b"PK");
+    let (_dir, path) = package(name, len, marker);
     client
         .upload_package(product, submission, &path, &Silent)
-        .await
-        .unwrap();
-    client.commit_submission(product, submission).await.unwrap();
-    client
-        .wait_for_submission(product, submission, &quick_wait(), &mut |_| {})
         .await
         .unwrap();
     (product, submission, std::fs::read(&path).unwrap())
@@ -460,17 +472,8 @@ async fn an_unclear_commit_is_settled_by_reading_the_submission() {
     ])
     .await;
     let client = client(&sim);
-    let product = new_product(&client, "commit").await;
-    let submission = client
-        .create_submission(product, &initial("v1"))
-        .await
-        .unwrap()
-        .id;
-    let (_dir, path) = package("commit", 5 * KIB as usize, b"PK");
-    client
-        .upload_package(product, submission, &path, &Silent)
-        .await
-        .unwrap();
+    let (product, submission, _) =
+        uploaded_submission(&client, "commit", 5 * KIB as usize, b"PK").await;
     client.commit_submission(product, submission).await.unwrap();
     assert_eq!(
         sim.requests("commitSubmission"),
@@ -499,17 +502,8 @@ async fn a_commit_that_was_processed_but_whose_answer_was_lost_is_not_resent() {
         .request_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let product = new_product(&client, "lost answer").await;
-    let submission = client
-        .create_submission(product, &initial("v1"))
-        .await
-        .unwrap()
-        .id;
-    let (_dir, path) = package("lost", 5 * KIB as usize, b"PK");
-    client
-        .upload_package(product, submission, &path, &Silent)
-        .await
-        .unwrap();
+    let (product, submission, _) =
+        uploaded_submission(&client, "lost answer", 5 * KIB as usize, b"PK").await;
     client.commit_submission(product, submission).await.unwrap();
     assert_eq!(
         sim.requests("commitSubmission"),
@@ -560,17 +554,8 @@ async fn a_download_killed_midway_resumes_in_the_next_run() {
 async fn a_failed_workflow_carries_its_step_messages_and_report() {
     let sim = sim_with(Vec::new()).await;
     let client = client(&sim);
-    let product = new_product(&client, "fail").await;
-    let submission = client
-        .create_submission(product, &initial("v1"))
-        .await
-        .unwrap()
-        .id;
-    let (_dir, path) = package("fail", 4 * KIB as usize, b"HWSIM-FAIL-AT:scanning");
-    client
-        .upload_package(product, submission, &path, &Silent)
-        .await
-        .unwrap();
+    let (product, submission, _) =
+        uploaded_submission(&client, "fail", 4 * KIB as usize, b"HWSIM-FAIL-AT:scanning").await;
     client.commit_submission(product, submission).await.unwrap();
     let err = client
         .wait_for_submission(product, submission, &quick_wait(), &mut |_| {})
@@ -600,17 +585,7 @@ async fn a_wait_gives_up_at_its_deadline() {
     })
     .await;
     let client = client(&sim);
-    let product = new_product(&client, "slow").await;
-    let submission = client
-        .create_submission(product, &initial("v1"))
-        .await
-        .unwrap()
-        .id;
-    let (_dir, path) = package("slow", KIB as usize, b"PK");
-    client
-        .upload_package(product, submission, &path, &Silent)
-        .await
-        .unwrap();
+    let (product, submission, _) = uploaded_submission(&client, "slow", KIB as usize, b"PK").await;
     client.commit_submission(product, submission).await.unwrap();
     let options = WaitOptions {
         deadline: Some(Duration::from_millis(100)),
