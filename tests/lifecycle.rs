@@ -145,6 +145,22 @@ async fn download_signed(
         .await
 }
 
+/// Downloads again after an interrupted run: it resumes, checks out and holds `original`.
+async fn resumes_to_the_original(
+    client: &Client,
+    product: Id,
+    submission: Id,
+    dest: &std::path::Path,
+    original: &[u8],
+) {
+    let report = download_signed(client, product, submission, dest)
+        .await
+        .unwrap();
+    assert!(report.resumed_from > 0, "{report:?}");
+    assert!(report.md5_verified);
+    assert!(std::fs::read(dest).unwrap().ends_with(original));
+}
+
 async fn signed_submission(client: &Client, dir_name: &str) -> (Id, Id, Vec<u8>) {
     signed_submission_of(client, dir_name, 300 * KIB as usize + 17).await
 }
@@ -375,12 +391,7 @@ async fn an_interrupted_download_resumes_from_the_partial_file() {
         !dest.exists(),
         "nothing is renamed into place before it is complete"
     );
-    let report = download_signed(&client, product, submission, &dest)
-        .await
-        .unwrap();
-    assert!(report.resumed_from > 0, "{report:?}");
-    assert!(report.md5_verified);
-    assert!(std::fs::read(&dest).unwrap().ends_with(&original));
+    resumes_to_the_original(&client, product, submission, &dest, &original).await;
 }
 
 #[tokio::test]
@@ -542,12 +553,7 @@ async fn a_download_killed_midway_resumes_in_the_next_run() {
     };
     assert!(run.await.is_err(), "the first run died");
     assert!(!dest.exists());
-    let report = download_signed(&client, product, submission, &dest)
-        .await
-        .unwrap();
-    assert!(report.resumed_from > 0, "{report:?}");
-    assert!(report.md5_verified);
-    assert!(std::fs::read(&dest).unwrap().ends_with(&original));
+    resumes_to_the_original(&client, product, submission, &dest, &original).await;
 }
 
 #[tokio::test]
