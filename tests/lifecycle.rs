@@ -20,20 +20,17 @@ use hw_workspace_tests::sim::TestSim;
 const KIB: u64 = 1024;
 
 fn quick_wait() -> WaitOptions {
-    WaitOptions {
-        first_interval: Duration::from_millis(10),
-        max_interval: Duration::from_millis(40),
-        deadline: Some(Duration::from_secs(30)),
-    }
+    WaitOptions::default()
+        .with_first_interval(Duration::from_millis(10))
+        .with_max_interval(Duration::from_millis(40))
+        .with_deadline(Some(Duration::from_secs(30)))
 }
 
 fn small_blocks() -> TransferOptions {
-    TransferOptions {
-        block_size: 64 * KIB,
-        single_put_threshold: 64 * KIB,
-        parallelism: 4,
-        ..TransferOptions::default()
-    }
+    TransferOptions::default()
+        .with_block_size(64 * KIB)
+        .with_single_put_threshold(64 * KIB)
+        .with_parallelism(4)
 }
 
 async fn sim_with(faults: Vec<FaultRule>) -> TestSim {
@@ -326,10 +323,7 @@ async fn an_interrupted_upload_resumes_with_the_blocks_already_sent() {
     let fragile = sim
         .client_builder()
         .retry_policy(RetryPolicy::none())
-        .transfer_options(TransferOptions {
-            parallelism: 1,
-            ..small_blocks()
-        })
+        .transfer_options(small_blocks().with_parallelism(1))
         .build()
         .unwrap();
     let product = new_product(&fragile, "resume").await;
@@ -593,10 +587,7 @@ async fn a_wait_gives_up_at_its_deadline() {
     let client = client(&sim);
     let (product, submission, _) = uploaded_submission(&client, "slow", KIB as usize, b"PK").await;
     client.commit_submission(product, submission).await.unwrap();
-    let options = WaitOptions {
-        deadline: Some(Duration::from_millis(100)),
-        ..quick_wait()
-    };
+    let options = quick_wait().with_deadline(Some(Duration::from_millis(100)));
     let err = client
         .wait_for_submission(product, submission, &options, &mut |_| {})
         .await
@@ -881,4 +872,13 @@ async fn preprod_signing_end_to_end() {
             .unwrap()
             .ends_with(b"MSCF an EV-signed cab")
     );
+    // A destination that cannot be written is a local failure naming the file, not a request
+    // that was "not sent".
+    let unwritable = dir.path().join("no such folder").join("signed.zip");
+    let err = client
+        .download_preprod_asset(&signed.id, &assets[0].id, &unwritable)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), hw_api::ErrorKind::LocalIo, "{err}");
+    assert!(err.to_string().contains("no such folder"), "{err}");
 }

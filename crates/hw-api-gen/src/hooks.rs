@@ -1,76 +1,63 @@
-//! The `ClientHooks` implementation every generated call runs through.
+//! The `ClientHooks` implementation every generated call runs through, and [`RequestFactory`],
+//! which takes the request a generated call builds instead of letting it be sent.
 //!
-//! It must live in this crate (the orphan rule: `ClientHooks` is implemented for the generated
-//! `Client`). It does three things:
+//! It must live in this crate: `ClientHooks` can only be implemented here, for the generated
+//! `Client` (the orphan rule). The hooks do two things:
 //!
-//! 1. removes the `api-version` header progenitor adds to every request (the service has no such
-//!    header, and a real gateway might object to it);
-//! 2. lets an [`Authorizer`] add credentials to the request, if one is installed (the
-//!    hand-written client attaches its bearer token there, after checking the request's origin;
-//!    it runs retries around whole generated calls, so that its errors stay typed);
-//! 3. makes every error response decodable: progenitor decodes an error body with the spec's
-//!    `ErrorResponse` schema, and on an empty or non-JSON body (an HTML page from a gateway) it
-//!    returns an error that has lost the HTTP status. Such a body is replaced by the flat error
-//!    shape `{"statusCode", "message", "rawBody"}`, where `rawBody` is a bounded excerpt of what
-//!    was received, and the header [`REPLACED_BODY_HEADER`] marks the response.
+//! 1. `pre` removes the `api-version` header progenitor adds to every request (the service has
+//!    no such header, and a real gateway might object to it; `docs/service-notes.md`,
+//!    "Progenitor: api-version header and error decoding");
+//! 2. `exec` hands the finished request to the call's capture, when it has one, instead of
+//!    sending it. hw-api sends every request itself, through one transport (token, retries,
+//!    bounded reads, decoding); the generated methods are its typed request builders. Without a
+//!    capture (`Hooks::new()`), the generated client sends the request as progenitor does, which
+//!    the wire-level tests of this crate use.
+//!
+//! Nothing is carried between the crates but the request itself: no task-local, no private
+//! header.
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 
-use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
+use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo, ResponseValue};
 
 use crate::generated::{Client, types::ErrorResponse};
-
-/// The header set on an error response whose body the hooks replaced.
-pub const REPLACED_BODY_HEADER: &str = "x-hw-api-replaced-body";
-
-/// The most of an error body that is read; error bodies are small, a larger one is cut here.
-const MAX_ERROR_BODY: usize = 64 * 1024;
-
-/// The most of a replaced body kept in `rawBody`.
-const RAW_BODY_EXCERPT: usize = 1024;
-
-/// The future an [`Authorizer`] returns: `Err` carries a message for a person, and the generated
-/// call then fails with `Error::Custom` without sending anything.
-pub type AuthorizeFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
-
-/// Adds credentials to the request of a generated call before it is sent.
-pub trait Authorizer: Send + Sync + 'static {
-    /// Authorizes `request`; `operation_id` is the spec's id of the calling operation.
-    fn authorize<'a>(
-        &'a self,
-        request: &'a mut reqwest::Request,
-        operation_id: &'static str,
-    ) -> AuthorizeFuture<'a>;
-}
 
 /// The hooks state carried by the generated `Client` (its progenitor "inner type").
 #[derive(Clone, Default)]
 pub struct Hooks {
-    authorizer: Option<Arc<dyn Authorizer>>,
+    capture: Option<Capture>,
 }
 
 impl Hooks {
-    /// Hooks that send requests as they are.
+    /// Hooks that let the generated client send its requests itself.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Hooks that let `authorizer` add credentials to every request.
-    pub fn with_authorizer(authorizer: Arc<dyn Authorizer>) -> Self {
-        Self {
-            authorizer: Some(authorizer),
-        }
     }
 }
 
 impl fmt::Debug for Hooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hooks")
-            .field("authorizer", &self.authorizer.is_some())
+            .field("captures", &self.capture.is_some())
             .finish()
+    }
+}
+
+/// Where one generated call leaves its request.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Option<reqwest::Request>>>);
+
+impl Capture {
+    fn put(&self, request: reqwest::Request) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(request);
+    }
+
+    fn take(&self) -> Option<reqwest::Request> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
@@ -78,16 +65,10 @@ impl ClientHooks<Hooks> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        info: &OperationInfo,
+        _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         request.headers_mut().remove("api-version");
-        match &self.inner().authorizer {
-            Some(authorizer) => authorizer
-                .authorize(request, info.operation_id)
-                .await
-                .map_err(Error::Custom),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     async fn exec(
@@ -95,52 +76,108 @@ impl ClientHooks<Hooks> for Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
-        decodable_error_body(response).await
-    }
-}
-
-/// Leaves successes and decodable error bodies alone; replaces any other error body.
-async fn decodable_error_body(
-    mut response: reqwest::Response,
-) -> reqwest::Result<reqwest::Response> {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return Ok(response);
-    }
-    let mut body = Vec::new();
-    while body.len() < MAX_ERROR_BODY {
-        match response.chunk().await? {
-            Some(chunk) => body.extend_from_slice(&chunk),
-            None => break,
+        match &self.inner().capture {
+            Some(capture) => {
+                capture.put(request);
+                // The call ends here: `RequestFactory::build` takes the request and drops it.
+                std::future::pending().await
+            }
+            None => self.client().execute(request).await,
         }
     }
-    let mut headers = response.headers().clone();
-    let version = response.version();
-    if serde_json::from_slice::<ErrorResponse>(&body).is_err() {
-        body = replacement_body(status, &body);
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        headers.insert(REPLACED_BODY_HEADER, http::HeaderValue::from_static("1"));
-    }
-    headers.remove(http::header::CONTENT_LENGTH);
-    headers.remove(http::header::TRANSFER_ENCODING);
-    let mut rebuilt = http::Response::new(body);
-    *rebuilt.status_mut() = status;
-    *rebuilt.version_mut() = version;
-    *rebuilt.headers_mut() = headers;
-    Ok(reqwest::Response::from(rebuilt))
 }
 
-fn replacement_body(status: http::StatusCode, body: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(body);
-    let excerpt: String = text.chars().take(RAW_BODY_EXCERPT).collect();
-    let replacement = serde_json::json!({
-        "statusCode": status.as_u16(),
-        "message": status.canonical_reason().unwrap_or("error"),
-        "rawBody": excerpt,
-    });
-    replacement.to_string().into_bytes()
+/// A request built by a generated call, with the type its success decodes to.
+#[derive(Debug)]
+pub struct Built<T> {
+    /// The request, complete but for credentials.
+    pub request: reqwest::Request,
+    decodes: PhantomData<fn() -> T>,
+}
+
+/// Builds the requests of generated calls without sending them.
+#[derive(Clone, Debug)]
+pub struct RequestFactory {
+    baseurl: String,
+    http: reqwest::Client,
+}
+
+impl RequestFactory {
+    /// Builds requests under `baseurl` (no trailing slash) for `http`, which will send them.
+    pub fn new(baseurl: &str, http: reqwest::Client) -> Self {
+        Self {
+            baseurl: baseurl.trim_end_matches('/').to_owned(),
+            http,
+        }
+    }
+
+    /// The request that the generated call `call` makes, given a client of its own; `Err` with
+    /// progenitor's message when the call cannot build it (a body that cannot be serialized,
+    /// a header value that is not valid, …).
+    pub async fn build<T, F, Fut>(&self, call: F) -> Result<Built<T>, String>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, Error<ErrorResponse>>>,
+    {
+        let capture = Capture::default();
+        let client = Client::new_with_client(
+            &self.baseurl,
+            self.http.clone(),
+            Hooks {
+                capture: Some(capture.clone()),
+            },
+        );
+        let mut call = std::pin::pin!(call(client));
+        let request = std::future::poll_fn(|cx| match call.as_mut().poll(cx) {
+            Poll::Pending => match capture.take() {
+                Some(request) => Poll::Ready(Ok(request)),
+                None => Poll::Pending,
+            },
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e.to_string())),
+            Poll::Ready(Ok(_)) => Poll::Ready(Err(
+                "the generated call finished without building a request".to_owned(),
+            )),
+        })
+        .await?;
+        Ok(Built {
+            request,
+            decodes: PhantomData,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Id;
+
+    #[tokio::test]
+    async fn a_built_request_is_complete_and_unsent() {
+        // Port 9 (discard) on loopback: nothing is listening, so a send would fail.
+        let factory = RequestFactory::new("http://127.0.0.1:9/v2.0/my/", reqwest::Client::new());
+        let built = factory
+            .build(|g| async move { g.get_product(&Id(14_631_253_285_588_838)).await })
+            .await
+            .unwrap();
+        assert_eq!(built.request.method(), reqwest::Method::GET);
+        assert_eq!(
+            built.request.url().as_str(),
+            "http://127.0.0.1:9/v2.0/my/hardware/products/14631253285588838"
+        );
+        assert!(built.request.headers().get("api-version").is_none());
+        assert_eq!(built.request.headers()["accept"], "application/json");
+    }
+
+    #[tokio::test]
+    async fn path_segments_are_path_encoded() {
+        let factory = RequestFactory::new("https://api.test/v2.0/my", reqwest::Client::new());
+        let built = factory
+            .build(|g| async move { g.get_preprod_asset("a b+c", "d/e").await })
+            .await
+            .unwrap();
+        assert_eq!(
+            built.request.url().path(),
+            "/v2.0/my/hardware/preprod/packages/a%20b+c/assets/d%2Fe"
+        );
+    }
 }

@@ -3,7 +3,8 @@
 //! [`generated`] is written by `cargo xtask generate` from `openapi/hardware.yaml` with
 //! progenitor; do not edit it. This hand-written half holds only what must live in the same
 //! crate: the [`Hooks`] every generated call runs through (progenitor's `ClientHooks` can only be
-//! implemented here), the [`open_enum!`] macro behind the spec's enumerations, and the exact
+//! implemented here) and the [`RequestFactory`] that takes the request a call builds, the
+//! [`open_enum!`] macro behind the spec's enumerations, and the exact
 //! integer types [`Id`] and [`LenientInteger`].
 //!
 //! Downstream code should use the hand-written `hw-api` crate, which hides the types of
@@ -20,6 +21,6 @@ mod secret_url;
 pub mod generated;
 
 pub use generated::*;
-pub use hooks::{AuthorizeFuture, Authorizer, Hooks, REPLACED_BODY_HEADER};
+pub use hooks::{Built, Hooks, RequestFactory};
 pub use integers::{Id, LenientInteger};
 pub use secret_url::SecretUrl;

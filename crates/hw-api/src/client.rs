@@ -1,26 +1,22 @@
-//! The client and its operations.
+//! The client and its operations: one method per operation of the spec, each a generated
+//! call carried out by the [`Transport`](crate::transport::Transport). The flows that take more
+//! than one call live beside it: [`package`](crate::package), [`commit`](crate::commit),
+//! [`wait`](crate::wait) and [`create_once`](crate::create_once).
 
 use std::sync::Arc;
 
+use hw_api_gen::Id;
 use hw_api_gen::types::{
     Audience, ErrorResponse, NewProduct, NewShippingLabel, NewSubmission, PreprodAsset,
     PreprodPackage, Product, ProductUpdate, ShippingLabel, ShippingLabelUpdate, Submission,
     SubmissionUpdate,
 };
-use hw_api_gen::{AuthorizeFuture, Authorizer, Hooks, Id};
-use reqwest::header::AUTHORIZATION;
-use url::Url;
 
-use crate::auth::TokenProvider;
-use crate::auth::cache::Lease;
-use crate::auth::cache::TokenCache;
-use crate::call::{ATTEMPT_LEASE, Operation, bearer, from_generated};
-use crate::config::ClientBuilder;
 use crate::error::Error;
 use crate::pager::{Envelope, Pager};
-use crate::retry::RetryPolicy;
+use crate::redact;
 use crate::transfer::TransferOptions;
-use crate::{origin, redact};
+use crate::transport::{Operation, Transport};
 
 /// Declares the operations the client calls: constant, spec id, method, path, idempotent.
 macro_rules! operations {
@@ -28,7 +24,6 @@ macro_rules! operations {
         $(pub(crate) const $name: Operation = Operation {
             id: $id,
             method: $method,
-            path: $path,
             idempotent: $idempotent,
         };)*
 
@@ -72,91 +67,37 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+/// What the clones of a client share. No methods of its own: requests go through `api`,
+/// package transfers through `blob`.
 pub(crate) struct Inner {
-    pub(crate) generated: hw_api_gen::Client,
-    pub(crate) http: reqwest::Client,
+    /// Every API request.
+    pub(crate) api: Transport,
     /// The blob client, or why it could not be built.
     pub(crate) blob: Result<reqwest::Client, String>,
+    /// How packages are transferred.
     pub(crate) transfer: TransferOptions,
-    pub(crate) base: Url,
-    pub(crate) tokens: Arc<TokenCache>,
-    pub(crate) retry: RetryPolicy,
+    /// The most pages a list may have.
+    pub(crate) max_pages: u32,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &redact::url(&self.inner.base))
-            .field("retry", &self.inner.retry)
+            .field("base_url", &redact::url(self.inner.api.base()))
+            .field("retry", self.inner.api.retry())
             .finish_non_exhaustive()
-    }
-}
-
-/// Attaches the bearer token to generated calls, only on the API origin.
-struct Bearer {
-    base: Url,
-    tokens: Arc<TokenCache>,
-}
-
-impl Authorizer for Bearer {
-    fn authorize<'a>(
-        &'a self,
-        request: &'a mut reqwest::Request,
-        _operation: &'static str,
-    ) -> AuthorizeFuture<'a> {
-        Box::pin(async move {
-            if !origin::same_origin(request.url(), &self.base) {
-                return Err(format!(
-                    "refusing to send the access token to {}, which is not the API origin",
-                    redact::url(request.url())
-                ));
-            }
-            let lease = match ATTEMPT_LEASE.try_with(Lease::clone) {
-                Ok(lease) => lease,
-                Err(_) => self.tokens.get().await.map_err(|e| e.to_string())?,
-            };
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, bearer(&lease.secret)?);
-            Ok(())
-        })
     }
 }
 
 impl Client {
     /// A builder with the production defaults.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
+    pub fn builder() -> crate::ClientBuilder {
+        crate::ClientBuilder::default()
     }
 
-    pub(crate) fn from_parts(
-        base: Url,
-        http: reqwest::Client,
-        blob: Result<reqwest::Client, String>,
-        transfer: TransferOptions,
-        tokens: Arc<dyn TokenProvider>,
-        retry: RetryPolicy,
-    ) -> Self {
-        let tokens = Arc::new(TokenCache::new(tokens));
-        let hooks = Hooks::with_authorizer(Arc::new(Bearer {
-            base: base.clone(),
-            tokens: tokens.clone(),
-        }));
-        let generated = hw_api_gen::Client::new_with_client(
-            base.as_str().trim_end_matches('/'),
-            http.clone(),
-            hooks,
-        );
+    pub(crate) fn from_inner(inner: Inner) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                generated,
-                http,
-                blob,
-                transfer,
-                base,
-                tokens,
-                retry,
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -165,51 +106,62 @@ impl Client {
     }
 
     /// The API's base URL.
-    pub fn base_url(&self) -> &Url {
-        &self.inner.base
+    pub fn base_url(&self) -> &url::Url {
+        self.inner.api.base()
     }
 
     /// Every product of the account, across all pages.
     pub fn list_products(&self) -> Pager<Product> {
-        self.pager(&LIST_PRODUCTS, LIST_PRODUCTS.path.to_owned(), |g| {
-            Box::pin(g.list_products())
-        })
+        self.pager(&LIST_PRODUCTS, |g| async move { g.list_products().await })
     }
 
     /// One product.
     pub async fn get_product(&self, product: Id) -> Result<Product, Error> {
         self.inner
-            .run(&GET_PRODUCT, |g| g.get_product(&product))
+            .api
+            .call(
+                &GET_PRODUCT,
+                |g| async move { g.get_product(&product).await },
+            )
             .await
     }
 
     /// Creates a product. Not idempotent: retried only when it provably was not processed.
     pub async fn create_product(&self, body: &NewProduct) -> Result<Product, Error> {
         self.inner
-            .run(&CREATE_PRODUCT, |g| g.create_product(body))
+            .api
+            .call(
+                &CREATE_PRODUCT,
+                |g| async move { g.create_product(body).await },
+            )
             .await
     }
 
     /// Changes a product's name, marketing names or announcement date.
     pub async fn update_product(&self, product: Id, body: &ProductUpdate) -> Result<(), Error> {
         self.inner
-            .run(&UPDATE_PRODUCT, |g| g.update_product(&product, body))
+            .api
+            .call(&UPDATE_PRODUCT, |g| async move {
+                g.update_product(&product, body).await
+            })
             .await
     }
 
     /// Every submission of a product, across all pages. List items usually lack
     /// `workflowStatus` and `downloads`; [`get_submission`](Self::get_submission) has them.
     pub fn list_submissions(&self, product: Id) -> Pager<Submission> {
-        let path = format!("/hardware/products/{product}/submissions");
-        self.pager(&LIST_SUBMISSIONS, path, move |g| {
-            Box::pin(async move { g.list_submissions(&product).await })
+        self.pager(&LIST_SUBMISSIONS, move |g| async move {
+            g.list_submissions(&product).await
         })
     }
 
     /// One submission, with its workflow status and downloads.
     pub async fn get_submission(&self, product: Id, submission: Id) -> Result<Submission, Error> {
         self.inner
-            .run(&GET_SUBMISSION, |g| g.get_submission(&product, &submission))
+            .api
+            .call(&GET_SUBMISSION, |g| async move {
+                g.get_submission(&product, &submission).await
+            })
             .await
     }
 
@@ -223,7 +175,10 @@ impl Client {
         body: &NewSubmission,
     ) -> Result<Submission, Error> {
         self.inner
-            .run(&CREATE_SUBMISSION, |g| g.create_submission(&product, body))
+            .api
+            .call(&CREATE_SUBMISSION, |g| async move {
+                g.create_submission(&product, body).await
+            })
             .await
     }
 
@@ -235,8 +190,9 @@ impl Client {
         body: &SubmissionUpdate,
     ) -> Result<(), Error> {
         self.inner
-            .run(&UPDATE_SUBMISSION, |g| {
-                g.update_submission(&product, &submission, body)
+            .api
+            .call(&UPDATE_SUBMISSION, |g| async move {
+                g.update_submission(&product, &submission, body).await
             })
             .await
     }
@@ -245,8 +201,9 @@ impl Client {
     /// commit that settles unclear outcomes).
     pub(crate) async fn send_commit(&self, product: Id, submission: Id) -> Result<(), Error> {
         self.inner
-            .run(&COMMIT_SUBMISSION, |g| {
-                g.commit_submission(&product, &submission)
+            .api
+            .call(&COMMIT_SUBMISSION, |g| async move {
+                g.commit_submission(&product, &submission).await
             })
             .await
     }
@@ -258,8 +215,9 @@ impl Client {
         submission: Id,
     ) -> Result<(), Error> {
         self.inner
-            .run(&CREATE_PUBLISHER_METADATA, |g| {
-                g.create_publisher_metadata(&product, &submission)
+            .api
+            .call(&CREATE_PUBLISHER_METADATA, |g| async move {
+                g.create_publisher_metadata(&product, &submission).await
             })
             .await
     }
@@ -271,14 +229,9 @@ impl Client {
         submission: Id,
         targeting: bool,
     ) -> Pager<ShippingLabel> {
-        let mut path =
-            format!("/hardware/products/{product}/submissions/{submission}/shippingLabels");
-        if targeting {
-            path.push_str("?includeTargetingInfo=true");
-        }
         let include = targeting.then_some(true);
-        self.pager(&LIST_SHIPPING_LABELS, path, move |g| {
-            Box::pin(async move { g.list_shipping_labels(&product, &submission, include).await })
+        self.pager(&LIST_SHIPPING_LABELS, move |g| async move {
+            g.list_shipping_labels(&product, &submission, include).await
         })
     }
 
@@ -292,8 +245,10 @@ impl Client {
     ) -> Result<ShippingLabel, Error> {
         let include = targeting.then_some(true);
         self.inner
-            .run(&GET_SHIPPING_LABEL, |g| {
+            .api
+            .call(&GET_SHIPPING_LABEL, |g| async move {
                 g.get_shipping_label(&product, &submission, &label, include)
+                    .await
             })
             .await
     }
@@ -327,8 +282,9 @@ impl Client {
             }
         })?;
         self.inner
-            .run(&CREATE_SHIPPING_LABEL, |g| {
-                g.create_shipping_label(&product, &submission, body)
+            .api
+            .call(&CREATE_SHIPPING_LABEL, |g| async move {
+                g.create_shipping_label(&product, &submission, body).await
             })
             .await
     }
@@ -342,8 +298,10 @@ impl Client {
         body: &ShippingLabelUpdate,
     ) -> Result<(), Error> {
         self.inner
-            .run(&UPDATE_SHIPPING_LABEL, |g| {
+            .api
+            .call(&UPDATE_SHIPPING_LABEL, |g| async move {
                 g.update_shipping_label(&product, &submission, &label, body)
+                    .await
             })
             .await
     }
@@ -356,17 +314,16 @@ impl Client {
         label: Id,
     ) -> Result<(), Error> {
         self.inner
-            .run(&CANCEL_SHIPPING_LABEL, |g| {
-                g.cancel_shipping_label(&product, &submission, &label)
+            .api
+            .call(&CANCEL_SHIPPING_LABEL, |g| async move {
+                g.cancel_shipping_label(&product, &submission, &label).await
             })
             .await
     }
 
     /// Every audience a label can be restricted to.
     pub fn list_audiences(&self) -> Pager<Audience> {
-        self.pager(&LIST_AUDIENCES, LIST_AUDIENCES.path.to_owned(), |g| {
-            Box::pin(g.list_audiences())
-        })
+        self.pager(&LIST_AUDIENCES, |g| async move { g.list_audiences().await })
     }
 
     /// A partner's shared submission as it is known in your account.
@@ -377,8 +334,10 @@ impl Client {
         submission: Id,
     ) -> Result<Submission, Error> {
         self.inner
-            .run(&GET_PARTNER_SUBMISSION, |g| {
+            .api
+            .call(&GET_PARTNER_SUBMISSION, |g| async move {
                 g.get_partner_submission(&publisher, &product, &submission)
+                    .await
             })
             .await
     }
@@ -389,8 +348,9 @@ impl Client {
         package: bytes::Bytes,
     ) -> Result<PreprodPackage, Error> {
         self.inner
-            .run(&UPLOAD_PREPROD_PACKAGE, |g| {
-                g.upload_preprod_package(package.clone())
+            .api
+            .call(&UPLOAD_PREPROD_PACKAGE, |g| async move {
+                g.upload_preprod_package(package).await
             })
             .await
     }
@@ -398,7 +358,10 @@ impl Client {
     /// A pre-production package and its signing status.
     pub async fn get_preprod_package(&self, package: &str) -> Result<PreprodPackage, Error> {
         self.inner
-            .run(&GET_PREPROD_PACKAGE, |g| g.get_preprod_package(package))
+            .api
+            .call(&GET_PREPROD_PACKAGE, |g| async move {
+                g.get_preprod_package(package).await
+            })
             .await
     }
 
@@ -406,7 +369,10 @@ impl Client {
     pub async fn list_preprod_assets(&self, package: &str) -> Result<Vec<PreprodAsset>, Error> {
         let list = self
             .inner
-            .run(&LIST_PREPROD_ASSETS, |g| g.list_preprod_assets(package))
+            .api
+            .call(&LIST_PREPROD_ASSETS, |g| async move {
+                g.list_preprod_assets(package).await
+            })
             .await?;
         Ok(list.0)
     }
@@ -418,7 +384,10 @@ impl Client {
         asset: &str,
     ) -> Result<PreprodAsset, Error> {
         self.inner
-            .run(&GET_PREPROD_ASSET, |g| g.get_preprod_asset(package, asset))
+            .api
+            .call(&GET_PREPROD_ASSET, |g| async move {
+                g.get_preprod_asset(package, asset).await
+            })
             .await
     }
 
@@ -431,23 +400,17 @@ impl Client {
         dest: &std::path::Path,
     ) -> Result<u64, Error> {
         let expected = self.get_preprod_asset(package, asset).await?.content_hash;
-        let segment =
-            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let url = self.inner.url(&format!(
-            "/hardware/preprod/packages/{}/assets/{}/download",
-            segment(package),
-            segment(asset)
-        ));
+        let api = &self.inner.api;
+        let built = api
+            .build(&DOWNLOAD_PREPROD_ASSET, |g| async move {
+                g.download_preprod_asset(package, asset).await
+            })
+            .await?;
         let mut part = dest.as_os_str().to_owned();
         part.push(".part");
         let part = std::path::PathBuf::from(part);
-        let (size, actual) = self
-            .inner
-            .call(
-                &DOWNLOAD_PREPROD_ASSET,
-                DOWNLOAD_PREPROD_ASSET.path,
-                |lease| self.inner.get_to_file(&url, lease, &part),
-            )
+        let (size, actual) = api
+            .download(&DOWNLOAD_PREPROD_ASSET, built.request, &part)
             .await?;
         if let Some(expected) = expected.filter(|e| !e.eq_ignore_ascii_case(&actual)) {
             let _ = tokio::fs::remove_file(&part).await;
@@ -458,56 +421,26 @@ impl Client {
                 },
             )));
         }
-        tokio::fs::rename(&part, dest).await.map_err(|e| {
+        tokio::fs::rename(&part, dest).await.map_err(|source| {
             Error::Transfer(Box::new(crate::transfer::TransferError::File {
                 path: dest.to_owned(),
-                message: e.to_string(),
+                source,
             }))
         })?;
         Ok(size)
     }
 
-    /// A pager over a list operation whose first page `first` fetches; `path` (under the base
-    /// URL, with its query) is where relative `next_link`s resolve from.
-    fn pager<E, F>(&self, op: &'static Operation, path: String, first: F) -> Pager<E::Item>
+    /// A pager over the list operation `op` whose first page the generated call `first`
+    /// fetches; relative `next_link`s resolve from the first page's URL.
+    fn pager<E, F, Fut>(&self, op: &'static Operation, first: F) -> Pager<E::Item>
     where
         E: Envelope,
-        F: for<'a> Fn(&'a hw_api_gen::Client) -> GeneratedCall<'a, E> + Send + Sync + 'static,
-    {
-        let inner = self.inner.clone();
-        let first_url = self.inner.url(&path);
-        let first = Box::pin(async move { inner.run(op, &first).await });
-        Pager::new(self.inner.clone(), op, first_url, first)
-    }
-}
-
-/// A boxed generated call.
-pub(crate) type GeneratedCall<'a, T> = std::pin::Pin<
-    Box<
-        dyn std::future::Future<
-                Output = Result<hw_api_gen::ResponseValue<T>, hw_api_gen::Error<ErrorResponse>>,
-            > + Send
-            + 'a,
-    >,
->;
-
-impl Inner {
-    /// Runs the generated call `call` as operation `op` (auth, retries, typed errors).
-    pub(crate) async fn run<'a, T, F, Fut>(&'a self, op: &Operation, call: F) -> Result<T, Error>
-    where
-        T: serde::de::DeserializeOwned,
-        F: Fn(&'a hw_api_gen::Client) -> Fut,
+        F: FnOnce(hw_api_gen::Client) -> Fut + Send + 'static,
         Fut: std::future::Future<
-                Output = Result<hw_api_gen::ResponseValue<T>, hw_api_gen::Error<ErrorResponse>>,
-            >,
+                Output = Result<hw_api_gen::ResponseValue<E>, hw_api_gen::Error<ErrorResponse>>,
+            > + Send
+            + 'static,
     {
-        self.call(op, op.path, |_| from_generated(call(&self.generated)))
-            .await
-    }
-
-    /// The absolute URL of `path` under the base URL.
-    fn url(&self, path: &str) -> Url {
-        let joined = format!("{}{path}", self.base.as_str().trim_end_matches('/'));
-        Url::parse(&joined).unwrap_or_else(|_| self.base.clone())
+        Pager::new(self.inner.clone(), op, first)
     }
 }

@@ -6,11 +6,12 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::auth::{StaticToken, TokenProvider};
-use crate::client::Client;
+use crate::client::{Client, Inner};
 use crate::error::Error;
 use crate::origin;
 use crate::retry::RetryPolicy;
 use crate::transfer::TransferOptions;
+use crate::transport::Transport;
 
 /// The production API, version 2.0.
 pub const DEFAULT_BASE_URL: &str = "https://manage.devcenter.microsoft.com/v2.0/my";
@@ -28,6 +29,7 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     transfer: TransferOptions,
+    max_pages: u32,
 }
 
 impl Default for ClientBuilder {
@@ -40,6 +42,7 @@ impl Default for ClientBuilder {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             retry: RetryPolicy::default(),
             transfer: TransferOptions::default(),
+            max_pages: crate::pager::DEFAULT_MAX_PAGES,
         }
     }
 }
@@ -99,6 +102,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The most pages a list may have (default [`DEFAULT_MAX_PAGES`](crate::DEFAULT_MAX_PAGES));
+    /// a longer list ends with [`Error::Paging`] instead of going on for ever.
+    pub fn max_pages(mut self, pages: u32) -> Self {
+        self.max_pages = pages.max(1);
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let trimmed = self.base_url.trim_end_matches('/');
@@ -124,17 +134,15 @@ impl ClientBuilder {
             .map_err(|e| {
                 Error::Config(format!(
                     "cannot build the HTTP client: {}",
-                    crate::call::describe(e)
+                    crate::error::NetworkError::new(e)
                 ))
             })?;
         let blob = crate::transfer::blob_client(&self.user_agent, self.connect_timeout);
-        Ok(Client::from_parts(
-            base,
-            http,
+        Ok(Client::from_inner(Inner {
+            api: Transport::new(base, http, tokens, self.retry),
             blob,
-            self.transfer,
-            tokens,
-            self.retry,
-        ))
+            transfer: self.transfer,
+            max_pages: self.max_pages,
+        }))
     }
 }

@@ -16,24 +16,26 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// The service could not be reached, or the connection broke.
-    #[error("{operation}: cannot reach the service after {attempts} attempt(s): {message}")]
+    #[error("{operation}: cannot reach the service after {attempts} attempt(s): {source}")]
     Transport {
         /// The spec's operation id.
         operation: &'static str,
         /// How many attempts were made.
         attempts: u32,
         /// What went wrong.
-        message: String,
+        #[source]
+        source: NetworkError,
     },
     /// The service did not answer in time.
-    #[error("{operation}: timed out after {attempts} attempt(s): {message}")]
+    #[error("{operation}: timed out after {attempts} attempt(s): {source}")]
     Timeout {
         /// The spec's operation id.
         operation: &'static str,
         /// How many attempts were made.
         attempts: u32,
         /// What timed out.
-        message: String,
+        #[source]
+        source: NetworkError,
     },
     /// No access token could be had.
     #[error("{operation}: {source}")]
@@ -84,6 +86,17 @@ pub enum Error {
         /// The API origin.
         origin: String,
     },
+    /// A list cannot be read to its end: the service repeated a `next_link` (the list would
+    /// never end) or sent more pages than the cap. Returned instead of a truncated list.
+    #[error("{operation}: the list cannot be read to its end: {problem} ({url})")]
+    Paging {
+        /// The spec's operation id.
+        operation: &'static str,
+        /// The link that was not followed, redacted.
+        url: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// An unclear create could not be settled by looking for what it would have made.
     #[error("{operation}: outcome unknown, and checking did not settle it: {checked} ({source})")]
     Unreconciled {
@@ -109,7 +122,7 @@ pub enum Error {
         last: Option<String>,
     },
     /// A package transfer to or from blob storage failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Transfer(Box<crate::transfer::TransferError>),
     /// The request could not be built or was refused before it was sent.
     #[error("{operation}: the request was not sent: {message}")]
@@ -121,7 +134,208 @@ pub enum Error {
     },
 }
 
+/// What kind of failure an [`Error`] is: what a caller (a pipeline, a command-line tool) does
+/// about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The client or a request is set up wrongly: a bad URL, plain HTTP to a remote host, a
+    /// missing setting.
+    Config,
+    /// No access token could be had, or the service refused the credentials or the permission
+    /// (401, 403, an expired or read-only SAS URL).
+    Auth,
+    /// What was asked for does not exist (404).
+    NotFound,
+    /// A rule refused the request: the service's validation or state rules (400, 409, 422, …),
+    /// or the client's own check of them before sending.
+    Rejected,
+    /// The service asked to slow down (429) for longer than the retries lasted.
+    Throttled,
+    /// An outage, a network failure or a timeout that outlasted the retries; the same request
+    /// may succeed later.
+    Transient,
+    /// The service failed with a status a retry does not fix (501, 505).
+    Server,
+    /// A request that is not safe to repeat may or may not have been processed, and checking
+    /// did not settle it.
+    Ambiguous,
+    /// Microsoft's processing of a submission or shipping label failed.
+    WorkflowFailed,
+    /// A wait for Microsoft's processing ran past its deadline.
+    TimedOut,
+    /// Bytes are not what the service says they are (a size or checksum mismatch).
+    Integrity,
+    /// A local file could not be read or written.
+    LocalIo,
+    /// A response does not fit the API: a body that does not decode, a link to another origin,
+    /// a list that does not end.
+    InvalidResponse,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 13] = [
+        ErrorKind::Config,
+        ErrorKind::Auth,
+        ErrorKind::NotFound,
+        ErrorKind::Rejected,
+        ErrorKind::Throttled,
+        ErrorKind::Transient,
+        ErrorKind::Server,
+        ErrorKind::Ambiguous,
+        ErrorKind::WorkflowFailed,
+        ErrorKind::TimedOut,
+        ErrorKind::Integrity,
+        ErrorKind::LocalIo,
+        ErrorKind::InvalidResponse,
+    ];
+
+    /// The kind as a stable snake_case word (for JSON output and logs).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "config",
+            ErrorKind::Auth => "auth",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Transient => "transient",
+            ErrorKind::Server => "server",
+            ErrorKind::Ambiguous => "ambiguous",
+            ErrorKind::WorkflowFailed => "workflow_failed",
+            ErrorKind::TimedOut => "timed_out",
+            ErrorKind::Integrity => "integrity",
+            ErrorKind::LocalIo => "local_io",
+            ErrorKind::InvalidResponse => "invalid_response",
+        }
+    }
+
+    /// The kind of an error status from a service (the API or blob storage).
+    pub(crate) fn of_status(status: u16) -> Self {
+        match status {
+            401 | 403 => ErrorKind::Auth,
+            404 => ErrorKind::NotFound,
+            429 => ErrorKind::Throttled,
+            s if crate::retry::is_transient(s) => ErrorKind::Transient,
+            500..=599 => ErrorKind::Server,
+            _ => ErrorKind::Rejected,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request that got no complete answer: what happened, on one line without secrets, with
+/// reqwest's error (its URL removed: it may carry a SAS signature) as the source when there is
+/// one; its own causes (the connection's, the socket's) follow in the `source()` chain, which
+/// [`chain`] prints.
+#[derive(Debug, thiserror::Error)]
+#[error("{description}")]
+pub struct NetworkError {
+    description: String,
+    #[source]
+    source: Option<reqwest::Error>,
+}
+
+impl NetworkError {
+    /// The failure `error`.
+    pub(crate) fn new(error: reqwest::Error) -> Self {
+        let url = error.url().map(crate::redact::url);
+        let error = error.without_url();
+        let mut description = error.to_string();
+        if let Some(url) = url {
+            description.push_str(&format!(" ({url})"));
+        }
+        Self {
+            description: crate::wire::clean(&description),
+            source: Some(error),
+        }
+    }
+
+    /// A failure that reqwest did not see (a body cut short).
+    pub(crate) fn other(description: impl Into<String>) -> Self {
+        Self {
+            description: description.into(),
+            source: None,
+        }
+    }
+
+    /// Whether the request timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.source.as_ref().is_some_and(reqwest::Error::is_timeout)
+    }
+}
+
+/// An error and its causes on one line, each cause that does not repeat what came before
+/// appended after a colon, with secrets redacted: how a person should be shown an error.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let text = next.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = next.source();
+    }
+    crate::wire::clean(&line)
+}
+
 impl Error {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) => ErrorKind::Config,
+            Error::Transport { .. } | Error::Timeout { .. } => ErrorKind::Transient,
+            Error::Auth { source, .. } => source.kind(),
+            Error::Service(e) => ErrorKind::of_status(e.status),
+            Error::Decode { .. } | Error::ForeignLink { .. } | Error::Paging { .. } => {
+                ErrorKind::InvalidResponse
+            }
+            Error::Ambiguous { .. } | Error::Unreconciled { .. } => ErrorKind::Ambiguous,
+            Error::WorkflowFailed(_) => ErrorKind::WorkflowFailed,
+            Error::WaitTimedOut { .. } => ErrorKind::TimedOut,
+            Error::Transfer(e) => e.kind(),
+            Error::InvalidRequest { .. } => ErrorKind::Rejected,
+        }
+    }
+
+    /// Whether the same call may succeed if it is made again later, as it is: throttling,
+    /// outages, network failures and integrity failures (a download starts over). An
+    /// [`ambiguous`](ErrorKind::Ambiguous) outcome is not: check what happened first.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.kind(),
+            ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::Integrity
+        )
+    }
+
+    /// The variant as a stable snake_case word (`service`, `transport`, …): where the failure
+    /// was seen, as [`kind`](Self::kind) says what it means.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Transport { .. } => "transport",
+            Error::Timeout { .. } => "timeout",
+            Error::Auth { .. } => "auth",
+            Error::Service(_) => "service",
+            Error::Decode { .. } => "decode",
+            Error::Ambiguous { .. } => "ambiguous",
+            Error::ForeignLink { .. } => "foreign_link",
+            Error::Paging { .. } => "paging",
+            Error::Unreconciled { .. } => "unreconciled",
+            Error::WorkflowFailed(_) => "workflow_failed",
+            Error::WaitTimedOut { .. } => "wait_timed_out",
+            Error::Transfer(_) => "transfer",
+            Error::InvalidRequest { .. } => "invalid_request",
+        }
+    }
+
     /// The HTTP status of the response behind this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -280,3 +494,261 @@ impl fmt::Display for ServiceError {
 }
 
 impl std::error::Error for ServiceError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{AuthError, TokenEndpointError};
+    use crate::transfer::TransferError;
+
+    #[test]
+    fn all_lists_every_kind_once() {
+        // An exhaustive match: a new kind does not compile until it is placed here, and then
+        // the check below fails until it is in `ALL`.
+        let position = |kind: ErrorKind| match kind {
+            ErrorKind::Config => 0,
+            ErrorKind::Auth => 1,
+            ErrorKind::NotFound => 2,
+            ErrorKind::Rejected => 3,
+            ErrorKind::Throttled => 4,
+            ErrorKind::Transient => 5,
+            ErrorKind::Server => 6,
+            ErrorKind::Ambiguous => 7,
+            ErrorKind::WorkflowFailed => 8,
+            ErrorKind::TimedOut => 9,
+            ErrorKind::Integrity => 10,
+            ErrorKind::LocalIo => 11,
+            ErrorKind::InvalidResponse => 12,
+        };
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(position(kind), i, "{kind}");
+        }
+        let names: std::collections::HashSet<_> =
+            ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+    }
+
+    fn service(status: u16) -> Error {
+        Error::Service(Box::new(crate::decode::service_error(
+            "getProduct",
+            1,
+            status,
+            &Default::default(),
+            b"",
+        )))
+    }
+
+    fn transfer(e: TransferError) -> Error {
+        Error::Transfer(Box::new(e))
+    }
+
+    fn rejected_token(status: u16) -> Error {
+        Error::Auth {
+            operation: "getProduct",
+            source: AuthError::Rejected(Box::new(TokenEndpointError {
+                status,
+                ..TokenEndpointError::default()
+            })),
+        }
+    }
+
+    #[test]
+    fn every_variant_knows_its_kind() {
+        let network = || NetworkError::other("connection reset");
+        let io = || std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let refused = |status| TransferError::Refused {
+            operation: "putBlock",
+            url: "https://blob.test/x".into(),
+            status,
+            code: None,
+            message: None,
+            request_id: None,
+        };
+        let workflow = WorkflowFailure {
+            what: "submission 1".into(),
+            commit_status: None,
+            step: None,
+            messages: vec![],
+            error_report: None,
+        };
+        let cases: Vec<(Error, ErrorKind, bool)> = vec![
+            (Error::Config("bad".into()), ErrorKind::Config, false),
+            (
+                Error::Transport {
+                    operation: "getProduct",
+                    attempts: 3,
+                    source: network(),
+                },
+                ErrorKind::Transient,
+                true,
+            ),
+            (
+                Error::Timeout {
+                    operation: "getProduct",
+                    attempts: 3,
+                    source: network(),
+                },
+                ErrorKind::Transient,
+                true,
+            ),
+            (
+                Error::Auth {
+                    operation: "getProduct",
+                    source: AuthError::Transport(network()),
+                },
+                ErrorKind::Transient,
+                true,
+            ),
+            (rejected_token(400), ErrorKind::Auth, false),
+            (rejected_token(429), ErrorKind::Throttled, true),
+            (rejected_token(503), ErrorKind::Transient, true),
+            (
+                Error::Auth {
+                    operation: "getProduct",
+                    source: AuthError::Provider("no".into()),
+                },
+                ErrorKind::Auth,
+                false,
+            ),
+            (service(400), ErrorKind::Rejected, false),
+            (service(401), ErrorKind::Auth, false),
+            (service(403), ErrorKind::Auth, false),
+            (service(404), ErrorKind::NotFound, false),
+            (service(409), ErrorKind::Rejected, false),
+            (service(422), ErrorKind::Rejected, false),
+            (service(429), ErrorKind::Throttled, true),
+            (service(408), ErrorKind::Transient, true),
+            (service(500), ErrorKind::Transient, true),
+            (service(503), ErrorKind::Transient, true),
+            (service(501), ErrorKind::Server, false),
+            (
+                Error::Decode {
+                    operation: "getProduct",
+                    status: Some(200),
+                    path: "id".into(),
+                    message: "bad".into(),
+                },
+                ErrorKind::InvalidResponse,
+                false,
+            ),
+            (
+                Error::Ambiguous {
+                    operation: "createProduct",
+                    source: Box::new(service(500)),
+                },
+                ErrorKind::Ambiguous,
+                false,
+            ),
+            (
+                Error::ForeignLink {
+                    operation: "listProducts",
+                    url: "https://elsewhere.test/".into(),
+                    origin: "https://api.test".into(),
+                },
+                ErrorKind::InvalidResponse,
+                false,
+            ),
+            (
+                Error::Paging {
+                    operation: "listProducts",
+                    url: "https://api.test/p".into(),
+                    problem: "repeated".into(),
+                },
+                ErrorKind::InvalidResponse,
+                false,
+            ),
+            (
+                Error::Unreconciled {
+                    operation: "createProduct",
+                    checked: "two".into(),
+                    source: Box::new(service(500)),
+                },
+                ErrorKind::Ambiguous,
+                false,
+            ),
+            (
+                Error::WorkflowFailed(Box::new(workflow)),
+                ErrorKind::WorkflowFailed,
+                false,
+            ),
+            (
+                Error::WaitTimedOut {
+                    what: "submission 1".into(),
+                    waited: Duration::from_secs(1),
+                    last: None,
+                },
+                ErrorKind::TimedOut,
+                false,
+            ),
+            (
+                transfer(TransferError::Sas {
+                    url: "u".into(),
+                    problem: "expired".into(),
+                }),
+                ErrorKind::Rejected,
+                false,
+            ),
+            (transfer(refused(403)), ErrorKind::Auth, false),
+            (transfer(refused(500)), ErrorKind::Transient, true),
+            (transfer(refused(400)), ErrorKind::Rejected, false),
+            (
+                transfer(TransferError::Transport {
+                    operation: "getBlob",
+                    url: "u".into(),
+                    attempts: 2,
+                    source: network(),
+                }),
+                ErrorKind::Transient,
+                true,
+            ),
+            (
+                transfer(TransferError::File {
+                    path: "driver.cab".into(),
+                    source: io(),
+                }),
+                ErrorKind::LocalIo,
+                false,
+            ),
+            (
+                transfer(TransferError::Integrity {
+                    what: "x".into(),
+                    message: "MD5".into(),
+                }),
+                ErrorKind::Integrity,
+                true,
+            ),
+            (
+                transfer(TransferError::TooLarge("big".into())),
+                ErrorKind::Rejected,
+                false,
+            ),
+            (
+                Error::InvalidRequest {
+                    operation: "createShippingLabel",
+                    message: "rule".into(),
+                },
+                ErrorKind::Rejected,
+                false,
+            ),
+        ];
+        for (error, kind, retryable) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+            assert_eq!(error.is_retryable(), retryable, "{error}");
+            assert!(!error.name().is_empty());
+        }
+    }
+
+    #[test]
+    fn causes_are_kept_and_shown_once() {
+        let error = Error::Transfer(Box::new(TransferError::File {
+            path: "out/driver.cab".into(),
+            source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "access denied"),
+        }));
+        let io = std::error::Error::source(&error)
+            .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+            .expect("the io error is in the chain");
+        assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied);
+        let line = chain(&error);
+        assert_eq!(line.matches("access denied").count(), 1, "{line}");
+    }
+}

@@ -18,32 +18,40 @@
 //! - **Paging**: list operations return a [`Pager`], a stream of items (or of pages) that follows
 //!   `next_link` to the end.
 //! - **Errors**: one [`Error`] type with the HTTP status, the service's code, message, validation
-//!   errors and activity id; bodies that are empty or HTML still give the status.
-//! - **Retries**: 408, 429 and 5xx and network errors, for operations that are safe to repeat,
+//!   errors and activity id; bodies that are empty or HTML still give the status. Each error
+//!   says what [kind](ErrorKind) of failure it is and whether a retry may help.
+//! - **Retries**: 408, 429, 500, 502, 503, 504 and network errors, for operations that are safe to repeat,
 //!   honouring `Retry-After`; a create is never resent blindly ([`Error::Ambiguous`]).
 //! - **Secrets**: tokens and secrets are `secrecy` types; SAS signatures and tokens are redacted
 //!   from errors and logs.
 
 pub mod auth;
-mod call;
 mod client;
+mod commit;
 mod config;
+mod create_once;
+mod decode;
 mod error;
-mod lifecycle;
 mod origin;
+mod package;
 mod pager;
 pub mod redact;
 mod retry;
 pub mod targeting;
 pub mod transfer;
+mod transport;
+mod wait;
+mod wire;
 
 pub use client::{Client, operations};
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
-pub use error::{Error, ErrorCode, FieldError, ServiceError, WorkflowFailure};
-pub use lifecycle::{LabelMilestone, WaitOptions};
-pub use pager::{Page, PageStream, Pager};
+pub use error::{
+    Error, ErrorCode, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure, chain,
+};
+pub use pager::{DEFAULT_MAX_PAGES, Page, PageStream, Pager};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
+pub use wait::{LabelMilestone, WaitOptions};
 
 /// Entry points for the fuzz harness (not a stable API).
 #[doc(hidden)]
@@ -54,7 +62,7 @@ pub mod fuzzing {
 
     /// Decodes an error response body of `status` as the client does.
     pub fn decode_error_body(status: u16, body: &[u8]) -> ServiceError {
-        crate::call::decode_error_body(status, body)
+        crate::decode::service_error("fuzz", 1, status, &Default::default(), body)
     }
 
     /// Resolves the `next_link` of a page at `page_url` with `links`, and whether the token
@@ -65,7 +73,7 @@ pub mod fuzzing {
         links: &[hw_api_gen::types::Link],
     ) -> Result<Option<(Url, bool)>, String> {
         Ok(crate::pager::next_link(page_url, links)?.map(|url| {
-            let trusted = crate::origin::same_origin(&url, base);
+            let trusted = crate::origin::may_carry_token(&url, base);
             (url, trusted)
         }))
     }

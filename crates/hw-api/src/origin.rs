@@ -41,6 +41,12 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
     a.origin() == b.origin()
 }
 
+/// Whether the access token may go to `url`: only to the API's own origin (that of `base`).
+/// The one place this is decided; every API request passes through it.
+pub fn may_carry_token(url: &Url, base: &Url) -> bool {
+    same_origin(url, base)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! `next_link` link.
 //!
 //! Hand-written because progenitor generates paging streams only for Dropshot's
-//! `page_token`/`items`/`next_page` convention (`shared/reference/progenitor-findings.md` §9).
+//! `page_token`/`items`/`next_page` convention (`docs/service-notes.md`, "Progenitor: paging").
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -11,17 +11,22 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::{Stream, StreamExt};
+use hw_api_gen::ResponseValue;
 use hw_api_gen::types::{
-    Audience, AudienceList, Link, LinkRel, Product, ProductList, ShippingLabel, ShippingLabelList,
-    Submission, SubmissionList,
+    Audience, AudienceList, ErrorResponse, Link, LinkRel, Product, ProductList, ShippingLabel,
+    ShippingLabelList, Submission, SubmissionList,
 };
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::call::Operation;
 use crate::client::Inner;
 use crate::error::Error;
-use crate::{origin, redact};
+use crate::redact;
+use crate::transport::Operation;
+
+/// The most pages a list may have unless the client is built with another cap: a hundred
+/// thousand items or more, where a list whose links never repeat would otherwise never end.
+pub const DEFAULT_MAX_PAGES: u32 = 10_000;
 
 /// One page of a list.
 #[derive(Debug, Clone)]
@@ -35,9 +40,6 @@ pub struct Page<T> {
 
 /// The pages of a list as a stream.
 pub type PageStream<T> = Pin<Box<dyn Stream<Item = Result<Page<T>, Error>> + Send>>;
-
-/// The future that fetches a list's first page.
-pub(crate) type FirstPage<E> = Pin<Box<dyn Future<Output = Result<E, Error>> + Send>>;
 
 /// A list envelope of the spec.
 pub(crate) trait Envelope: DeserializeOwned + Send + 'static {
@@ -81,10 +83,13 @@ impl Envelope for AudienceList {
 /// All items of a list, fetched page by page as the stream is polled (nothing is requested
 /// before the first poll).
 ///
-/// The pager follows `next_link` as given, absolute or relative to the page it came from. It
-/// stops when a page has no `next_link` or repeats one already followed, keeps going past empty
-/// pages, and ends with [`Error::ForeignLink`] rather than send the access token to another
-/// origin. A failed page ends the stream after its error.
+/// The pager follows `next_link` as given, absolute or relative to the page it came from, each
+/// page through the same transport as the first. It stops when a page has no `next_link` and
+/// keeps going past empty pages. It never reports a truncated list as complete: it ends with
+/// [`Error::Paging`] when the service repeats a link or the list passes the page cap
+/// ([`ClientBuilder::max_pages`](crate::ClientBuilder::max_pages)), and with
+/// [`Error::ForeignLink`] rather than send the access token to another origin. A failed page
+/// ends the stream after its error.
 pub struct Pager<T> {
     pages: PageStream<T>,
     buffered: VecDeque<T>,
@@ -99,20 +104,23 @@ impl<T> std::fmt::Debug for Pager<T> {
 }
 
 impl<T: Send + 'static> Pager<T> {
-    pub(crate) fn new<E: Envelope<Item = T>>(
-        inner: Arc<Inner>,
-        op: &'static Operation,
-        first_url: Url,
-        first: FirstPage<E>,
-    ) -> Self {
+    /// A pager over `op`, whose first page the generated call `first` fetches.
+    pub(crate) fn new<E, F, Fut>(inner: Arc<Inner>, op: &'static Operation, first: F) -> Self
+    where
+        E: Envelope<Item = T>,
+        F: FnOnce(hw_api_gen::Client) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<ResponseValue<E>, hw_api_gen::Error<ErrorResponse>>>
+            + Send
+            + 'static,
+    {
         let state = State {
             cursor: Cursor::First(first),
-            page_url: first_url.clone(),
-            seen: HashSet::from([first_url.to_string()]),
+            seen: HashSet::new(),
+            pages: 0,
             inner,
             op,
         };
-        let pages = futures_util::stream::unfold(state, State::next_page).fuse();
+        let pages = futures_util::stream::unfold(state, State::next_page::<E, Fut>).fuse();
         Self {
             pages: Box::pin(pages),
             buffered: VecDeque::new(),
@@ -155,56 +163,63 @@ impl<T> Stream for Pager<T> {
     }
 }
 
-enum Cursor<E> {
-    First(FirstPage<E>),
+enum Cursor<F> {
+    First(F),
     Next(Url),
-    Foreign(Url),
     Broken(Error),
     Done,
 }
 
-struct State<E> {
-    cursor: Cursor<E>,
-    page_url: Url,
+struct State<F> {
+    cursor: Cursor<F>,
+    /// The links followed so far.
     seen: HashSet<String>,
+    /// The pages fetched so far.
+    pages: u32,
     inner: Arc<Inner>,
     op: &'static Operation,
 }
 
-impl<E: Envelope> State<E> {
-    async fn next_page(mut self) -> Option<(Result<Page<E::Item>, Error>, Self)> {
+impl<F> State<F> {
+    async fn next_page<E, Fut>(mut self) -> Option<(Result<Page<E::Item>, Error>, Self)>
+    where
+        E: Envelope,
+        F: FnOnce(hw_api_gen::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<E>, hw_api_gen::Error<ErrorResponse>>>,
+    {
+        let api = &self.inner.api;
         let fetched = match std::mem::replace(&mut self.cursor, Cursor::Done) {
             Cursor::Done => return None,
             Cursor::Broken(error) => Err(error),
-            Cursor::Foreign(url) => Err(Error::ForeignLink {
-                operation: self.op.id,
-                url: redact::url(&url),
-                origin: self.inner.base.origin().ascii_serialization(),
-            }),
-            Cursor::First(first) => first.await,
-            Cursor::Next(url) => {
-                self.page_url = url.clone();
-                let inner = self.inner.clone();
-                inner
-                    .call(self.op, url.path(), |lease| {
-                        inner.get_json::<E>(&url, lease)
-                    })
-                    .await
-            }
+            Cursor::First(first) => match api.build(self.op, first).await {
+                Ok(built) => {
+                    let url = built.request.url().clone();
+                    api.json::<E>(self.op, built.request)
+                        .await
+                        .map(|page| (url, page))
+                }
+                Err(e) => Err(e),
+            },
+            Cursor::Next(url) => api
+                .get::<E>(self.op, url.clone())
+                .await
+                .map(|page| (url, page)),
         };
-        let envelope = match fetched {
-            Ok(envelope) => envelope,
+        let (page_url, envelope) = match fetched {
+            Ok(fetched) => fetched,
             Err(e) => return Some((Err(e), self)),
         };
+        self.pages += 1;
+        self.seen.insert(page_url.to_string());
         let (items, links) = envelope.into_parts();
-        let next_link = self.follow(&links);
+        let next_link = self.follow(&page_url, &links);
         Some((Ok(Page { items, next_link }), self))
     }
 
-    /// Sets the cursor from the page's links; returns the next page's URL. A link that cannot
-    /// be followed ends the list with an error after this page.
-    fn follow(&mut self, links: &[Link]) -> Option<Url> {
-        let url = match next_link(&self.page_url, links) {
+    /// Sets the cursor from the links of the page at `page_url`; returns the next page's URL.
+    /// A link that cannot or must not be followed ends the list with an error after this page.
+    fn follow(&mut self, page_url: &Url, links: &[Link]) -> Option<Url> {
+        let url = match next_link(page_url, links) {
             Ok(Some(url)) => url,
             Ok(None) => return None,
             Err(message) => {
@@ -217,14 +232,23 @@ impl<E: Envelope> State<E> {
                 return None;
             }
         };
-        if !self.seen.insert(url.to_string()) {
-            tracing::warn!(operation = self.op.id, link = %redact::url(&url), "the service repeated a next_link; stopping");
-            return None;
-        }
-        self.cursor = if origin::same_origin(&url, &self.inner.base) {
-            Cursor::Next(url.clone())
+        let problem = if !self.seen.insert(url.to_string()) {
+            Some("the service repeated this next_link, so the list would never end".to_owned())
+        } else if self.pages >= self.inner.max_pages {
+            Some(format!(
+                "the list has more than {} pages, the most this client reads",
+                self.inner.max_pages
+            ))
         } else {
-            Cursor::Foreign(url.clone())
+            None
+        };
+        self.cursor = match problem {
+            Some(problem) => Cursor::Broken(Error::Paging {
+                operation: self.op.id,
+                url: redact::url(&url),
+                problem,
+            }),
+            None => Cursor::Next(url.clone()),
         };
         Some(url)
     }

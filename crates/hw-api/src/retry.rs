@@ -1,10 +1,17 @@
-//! When to try a request again, and how long to wait first.
+//! When to try a request again, and how long to wait first: the one retry engine of the
+//! client, used by API calls, blob operations and the token endpoint alike.
+//!
+//! - [`RetryPolicy`]: how many attempts, what backoff, how long a server's wait is honoured.
+//! - [`classify`]: the one definition of which failures are worth another attempt, given
+//!   whether the request may be repeated.
+//! - [`run`]: the loop, parameterized by what each attempt's outcome was.
 //!
 //! Hand-written rather than taken from reqwest-retry (which ignores `Retry-After` and would resend
 //! a create) or backon (whose delay cannot come from the response without the same code): the
-//! policy here is a few pure functions, and which failures may be retried is decided by the caller
-//! from the operation's idempotency (`crate::call`).
+//! policy is a few pure functions and the loop is twenty lines.
 
+use std::fmt::Display;
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
@@ -124,9 +131,143 @@ impl RetryPolicy {
     }
 }
 
-/// Statuses worth another attempt (when the request may be repeated).
+/// Statuses worth another attempt: 408, 429, 500, 502, 503 and 504 (the Azure SDKs' set;
+/// `docs/service-notes.md`, "Retries"). Other 5xx (501, 505) say that a retry will not help.
 pub(crate) fn is_transient(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// What became of a request, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failed {
+    /// The peer answered with this error status.
+    Status(u16),
+    /// No connection was made: nothing was sent.
+    NotConnected,
+    /// The request was sent (or may have been) and no complete answer came: a timeout, a broken
+    /// connection, a body cut short.
+    NoAnswer,
+    /// The request could not be built or was refused before sending (a redirect not followed).
+    NotSent,
+}
+
+/// What to do after a failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Try again after the backoff (or the server's wait).
+    Retry,
+    /// The credentials were refused (401): try once more with fresh ones, where there are any.
+    Reauthenticate,
+    /// The request may have been processed and must not be repeated blindly.
+    Ambiguous,
+    /// Another attempt would fail the same way.
+    Final,
+}
+
+/// Whether another attempt may help after `failed`, for a request that may be repeated
+/// (`idempotent`) or not. A throttled (429) or never-sent request was not processed, so even a
+/// create is retried then; any other transient failure of a create is ambiguous.
+pub(crate) fn classify(failed: Failed, idempotent: bool) -> Verdict {
+    let repeat = if idempotent {
+        Verdict::Retry
+    } else {
+        Verdict::Ambiguous
+    };
+    match failed {
+        Failed::Status(401) => Verdict::Reauthenticate,
+        Failed::Status(429) | Failed::NotConnected => Verdict::Retry,
+        Failed::Status(status) if is_transient(status) => repeat,
+        Failed::NoAnswer => repeat,
+        Failed::Status(_) | Failed::NotSent => Verdict::Final,
+    }
+}
+
+/// What a reqwest error says of whether the request was sent.
+pub(crate) fn failed_send(error: &reqwest::Error) -> Failed {
+    if error.is_builder() || error.is_redirect() {
+        Failed::NotSent
+    } else if error.is_connect() {
+        Failed::NotConnected
+    } else {
+        Failed::NoAnswer
+    }
+}
+
+/// How one attempt ended, for [`run`].
+pub(crate) enum Attempt<T, E> {
+    /// Finished: a success, or a failure another attempt would not fix.
+    Done(Result<T, E>),
+    /// Failed in a way another attempt may fix, after the backoff or `server_wait`.
+    /// `progressed` says it moved the work forward (a download that got bytes), which earns a
+    /// fresh budget of attempts.
+    Retry {
+        error: E,
+        server_wait: Option<Duration>,
+        progressed: bool,
+    },
+    /// Failed in a way the next attempt fixes at once (a refreshed token); not counted against
+    /// the policy. The attempt itself must make sure this happens only once.
+    Again,
+}
+
+impl<T, E> Attempt<T, E> {
+    /// A failure to retry after the backoff or the server's wait.
+    pub(crate) fn retry(error: E, server_wait: Option<Duration>) -> Self {
+        Attempt::Retry {
+            error,
+            server_wait,
+            progressed: false,
+        }
+    }
+}
+
+/// Runs `attempt` (given the attempt's number, from 1) until it is done or `policy` gives up,
+/// sleeping between attempts; returns the last error when it gives up. `what` names the request
+/// in traces.
+pub(crate) async fn run<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    what: &str,
+    mut attempt: F,
+) -> Result<T, E>
+where
+    E: Display,
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Attempt<T, E>>,
+{
+    let mut started = tokio::time::Instant::now();
+    let mut made = 0u32;
+    let mut counted = 0u32;
+    loop {
+        made += 1;
+        counted += 1;
+        match attempt(made).await {
+            Attempt::Done(result) => return result,
+            Attempt::Again => counted -= 1,
+            Attempt::Retry {
+                error,
+                server_wait,
+                progressed,
+            } => {
+                if progressed {
+                    counted = 1;
+                    started = tokio::time::Instant::now();
+                }
+                let Some(delay) =
+                    policy.delay_before_retry(counted, started.elapsed(), server_wait)
+                else {
+                    return Err(error);
+                };
+                tracing::debug!(
+                    what,
+                    retry.attempt = made,
+                    retry.delay_ms = delay.as_millis() as u64,
+                    %error,
+                    "retrying"
+                );
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
 }
 
 /// The wait a response asks for: `x-ms-retry-after-ms` or `retry-after-ms` (milliseconds), then
@@ -162,6 +303,102 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn classification_of_every_failure() {
+        use Verdict::*;
+        let cases = [
+            (Failed::Status(401), Reauthenticate, Reauthenticate),
+            (Failed::Status(429), Retry, Retry),
+            (Failed::NotConnected, Retry, Retry),
+            (Failed::Status(408), Retry, Ambiguous),
+            (Failed::Status(500), Retry, Ambiguous),
+            (Failed::Status(502), Retry, Ambiguous),
+            (Failed::Status(503), Retry, Ambiguous),
+            (Failed::Status(504), Retry, Ambiguous),
+            (Failed::NoAnswer, Retry, Ambiguous),
+            (Failed::Status(400), Final, Final),
+            (Failed::Status(403), Final, Final),
+            (Failed::Status(404), Final, Final),
+            (Failed::Status(409), Final, Final),
+            (Failed::Status(501), Final, Final),
+            (Failed::Status(505), Final, Final),
+            (Failed::NotSent, Final, Final),
+        ];
+        for (failed, idempotent, create) in cases {
+            assert_eq!(classify(failed, true), idempotent, "{failed:?} idempotent");
+            assert_eq!(classify(failed, false), create, "{failed:?} not idempotent");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_engine_retries_until_done_and_counts_attempts() {
+        let policy = RetryPolicy::default().with_max_attempts(5);
+        let mut seen = Vec::new();
+        let result: Result<u32, String> = run(&policy, "test", |n| {
+            seen.push(n);
+            async move {
+                if n < 3 {
+                    Attempt::retry(format!("failure {n}"), None)
+                } else {
+                    Attempt::Done(Ok(n))
+                }
+            }
+        })
+        .await;
+        assert_eq!(result, Ok(3));
+        assert_eq!(seen, [1, 2, 3]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_engine_gives_up_with_the_last_error() {
+        let policy = RetryPolicy::default().with_max_attempts(3);
+        let result: Result<(), String> = run(&policy, "test", |n| async move {
+            Attempt::retry(format!("failure {n}"), None)
+        })
+        .await;
+        assert_eq!(result, Err("failure 3".to_owned()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn again_is_not_counted_and_progress_renews_the_budget() {
+        let policy = RetryPolicy::default().with_max_attempts(2);
+        // 1 fails, 2 is `Again` (free), 3 fails: two counted failures end it at 3.
+        let result: Result<(), String> = run(&policy, "test", |n| async move {
+            if n == 2 {
+                Attempt::Again
+            } else {
+                Attempt::retry(format!("failure {n}"), None)
+            }
+        })
+        .await;
+        assert_eq!(result, Err("failure 3".to_owned()));
+        // Each attempt that progressed starts a fresh budget: six attempts with a budget of 2.
+        let result: Result<u32, String> = run(&policy, "test", |n| async move {
+            if n < 6 {
+                Attempt::Retry {
+                    error: format!("failure {n}"),
+                    server_wait: None,
+                    progressed: true,
+                }
+            } else {
+                Attempt::Done(Ok(n))
+            }
+        })
+        .await;
+        assert_eq!(result, Ok(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_engine_waits_what_the_server_asks() {
+        let policy = RetryPolicy::default().with_max_attempts(2);
+        let started = tokio::time::Instant::now();
+        let _: Result<(), String> = run(&policy, "test", |n| async move {
+            Attempt::retry(format!("failure {n}"), Some(Duration::from_secs(7)))
+        })
+        .await;
+        assert_eq!(started.elapsed(), Duration::from_secs(7));
     }
 
     #[test]

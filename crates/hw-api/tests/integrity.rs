@@ -91,10 +91,7 @@ async fn a_corrupted_download_is_refused_and_removed() {
 async fn with_the_check_off_the_file_is_kept_and_reported_unchecked() {
     let server = blob_server(b"what was uploaded").await;
     let client = common::static_client_with(&server, |builder| {
-        builder.transfer_options(TransferOptions {
-            verify_md5: false,
-            ..TransferOptions::default()
-        })
+        builder.transfer_options(TransferOptions::default().with_verify_md5(false))
     });
     let dest = destination("unchecked");
     let report = client

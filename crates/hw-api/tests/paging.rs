@@ -112,7 +112,7 @@ async fn an_empty_page_in_the_middle_does_not_end_the_list() {
 }
 
 #[tokio::test]
-async fn a_repeated_link_stops_the_list() {
+async fn a_repeated_link_is_an_error_that_names_it_not_a_short_list() {
     let server = MockServer::start().await;
     mount_page(
         &server,
@@ -126,12 +126,62 @@ async fn a_repeated_link_stops_the_list() {
         page(&[2], Some("products?continuationToken=a")),
     )
     .await;
-    let all = static_client(&server)
+    let mut items = static_client(&server).list_products();
+    let mut ids = Vec::new();
+    let err = loop {
+        match items.next().await {
+            Some(Ok(product)) => ids.push(product.id),
+            Some(Err(e)) => break e,
+            None => panic!("a list whose link repeats must not end as if complete"),
+        }
+    };
+    assert_eq!(ids, [Id(1), Id(2)], "each page once, then the error");
+    let Error::Paging { url, .. } = &err else {
+        panic!("expected a paging error, got {err:?}");
+    };
+    assert!(url.contains("products?continuationToken="), "{url}");
+    assert!(err.to_string().contains("repeated"), "{err}");
+    assert_eq!(err.kind(), hw_api::ErrorKind::InvalidResponse);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+/// A server with a list of three pages.
+async fn three_pages() -> MockServer {
+    let server = MockServer::start().await;
+    mount_page(
+        &server,
+        None,
+        page(&[1], Some("products?continuationToken=a")),
+    )
+    .await;
+    mount_page(
+        &server,
+        Some("a"),
+        page(&[2], Some("products?continuationToken=b")),
+    )
+    .await;
+    server
+}
+
+#[tokio::test]
+async fn a_list_past_the_page_cap_is_an_error() {
+    let server = three_pages().await;
+    let err = static_client_with(&server, |b| b.max_pages(2))
+        .list_products()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Paging { .. }), "{err:?}");
+    assert!(err.to_string().contains("more than 2 pages"), "{err}");
+    // With room for three pages the same list is read whole.
+    let server = three_pages().await;
+    mount_page(&server, Some("b"), page(&[3], None)).await;
+    let all = static_client_with(&server, |b| b.max_pages(3))
         .list_products()
         .try_collect::<Vec<_>>()
         .await
         .unwrap();
-    assert_eq!(all.len(), 2, "each page once, then stop");
+    assert_eq!(all.len(), 3);
 }
 
 #[tokio::test]

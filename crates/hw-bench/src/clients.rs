@@ -149,10 +149,7 @@ pub async fn upload(sas: &str, file: &Path) -> Result<Measured, String> {
 
 /// P3 through hw-api's transfer, with or without the MD5 check.
 pub async fn download(sas: &str, out: &Path, verify: bool) -> Result<Measured, String> {
-    let options = TransferOptions {
-        verify_md5: verify,
-        ..TransferOptions::default()
-    };
+    let options = TransferOptions::default().with_verify_md5(verify);
     let client = client_with("http://127.0.0.1:9/v2.0/my", "unused", options)?;
     // Each run downloads from scratch: no leftovers of an earlier run to resume from.
     for suffix in ["", ".part", ".part.json"] {

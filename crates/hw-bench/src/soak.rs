@@ -108,12 +108,12 @@ pub async fn run(
                 .with_max_delay(Duration::from_millis(500))
                 .with_max_attempts(8),
         )
-        .transfer_options(TransferOptions {
-            block_size: 256 * 1024,
-            single_put_threshold: 256 * 1024,
-            parallelism: 4,
-            ..TransferOptions::default()
-        })
+        .transfer_options(
+            TransferOptions::default()
+                .with_block_size(256 * 1024)
+                .with_single_put_threshold(256 * 1024)
+                .with_parallelism(4),
+        )
         .build()
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     std::fs::create_dir_all(&scratch)?;
@@ -213,11 +213,10 @@ async fn flow(
         .commit_submission(product, submission)
         .await
         .map_err(fail("commit"))?;
-    let wait = WaitOptions {
-        first_interval: Duration::from_millis(30),
-        max_interval: Duration::from_millis(200),
-        deadline: Some(Duration::from_secs(120)),
-    };
+    let wait = WaitOptions::default()
+        .with_first_interval(Duration::from_millis(30))
+        .with_max_interval(Duration::from_millis(200))
+        .with_deadline(Some(Duration::from_secs(120)));
     client
         .wait_for_submission(product, submission, &wait, &mut |_| {})
         .await

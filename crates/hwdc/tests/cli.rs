@@ -398,10 +398,19 @@ async fn every_command_through_a_submission_and_a_label() {
     )
     .await
     .ok();
+    // Waited for, so that the step the label is at does not depend on how fast this machine
+    // starts a process (with 20 ms steps the update passes through the cancellable steps).
+    hwdc(
+        &sim,
+        &home.0,
+        &["labels", "wait", &p, &s, &l, "--poll", "0.01"],
+    )
+    .await
+    .ok();
     let cancel = hwdc(&sim, &home.0, &["labels", "cancel", &p, &s, &l]).await;
     assert_eq!(
         cancel.code, 5,
-        "a label still publishing its update cannot be cancelled: {}",
+        "a label whose update finished publishing cannot be cancelled: {}",
         cancel.stderr
     );
 }

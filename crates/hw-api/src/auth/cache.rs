@@ -78,6 +78,24 @@ impl Cached {
     }
 }
 
+/// Marks a refresh in flight for as long as it lives: dropped when the fetch ends, and also when
+/// the caller's future is dropped mid-fetch (a timeout), so that the mark never outlives the
+/// refresh and early refresh keeps working.
+struct Refreshing<'a>(&'a TokenCache);
+
+impl<'a> Refreshing<'a> {
+    fn start(cache: &'a TokenCache) -> Self {
+        cache.state().refreshing = true;
+        Self(cache)
+    }
+}
+
+impl Drop for Refreshing<'_> {
+    fn drop(&mut self) {
+        self.0.state().refreshing = false;
+    }
+}
+
 impl TokenCache {
     pub(crate) fn new(provider: Arc<dyn TokenProvider>) -> Self {
         Self {
@@ -113,11 +131,11 @@ impl TokenCache {
         if let Some(lease) = self.cached(false) {
             return Ok(lease);
         }
-        self.state().refreshing = true;
+        let refreshing = Refreshing::start(self);
         let requested_at = Instant::now();
         let fetched = self.provider.fetch_token().await;
+        drop(refreshing);
         let mut state = self.state();
-        state.refreshing = false;
         match fetched {
             Ok(token) => {
                 let cached = Cached::new(token, requested_at);
@@ -263,6 +281,18 @@ mod tests {
             "served at once during the refresh"
         );
         assert_eq!(refreshing.await.unwrap(), "slow-2");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_dropped_midway_does_not_stop_later_refreshes() {
+        let cache = Arc::new(TokenCache::new(Arc::new(Slow(AtomicUsize::new(0)))));
+        cache.get().await.unwrap();
+        tokio::time::advance(Duration::from_secs(400)).await;
+        // A caller gives up on its refresh (its timeout fires while the provider is slow).
+        let gave_up = tokio::time::timeout(Duration::from_secs(1), cache.get()).await;
+        assert!(gave_up.is_err(), "the refresh takes 10 s");
+        // The next caller refreshes rather than waiting for a refresh nobody is doing.
+        assert_eq!(cache.get().await.unwrap().secret.expose_secret(), "slow-3");
     }
 
     #[tokio::test]

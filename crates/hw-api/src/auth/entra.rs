@@ -2,7 +2,8 @@
 //!
 //! Hand-written instead of the `oauth2` crate (which fails on the v1 endpoint's string
 //! `expires_in` and brings a second reqwest and TLS stack) or azure_identity (+43 crates for one
-//! form POST): see `shared/reference/auth-retry-blob-security-cli.md` §1.6–1.7.
+//! form POST): see `docs/service-notes.md`, "Entra token: crate choice". Requests are retried by
+//! the client's one retry engine ([`crate::retry`]): asking for a token twice is harmless.
 
 use std::time::{Duration, SystemTime};
 
@@ -11,8 +12,9 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{AccessToken, AuthError, TokenEndpointError, TokenFuture, TokenProvider};
-use crate::call::describe;
-use crate::retry::{RetryPolicy, is_transient, server_wait};
+use crate::error::NetworkError;
+use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
+use crate::wire::{self, BodyError, limits};
 use crate::{origin, redact};
 
 /// The public-cloud Entra authority.
@@ -120,54 +122,46 @@ impl ClientCredentials {
     }
 
     async fn fetch(&self) -> Result<AccessToken, AuthError> {
-        let http = self.http.as_ref().map_err(|message| AuthError::Transport {
-            message: message.clone(),
-        })?;
+        let http = self
+            .http
+            .as_ref()
+            .map_err(|message| AuthError::Transport(NetworkError::other(message.clone())))?;
         let url = self.token_url();
         let (key, value) = match &self.endpoint {
             EntraEndpoint::V2 { scope } => ("scope", scope.as_str()),
             EntraEndpoint::V1 { resource } => ("resource", resource.as_str()),
         };
-        let started = tokio::time::Instant::now();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.secret.expose_secret()),
-                (key, value),
-            ];
-            let sent = http.post(url.clone()).form(&form).send().await;
-            let (error, wait) = match sent {
-                Ok(response) if response.status().is_success() => return token(response).await,
-                Ok(response) if is_transient(response.status().as_u16()) => {
-                    let wait = server_wait(response.headers(), SystemTime::now());
-                    (rejection(response).await, wait)
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.secret.expose_secret()),
+            (key, value),
+        ];
+        let (url, form) = (&url, &form);
+        retry::run(&self.retry, "token", |_| async move {
+            let (error, failed, wait) = match http.post(url.clone()).form(form).send().await {
+                Ok(response) if response.status().is_success() => {
+                    return Attempt::Done(token(response).await);
                 }
-                Ok(response) => return Err(rejection(response).await),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let wait = server_wait(response.headers(), SystemTime::now());
+                    (rejection(response).await, Failed::Status(status), wait)
+                }
                 Err(e) => {
-                    let transient = e.is_connect() || e.is_timeout();
-                    let error = AuthError::Transport {
-                        message: describe(e),
-                    };
-                    if !transient {
-                        return Err(error);
-                    }
-                    (error, None)
+                    let failed = retry::failed_send(&e);
+                    (AuthError::Transport(NetworkError::new(e)), failed, None)
                 }
             };
-            match self
-                .retry
-                .delay_before_retry(attempts, started.elapsed(), wait)
-            {
-                Some(delay) => {
-                    tracing::debug!(attempt = attempts, delay_ms = delay.as_millis() as u64, %error, "retrying the token request");
-                    tokio::time::sleep(delay).await;
+            match retry::classify(failed, true) {
+                Verdict::Retry => Attempt::retry(error, wait),
+                // A 401 here is a wrong secret, not a stale token.
+                Verdict::Reauthenticate | Verdict::Ambiguous | Verdict::Final => {
+                    Attempt::Done(Err(error))
                 }
-                None => return Err(error),
             }
-        }
+        })
+        .await
     }
 }
 
@@ -190,7 +184,7 @@ fn http_client(https_only: bool) -> Result<reqwest::Client, String> {
         .map_err(|e| {
             format!(
                 "cannot build the HTTP client for the token endpoint: {}",
-                describe(e)
+                NetworkError::new(e)
             )
         })
 }
@@ -231,9 +225,16 @@ struct ErrorBody {
 
 async fn token(response: reqwest::Response) -> Result<AccessToken, AuthError> {
     let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| AuthError::Transport {
-        message: describe(e),
-    })?;
+    let body = match wire::read_whole(response, limits::TOKEN_RESPONSE).await {
+        Ok(body) => body,
+        Err(BodyError::Network(e)) => return Err(AuthError::Transport(NetworkError::new(e))),
+        Err(BodyError::TooLarge(limit)) => {
+            return Err(AuthError::InvalidResponse {
+                status,
+                message: format!("the response is larger than {limit} bytes"),
+            });
+        }
+    };
     let parsed: TokenResponse =
         serde_json::from_slice(&body).map_err(|e| AuthError::InvalidResponse {
             status,
@@ -260,7 +261,9 @@ async fn token(response: reqwest::Response) -> Result<AccessToken, AuthError> {
 
 async fn rejection(response: reqwest::Response) -> AuthError {
     let status = response.status();
-    let body = response.bytes().await.unwrap_or_default();
+    let body = wire::read_start(response, limits::ERROR_BODY)
+        .await
+        .unwrap_or_default();
     let parsed: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
     let description = parsed
         .error_description

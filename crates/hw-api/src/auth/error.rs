@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::error::ErrorKind;
+
 /// A failure to get an access token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -10,11 +12,8 @@ pub enum AuthError {
     #[error("the token endpoint refused: {0}")]
     Rejected(Box<TokenEndpointError>),
     /// The token endpoint could not be reached or did not answer in time.
-    #[error("cannot reach the token endpoint: {message}")]
-    Transport {
-        /// What went wrong, with URLs redacted.
-        message: String,
-    },
+    #[error("cannot reach the token endpoint: {0}")]
+    Transport(#[source] crate::error::NetworkError),
     /// The token endpoint answered with something that is not a token.
     #[error("the token endpoint sent an unusable response (HTTP {status}): {message}")]
     InvalidResponse {
@@ -26,6 +25,22 @@ pub enum AuthError {
     /// A custom [`TokenProvider`](super::TokenProvider) failed.
     #[error("the token provider failed: {0}")]
     Provider(String),
+}
+
+impl AuthError {
+    /// What kind of failure this is: a token endpoint that could not be reached, throttles or
+    /// fails is [transient](ErrorKind::Transient) or [throttled](ErrorKind::Throttled); any
+    /// other failure is an [authentication](ErrorKind::Auth) failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::Transport(_) => ErrorKind::Transient,
+            AuthError::Rejected(r) if r.status == 429 => ErrorKind::Throttled,
+            AuthError::Rejected(r) if r.status >= 500 => ErrorKind::Transient,
+            AuthError::Rejected(_) | AuthError::InvalidResponse { .. } | AuthError::Provider(_) => {
+                ErrorKind::Auth
+            }
+        }
+    }
 }
 
 /// An error body of the Entra token endpoint.

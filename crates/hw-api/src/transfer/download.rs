@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::{Progress, SasUrl, TransferError, refused, request, send};
-use crate::retry::{RetryPolicy, is_transient, server_wait};
+use crate::error::NetworkError;
+use crate::retry::{self, Attempt, RetryPolicy, Verdict, server_wait};
 
 /// What a download did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,10 +59,10 @@ async fn file_len(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn file_error(path: &Path, e: std::io::Error) -> TransferError {
+fn file_error(path: &Path, source: std::io::Error) -> TransferError {
     TransferError::File {
         path: path.to_owned(),
-        message: e.to_string(),
+        source,
     }
 }
 
@@ -76,7 +77,7 @@ pub(crate) async fn download(
 ) -> Result<DownloadReport, TransferError> {
     let part = sidecar(dest, ".part");
     let meta = sidecar(dest, ".part.json");
-    let mut state: Option<PartState> = match tokio::fs::read(&meta).await {
+    let state: Option<PartState> = match tokio::fs::read(&meta).await {
         Ok(bytes) if tokio::fs::metadata(&part).await.is_ok() => {
             serde_json::from_slice(&bytes).ok()
         }
@@ -86,68 +87,65 @@ pub(crate) async fn download(
         let _ = tokio::fs::remove_file(&part).await;
     }
     let resumed_from = file_len(&part).await;
-    let mut started = tokio::time::Instant::now();
-    let mut attempts = 0;
-    let mut streamed_md5 = None;
-    let finished = loop {
-        let have = file_len(&part).await;
-        if let Some(total) = state.as_ref().and_then(|s| s.total) {
+    let state = std::sync::Mutex::new(state);
+    let (state, part, meta) = (&state, part.as_path(), meta.as_path());
+    let known = || state.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let set = |seen: Option<PartState>| *state.lock().unwrap_or_else(|p| p.into_inner()) = seen;
+    let (finished, streamed_md5) = retry::run(retry, "getBlob", |_| async move {
+        let mut have = file_len(part).await;
+        if let Some(total) = known().and_then(|s| s.total) {
             if have == total {
-                break state.clone().unwrap_or_default();
+                return Attempt::Done(Ok((known().unwrap_or_default(), None)));
             }
             if have > total {
                 tracing::info!(url = %sas, have, total, "the partial file is longer than the blob: starting over");
-                let _ = tokio::fs::remove_file(&part).await;
-                state = None;
-                continue;
+                let _ = tokio::fs::remove_file(part).await;
+                set(None);
+                have = 0;
             }
         }
-        attempts += 1;
+        let known = known();
         let fetch = Fetch {
-            part: &part,
-            meta: &meta,
+            part,
+            meta,
             have,
-            known: state.as_ref(),
+            known: known.as_ref(),
             hash: verify,
         };
         match fetch.run(http, sas, progress).await {
-            Ok(Fetched::Complete(done, hash)) => {
-                streamed_md5 = hash;
-                break done;
-            }
+            Ok(Fetched::Complete(done, hash)) => Attempt::Done(Ok((done, hash))),
             Ok(Fetched::Changed) => {
                 tracing::info!(url = %sas, "the blob changed since the partial download: starting over");
-                let _ = tokio::fs::remove_file(&part).await;
-                state = None;
+                let _ = tokio::fs::remove_file(part).await;
+                set(None);
+                // Without a known ETag the next request cannot be refused as changed.
+                Attempt::Again
             }
             Err(failed) => {
                 if let Some(seen) = failed.state {
-                    state = Some(seen);
+                    set(Some(seen));
                 }
-                let final_error = match &failed.error {
-                    TransferError::Refused { status, .. } => !is_transient(*status),
-                    TransferError::Transport { .. } => false,
-                    _ => true,
+                let kind = match &failed.error {
+                    TransferError::Refused { status, .. } => retry::Failed::Status(*status),
+                    TransferError::Transport { .. } => retry::Failed::NoAnswer,
+                    _ => retry::Failed::NotSent,
                 };
-                if final_error {
-                    return Err(failed.error);
-                }
-                if failed.progressed {
+                match retry::classify(kind, true) {
                     // Each try that moved forward earns a fresh budget.
-                    attempts = 1;
-                    started = tokio::time::Instant::now();
-                }
-                match retry.delay_before_retry(attempts, started.elapsed(), failed.wait) {
-                    Some(delay) => {
-                        tracing::debug!(url = %sas, retry.delay_ms = delay.as_millis() as u64, error = %failed.error, "resuming the download");
-                        tokio::time::sleep(delay).await;
+                    Verdict::Retry => Attempt::Retry {
+                        error: failed.error,
+                        server_wait: failed.wait,
+                        progressed: failed.progressed,
+                    },
+                    Verdict::Reauthenticate | Verdict::Ambiguous | Verdict::Final => {
+                        Attempt::Done(Err(failed.error))
                     }
-                    None => return Err(failed.error),
                 }
             }
         }
-    };
-    let bytes = file_len(&part).await;
+    })
+    .await?;
+    let bytes = file_len(part).await;
     if let Some(total) = finished.total.filter(|total| *total != bytes) {
         let _ = tokio::fs::remove_file(&part).await;
         let _ = tokio::fs::remove_file(&meta).await;
@@ -162,7 +160,7 @@ pub(crate) async fn download(
         Some(expected) => {
             let actual = match streamed_md5 {
                 Some(hash) => hash,
-                None => file_md5(&part).await.map_err(|e| file_error(&part, e))?,
+                None => file_md5(part).await.map_err(|e| file_error(part, e))?,
             };
             if &actual != expected {
                 let _ = tokio::fs::remove_file(&part).await;
@@ -247,11 +245,11 @@ impl Fetch<'_> {
             known,
             hash,
         } = self;
-        let transport = |message: String| TransferError::Transport {
+        let transport = |source: NetworkError| TransferError::Transport {
             operation: "getBlob",
             url: sas.redacted(),
             attempts: 1,
-            message,
+            source,
         };
         let mut builder = request(http, Method::GET, sas, sas.url().clone())
             .header(RANGE, format!("bytes={have}-"));
@@ -261,7 +259,7 @@ impl Fetch<'_> {
         let mut response = builder
             .send()
             .await
-            .map_err(|e| Failed::new(transport(crate::call::describe(e))))?;
+            .map_err(|e| Failed::new(transport(NetworkError::new(e))))?;
         let status = response.status();
         if status == StatusCode::PRECONDITION_FAILED && known.is_some() {
             return Ok(Fetched::Changed);
@@ -354,7 +352,7 @@ impl Fetch<'_> {
                     file.flush()
                         .await
                         .map_err(|e| failed(file_error(part, e), got))?;
-                    return Err(failed(transport(crate::call::describe(e)), got));
+                    return Err(failed(transport(NetworkError::new(e)), got));
                 }
             }
         }
@@ -367,7 +365,9 @@ impl Fetch<'_> {
         };
         match seen.total {
             Some(total) if got != total => Err(failed(
-                transport(format!("the body ended at {got} of {total} bytes")),
+                transport(NetworkError::other(format!(
+                    "the body ended at {got} of {total} bytes"
+                ))),
                 got,
             )),
             Some(_) => Ok(Fetched::Complete(seen, hash)),
@@ -449,7 +449,7 @@ pub(crate) async fn fetch_text(
             operation: "getBlob",
             url: sas.redacted(),
             attempts: 1,
-            message: crate::call::describe(e),
+            source: NetworkError::new(e),
         })?
     {
         if body.len() + chunk.len() > limit {

@@ -2,7 +2,10 @@
 //! that never carries the API's token and never follows redirects.
 //!
 //! Hand-written rather than with azure_storage_blob, which would bring its own HTTP pipeline and
-//! about 50 crates for four REST calls (`shared/reference/auth-retry-blob-security-cli.md` §3.6).
+//! 47 more crates for four REST calls (`docs/service-notes.md`, "Blob transfer: crate choice").
+//!
+//! Requests are retried by the client's one retry engine ([`crate::retry`]); every blob
+//! operation used here may be repeated.
 
 mod download;
 mod sas;
@@ -11,15 +14,16 @@ mod upload;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::error::{ErrorKind, NetworkError};
+use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
+use crate::wire::{self, limits};
+
 pub use download::DownloadReport;
 pub use sas::{Limits, SasUrl};
 pub use upload::UploadReport;
 
 pub(crate) use download::{download, fetch_text};
 pub(crate) use upload::upload;
-
-use crate::redact;
-use crate::retry::{RetryPolicy, is_transient, server_wait};
 
 /// What can go wrong moving a package.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +57,7 @@ pub enum TransferError {
         request_id: Option<String>,
     },
     /// Blob storage could not be reached, or the connection broke, after the retries.
-    #[error("{operation} ({url}) failed after {attempts} attempt(s): {message}")]
+    #[error("{operation} ({url}) failed after {attempts} attempt(s): {source}")]
     Transport {
         /// The blob operation.
         operation: &'static str,
@@ -62,15 +66,17 @@ pub enum TransferError {
         /// How many attempts were made.
         attempts: u32,
         /// What went wrong.
-        message: String,
+        #[source]
+        source: NetworkError,
     },
     /// A local file could not be read or written.
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {source}", path.display())]
     File {
         /// The file.
         path: PathBuf,
         /// What went wrong.
-        message: String,
+        #[source]
+        source: std::io::Error,
     },
     /// The bytes are not what the service says they are.
     #[error("{what}: {message}")]
@@ -83,6 +89,19 @@ pub enum TransferError {
     /// The package cannot be uploaded within the limits of the SAS version.
     #[error("{0}")]
     TooLarge(String),
+}
+
+impl TransferError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TransferError::Sas { .. } | TransferError::TooLarge(_) => ErrorKind::Rejected,
+            TransferError::Refused { status, .. } => ErrorKind::of_status(*status),
+            TransferError::Transport { .. } => ErrorKind::Transient,
+            TransferError::File { .. } => ErrorKind::LocalIo,
+            TransferError::Integrity { .. } => ErrorKind::Integrity,
+        }
+    }
 }
 
 fn detail(code: &Option<String>, message: &Option<String>, request_id: &Option<String>) -> String {
@@ -120,7 +139,9 @@ impl Progress for Silent {
 }
 
 /// How uploads are cut, how many requests run at once, and whether downloads are checked.
+/// Start from [`TransferOptions::default`] and change what you need with the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransferOptions {
     /// The preferred block size (raised when a file would need more than 50,000 blocks).
     pub block_size: u64,
@@ -146,6 +167,32 @@ impl Default for TransferOptions {
     }
 }
 
+impl TransferOptions {
+    /// The preferred block size.
+    pub fn with_block_size(mut self, bytes: u64) -> Self {
+        self.block_size = bytes;
+        self
+    }
+
+    /// The largest file sent in one Put Blob.
+    pub fn with_single_put_threshold(mut self, bytes: u64) -> Self {
+        self.single_put_threshold = bytes;
+        self
+    }
+
+    /// How many blocks are in flight at once (at least 1).
+    pub fn with_parallelism(mut self, blocks: usize) -> Self {
+        self.parallelism = blocks.max(1);
+        self
+    }
+
+    /// Whether downloads are checked against the blob's `Content-MD5`.
+    pub fn with_verify_md5(mut self, verify: bool) -> Self {
+        self.verify_md5 = verify;
+        self
+    }
+}
+
 /// The blob HTTP client: no default headers (so no token), no redirects, a read timeout for
 /// stalled transfers and no total timeout (requests set one scaled to their size).
 pub(crate) fn blob_client(
@@ -158,7 +205,7 @@ pub(crate) fn blob_client(
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(user_agent)
         .build()
-        .map_err(crate::call::describe)
+        .map_err(|e| NetworkError::new(e).to_string())
 }
 
 /// The time a request carrying `bytes` may take: a minute, plus a second per MiB.
@@ -166,50 +213,49 @@ pub(crate) fn timeout_for(bytes: u64) -> Duration {
     Duration::from_secs(60 + bytes / (1024 * 1024))
 }
 
-/// Sends the request `build` makes until it succeeds or the policy gives up; every blob
-/// operation used here may be repeated.
+/// Sends the request `build` makes until it succeeds or the retry policy gives up.
 pub(crate) async fn send(
     retry: &RetryPolicy,
     operation: &'static str,
     shown_url: &str,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, TransferError> {
-    let started = tokio::time::Instant::now();
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let (error, wait) = match build().send().await {
-            Ok(response) if response.status().is_success() => return Ok(response),
-            Ok(response) if is_transient(response.status().as_u16()) => {
+    let build = &build;
+    retry::run(retry, operation, |attempt| async move {
+        let (error, failed, wait) = match build().send().await {
+            Ok(response) if response.status().is_success() => return Attempt::Done(Ok(response)),
+            Ok(response) => {
+                let status = response.status().as_u16();
                 let wait = server_wait(response.headers(), SystemTime::now());
-                (refused(operation, shown_url, response).await, wait)
+                let error = refused(operation, shown_url, response).await;
+                (error, Failed::Status(status), wait)
             }
-            Ok(response) => return Err(refused(operation, shown_url, response).await),
-            Err(e) if e.is_builder() || e.is_redirect() => {
-                return Err(TransferError::Transport {
+            Err(e) => {
+                let failed = retry::failed_send(&e);
+                let error = TransferError::Transport {
                     operation,
                     url: shown_url.to_owned(),
-                    attempts,
-                    message: crate::call::describe(e),
-                });
+                    attempts: attempt,
+                    source: NetworkError::new(e),
+                };
+                (error, failed, None)
             }
-            Err(e) => (
-                TransferError::Transport {
-                    operation,
-                    url: shown_url.to_owned(),
-                    attempts,
-                    message: crate::call::describe(e),
-                },
-                None,
-            ),
         };
-        match retry.delay_before_retry(attempts, started.elapsed(), wait) {
-            Some(delay) => {
-                tracing::debug!(operation, attempt = attempts, retry.delay_ms = delay.as_millis() as u64, error = %error, "retrying a blob request");
-                tokio::time::sleep(delay).await;
-            }
-            None => return Err(error),
-        }
+        after_failure(error, failed, wait)
+    })
+    .await
+}
+
+/// What follows a failed blob request: another attempt where the classification says one may
+/// help (every blob operation here may be repeated), else the error.
+pub(crate) fn after_failure<T>(
+    error: TransferError,
+    failed: Failed,
+    wait: Option<Duration>,
+) -> Attempt<T, TransferError> {
+    match retry::classify(failed, true) {
+        Verdict::Retry => Attempt::retry(error, wait),
+        Verdict::Reauthenticate | Verdict::Ambiguous | Verdict::Final => Attempt::Done(Err(error)),
     }
 }
 
@@ -242,18 +288,13 @@ pub(crate) async fn refused(
     response: reqwest::Response,
 ) -> TransferError {
     let status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let code = header("x-ms-error-code");
-    let request_id = header("x-ms-request-id");
-    let body = response.text().await.unwrap_or_default();
-    let element =
-        |tag: &str| xml_element(&body, tag).map(|text| redact::text(&redact::single_line(text)));
+    let code = wire::header(response.headers(), "x-ms-error-code");
+    let request_id = wire::header(response.headers(), "x-ms-request-id");
+    let body = wire::read_start(response, limits::ERROR_BODY)
+        .await
+        .unwrap_or_default();
+    let body = String::from_utf8_lossy(&body);
+    let element = |tag: &str| xml_element(&body, tag).map(wire::clean);
     TransferError::Refused {
         operation,
         url: shown_url.to_owned(),

@@ -20,6 +20,7 @@ use reqwest::Method;
 
 use super::{Limits, Progress, SasUrl, TransferError, TransferOptions, request, send, timeout_for};
 use crate::retry::RetryPolicy;
+use crate::wire::{self, limits};
 
 /// What an upload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +43,9 @@ pub(crate) async fn upload(
     options: &TransferOptions,
     progress: &dyn Progress,
 ) -> Result<UploadReport, TransferError> {
-    let file_error = |e: std::io::Error| TransferError::File {
+    let file_error = |source: std::io::Error| TransferError::File {
         path: path.to_owned(),
-        message: e.to_string(),
+        source,
     };
     let size = tokio::fs::metadata(path).await.map_err(file_error)?.len();
     let limits = Limits::for_version(sas.version());
@@ -278,7 +279,20 @@ async fn uncommitted_blocks(
     })
     .await;
     let xml = match response {
-        Ok(response) => response.text().await.unwrap_or_default(),
+        Ok(response) => match wire::read_whole(response, limits::BLOCK_LIST).await {
+            Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+            Err(wire::BodyError::TooLarge(limit)) => {
+                return Err(TransferError::TooLarge(format!(
+                    "the block list of {} is larger than {limit} bytes",
+                    sas.redacted()
+                )));
+            }
+            Err(wire::BodyError::Network(e)) => {
+                let e = crate::error::NetworkError::new(e);
+                tracing::info!(url = %sas, error = %e, "the block list could not be read: uploading every block");
+                return Ok(HashSet::new());
+            }
+        },
         Err(TransferError::Refused { status: 404, .. }) => return Ok(HashSet::new()),
         Err(TransferError::Refused { status: 403, .. }) => {
             tracing::info!(url = %sas, "the SAS does not allow reading the block list: uploading every block");

@@ -67,12 +67,12 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
         .base_url(sim.api_url())
         .token_provider(credentials)
         .retry_policy(RetryPolicy::default())
-        .transfer_options(TransferOptions {
-            block_size: 1024 * 1024,
-            single_put_threshold: 1024 * 1024,
-            parallelism: 4,
-            ..TransferOptions::default()
-        })
+        .transfer_options(
+            TransferOptions::default()
+                .with_block_size(1024 * 1024)
+                .with_single_put_threshold(1024 * 1024)
+                .with_parallelism(4),
+        )
         .build()?;
 
     say("1. Create a product: the driver as the dashboard knows it.".into());
@@ -138,11 +138,10 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
     say("   committed.\n".into());
 
     say("5. Wait while the package goes through Microsoft's steps:".into());
-    let options = WaitOptions {
-        first_interval: Duration::from_millis(demo.step_ms / 4 + 1),
-        max_interval: Duration::from_millis(demo.step_ms + 1),
-        deadline: Some(Duration::from_secs(600)),
-    };
+    let options = WaitOptions::default()
+        .with_first_interval(Duration::from_millis(demo.step_ms / 4 + 1))
+        .with_max_interval(Duration::from_millis(demo.step_ms + 1))
+        .with_deadline(Some(Duration::from_secs(600)));
     let mut last = String::new();
     let signed = client
         .wait_for_submission(product.id, submission.id, &options, &mut |s| {

@@ -40,10 +40,9 @@ impl WaitArgs {
     /// The wait options these arguments describe.
     pub fn options(&self) -> WaitOptions {
         let first = Duration::from_secs_f64(self.poll.clamp(0.01, 3600.0));
-        WaitOptions {
-            first_interval: first,
-            max_interval: first.max(Duration::from_secs(60)),
-            deadline: Some(Duration::from_secs(self.timeout)),
-        }
+        WaitOptions::default()
+            .with_first_interval(first)
+            .with_max_interval(first.max(Duration::from_secs(60)))
+            .with_deadline(Some(Duration::from_secs(self.timeout)))
     }
 }

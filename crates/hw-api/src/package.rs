@@ -1,0 +1,160 @@
+//! A submission's files: uploading the package, downloading what Microsoft made of it, reading
+//! its driver metadata, and publishing to the hardware ids that metadata lists. The transfers
+//! themselves are in [`transfer`](crate::transfer); this is the client's façade over them.
+
+use std::path::Path;
+
+use hw_api_gen::Id;
+use hw_api_gen::types::{DownloadType, NewShippingLabel, ShippingLabel};
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::targeting::{DriverMetadata, Filter};
+use crate::transfer::{self, DownloadReport, Progress, SasUrl, TransferError, UploadReport};
+use crate::wire::limits;
+
+fn transfer_error(e: TransferError) -> Error {
+    Error::Transfer(Box::new(e))
+}
+
+impl Client {
+    /// Uploads the file at `path` to the submission's `initialPackage` URL (read fresh from the
+    /// submission, so an expired URL from earlier does not matter). A re-run resumes.
+    pub async fn upload_package(
+        &self,
+        product: Id,
+        submission: Id,
+        path: &Path,
+        progress: &dyn Progress,
+    ) -> Result<UploadReport, Error> {
+        let url = self
+            .download_url(product, submission, DownloadType::InitialPackage)
+            .await?;
+        self.upload_to(&url, path, progress).await
+    }
+
+    /// Uploads the file at `path` to the blob SAS URL `url`.
+    pub async fn upload_to(
+        &self,
+        url: &str,
+        path: &Path,
+        progress: &dyn Progress,
+    ) -> Result<UploadReport, Error> {
+        let (sas, blob) = self.blob(url, 'w')?;
+        let inner = self.inner();
+        transfer::upload(
+            blob,
+            inner.api.retry(),
+            &sas,
+            path,
+            &inner.transfer,
+            progress,
+        )
+        .await
+        .map_err(transfer_error)
+    }
+
+    /// Downloads the submission's file of `kind` (a signed package, driver metadata, …) to
+    /// `dest`, with a URL read fresh from the submission. A re-run resumes.
+    pub async fn download_package(
+        &self,
+        product: Id,
+        submission: Id,
+        kind: DownloadType,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<DownloadReport, Error> {
+        let url = self.download_url(product, submission, kind).await?;
+        self.download_from(&url, dest, progress).await
+    }
+
+    /// Downloads the blob SAS URL `url` to `dest`.
+    pub async fn download_from(
+        &self,
+        url: &str,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<DownloadReport, Error> {
+        let (sas, blob) = self.blob(url, 'r')?;
+        let inner = self.inner();
+        let verify = inner.transfer.verify_md5;
+        transfer::download(blob, inner.api.retry(), &sas, dest, verify, progress)
+            .await
+            .map_err(transfer_error)
+    }
+
+    /// Reads a small text blob (driver metadata, an error report) from its SAS URL.
+    pub async fn fetch_text(&self, url: &str) -> Result<String, Error> {
+        let (sas, blob) = self.blob(url, 'r')?;
+        let inner = self.inner();
+        transfer::fetch_text(blob, inner.api.retry(), &sas, limits::TEXT_BLOB)
+            .await
+            .map_err(transfer_error)
+    }
+
+    /// The checked SAS URL and the blob client, for an operation needing `permission`.
+    fn blob(&self, url: &str, permission: char) -> Result<(SasUrl, &reqwest::Client), Error> {
+        let sas = SasUrl::parse(url, permission).map_err(transfer_error)?;
+        let blob = self
+            .inner()
+            .blob
+            .as_ref()
+            .map_err(|e| Error::Config(e.clone()))?;
+        Ok((sas, blob))
+    }
+
+    /// The URL of the submission's download of `kind`, read now.
+    pub async fn download_url(
+        &self,
+        product: Id,
+        submission: Id,
+        kind: DownloadType,
+    ) -> Result<String, Error> {
+        let current = self.get_submission(product, submission).await?;
+        current
+            .downloads
+            .iter()
+            .flat_map(|d| d.items.iter())
+            .find(|item| item.type_ == kind)
+            .map(|item| item.url.expose().to_owned())
+            .ok_or_else(|| Error::InvalidRequest {
+                operation: "getSubmission",
+                message: format!("submission {submission} offers no {kind} download (yet)"),
+            })
+    }
+
+    /// The submission's driver metadata, downloaded and parsed.
+    pub async fn driver_metadata(
+        &self,
+        product: Id,
+        submission: Id,
+    ) -> Result<DriverMetadata, Error> {
+        let url = self
+            .download_url(product, submission, DownloadType::DriverMetadata)
+            .await?;
+        let text = self.fetch_text(&url).await?;
+        DriverMetadata::parse(&text).map_err(|message| Error::Decode {
+            operation: "driverMetadata",
+            status: None,
+            path: "BundleInfoMap".into(),
+            message,
+        })
+    }
+
+    /// Creates a shipping label whose `targeting.hardwareIds` are every combination of the
+    /// submission's driver metadata that `filter` admits, after checking every documented rule
+    /// (the extension-INF rule with the metadata's INFs).
+    pub async fn publish(
+        &self,
+        product: Id,
+        submission: Id,
+        mut label: NewShippingLabel,
+        filter: &Filter,
+    ) -> Result<ShippingLabel, Error> {
+        let metadata = self.driver_metadata(product, submission).await?;
+        label.targeting.hardware_ids = metadata.hardware_ids(filter);
+        let extension = metadata.has_extension_inf(filter);
+        self.create_checked_label(product, submission, &label, extension)
+            .await
+    }
+}

@@ -1,0 +1,425 @@
+//! The one way every API request goes, generated or hand-built (next pages, preprod
+//! downloads):
+//!
+//! 1. **built**: by a generated method ([`Transport::build`], through
+//!    `hw_api_gen::RequestFactory`) or, for a URL the service gave (a `next_link`), here;
+//! 2. **authorized**: [`origin::may_carry_token`] decides whether the token may go to the
+//!    request's URL, and the token of this attempt is attached;
+//! 3. **sent and retried**: by the one retry engine ([`retry::run`]) with the one
+//!    classification ([`retry::classify`]); a 401 fetches a fresh token once;
+//! 4. **read**: bounded ([`wire::limits`]);
+//! 5. **decoded**: success and both error shapes ([`decode`]).
+//!
+//! One tracing span per operation (`hw_api.operation`) and one per attempt (`hw_api.attempt`).
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+
+use hw_api_gen::types::ErrorResponse;
+use hw_api_gen::{Built, RequestFactory, ResponseValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tracing::{Instrument, field::Empty};
+use url::Url;
+
+use crate::auth::TokenProvider;
+use crate::auth::cache::TokenCache;
+use crate::decode;
+use crate::error::{Error, NetworkError};
+use crate::origin;
+use crate::redact;
+use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
+use crate::transfer::TransferError;
+use crate::wire::{self, BodyError, limits};
+
+/// What the client knows about an operation of the spec.
+#[derive(Debug)]
+pub(crate) struct Operation {
+    /// The spec's `operationId`.
+    pub(crate) id: &'static str,
+    /// The HTTP method.
+    pub(crate) method: &'static str,
+    /// Whether sending it twice has the effect of sending it once.
+    pub(crate) idempotent: bool,
+}
+
+/// Sends the API's requests: the HTTP client, the base URL, the token cache and the retry
+/// policy.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    base: Url,
+    requests: RequestFactory,
+    tokens: Arc<TokenCache>,
+    retry: RetryPolicy,
+}
+
+/// How one attempt failed.
+enum Failure {
+    /// An error status, with the start of its body.
+    Status {
+        status: u16,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    },
+    /// No complete answer, and what that says of whether the request was sent.
+    Network(NetworkError, Failed),
+    /// A failure another attempt cannot fix (a body that does not decode, a file that cannot
+    /// be written).
+    Final(Error),
+}
+
+impl Failure {
+    fn network(error: reqwest::Error) -> Self {
+        let failed = retry::failed_send(&error);
+        Failure::Network(NetworkError::new(error), failed)
+    }
+}
+
+/// A received response, to be read into a value.
+type Received<T> = Result<T, Failure>;
+
+impl Transport {
+    /// A transport for the API at `base`, sending with `http`.
+    pub(crate) fn new(
+        base: Url,
+        http: reqwest::Client,
+        tokens: Arc<dyn TokenProvider>,
+        retry: RetryPolicy,
+    ) -> Self {
+        let requests = RequestFactory::new(base.as_str(), http.clone());
+        Self {
+            http,
+            base,
+            requests,
+            tokens: Arc::new(TokenCache::new(tokens)),
+            retry,
+        }
+    }
+
+    /// The API's base URL.
+    pub(crate) fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The retry policy, which blob operations share.
+    pub(crate) fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// Carries out the generated call `call` as operation `op`: builds its request, sends it
+    /// and decodes its success.
+    pub(crate) async fn call<T, F, Fut>(&self, op: &Operation, call: F) -> Result<T, Error>
+    where
+        T: DeserializeOwned,
+        F: FnOnce(hw_api_gen::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, hw_api_gen::Error<ErrorResponse>>>,
+    {
+        let built = self.build(op, call).await?;
+        self.json(op, built.request).await
+    }
+
+    /// Sends `request` as operation `op` and decodes its success as `T`.
+    pub(crate) async fn json<T: DeserializeOwned>(
+        &self,
+        op: &Operation,
+        request: reqwest::Request,
+    ) -> Result<T, Error> {
+        self.send(op, request, |r| read_json(r, op.id)).await
+    }
+
+    /// The request the generated call `call` builds.
+    pub(crate) async fn build<T, F, Fut>(&self, op: &Operation, call: F) -> Result<Built<T>, Error>
+    where
+        F: FnOnce(hw_api_gen::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, hw_api_gen::Error<ErrorResponse>>>,
+    {
+        self.requests
+            .build(call)
+            .await
+            .map_err(|message| Error::InvalidRequest {
+                operation: op.id,
+                message: redact::text(&message),
+            })
+    }
+
+    /// GETs `url`, a link the service gave (a next page), as operation `op`, and decodes it.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        op: &Operation,
+        url: Url,
+    ) -> Result<T, Error> {
+        let mut request = reqwest::Request::new(reqwest::Method::GET, url);
+        request
+            .headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static("application/json"));
+        self.json(op, request).await
+    }
+
+    /// Sends `request` as operation `op` and streams its success into the file `dest`;
+    /// returns its size and SHA-256 (hex).
+    pub(crate) async fn download(
+        &self,
+        op: &Operation,
+        request: reqwest::Request,
+        dest: &Path,
+    ) -> Result<(u64, String), Error> {
+        self.send(op, request, |response| write_file(response, dest))
+            .await
+    }
+
+    /// Sends `request` as operation `op` until an attempt succeeds or fails for good, and reads
+    /// a success with `receive`.
+    async fn send<T, R, RF>(
+        &self,
+        op: &Operation,
+        request: reqwest::Request,
+        receive: R,
+    ) -> Result<T, Error>
+    where
+        R: Fn(reqwest::Response) -> RF,
+        RF: Future<Output = Received<T>>,
+    {
+        let span = tracing::info_span!(
+            "hw_api.operation",
+            operation = op.id,
+            http.request.method = op.method,
+            server.address = self.base.host_str().unwrap_or_default(),
+            url.path = request.url().path(),
+            http.response.status_code = Empty,
+            attempts = Empty,
+        );
+        if !origin::may_carry_token(request.url(), &self.base) {
+            return Err(Error::ForeignLink {
+                operation: op.id,
+                url: redact::url(request.url()),
+                origin: self.base.origin().ascii_serialization(),
+            });
+        }
+        let reauthenticated = AtomicBool::new(false);
+        let receive = &receive;
+        let reauthenticated = &reauthenticated;
+        let request = &request;
+        retry::run(&self.retry, op.id, |attempt| async move {
+            let span = tracing::Span::current();
+            span.record("attempts", attempt);
+            let lease = match self.tokens.get().await {
+                Ok(lease) => lease,
+                Err(source) => {
+                    return Attempt::Done(Err(Error::Auth {
+                        operation: op.id,
+                        source,
+                    }));
+                }
+            };
+            let Some(mut request) = request.try_clone() else {
+                return Attempt::Done(Err(Error::InvalidRequest {
+                    operation: op.id,
+                    message: "the request body is a stream and cannot be sent again".into(),
+                }));
+            };
+            match bearer(&lease.secret) {
+                Ok(value) => request.headers_mut().insert(AUTHORIZATION, value),
+                Err(message) => {
+                    return Attempt::Done(Err(Error::InvalidRequest {
+                        operation: op.id,
+                        message,
+                    }));
+                }
+            };
+            let attempt_span = tracing::debug_span!(
+                "hw_api.attempt",
+                attempt,
+                http.response.status_code = Empty,
+                request_id = Empty,
+            );
+            let outcome = self
+                .exchange(request, receive)
+                .instrument(attempt_span.clone())
+                .await;
+            let status = match &outcome {
+                Ok((status, _, _)) => Some(*status),
+                Err(Failure::Status { status, .. }) => Some(*status),
+                Err(_) => None,
+            };
+            if let Some(status) = status {
+                attempt_span.record("http.response.status_code", status);
+                span.record("http.response.status_code", status);
+            }
+            let request_id = match &outcome {
+                Ok((_, headers, _)) | Err(Failure::Status { headers, .. }) => {
+                    wire::request_id(headers)
+                }
+                Err(_) => None,
+            };
+            if let Some(id) = request_id {
+                attempt_span.record("request_id", id.as_str());
+            }
+            match outcome {
+                Ok((_, _, value)) => Attempt::Done(Ok(value)),
+                Err(failure) => {
+                    self.judge(op, attempt, failure, || {
+                        // Only the first 401 earns a fresh token.
+                        let first = !reauthenticated.swap(true, Ordering::Relaxed);
+                        if first {
+                            tracing::debug!("the API refused the token (401): fetching a new one and trying once more");
+                            self.tokens.invalidate(lease.generation);
+                        }
+                        first
+                    })
+                }
+            }
+        })
+        .instrument(span)
+        .await
+    }
+
+    /// One exchange: sends `request` and reads its answer.
+    async fn exchange<T, R, RF>(
+        &self,
+        request: reqwest::Request,
+        receive: &R,
+    ) -> Result<(u16, HeaderMap, T), Failure>
+    where
+        R: Fn(reqwest::Response) -> RF,
+        RF: Future<Output = Received<T>>,
+    {
+        let response = self.http.execute(request).await.map_err(Failure::network)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        if !response.status().is_success() {
+            let body = wire::read_start(response, limits::ERROR_BODY)
+                .await
+                .map_err(Failure::network)?;
+            return Err(Failure::Status {
+                status,
+                headers,
+                body,
+            });
+        }
+        let value = receive(response).await?;
+        Ok((status, headers, value))
+    }
+
+    /// What the failure of attempt `attempt` of `op` leads to; `reauthenticate` drops the token
+    /// and says whether this is the first 401 (which earns one more attempt).
+    fn judge<T>(
+        &self,
+        op: &Operation,
+        attempt: u32,
+        failure: Failure,
+        reauthenticate: impl FnOnce() -> bool,
+    ) -> Attempt<T, Error> {
+        let (error, verdict, wait) = match failure {
+            Failure::Final(error) => return Attempt::Done(Err(error)),
+            Failure::Network(source, Failed::NotSent) => {
+                return Attempt::Done(Err(Error::InvalidRequest {
+                    operation: op.id,
+                    message: source.to_string(),
+                }));
+            }
+            Failure::Network(source, failed) => {
+                let error = if source.is_timeout() {
+                    Error::Timeout {
+                        operation: op.id,
+                        attempts: attempt,
+                        source,
+                    }
+                } else {
+                    Error::Transport {
+                        operation: op.id,
+                        attempts: attempt,
+                        source,
+                    }
+                };
+                (error, retry::classify(failed, op.idempotent), None)
+            }
+            Failure::Status {
+                status,
+                headers,
+                body,
+            } => {
+                let error = Error::Service(Box::new(decode::service_error(
+                    op.id, attempt, status, &headers, &body,
+                )));
+                let wait = server_wait(&headers, SystemTime::now());
+                (
+                    error,
+                    retry::classify(Failed::Status(status), op.idempotent),
+                    wait,
+                )
+            }
+        };
+        match verdict {
+            Verdict::Retry => Attempt::retry(error, wait),
+            Verdict::Reauthenticate if reauthenticate() => Attempt::Again,
+            Verdict::Ambiguous => Attempt::Done(Err(Error::Ambiguous {
+                operation: op.id,
+                source: Box::new(error),
+            })),
+            Verdict::Reauthenticate | Verdict::Final => Attempt::Done(Err(error)),
+        }
+    }
+}
+
+/// Reads a success body of `operation` (bounded) and decodes it as `T`.
+async fn read_json<T: DeserializeOwned>(
+    response: reqwest::Response,
+    operation: &'static str,
+) -> Received<T> {
+    let status = response.status().as_u16();
+    let body = match wire::read_whole(response, limits::API_BODY).await {
+        Ok(body) => body,
+        Err(BodyError::Network(e)) => return Err(Failure::network(e)),
+        Err(BodyError::TooLarge(limit)) => {
+            return Err(Failure::Final(Error::Decode {
+                operation,
+                status: Some(status),
+                path: ".".into(),
+                message: format!("the body is larger than {limit} bytes"),
+            }));
+        }
+    };
+    decode::success(&body).map_err(|mismatch| {
+        Failure::Final(Error::Decode {
+            operation,
+            status: Some(status),
+            path: mismatch.path,
+            message: mismatch.message,
+        })
+    })
+}
+
+/// Streams a success body into `dest` (created afresh), hashing it with SHA-256.
+async fn write_file(mut response: reqwest::Response, dest: &Path) -> Received<(u64, String)> {
+    use sha2::Digest;
+    use tokio::io::AsyncWriteExt;
+    let file_failure = |source: std::io::Error| {
+        Failure::Final(Error::Transfer(Box::new(TransferError::File {
+            path: dest.to_owned(),
+            source,
+        })))
+    };
+    let mut file = tokio::fs::File::create(dest).await.map_err(file_failure)?;
+    let mut hash = sha2::Sha256::new();
+    let mut size = 0u64;
+    while let Some(chunk) = response.chunk().await.map_err(Failure::network)? {
+        hash.update(&chunk);
+        size += chunk.len() as u64;
+        file.write_all(&chunk).await.map_err(file_failure)?;
+    }
+    file.flush().await.map_err(file_failure)?;
+    let hex = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((size, hex))
+}
+
+/// An `Authorization` header value, marked sensitive so that `Debug` hides it.
+fn bearer(token: &SecretString) -> Result<HeaderValue, String> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+        .map_err(|_| "the access token has characters a header cannot carry".to_owned())?;
+    value.set_sensitive(true);
+    Ok(value)
+}

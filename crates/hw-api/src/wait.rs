@@ -1,0 +1,294 @@
+//! Waiting for Microsoft's processing of a submission or a shipping label: reads at growing
+//! intervals up to a deadline, and a failed workflow reported with its step, messages and
+//! error report.
+
+use std::time::Duration;
+
+use hw_api_gen::Id;
+use hw_api_gen::types::{
+    CommitStatus, CurrentStep, Destination, DownloadType, ShippingLabel, ShippingLabelCurrentStep,
+    ShippingLabelStep, Submission, WorkflowState, WorkflowStep,
+};
+
+use crate::client::Client;
+use crate::error::{Error, WorkflowFailure};
+
+/// How patiently to wait for Microsoft's processing. Start from [`WaitOptions::default`] and
+/// change what you need with the `with_*` methods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WaitOptions {
+    /// The first pause between two reads.
+    pub first_interval: Duration,
+    /// The longest pause (pauses grow by half each time up to it).
+    pub max_interval: Duration,
+    /// The most time to wait in all (`None`: no limit).
+    pub deadline: Option<Duration>,
+}
+
+impl Default for WaitOptions {
+    /// 5 s growing to 60 s, for at most 24 hours.
+    fn default() -> Self {
+        Self {
+            first_interval: Duration::from_secs(5),
+            max_interval: Duration::from_secs(60),
+            deadline: Some(Duration::from_secs(24 * 3600)),
+        }
+    }
+}
+
+impl WaitOptions {
+    /// The first pause between two reads.
+    pub fn with_first_interval(mut self, interval: Duration) -> Self {
+        self.first_interval = interval;
+        self
+    }
+
+    /// The longest pause between two reads.
+    pub fn with_max_interval(mut self, interval: Duration) -> Self {
+        self.max_interval = interval;
+        self
+    }
+
+    /// The most time to wait in all (`None`: no limit).
+    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+}
+
+/// How far a shipping label must get for [`Client::wait_for_shipping_label`] to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LabelMilestone {
+    /// A Windows Update label reached Microsoft's approval (what SDCM waits for); a shared
+    /// label finished sharing.
+    Approval,
+    /// The label finished publishing (or sharing).
+    #[default]
+    Done,
+}
+
+/// Where a workflow is after one read.
+enum Outcome<T> {
+    Done(T),
+    Failed(WorkflowFailure, Option<String>),
+    Pending(String),
+}
+
+impl Client {
+    /// Waits until Microsoft has signed the submission: a `signedPackage` download appears or
+    /// `finalizeIngestion` completes. Fails with [`Error::WorkflowFailed`] (with the step, the
+    /// messages and the error report's text) when a step or the commit fails, and with
+    /// [`Error::WaitTimedOut`] past the deadline. `observe` sees every read.
+    pub async fn wait_for_submission(
+        &self,
+        product: Id,
+        submission: Id,
+        options: &WaitOptions,
+        observe: &mut (dyn FnMut(&Submission) + Send),
+    ) -> Result<Submission, Error> {
+        let what = format!("submission {submission}");
+        let mut poller = Poller::new(options);
+        loop {
+            let current = self.get_submission(product, submission).await?;
+            observe(&current);
+            match submission_outcome(&what, current) {
+                Outcome::Done(done) => return Ok(done),
+                Outcome::Failed(failure, report) => return Err(self.failed(failure, report).await),
+                Outcome::Pending(last) => poller.pause(&what, last).await?,
+            }
+        }
+    }
+
+    /// Waits until the shipping label reaches `milestone`; fails when its workflow fails.
+    pub async fn wait_for_shipping_label(
+        &self,
+        product: Id,
+        submission: Id,
+        label: Id,
+        milestone: LabelMilestone,
+        options: &WaitOptions,
+        observe: &mut (dyn FnMut(&ShippingLabel) + Send),
+    ) -> Result<ShippingLabel, Error> {
+        let what = format!("shipping label {label}");
+        let mut poller = Poller::new(options);
+        loop {
+            let current = self
+                .get_shipping_label(product, submission, label, false)
+                .await?;
+            observe(&current);
+            match label_outcome(&what, milestone, current) {
+                Outcome::Done(done) => return Ok(done),
+                Outcome::Failed(failure, report) => return Err(self.failed(failure, report).await),
+                Outcome::Pending(last) => poller.pause(&what, last).await?,
+            }
+        }
+    }
+
+    /// A workflow failure with its error report's text, if it has one.
+    async fn failed(&self, mut failure: WorkflowFailure, report_url: Option<String>) -> Error {
+        if let Some(url) = report_url {
+            failure.error_report = match self.fetch_text(&url).await {
+                Ok(text) => Some(crate::redact::text(
+                    &text.chars().take(4096).collect::<String>(),
+                )),
+                Err(e) => Some(format!("(the error report could not be read: {e})")),
+            };
+        }
+        Error::WorkflowFailed(Box::new(failure))
+    }
+}
+
+/// Growing pauses between reads, up to a deadline; the last pause ends at the deadline so that
+/// one more read happens there.
+struct Poller<'a> {
+    options: &'a WaitOptions,
+    started: tokio::time::Instant,
+    pause: Duration,
+}
+
+/// The shortest pause between two reads.
+const MIN_PAUSE: Duration = Duration::from_millis(10);
+
+impl<'a> Poller<'a> {
+    fn new(options: &'a WaitOptions) -> Self {
+        Self {
+            options,
+            started: tokio::time::Instant::now(),
+            pause: options.first_interval.max(MIN_PAUSE),
+        }
+    }
+
+    /// Pauses before the next read, or fails when the deadline has passed.
+    async fn pause(&mut self, what: &str, last: String) -> Result<(), Error> {
+        let waited = self.started.elapsed();
+        let remaining = self
+            .options
+            .deadline
+            .map(|deadline| deadline.saturating_sub(waited));
+        if remaining == Some(Duration::ZERO) {
+            return Err(Error::WaitTimedOut {
+                what: what.to_owned(),
+                waited,
+                last: Some(last),
+            });
+        }
+        let pause = remaining.map_or(self.pause, |r| r.min(self.pause));
+        tracing::debug!(what, %last, pause_ms = pause.as_millis() as u64, "waiting");
+        tokio::time::sleep(pause).await;
+        self.pause = (self.pause + self.pause / 2).min(self.options.max_interval.max(MIN_PAUSE));
+        Ok(())
+    }
+}
+
+/// The outcome of a failed workflow: what failed, where, the service's messages, and the URL
+/// of its error report for [`Client::wait_for_submission`] to read.
+fn failure<T>(
+    what: &str,
+    commit_status: Option<String>,
+    step: Option<String>,
+    messages: Vec<String>,
+    report: Option<hw_api_gen::SecretUrl>,
+) -> Outcome<T> {
+    let failure = WorkflowFailure {
+        what: what.to_owned(),
+        commit_status,
+        step,
+        messages,
+        error_report: None,
+    };
+    Outcome::Failed(failure, report.map(|u| u.expose().to_owned()))
+}
+
+fn submission_outcome(what: &str, current: Submission) -> Outcome<Submission> {
+    let status = current.workflow_status.clone();
+    let step = status.as_ref().and_then(|s| s.current_step.clone());
+    let state = status.as_ref().and_then(|s| s.state.clone());
+    let signed = current
+        .downloads
+        .iter()
+        .flat_map(|d| d.items.iter())
+        .any(|i| i.type_ == DownloadType::SignedPackage);
+    let failed = current.commit_status == Some(CommitStatus::CommitFailed)
+        || state == Some(WorkflowState::Failed);
+    if failed {
+        let commit = current.commit_status.as_ref().map(ToString::to_string);
+        let (messages, report) = status
+            .map(|s| (s.messages, s.error_report))
+            .unwrap_or_default();
+        return failure(what, commit, step.map(|s| s.to_string()), messages, report);
+    }
+    let finalized = step == Some(CurrentStep::WorkflowStep(WorkflowStep::FinalizeIngestion))
+        && state == Some(WorkflowState::Completed);
+    if signed || finalized {
+        return Outcome::Done(current);
+    }
+    Outcome::Pending(describe(
+        step.map(|s| s.to_string()),
+        state,
+        current.commit_status.map(|c| c.to_string()),
+    ))
+}
+
+/// The order of a label step, for "this far or further".
+fn label_step_rank(step: &ShippingLabelStep) -> usize {
+    const ORDER: [ShippingLabelStep; 10] = [
+        ShippingLabelStep::Created,
+        ShippingLabelStep::PreProcessShippingLabel,
+        ShippingLabelStep::FinalizePreProcessing,
+        ShippingLabelStep::PublishJobValidation,
+        ShippingLabelStep::UpdateGeneration,
+        ShippingLabelStep::ProcessSharing,
+        ShippingLabelStep::MicrosoftApproval,
+        ShippingLabelStep::Publishing,
+        ShippingLabelStep::FinalizeSharing,
+        ShippingLabelStep::FinalizePublishing,
+    ];
+    ORDER.iter().position(|s| s == step).unwrap_or(0)
+}
+
+fn label_outcome(
+    what: &str,
+    milestone: LabelMilestone,
+    current: ShippingLabel,
+) -> Outcome<ShippingLabel> {
+    let status = current.workflow_status.clone();
+    let step = status.as_ref().and_then(|s| match &s.current_step {
+        Some(ShippingLabelCurrentStep::ShippingLabelStep(step)) => Some(step.clone()),
+        _ => None,
+    });
+    let state = status.as_ref().and_then(|s| s.state.clone());
+    if state == Some(WorkflowState::Failed) {
+        let (messages, report) = status
+            .map(|s| (s.messages, s.error_report))
+            .unwrap_or_default();
+        return failure(what, None, step.map(|s| s.to_string()), messages, report);
+    }
+    let completed = state == Some(WorkflowState::Completed);
+    let shared = current.destination == Some(Destination::AnotherPartner);
+    let done = match (&step, shared, milestone) {
+        (Some(ShippingLabelStep::FinalizeSharing), true, _) => completed,
+        (Some(ShippingLabelStep::FinalizePublishing), false, _) => completed,
+        (Some(step), false, LabelMilestone::Approval) => {
+            label_step_rank(step) >= label_step_rank(&ShippingLabelStep::MicrosoftApproval)
+        }
+        _ => false,
+    };
+    if done {
+        return Outcome::Done(current);
+    }
+    Outcome::Pending(describe(step.map(|s| s.to_string()), state, None))
+}
+
+fn describe(step: Option<String>, state: Option<WorkflowState>, commit: Option<String>) -> String {
+    let mut out = format!(
+        "{} {}",
+        step.unwrap_or_else(|| "(no step)".into()),
+        state.map(|s| s.to_string()).unwrap_or_default()
+    );
+    if let Some(commit) = commit {
+        out.push_str(&format!(", {commit}"));
+    }
+    out.trim().to_owned()
+}
