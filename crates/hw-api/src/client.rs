@@ -1,7 +1,7 @@
 //! The client and its operations: one method per operation of the spec, each a generated
-//! call carried out by the [`Transport`](crate::transport::Transport). The flows that take more
-//! than one call live beside it: [`package`](crate::package), [`commit`](crate::commit),
-//! [`wait`](crate::wait) and [`create_once`](crate::create_once).
+//! call carried out by the transport (`transport.rs`). The flows that take more than one call
+//! add their methods beside it, one module a job: `package.rs`, `commit.rs`, `wait.rs` and
+//! `create_once.rs`.
 
 use std::sync::Arc;
 
@@ -13,10 +13,10 @@ use hw_api_gen::types::{
 };
 
 use crate::error::Error;
+use crate::inner::Inner;
 use crate::pager::{Envelope, Pager};
 use crate::redact;
-use crate::transfer::TransferOptions;
-use crate::transport::{Operation, Transport};
+use crate::transport::Operation;
 
 /// Declares the operations the client calls: constant, spec id, method, path, idempotent.
 macro_rules! operations {
@@ -65,19 +65,6 @@ operations! {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
-}
-
-/// What the clones of a client share. No methods of its own: requests go through `api`,
-/// package transfers through `blob`.
-pub(crate) struct Inner {
-    /// Every API request.
-    pub(crate) api: Transport,
-    /// The blob client, or why it could not be built.
-    pub(crate) blob: Result<reqwest::Client, String>,
-    /// How packages are transferred.
-    pub(crate) transfer: TransferOptions,
-    /// The most pages a list may have.
-    pub(crate) max_pages: u32,
 }
 
 impl std::fmt::Debug for Client {

@@ -6,8 +6,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::auth::{StaticToken, TokenProvider};
-use crate::client::{Client, Inner};
+use crate::client::Client;
 use crate::error::Error;
+use crate::inner::Inner;
 use crate::origin;
 use crate::retry::RetryPolicy;
 use crate::transfer::TransferOptions;
@@ -112,7 +113,7 @@ impl ClientBuilder {
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let trimmed = self.base_url.trim_end_matches('/');
-        let base = origin::secure_url(trimmed, "the base URL")?;
+        let base = origin::secure_url(trimmed, "the base URL").map_err(Error::Config)?;
         if base.query().is_some() || base.fragment().is_some() {
             return Err(Error::Config(
                 "the base URL must not have a query or fragment".into(),

@@ -1,6 +1,5 @@
 //! Creates that do not duplicate: when a create's outcome is unclear, what it would have made is
-//! looked for before anything is sent again. Publishing a label from the driver metadata lives
-//! in [`package`](crate::package).
+//! looked for before anything is sent again.
 
 use futures_util::TryStreamExt;
 use hw_api_gen::Id;

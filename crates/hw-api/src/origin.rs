@@ -2,8 +2,6 @@
 
 use url::{Host, Url};
 
-use crate::Error;
-
 /// True for `localhost` and loopback addresses (127.0.0.0/8, ::1): the only hosts that may be
 /// reached over plain HTTP (the simulator and tests).
 pub fn is_loopback(url: &Url) -> bool {
@@ -15,24 +13,19 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Parses `text` as a URL that may carry credentials: HTTPS, or HTTP to a loopback host.
-pub fn secure_url(text: &str, what: &str) -> Result<Url, Error> {
-    let url = Url::parse(text).map_err(|e| {
-        Error::Config(format!(
-            "{what} {:?} is not a URL: {e}",
-            crate::redact::text(text)
-        ))
-    })?;
+/// Parses `text` as a URL that may carry credentials: HTTPS, or HTTP to a loopback host; the
+/// error says why not, for a configuration error.
+pub fn secure_url(text: &str, what: &str) -> Result<Url, String> {
+    let url = Url::parse(text)
+        .map_err(|e| format!("{what} {:?} is not a URL: {e}", crate::redact::text(text)))?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(Error::Config(format!(
+        "http" => Err(format!(
             "{what} {} must use https (plain http is allowed only for loopback hosts)",
             crate::redact::url(&url)
-        ))),
-        other => Err(Error::Config(format!(
-            "{what} has unsupported scheme {other:?}"
-        ))),
+        )),
+        other => Err(format!("{what} has unsupported scheme {other:?}")),
     }
 }
 

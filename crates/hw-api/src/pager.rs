@@ -19,8 +19,8 @@ use hw_api_gen::types::{
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::client::Inner;
 use crate::error::Error;
+use crate::inner::Inner;
 use crate::redact;
 use crate::transport::Operation;
 

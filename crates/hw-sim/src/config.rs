@@ -87,6 +87,9 @@ impl Default for SimConfig {
 }
 
 /// The blob size limits of a service version (Azure's documented limits).
+///
+/// The client keeps its own copy of this table (`hw_api::transfer::Limits`) on purpose: a
+/// simulator that shared the client's logic could not catch the client's mistakes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlobLimits {
     /// The largest block of Put Block.

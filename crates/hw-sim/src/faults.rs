@@ -2,18 +2,13 @@
 //! connections dropped partway through the response, and slow responses — for all requests or
 //! for one operation.
 
+//!
+//! This module is the plan: which fault, when. The middleware that carries it out is in
+//! `fault_layer.rs`.
+
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
-
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use crate::server::Shared;
-use crate::{api, blob, state};
 
 /// A fault to inject.
 #[derive(Clone, Debug, PartialEq)]
@@ -193,104 +188,6 @@ pub enum Service {
 /// Marks a response whose connection is dropped on purpose (the recorder leaves it alone).
 #[derive(Clone, Copy, Debug)]
 pub struct Dropped;
-
-/// The operation a request to `service` is, for fault rules and request counts.
-pub fn operation_of(service: Service, request: &Request) -> String {
-    let op = match service {
-        Service::Token => Some("token"),
-        Service::Api => api::operation_id(request.method(), request.uri().path()),
-        Service::Blob => blob::operation(request.method(), request.uri().query()),
-    };
-    op.unwrap_or("other").to_owned()
-}
-
-/// Middleware: counts the request and injects a fault if a rule says so.
-pub async fn inject(
-    State((sim, service)): State<(Arc<Shared>, Service)>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let operation = operation_of(service, &request);
-    let nth = {
-        let mut store = state::lock(&sim.store);
-        let count = store.requests.entry(operation.clone()).or_default();
-        *count += 1;
-        *count
-    };
-    let is_blob = service == Service::Blob;
-    match sim.faults.pick(&operation, nth) {
-        None => next.run(request).await,
-        Some(Fault::Slow(delay)) => {
-            let response = next.run(request).await;
-            tokio::time::sleep(delay).await;
-            response
-        }
-        Some(Fault::DropConnection) => drop_partway(next.run(request).await).await,
-        Some(Fault::Throttle { retry_after }) => {
-            let mut response = failure(&sim, is_blob, StatusCode::TOO_MANY_REQUESTS, "Rate limit is exceeded. Try again later.");
-            let seconds = retry_after.as_millis().div_ceil(1000).to_string();
-            let headers = response.headers_mut();
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_str(&seconds).unwrap_or(HeaderValue::from_static("1")));
-            if let Ok(ms) = HeaderValue::from_str(&retry_after.as_millis().to_string()) {
-                headers.insert("x-ms-retry-after-ms", ms);
-            }
-            response
-        }
-        Some(Fault::InternalError) => failure(&sim, is_blob, StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
-        Some(Fault::Unavailable) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/html")],
-            "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>",
-        )
-            .into_response(),
-    }
-}
-
-fn failure(sim: &Shared, is_blob: bool, status: StatusCode, message: &str) -> Response {
-    if is_blob {
-        let code = if status == StatusCode::TOO_MANY_REQUESTS {
-            "ServerBusy"
-        } else {
-            "InternalError"
-        };
-        let body = format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
-        );
-        (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
-    } else {
-        api::gateway(status, message, &sim.activity_id())
-    }
-}
-
-/// The response with its headers (and declared length) but only part of its body, then a
-/// broken connection.
-pub async fn drop_partway(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let half = bytes.slice(..bytes.len() / 2);
-    parts.headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(bytes.len().max(1)),
-    );
-    // Send the first half, give it time to leave, then break the connection.
-    let chunks = futures_util::stream::unfold(Some(Some(half)), |state| async move {
-        match state? {
-            Some(half) => Some((Ok(half), Some(None))),
-            None => {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                let reset = std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "hw-sim dropped the connection",
-                );
-                Some((Err(reset), None))
-            }
-        }
-    });
-    parts.extensions.insert(Dropped);
-    Response::from_parts(parts, Body::from_stream(chunks))
-}
 
 #[cfg(test)]
 mod tests {

@@ -21,15 +21,18 @@
 mod api;
 mod blob;
 pub mod config;
+mod fault_layer;
 pub mod faults;
 mod record;
 pub mod sas;
 mod server;
+mod shared;
 pub mod state;
 mod token;
 pub mod workflow;
 
 pub use config::{AppCredential, BlobLimits, SimConfig};
 pub use faults::{Fault, FaultRule};
-pub use server::{SimHandle, Urls, start};
+pub use server::{SimHandle, start};
+pub use shared::Urls;
 pub use state::{Recorded, SubmissionRecord};

@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::state::{self, Recorded};
 use crate::{api, faults};
 

@@ -2,8 +2,7 @@
 //! loopback ports, and a handle to inspect and stop them.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
@@ -13,50 +12,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{AppCredential, SimConfig};
-use crate::faults::{self, Faults, Service};
+use crate::faults::{Faults, Service};
+use crate::shared::{Shared, Urls};
 use crate::state::{self, Recorded, Store, SubmissionRecord};
-use crate::{api, blob, record, sas, token};
-
-/// Where the three services listen.
-#[derive(Clone, Debug)]
-pub struct Urls {
-    /// `http://127.0.0.1:PORT` of the API.
-    pub api_origin: String,
-    /// `http://127.0.0.1:PORT` of the token endpoint (the Entra "authority").
-    pub authority: String,
-    /// `http://127.0.0.1:PORT` of the blob service.
-    pub blob_origin: String,
-}
-
-/// What the handlers share.
-pub struct Shared {
-    pub config: SimConfig,
-    pub store: Mutex<Store>,
-    pub sas_key: Vec<u8>,
-    pub urls: Urls,
-    pub faults: Faults,
-    activities: AtomicU64,
-}
-
-impl Shared {
-    /// A fresh GUID-shaped activity id.
-    pub fn activity_id(&self) -> String {
-        let n = self.activities.fetch_add(1, Ordering::Relaxed) + 1;
-        state::guid(n ^ 0x5eed_0000_0000)
-    }
-
-    /// A SAS URL of blob `name` with `permissions`.
-    pub fn sas_url(&self, name: &str, permissions: &str) -> String {
-        let query = sas::query(
-            &self.sas_key,
-            name,
-            &self.config.sas_version,
-            permissions,
-            self.config.sas_lifetime,
-        );
-        format!("{}/{name}?{query}", self.urls.blob_origin)
-    }
-}
+use crate::{api, blob, fault_layer, record, token};
 
 /// A running simulator. Dropping it stops the servers.
 pub struct SimHandle {
@@ -89,18 +48,17 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         blob_origin: origin(&blob_listener)?,
     };
     let sas_key: Vec<u8> = (0..32).map(|_| fastrand::u8(..)).collect();
-    let shared = Arc::new(Shared {
-        store: Mutex::new(Store::new(&config)),
-        faults: Faults::new(config.faults.clone(), config.fault_seed),
+    let shared = Arc::new(Shared::new(
+        Store::new(&config),
+        Faults::new(config.faults.clone(), config.fault_seed),
         config,
         sas_key,
         urls,
-        activities: AtomicU64::new(0),
-    });
+    ));
     let with_faults = |router: Router, service: Service| {
         router.layer(middleware::from_fn_with_state(
             (shared.clone(), service),
-            faults::inject,
+            fault_layer::inject,
         ))
     };
     let api = with_faults(api::router(shared.clone()), Service::Api).layer(

@@ -14,7 +14,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::state::{self, guid};
 
 const RESOURCE: &str = "https://manage.devcenter.microsoft.com";
@@ -60,23 +60,7 @@ async fn v2(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match form(&sim, &headers, &body) {
-        Ok(form) => form,
-        Err(e) => return e,
-    };
-    let scope = form.get("scope").map(String::as_str).unwrap_or_default();
-    if scope != format!("{RESOURCE}/.default") {
-        return aadsts(
-            &sim,
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            70011,
-            &format!(
-                "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
-            ),
-        );
-    }
-    issue(&sim, &tenant, &form, false)
+    token(&sim, &tenant, &headers, &body, false)
 }
 
 async fn v1(
@@ -85,21 +69,39 @@ async fn v1(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match form(&sim, &headers, &body) {
+    token(&sim, &tenant, &headers, &body, true)
+}
+
+/// A token request to the v1 (`resource`) or v2 (`scope`) endpoint.
+fn token(sim: &Shared, tenant: &str, headers: &HeaderMap, body: &[u8], v1: bool) -> Response {
+    let form = match form(sim, headers, body) {
         Ok(form) => form,
         Err(e) => return e,
     };
-    let resource = form.get("resource").map(String::as_str).unwrap_or_default();
-    if resource.trim_end_matches('/') != RESOURCE {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    if v1 && field("resource").trim_end_matches('/') != RESOURCE {
+        let resource = field("resource");
         return aadsts(
-            &sim,
+            sim,
             StatusCode::BAD_REQUEST,
             "invalid_resource",
             500011,
             &format!("The resource principal named {resource} was not found in the tenant."),
         );
     }
-    issue(&sim, &tenant, &form, true)
+    if !v1 && field("scope") != format!("{RESOURCE}/.default") {
+        let scope = field("scope");
+        return aadsts(
+            sim,
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            &format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+            ),
+        );
+    }
+    issue(sim, tenant, &form, v1)
 }
 
 fn issue(sim: &Shared, tenant: &str, form: &HashMap<String, String>, v1: bool) -> Response {

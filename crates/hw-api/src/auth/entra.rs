@@ -92,7 +92,8 @@ impl ClientCredentials {
 
     /// Another authority host (a sovereign cloud, or the simulator): HTTPS, or HTTP on loopback.
     pub fn with_authority(mut self, authority: &str) -> Result<Self, crate::Error> {
-        self.authority = origin::secure_url(authority, "the authority")?;
+        self.authority =
+            origin::secure_url(authority, "the authority").map_err(crate::Error::Config)?;
         self.http = http_client(self.authority.scheme() == "https");
         Ok(self)
     }

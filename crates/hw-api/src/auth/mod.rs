@@ -3,7 +3,6 @@
 
 pub(crate) mod cache;
 mod entra;
-mod error;
 
 use std::fmt;
 use std::future::Future;
@@ -12,8 +11,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+pub use crate::error::{AuthError, TokenEndpointError};
 pub use entra::{ClientCredentials, DEFAULT_AUTHORITY, DEFAULT_RESOURCE, EntraEndpoint};
-pub use error::{AuthError, TokenEndpointError};
 
 /// A bearer token and how long it lasts.
 #[derive(Clone, Debug)]

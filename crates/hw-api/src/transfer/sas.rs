@@ -115,7 +115,11 @@ fn parse_expiry(se: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(&full).ok()
 }
 
-/// The size limits of a service version (Azure's documented limits).
+/// The size limits of a service version (Azure's documented limits; `docs/service-notes.md`,
+/// "Blob REST rules").
+///
+/// The simulator keeps its own copy of this table (`hw-sim`'s `BlobLimits`) on purpose: a
+/// simulator that shared the client's logic could not catch the client's mistakes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// The largest block.

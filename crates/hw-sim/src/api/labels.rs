@@ -6,21 +6,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hw_api_gen::types::{
-    Destination, NewShippingLabel, ShippingLabel, ShippingLabelList, ShippingLabelStep,
-    ShippingLabelUpdate, TargetingAction, WorkflowState,
+    Destination, NewShippingLabel, ShippingLabel, ShippingLabelStep, ShippingLabelUpdate,
+    TargetingAction, WorkflowState,
 };
 use serde_json::{Value, json};
 
 use super::errors::{functional, submission_not_found, validation};
 use super::paging;
 use super::submissions::progress_of;
-use super::{Target, json_body, target};
-use crate::server::Shared;
+use super::{Target, Typed};
+use crate::shared::Shared;
 use crate::state::{self, LabelRecord, Store};
 use crate::workflow;
 
@@ -163,13 +162,9 @@ fn find(store: &Store, target: &Target, label: Option<u64>) -> Result<(), Respon
 /// `GET …/shippingLabels`.
 pub async fn list(
     State(sim): State<Arc<Shared>>,
-    Path((version, product, submission)): Path<(String, String, String)>,
+    t: Target,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let t = match target(&sim, &version, &product, Some(&submission)) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
     let page = match paging::request(query.as_deref(), sim.config.page_size) {
         Ok(page) => page,
         Err(message) => return functional(StatusCode::BAD_REQUEST, "invalidInput", message),
@@ -194,26 +189,12 @@ pub async fn list(
         "{}/hardware/products/{}/submissions/{}/shippingLabels",
         t.prefix, t.product, t.submission
     );
-    Json(ShippingLabelList {
-        value,
-        links: paging::links(&url, page, labels.len()),
-        extra: Default::default(),
-    })
-    .into_response()
+    paging::page_response(value, paging::links(&url, page, labels.len()))
 }
 
 /// `GET …/shippingLabels/{shippingLabelId}`.
-pub async fn get(
-    State(sim): State<Arc<Shared>>,
-    Path((version, product, submission, label)): Path<(String, String, String, String)>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let (t, label) = match target(&sim, &version, &product, Some(&submission))
-        .and_then(|t| Ok((t, super::id(&label, "shipping label")?)))
-    {
-        Ok(found) => found,
-        Err(e) => return e,
-    };
+pub async fn get(State(sim): State<Arc<Shared>>, t: Target, RawQuery(query): RawQuery) -> Response {
+    let label = t.label;
     let store = state::lock(&sim.store);
     if let Err(e) = find(&store, &t, Some(label)) {
         return e;
@@ -230,28 +211,9 @@ pub async fn get(
 /// `POST …/shippingLabels`.
 pub async fn create(
     State(sim): State<Arc<Shared>>,
-    Path((version, product, submission)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    t: Target,
+    Typed { fields, value: new }: Typed<NewShippingLabel>,
 ) -> Response {
-    let t = match target(&sim, &version, &product, Some(&submission)) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
-    let fields = match json_body(&sim, &headers, &body) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
-    let new: NewShippingLabel = match serde_json::from_value(fields.clone()) {
-        Ok(n) => n,
-        Err(e) => {
-            return functional(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalidInput",
-                &format!("The body is not a shipping label: {e}"),
-            );
-        }
-    };
     let mut store = state::lock(&sim.store);
     if let Err(e) = find(&store, &t, None) {
         return e;
@@ -404,28 +366,10 @@ fn check_new(
 /// `PATCH …/shippingLabels/{shippingLabelId}`.
 pub async fn update(
     State(sim): State<Arc<Shared>>,
-    Path((version, product, submission, label)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    t: Target,
+    Typed { value: update, .. }: Typed<ShippingLabelUpdate>,
 ) -> Response {
-    let (t, label) = match target(&sim, &version, &product, Some(&submission))
-        .and_then(|t| Ok((t, super::id(&label, "shipping label")?)))
-    {
-        Ok(found) => found,
-        Err(e) => return e,
-    };
-    let update: ShippingLabelUpdate = match json_body(&sim, &headers, &body).and_then(|v| {
-        serde_json::from_value(v).map_err(|e| {
-            functional(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalidInput",
-                &format!("{e}"),
-            )
-        })
-    }) {
-        Ok(u) => u,
-        Err(e) => return e,
-    };
+    let label = t.label;
     let changes = &update.targeting;
     let missing_action = changes.hardware_ids.iter().any(|h| h.action.is_none())
         || changes.chids.iter().any(|c| c.action.is_none());
@@ -505,16 +449,8 @@ pub async fn update(
 }
 
 /// `PUT …/shippingLabels/{shippingLabelId}/cancel`.
-pub async fn cancel(
-    State(sim): State<Arc<Shared>>,
-    Path((version, product, submission, label)): Path<(String, String, String, String)>,
-) -> Response {
-    let (t, label) = match target(&sim, &version, &product, Some(&submission))
-        .and_then(|t| Ok((t, super::id(&label, "shipping label")?)))
-    {
-        Ok(found) => found,
-        Err(e) => return e,
-    };
+pub async fn cancel(State(sim): State<Arc<Shared>>, t: Target) -> Response {
+    let label = t.label;
     let mut store = state::lock(&sim.store);
     if let Err(e) = find(&store, &t, Some(label)) {
         return e;

@@ -8,20 +8,23 @@ mod preprod;
 mod products;
 mod submissions;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use bytes::Bytes;
 
 pub use errors::{functional, gateway};
 pub use paging::MAX_PAGE_SIZE;
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::state;
 
 /// The API router (state and middleware attached by the server).
@@ -251,28 +254,75 @@ fn id(segment: &str, what: &str) -> Result<u64, Response> {
     })
 }
 
-/// What a request's path names: its version prefix and ids.
+/// What a request's path names: its version prefix and ids (0 where the route has none). An
+/// extractor: a handler that takes it gets a valid target or the request gets the service's
+/// error for the first bad segment.
 struct Target {
     prefix: String,
     product: u64,
     submission: u64,
+    label: u64,
 }
 
-/// Reads the version and the product (and submission) ids of a path.
-fn target(
-    sim: &Shared,
-    version: &str,
-    product: &str,
-    submission: Option<&str>,
-) -> Result<Target, Response> {
-    Ok(Target {
-        prefix: prefix(sim, version)?,
-        product: id(product, "product")?,
-        submission: submission
-            .map(|s| id(s, "submission"))
-            .transpose()?
-            .unwrap_or_default(),
-    })
+impl FromRequestParts<Arc<Shared>> for Target {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, sim: &Arc<Shared>) -> Result<Self, Response> {
+        let Path(segments) = Path::<HashMap<String, String>>::from_request_parts(parts, sim)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let id_of = |name: &str, what: &str| {
+            segments
+                .get(name)
+                .map(|segment| id(segment, what))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        let version = segments.get("version").map(String::as_str).unwrap_or("");
+        Ok(Target {
+            prefix: prefix(sim, version)?,
+            product: id_of("product", "product")?,
+            submission: id_of("submission", "submission")?,
+            label: id_of("label", "shipping label")?,
+        })
+    }
+}
+
+/// The JSON object of a request body, as an extractor (see [`json_body`]).
+struct JsonObject(serde_json::Value);
+
+impl FromRequest<Arc<Shared>> for JsonObject {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, sim: &Arc<Shared>) -> Result<Self, Response> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, sim)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        json_body(sim, &headers, &body).map(JsonObject)
+    }
+}
+
+/// A request body decoded as `T`, with its JSON object: 422 `invalidInput` when it does not fit.
+struct Typed<T> {
+    fields: serde_json::Value,
+    value: T,
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest<Arc<Shared>> for Typed<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, sim: &Arc<Shared>) -> Result<Self, Response> {
+        let JsonObject(fields) = JsonObject::from_request(request, sim).await?;
+        match serde_json::from_value(fields.clone()) {
+            Ok(value) => Ok(Typed { fields, value }),
+            Err(e) => Err(functional(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalidInput",
+                &format!("The body does not fit the request's schema: {e}"),
+            )),
+        }
+    }
 }
 
 /// The JSON object of a request body: 415 unless the content type is JSON, 400 unless the body

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::blob::Blob;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::state::{self, Store, SubmissionRecord};
 use crate::workflow::Progress;
 

@@ -5,6 +5,8 @@
 //! at: a long list (100,000 products) is then read from its page on, not skipped through from
 //! the start for every page.
 
+use axum::Json;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hw_api_gen::types::{HttpMethod, Link, LinkRel};
@@ -66,6 +68,11 @@ fn decode(token: &str) -> Option<(usize, Option<u64>)> {
 }
 
 /// The links of a page of `total` items at `url` (absolute, without query).
+/// A page of a list as the service sends it: `{"value": [...], "links": [...]}`.
+pub fn page_response<T: serde::Serialize>(value: Vec<T>, links: Vec<Link>) -> Response {
+    Json(serde_json::json!({"value": value, "links": links})).into_response()
+}
+
 pub fn links(url: &str, page: PageRequest, total: usize) -> Vec<Link> {
     keyed_links(url, page, total, None)
 }

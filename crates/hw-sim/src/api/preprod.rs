@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::errors::{functional, gateway};
 use super::prefix;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::state::{self, PreprodRecord};
 use crate::workflow;
 
@@ -117,27 +117,29 @@ pub async fn get(
     State(sim): State<Arc<Shared>>,
     Path((version, package)): Path<(String, String)>,
 ) -> Response {
-    if let Err(e) = prefix(&sim, &version) {
-        return e;
-    }
-    let store = state::lock(&sim.store);
-    match store.preprod.get(&package) {
-        Some(record) => Json(render(&sim, record)).into_response(),
-        None => not_found(),
+    match package_of(&sim, &version, &package) {
+        Ok(record) => Json(render(&sim, &record)).into_response(),
+        Err(e) => e,
     }
 }
 
-/// The record of a signed package and the id of its one asset, or the response to send.
-fn signed(sim: &Shared, record: Option<&PreprodRecord>) -> Result<PreprodRecord, Response> {
-    let record = record.ok_or_else(not_found)?;
-    if status(sim, record) != "Succeeded" {
+/// The package a path names, or the service's error.
+fn package_of(sim: &Shared, version: &str, package: &str) -> Result<PreprodRecord, Response> {
+    prefix(sim, version)?;
+    let store = state::lock(&sim.store);
+    store.preprod.get(package).cloned().ok_or_else(not_found)
+}
+
+/// The record of a signed package, or the response to send.
+fn signed(sim: &Shared, record: PreprodRecord) -> Result<PreprodRecord, Response> {
+    if status(sim, &record) != "Succeeded" {
         return Err(functional(
             StatusCode::NOT_FOUND,
             "entityNotFound",
             "The package has no signed assets yet",
         ));
     }
-    Ok(record.clone())
+    Ok(record)
 }
 
 /// `GET /hardware/preprod/packages/{packageId}/assets`: a plain array.
@@ -145,15 +147,12 @@ pub async fn assets(
     State(sim): State<Arc<Shared>>,
     Path((version, package)): Path<(String, String)>,
 ) -> Response {
-    if let Err(e) = prefix(&sim, &version) {
-        return e;
-    }
-    let store = state::lock(&sim.store);
-    let Some(record) = store.preprod.get(&package) else {
-        return not_found();
+    let record = match package_of(&sim, &version, &package) {
+        Ok(record) => record,
+        Err(e) => return e,
     };
-    let list = if status(&sim, record) == "Succeeded" {
-        vec![asset(record)]
+    let list = if status(&sim, &record) == "Succeeded" {
+        vec![asset(&record)]
     } else {
         Vec::new()
     };
@@ -165,15 +164,8 @@ pub async fn get_asset(
     State(sim): State<Arc<Shared>>,
     Path((version, package, asset_id)): Path<(String, String, String)>,
 ) -> Response {
-    if let Err(e) = prefix(&sim, &version) {
-        return e;
-    }
-    let record = signed(&sim, state::lock(&sim.store).preprod.get(&package));
-    match record {
-        Ok(record) if asset(&record)["id"] == asset_id.as_str() => {
-            Json(asset(&record)).into_response()
-        }
-        Ok(_) => not_found(),
+    match signed_asset(&sim, &version, &package, &asset_id) {
+        Ok(record) => Json(asset(&record)).into_response(),
         Err(e) => e,
     }
 }
@@ -183,17 +175,27 @@ pub async fn download(
     State(sim): State<Arc<Shared>>,
     Path((version, package, asset_id)): Path<(String, String, String)>,
 ) -> Response {
-    if let Err(e) = prefix(&sim, &version) {
-        return e;
-    }
-    let record = signed(&sim, state::lock(&sim.store).preprod.get(&package));
-    match record {
-        Ok(record) if asset(&record)["id"] == asset_id.as_str() => (
+    match signed_asset(&sim, &version, &package, &asset_id) {
+        Ok(record) => (
             [(header::CONTENT_TYPE, "application/octet-stream")],
             signed_zip(&record),
         )
             .into_response(),
-        Ok(_) => not_found(),
         Err(e) => e,
+    }
+}
+
+/// The signed package whose asset `asset_id` a path names, or the service's error.
+fn signed_asset(
+    sim: &Shared,
+    version: &str,
+    package: &str,
+    asset_id: &str,
+) -> Result<PreprodRecord, Response> {
+    let record = signed(sim, package_of(sim, version, package)?)?;
+    if asset(&record)["id"] == asset_id {
+        Ok(record)
+    } else {
+        Err(not_found())
     }
 }

@@ -3,20 +3,16 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hw_api_gen::types::{
-    LinkRel, NewProduct, Product, ProductList, ProductUpdate, SubmissionType, TestHarness,
-};
+use hw_api_gen::types::{LinkRel, NewProduct, Product, ProductUpdate, SubmissionType, TestHarness};
 use serde_json::Value;
 
 use super::errors::{functional, product_not_found, validation};
 use super::paging::{self, link};
-use super::{Target, json_body, prefix, target, text};
-use crate::server::Shared;
+use super::{JsonObject, Target, Typed, prefix, text};
+use crate::shared::Shared;
 use crate::state;
 use crate::workflow;
 
@@ -62,25 +58,14 @@ pub async fn list(
         store.products.len(),
         next_start,
     );
-    Json(ProductList {
-        value,
-        links,
-        extra: Default::default(),
-    })
-    .into_response()
+    paging::page_response(value, links)
 }
 
 /// `GET /hardware/products/{productId}`.
-pub async fn get(
-    State(sim): State<Arc<Shared>>,
-    Path((version, product)): Path<(String, String)>,
-) -> Response {
+pub async fn get(State(sim): State<Arc<Shared>>, t: Target) -> Response {
     let Target {
         prefix, product, ..
-    } = match target(&sim, &version, &product, None) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
+    } = t;
     let store = state::lock(&sim.store);
     match store.products.get(&product) {
         Some(p) => Json(render(&prefix, p)).into_response(),
@@ -92,15 +77,10 @@ pub async fn get(
 pub async fn create(
     State(sim): State<Arc<Shared>>,
     Path(version): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonObject(mut fields): JsonObject,
 ) -> Response {
     let prefix = match prefix(&sim, &version) {
         Ok(p) => p,
-        Err(e) => return e,
-    };
-    let mut fields = match json_body(&sim, &headers, &body) {
-        Ok(v) => v,
         Err(e) => return e,
     };
     let mut failures = Vec::new();
@@ -138,28 +118,10 @@ pub async fn create(
 /// the documented rules.
 pub async fn update(
     State(sim): State<Arc<Shared>>,
-    Path((version, product)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    t: Target,
+    Typed { value: update, .. }: Typed<ProductUpdate>,
 ) -> Response {
-    let Target { product, .. } = match target(&sim, &version, &product, None) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
-    let fields = match json_body(&sim, &headers, &body) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
-    let update: ProductUpdate = match serde_json::from_value(fields) {
-        Ok(u) => u,
-        Err(e) => {
-            return functional(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalidInput",
-                &format!("{e}"),
-            );
-        }
-    };
+    let Target { product, .. } = t;
     let mut store = state::lock(&sim.store);
     if !store.products.contains_key(&product) {
         return product_not_found();

@@ -4,33 +4,29 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hw_api_gen::types::{Submission, SubmissionList, SubmissionType, TestHarness};
+use hw_api_gen::types::{Submission, SubmissionType, TestHarness};
 use serde_json::{Value, json};
 
 use super::errors::{functional, product_not_found, submission_not_found, validation};
 use super::outputs;
 use super::paging;
-use super::{Target, json_body, target, text};
-use crate::server::Shared;
+use super::{JsonObject, Target, text};
+use crate::shared::Shared;
 use crate::state::{self, Store, SubmissionRecord};
 use crate::workflow;
 
 /// `GET /hardware/products/{productId}/submissions`.
 pub async fn list(
     State(sim): State<Arc<Shared>>,
-    Path((version, product)): Path<(String, String)>,
+    t: Target,
     RawQuery(query): RawQuery,
 ) -> Response {
     let Target {
         prefix, product, ..
-    } = match target(&sim, &version, &product, None) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
+    } = t;
     let page = match paging::request(query.as_deref(), sim.config.page_size) {
         Ok(page) => page,
         Err(message) => return functional(StatusCode::BAD_REQUEST, "invalidInput", message),
@@ -51,27 +47,17 @@ pub async fn list(
         page,
         ids.len(),
     );
-    Json(SubmissionList {
-        value,
-        links,
-        extra: Default::default(),
-    })
-    .into_response()
+    paging::page_response(value, links)
 }
 
 /// `GET /hardware/products/{productId}/submissions/{submissionId}`.
-pub async fn get(
-    State(sim): State<Arc<Shared>>,
-    Path((version, product, submission)): Path<(String, String, String)>,
-) -> Response {
+pub async fn get(State(sim): State<Arc<Shared>>, t: Target) -> Response {
     let Target {
         prefix,
         product,
         submission,
-    } = match target(&sim, &version, &product, Some(&submission)) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
+        ..
+    } = t;
     let mut store = state::lock(&sim.store);
     if let Err(e) = find(&store, product, submission) {
         return e;
@@ -82,18 +68,13 @@ pub async fn get(
 /// `POST /hardware/products/{productId}/submissions`.
 pub async fn create(
     State(sim): State<Arc<Shared>>,
-    Path((version, product)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    t: Target,
+    JsonObject(fields): JsonObject,
 ) -> Response {
     let Target {
         prefix, product, ..
-    } = match target(&sim, &version, &product, None) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
-    let (name, kind) = match json_body(&sim, &headers, &body).and_then(|v| parse_new_submission(&v))
-    {
+    } = t;
+    let (name, kind) = match parse_new_submission(&fields) {
         Ok(parsed) => parsed,
         Err(e) => return e,
     };
@@ -143,18 +124,12 @@ pub async fn create(
 ///
 /// The package is taken as it is now; the signed package and the driver metadata are built from
 /// it outside the store's lock (they copy the whole package).
-pub async fn commit(
-    State(sim): State<Arc<Shared>>,
-    Path((version, product, submission)): Path<(String, String, String)>,
-) -> Response {
+pub async fn commit(State(sim): State<Arc<Shared>>, t: Target) -> Response {
     let Target {
         product,
         submission,
         ..
-    } = match target(&sim, &version, &product, Some(&submission)) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
+    } = t;
     let (package, os_codes) = {
         let store = state::lock(&sim.store);
         if let Err(e) = pending(&store, product, submission) {
@@ -252,11 +227,7 @@ fn parse_new_submission(value: &Value) -> Result<(String, SubmissionType), Respo
 /// A submission as the API shows it; `detail` adds the workflow status and downloads.
 fn render(sim: &Shared, store: &mut Store, prefix: &str, id: u64, detail: bool) -> Submission {
     let record = store.submissions[&id].clone();
-    let progress = workflow::progress(
-        record.committed_at.map(|at| at.elapsed()),
-        sim.config.step_duration,
-        record.fail_at,
-    );
+    let progress = progress_of(sim, &record);
     let me = format!(
         "{prefix}/hardware/products/{}/submissions/{}",
         record.product_id, record.id
@@ -292,22 +263,14 @@ fn render(sim: &Shared, store: &mut Store, prefix: &str, id: u64, detail: bool) 
 /// `PATCH /hardware/products/{productId}/submissions/{submissionId}`: the name only.
 pub async fn update(
     State(sim): State<Arc<Shared>>,
-    Path((version, product, submission)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    t: Target,
+    JsonObject(fields): JsonObject,
 ) -> Response {
     let Target {
         product,
         submission,
         ..
-    } = match target(&sim, &version, &product, Some(&submission)) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
-    let fields = match json_body(&sim, &headers, &body) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
+    } = t;
     let Some(name) = text(&fields, "name") else {
         return validation(&[("name", "The name is required.")]);
     };
@@ -315,12 +278,7 @@ pub async fn update(
     if let Err(e) = find(&store, product, submission) {
         return e;
     }
-    let record = &store.submissions[&submission];
-    let progress = workflow::progress(
-        record.committed_at.map(|at| at.elapsed()),
-        sim.config.step_duration,
-        record.fail_at,
-    );
+    let progress = progress_of(&sim, &store.submissions[&submission]);
     if progress.failed() {
         return functional(
             StatusCode::BAD_REQUEST,
@@ -337,28 +295,17 @@ pub async fn update(
 
 /// `POST …/createpublishermetadata`: the simulator's submissions have their metadata once
 /// signed, so this only checks the submission is far enough along.
-pub async fn create_publisher_metadata(
-    State(sim): State<Arc<Shared>>,
-    Path((version, product, submission)): Path<(String, String, String)>,
-) -> Response {
+pub async fn create_publisher_metadata(State(sim): State<Arc<Shared>>, t: Target) -> Response {
     let Target {
         product,
         submission,
         ..
-    } = match target(&sim, &version, &product, Some(&submission)) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
+    } = t;
     let store = state::lock(&sim.store);
     if let Err(e) = find(&store, product, submission) {
         return e;
     }
-    let record = &store.submissions[&submission];
-    let progress = workflow::progress(
-        record.committed_at.map(|at| at.elapsed()),
-        sim.config.step_duration,
-        record.fail_at,
-    );
+    let progress = progress_of(&sim, &store.submissions[&submission]);
     if !progress.finished() {
         return functional(
             StatusCode::BAD_REQUEST,
@@ -373,16 +320,15 @@ pub async fn create_publisher_metadata(
 /// itself, so a submission of its own seller id translates to itself.
 pub async fn partner(
     State(sim): State<Arc<Shared>>,
-    Path((version, publisher, product, submission)): Path<(String, String, String, String)>,
+    t: Target,
+    Path((_, publisher, _, _)): Path<(String, String, String, String)>,
 ) -> Response {
     let Target {
         prefix,
         product,
         submission,
-    } = match target(&sim, &version, &product, Some(&submission)) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
+        ..
+    } = t;
     if publisher.parse::<u64>().ok() != Some(state::SELLER_ID) {
         return functional(
             StatusCode::NOT_FOUND,

@@ -25,7 +25,7 @@ pub use crate::state::Blob;
 
 use crate::config::BlobLimits;
 use crate::sas::{Sas, SasProblem};
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::state::{self, Store};
 
 /// The most uncommitted blocks a blob may have.

@@ -1,11 +1,21 @@
-//! The one error type of the client.
+//! The client's errors, at the bottom of its modules (each module above may use them, they use
+//! none of those): the one [`Error`] type, what [kind](ErrorKind) of failure each is, and the
+//! errors of the token endpoint ([`AuthError`]) and of blob storage ([`TransferError`]) that it
+//! carries.
+
+mod auth;
+mod kind;
+mod network;
+mod transfer;
 
 use std::fmt;
 use std::time::Duration;
 
+pub use auth::{AuthError, TokenEndpointError};
 pub use hw_api_gen::types::ErrorCode;
-
-use crate::auth::AuthError;
+pub use kind::ErrorKind;
+pub use network::NetworkError;
+pub use transfer::TransferError;
 
 /// Anything that can go wrong with a call. `Display` is one line for a person; URLs in it have
 /// their SAS signatures and tokens redacted.
@@ -123,7 +133,7 @@ pub enum Error {
     },
     /// A package transfer to or from blob storage failed.
     #[error(transparent)]
-    Transfer(Box<crate::transfer::TransferError>),
+    Transfer(Box<TransferError>),
     /// The request could not be built or was refused before it was sent.
     #[error("{operation}: the request was not sent: {message}")]
     InvalidRequest {
@@ -132,142 +142,6 @@ pub enum Error {
         /// Why.
         message: String,
     },
-}
-
-/// What kind of failure an [`Error`] is: what a caller (a pipeline, a command-line tool) does
-/// about it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The client or a request is set up wrongly: a bad URL, plain HTTP to a remote host, a
-    /// missing setting.
-    Config,
-    /// No access token could be had, or the service refused the credentials or the permission
-    /// (401, 403, an expired or read-only SAS URL).
-    Auth,
-    /// What was asked for does not exist (404).
-    NotFound,
-    /// A rule refused the request: the service's validation or state rules (400, 409, 422, …),
-    /// or the client's own check of them before sending.
-    Rejected,
-    /// The service asked to slow down (429) for longer than the retries lasted.
-    Throttled,
-    /// An outage, a network failure or a timeout that outlasted the retries; the same request
-    /// may succeed later.
-    Transient,
-    /// The service failed with a status a retry does not fix (501, 505).
-    Server,
-    /// A request that is not safe to repeat may or may not have been processed, and checking
-    /// did not settle it.
-    Ambiguous,
-    /// Microsoft's processing of a submission or shipping label failed.
-    WorkflowFailed,
-    /// A wait for Microsoft's processing ran past its deadline.
-    TimedOut,
-    /// Bytes are not what the service says they are (a size or checksum mismatch).
-    Integrity,
-    /// A local file could not be read or written.
-    LocalIo,
-    /// A response does not fit the API: a body that does not decode, a link to another origin,
-    /// a list that does not end.
-    InvalidResponse,
-}
-
-impl ErrorKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 13] = [
-        ErrorKind::Config,
-        ErrorKind::Auth,
-        ErrorKind::NotFound,
-        ErrorKind::Rejected,
-        ErrorKind::Throttled,
-        ErrorKind::Transient,
-        ErrorKind::Server,
-        ErrorKind::Ambiguous,
-        ErrorKind::WorkflowFailed,
-        ErrorKind::TimedOut,
-        ErrorKind::Integrity,
-        ErrorKind::LocalIo,
-        ErrorKind::InvalidResponse,
-    ];
-
-    /// The kind as a stable snake_case word (for JSON output and logs).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Config => "config",
-            ErrorKind::Auth => "auth",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::Rejected => "rejected",
-            ErrorKind::Throttled => "throttled",
-            ErrorKind::Transient => "transient",
-            ErrorKind::Server => "server",
-            ErrorKind::Ambiguous => "ambiguous",
-            ErrorKind::WorkflowFailed => "workflow_failed",
-            ErrorKind::TimedOut => "timed_out",
-            ErrorKind::Integrity => "integrity",
-            ErrorKind::LocalIo => "local_io",
-            ErrorKind::InvalidResponse => "invalid_response",
-        }
-    }
-
-    /// The kind of an error status from a service (the API or blob storage).
-    pub(crate) fn of_status(status: u16) -> Self {
-        match status {
-            401 | 403 => ErrorKind::Auth,
-            404 => ErrorKind::NotFound,
-            429 => ErrorKind::Throttled,
-            s if crate::retry::is_transient(s) => ErrorKind::Transient,
-            500..=599 => ErrorKind::Server,
-            _ => ErrorKind::Rejected,
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A request that got no complete answer: what happened, on one line without secrets, with
-/// reqwest's error (its URL removed: it may carry a SAS signature) as the source when there is
-/// one; its own causes (the connection's, the socket's) follow in the `source()` chain, which
-/// [`chain`] prints.
-#[derive(Debug, thiserror::Error)]
-#[error("{description}")]
-pub struct NetworkError {
-    description: String,
-    #[source]
-    source: Option<reqwest::Error>,
-}
-
-impl NetworkError {
-    /// The failure `error`.
-    pub(crate) fn new(error: reqwest::Error) -> Self {
-        let url = error.url().map(crate::redact::url);
-        let error = error.without_url();
-        let mut description = error.to_string();
-        if let Some(url) = url {
-            description.push_str(&format!(" ({url})"));
-        }
-        Self {
-            description: crate::wire::clean(&description),
-            source: Some(error),
-        }
-    }
-
-    /// A failure that reqwest did not see (a body cut short).
-    pub(crate) fn other(description: impl Into<String>) -> Self {
-        Self {
-            description: description.into(),
-            source: None,
-        }
-    }
-
-    /// Whether the request timed out.
-    pub fn is_timeout(&self) -> bool {
-        self.source.as_ref().is_some_and(reqwest::Error::is_timeout)
-    }
 }
 
 /// An error and its causes on one line, each cause that does not repeat what came before
@@ -498,8 +372,6 @@ impl std::error::Error for ServiceError {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{AuthError, TokenEndpointError};
-    use crate::transfer::TransferError;
 
     #[test]
     fn all_lists_every_kind_once() {

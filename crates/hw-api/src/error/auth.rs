@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::error::ErrorKind;
+use super::{ErrorKind, NetworkError};
 
 /// A failure to get an access token.
 #[derive(Debug, thiserror::Error)]
@@ -13,7 +13,7 @@ pub enum AuthError {
     Rejected(Box<TokenEndpointError>),
     /// The token endpoint could not be reached or did not answer in time.
     #[error("cannot reach the token endpoint: {0}")]
-    Transport(#[source] crate::error::NetworkError),
+    Transport(#[source] NetworkError),
     /// The token endpoint answered with something that is not a token.
     #[error("the token endpoint sent an unusable response (HTTP {status}): {message}")]
     InvalidResponse {
@@ -22,7 +22,7 @@ pub enum AuthError {
         /// What was wrong with it.
         message: String,
     },
-    /// A custom [`TokenProvider`](super::TokenProvider) failed.
+    /// A custom [`TokenProvider`](crate::auth::TokenProvider) failed.
     #[error("the token provider failed: {0}")]
     Provider(String),
 }

@@ -1,0 +1,98 @@
+//! What can go wrong moving a package to or from blob storage.
+
+use std::path::PathBuf;
+
+use super::{ErrorKind, NetworkError};
+
+/// What can go wrong moving a package.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// The SAS URL cannot be used for this operation.
+    #[error("the SAS URL {url} cannot be used: {problem}")]
+    Sas {
+        /// The URL, redacted.
+        url: String,
+        /// Why.
+        problem: String,
+    },
+    /// Blob storage answered with an error.
+    #[error(
+        "blob storage refused {operation} ({url}): HTTP {status}{}",
+        detail(code, message, request_id)
+    )]
+    Refused {
+        /// The blob operation (`putBlock`, …).
+        operation: &'static str,
+        /// The URL, redacted.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The storage error code (`x-ms-error-code`).
+        code: Option<String>,
+        /// The storage error message.
+        message: Option<String>,
+        /// The storage request id.
+        request_id: Option<String>,
+    },
+    /// Blob storage could not be reached, or the connection broke, after the retries.
+    #[error("{operation} ({url}) failed after {attempts} attempt(s): {source}")]
+    Transport {
+        /// The blob operation.
+        operation: &'static str,
+        /// The URL, redacted.
+        url: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// What went wrong.
+        #[source]
+        source: NetworkError,
+    },
+    /// A local file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bytes are not what the service says they are.
+    #[error("{what}: {message}")]
+    Integrity {
+        /// What was checked.
+        what: String,
+        /// The mismatch.
+        message: String,
+    },
+    /// The package cannot be uploaded within the limits of the SAS version.
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+impl TransferError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TransferError::Sas { .. } | TransferError::TooLarge(_) => ErrorKind::Rejected,
+            TransferError::Refused { status, .. } => ErrorKind::of_status(*status),
+            TransferError::Transport { .. } => ErrorKind::Transient,
+            TransferError::File { .. } => ErrorKind::LocalIo,
+            TransferError::Integrity { .. } => ErrorKind::Integrity,
+        }
+    }
+}
+
+fn detail(code: &Option<String>, message: &Option<String>, request_id: &Option<String>) -> String {
+    let mut out = String::new();
+    if let Some(code) = code {
+        out.push_str(&format!(" {code}"));
+    }
+    if let Some(message) = message {
+        out.push_str(&format!(": {message}"));
+    }
+    if let Some(id) = request_id {
+        out.push_str(&format!(" (request id {id})"));
+    }
+    out
+}

@@ -1,0 +1,70 @@
+//! What the simulator's handlers share: its settings, its state, its SAS key, where it listens
+//! and its fault plan. At the bottom of the crate's modules: the handlers use it, it uses none
+//! of them.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::config::SimConfig;
+use crate::faults::Faults;
+use crate::sas;
+use crate::state::{self, Store};
+
+/// Where the three services listen.
+#[derive(Clone, Debug)]
+pub struct Urls {
+    /// `http://127.0.0.1:PORT` of the API.
+    pub api_origin: String,
+    /// `http://127.0.0.1:PORT` of the token endpoint (the Entra "authority").
+    pub authority: String,
+    /// `http://127.0.0.1:PORT` of the blob service.
+    pub blob_origin: String,
+}
+
+/// What the handlers share.
+pub struct Shared {
+    pub config: SimConfig,
+    pub store: Mutex<Store>,
+    pub sas_key: Vec<u8>,
+    pub urls: Urls,
+    pub faults: Faults,
+    activities: AtomicU64,
+}
+
+impl Shared {
+    /// The shared state of a simulator about to start.
+    pub fn new(
+        store: Store,
+        faults: Faults,
+        config: SimConfig,
+        sas_key: Vec<u8>,
+        urls: Urls,
+    ) -> Self {
+        Self {
+            config,
+            store: Mutex::new(store),
+            sas_key,
+            urls,
+            faults,
+            activities: AtomicU64::new(0),
+        }
+    }
+
+    /// A fresh GUID-shaped activity id.
+    pub fn activity_id(&self) -> String {
+        let n = self.activities.fetch_add(1, Ordering::Relaxed) + 1;
+        state::guid(n ^ 0x5eed_0000_0000)
+    }
+
+    /// A SAS URL of blob `name` with `permissions`.
+    pub fn sas_url(&self, name: &str, permissions: &str) -> String {
+        let query = sas::query(
+            &self.sas_key,
+            name,
+            &self.config.sas_version,
+            permissions,
+            self.config.sas_lifetime,
+        );
+        format!("{}/{name}?{query}", self.urls.blob_origin)
+    }
+}
