@@ -1,5 +1,6 @@
 //! A lint of the spec for the things progenitor and typify silently mishandle or panic on
-//! (`shared/reference/progenitor-findings.md` §4, §6, §11). Each rule names where it failed.
+//! (`docs/service-notes.md`, "Progenitor: spec rules" and "Progenitor: enums"). Each rule names
+//! where it failed.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -3,7 +3,7 @@
 //!
 //! Hand-written because progenitor/typify fall short here: a closed enum fails the whole response
 //! on a value the service added later, and `TypePatch` cannot add a catch-all variant (see
-//! `shared/reference/progenitor-findings.md` §6). We tell progenitor to use a replacement type for
+//! `docs/service-notes.md`, "Progenitor: enums"). We tell progenitor to use a replacement type for
 //! each such schema and inject an `open_enum!` invocation (the macro lives in `hw-api-gen`) into
 //! the generated `types` module.
 

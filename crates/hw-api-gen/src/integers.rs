@@ -1,7 +1,10 @@
 //! Exact integers for ids and counts.
 //!
-//! Hand-written because typify maps `format: int64` to a bare `i64`, which rejects the numeric
-//! strings the service sometimes sends (`shared/reference/hardware-api.md` §10). These types
+//! Hand-written because typify maps `format: int64` to a bare `i64`, which rejects a numeric
+//! string. The service's types drift (fields documented as strings arrive as numbers, and other
+//! clients read ids through string converters), so a numeric string is accepted defensively; no
+//! source shows the service sending an id as a string (`docs/service-notes.md`, "Hardware API:
+//! ids and integers"). These types
 //! accept a JSON number or a numeric string, reject floats (which would already have lost digits
 //! above 2^53), and always serialise as a JSON number.
 

@@ -1,7 +1,7 @@
 //! The `open_enum!` macro behind every enumeration of the spec.
 //!
 //! Hand-written because typify's enums are closed: one value the service added later fails the
-//! whole response (`shared/reference/progenitor-findings.md` §6). The xtask replaces each string
+//! whole response (`docs/service-notes.md`, "Progenitor: enums"). The xtask replaces each string
 //! enum schema with an invocation of this macro in the generated `types` module.
 
 /// Defines an enumeration that never fails to decode.

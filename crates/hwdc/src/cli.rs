@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0   success
-  1   a local error (a file that cannot be read or written, an unexpected response)
+  1   a local error (a file that cannot be read or written, an unexpected response, a 501)
   2   usage error (bad flags or configuration)
   3   authentication or permission failure
   4   not found

@@ -1,0 +1,87 @@
+//! The facts the code relies on are in the repository: every code comment that cites
+//! `docs/service-notes.md` names one of its sections, and none points outside the repository.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is in the workspace")
+        .to_owned()
+}
+
+/// Every `.rs` file of the workspace's crates, xtask and tests (not `target/`).
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() && name != "target" && name != ".git" {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The section headings of `docs/service-notes.md`.
+fn sections() -> Vec<String> {
+    let notes = std::fs::read_to_string(root().join("docs/service-notes.md"))
+        .expect("docs/service-notes.md exists");
+    notes
+        .lines()
+        .filter_map(|line| line.strip_prefix("## "))
+        .map(|heading| heading.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_cited_section_exists_and_nothing_is_cited_from_outside() {
+    let sections = sections();
+    assert!(sections.len() > 5, "{sections:?}");
+    let mut files = Vec::new();
+    for dir in ["crates", "xtask", "tests"] {
+        sources(&root().join(dir), &mut files);
+    }
+    assert!(files.len() > 20);
+    let outside = [
+        "shared/",
+        "reference/hardware-api.md",
+        "progenitor-findings.md",
+    ];
+    let mut problems = Vec::new();
+    let mut citations = 0;
+    for file in &files {
+        if file.ends_with("cited_facts.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        // Comments span lines: join them so that a citation broken over two lines is whole.
+        let comments: String = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("//"))
+            .map(|l| l.trim_start_matches(['/', '!']).trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        for needle in outside {
+            if comments.contains(needle) {
+                problems.push(format!("{} cites {needle}", file.display()));
+            }
+        }
+        for (at, _) in comments.match_indices("docs/service-notes.md`, \"") {
+            let rest = &comments[at + "docs/service-notes.md`, \"".len()..];
+            let heading = rest.split('"').next().unwrap_or_default();
+            citations += 1;
+            if !sections.iter().any(|s| s == heading) {
+                problems.push(format!(
+                    "{} cites a missing section {heading:?}",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(citations >= 7, "only {citations} citations found");
+}
