@@ -128,7 +128,7 @@ impl Client {
     pub async fn update_product(&self, product: Id, body: &ProductUpdate) -> Result<(), Error> {
         self.inner
             .api
-            .call(&UPDATE_PRODUCT, |g| async move {
+            .call_unit(&UPDATE_PRODUCT, |g| async move {
                 g.update_product(&product, body).await
             })
             .await
@@ -178,7 +178,7 @@ impl Client {
     ) -> Result<(), Error> {
         self.inner
             .api
-            .call(&UPDATE_SUBMISSION, |g| async move {
+            .call_unit(&UPDATE_SUBMISSION, |g| async move {
                 g.update_submission(&product, &submission, body).await
             })
             .await
@@ -189,7 +189,7 @@ impl Client {
     pub(crate) async fn send_commit(&self, product: Id, submission: Id) -> Result<(), Error> {
         self.inner
             .api
-            .call(&COMMIT_SUBMISSION, |g| async move {
+            .call_unit(&COMMIT_SUBMISSION, |g| async move {
                 g.commit_submission(&product, &submission).await
             })
             .await
@@ -203,7 +203,7 @@ impl Client {
     ) -> Result<(), Error> {
         self.inner
             .api
-            .call(&CREATE_PUBLISHER_METADATA, |g| async move {
+            .call_unit(&CREATE_PUBLISHER_METADATA, |g| async move {
                 g.create_publisher_metadata(&product, &submission).await
             })
             .await
@@ -286,7 +286,7 @@ impl Client {
     ) -> Result<(), Error> {
         self.inner
             .api
-            .call(&UPDATE_SHIPPING_LABEL, |g| async move {
+            .call_unit(&UPDATE_SHIPPING_LABEL, |g| async move {
                 g.update_shipping_label(&product, &submission, &label, body)
                     .await
             })
@@ -302,7 +302,7 @@ impl Client {
     ) -> Result<(), Error> {
         self.inner
             .api
-            .call(&CANCEL_SHIPPING_LABEL, |g| async move {
+            .call_unit(&CANCEL_SHIPPING_LABEL, |g| async move {
                 g.cancel_shipping_label(&product, &submission, &label).await
             })
             .await

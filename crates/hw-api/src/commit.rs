@@ -38,7 +38,11 @@ impl Client {
                 }
             };
             match current.commit_status {
-                Some(CommitStatus::CommitReceived | CommitStatus::CommitComplete) => {
+                Some(
+                    CommitStatus::CommitStarted
+                    | CommitStatus::CommitReceived
+                    | CommitStatus::CommitComplete,
+                ) => {
                     tracing::info!(%submission, "the commit had arrived");
                     return Ok(());
                 }

@@ -52,7 +52,7 @@ pub use error::{
 pub use pager::{DEFAULT_MAX_PAGES, Page, PageStream, Pager};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
-pub use wait::{LabelMilestone, WaitOptions};
+pub use wait::{LabelMilestone, SubmissionProgress, SubmissionStatus, WaitOptions};
 
 /// Entry points for the fuzz harness (not a stable API).
 #[doc(hidden)]

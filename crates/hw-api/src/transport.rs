@@ -122,6 +122,19 @@ impl Transport {
         self.json(op, built.request).await
     }
 
+    /// Carries out the generated call `call` of an operation whose success carries nothing the
+    /// client needs (a commit, a PATCH, a cancel): any 2xx is success, whatever its body (the
+    /// service documents a body for some of them; `docs/service-notes.md`, "Hardware API:
+    /// submissions and commit").
+    pub(crate) async fn call_unit<F, Fut>(&self, op: &Operation, call: F) -> Result<(), Error>
+    where
+        F: FnOnce(hw_api_gen::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<()>, hw_api_gen::Error<ErrorResponse>>>,
+    {
+        let built = self.build(op, call).await?;
+        self.send(op, built.request, read_nothing).await
+    }
+
     /// Sends `request` as operation `op` and decodes its success as `T`.
     pub(crate) async fn json<T: DeserializeOwned>(
         &self,
@@ -391,6 +404,13 @@ async fn read_json<T: DeserializeOwned>(
             message: mismatch.message,
         })
     })
+}
+
+/// Reads (bounded) and drops a success body, so that the connection can be reused. The status
+/// already said the request succeeded: a body cut short changes nothing.
+async fn read_nothing(response: reqwest::Response) -> Received<()> {
+    let _ = wire::read_start(response, limits::API_BODY).await;
+    Ok(())
 }
 
 /// Streams a success body into `dest` (created afresh), hashing it with SHA-256.

@@ -69,6 +69,40 @@ pub enum LabelMilestone {
     Done,
 }
 
+/// How far a submission is, in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum SubmissionProgress {
+    /// Created and not committed yet: waiting for its package and the commit.
+    Created,
+    /// Committed; Microsoft is processing it.
+    Processing,
+    /// Microsoft signed it (a signed package is there, or ingestion finished).
+    Completed,
+    /// The commit or a workflow step failed.
+    Failed,
+}
+
+/// Where a submission is, for scripts: what [`Client::submission_status`] returns.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SubmissionStatus {
+    /// How far it is.
+    pub progress: SubmissionProgress,
+    /// The commit status, as the service names it.
+    pub commit_status: Option<String>,
+    /// The current workflow step, as the service names it.
+    pub step: Option<String>,
+    /// The state of that step.
+    pub state: Option<String>,
+    /// Whether a signed package can be downloaded.
+    pub has_signed_package: bool,
+    /// The text of the error report (bounded, redacted) when the workflow failed and has one.
+    pub error_report: Option<String>,
+}
+
 /// Where a workflow is after one read.
 enum Outcome<T> {
     Done(T),
@@ -124,6 +158,49 @@ impl Client {
                 Outcome::Pending(last) => poller.pause(&what, last).await?,
             }
         }
+    }
+
+    /// Where a submission is now, in one read (and one more for the error report of a failed
+    /// workflow), by the same rules as [`wait_for_submission`](Self::wait_for_submission).
+    pub async fn submission_status(
+        &self,
+        product: Id,
+        submission: Id,
+    ) -> Result<SubmissionStatus, Error> {
+        let current = self.get_submission(product, submission).await?;
+        let status = current.workflow_status.as_ref();
+        let mut shown = SubmissionStatus {
+            progress: SubmissionProgress::Processing,
+            commit_status: current.commit_status.as_ref().map(ToString::to_string),
+            step: status
+                .and_then(|s| s.current_step.as_ref())
+                .map(ToString::to_string),
+            state: status
+                .and_then(|s| s.state.as_ref())
+                .map(ToString::to_string),
+            has_signed_package: current
+                .downloads
+                .iter()
+                .flat_map(|d| d.items.iter())
+                .any(|i| i.type_ == DownloadType::SignedPackage),
+            error_report: None,
+        };
+        let not_committed = current
+            .commit_status
+            .as_ref()
+            .is_none_or(|c| *c == CommitStatus::CommitPending);
+        shown.progress = match submission_outcome("", current) {
+            Outcome::Done(_) => SubmissionProgress::Completed,
+            Outcome::Failed(failure, report) => {
+                if let Error::WorkflowFailed(failed) = self.failed(failure, report).await {
+                    shown.error_report = failed.error_report;
+                }
+                SubmissionProgress::Failed
+            }
+            Outcome::Pending(_) if not_committed => SubmissionProgress::Created,
+            Outcome::Pending(_) => SubmissionProgress::Processing,
+        };
+        Ok(shown)
     }
 
     /// A workflow failure with its error report's text, if it has one.
@@ -231,7 +308,7 @@ fn submission_outcome(what: &str, current: Submission) -> Outcome<Submission> {
     ))
 }
 
-/// The order of a label step, for "this far or further".
+/// The order of a label step, for "this far or further"; an unknown step counts as the first.
 fn label_step_rank(step: &ShippingLabelStep) -> usize {
     const ORDER: [ShippingLabelStep; 10] = [
         ShippingLabelStep::Created,
@@ -254,6 +331,10 @@ fn label_outcome(
     current: ShippingLabel,
 ) -> Outcome<ShippingLabel> {
     let status = current.workflow_status.clone();
+    let shown_step = status
+        .as_ref()
+        .and_then(|s| s.current_step.as_ref())
+        .map(ToString::to_string);
     let step = status.as_ref().and_then(|s| match &s.current_step {
         Some(ShippingLabelCurrentStep::ShippingLabelStep(step)) => Some(step.clone()),
         _ => None,
@@ -266,19 +347,25 @@ fn label_outcome(
         return failure(what, None, step.map(|s| s.to_string()), messages, report);
     }
     let completed = state == Some(WorkflowState::Completed);
+    // Other clients have seen labels whose state is `published` (`docs/service-notes.md`,
+    // "Hardware API: shipping labels"): whatever the step, that is done.
+    let published = state == Some(WorkflowState::Published);
     let shared = current.destination == Some(Destination::AnotherPartner);
-    let done = match (&step, shared, milestone) {
-        (Some(ShippingLabelStep::FinalizeSharing), true, _) => completed,
-        (Some(ShippingLabelStep::FinalizePublishing), false, _) => completed,
-        (Some(step), false, LabelMilestone::Approval) => {
-            label_step_rank(step) >= label_step_rank(&ShippingLabelStep::MicrosoftApproval)
-        }
-        _ => false,
-    };
+    let done = published
+        || match (&step, shared, milestone) {
+            // Approval first: a label past it (publishing, or finalizing) has reached it.
+            (Some(step), false, LabelMilestone::Approval) => {
+                label_step_rank(step) >= label_step_rank(&ShippingLabelStep::MicrosoftApproval)
+            }
+            (Some(ShippingLabelStep::FinalizeSharing), true, _) => completed,
+            (Some(ShippingLabelStep::FinalizePublishing), false, _) => completed,
+            // An unknown step keeps the wait going; it is shown as received.
+            _ => false,
+        };
     if done {
         return Outcome::Done(current);
     }
-    Outcome::Pending(describe(step.map(|s| s.to_string()), state, None))
+    Outcome::Pending(describe(shown_step, state, None))
 }
 
 fn describe(step: Option<String>, state: Option<WorkflowState>, commit: Option<String>) -> String {
@@ -291,4 +378,81 @@ fn describe(step: Option<String>, state: Option<WorkflowState>, commit: Option<S
         out.push_str(&format!(", {commit}"));
     }
     out.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(destination: &str, step: &str, state: &str) -> ShippingLabel {
+        serde_json::from_value(serde_json::json!({
+            "id": 1,
+            "destination": destination,
+            "workflowStatus": {"currentStep": step, "state": state},
+        }))
+        .unwrap()
+    }
+
+    fn is_done(outcome: Outcome<ShippingLabel>) -> bool {
+        matches!(outcome, Outcome::Done(_))
+    }
+
+    fn pending(outcome: Outcome<ShippingLabel>) -> String {
+        match outcome {
+            Outcome::Pending(last) => last,
+            Outcome::Done(_) => panic!("done, expected pending"),
+            Outcome::Failed(..) => panic!("failed, expected pending"),
+        }
+    }
+
+    #[test]
+    fn a_published_label_is_done_whatever_its_step() {
+        for step in ["publishing", "finalizePublishing", "somethingNew"] {
+            let l = label("windowsUpdate", step, "published");
+            assert!(
+                is_done(label_outcome("l", LabelMilestone::Done, l)),
+                "{step}"
+            );
+        }
+    }
+
+    #[test]
+    fn approval_is_reached_at_approval_and_every_step_after_it() {
+        for (step, state) in [
+            ("microsoftApproval", "started"),
+            ("publishing", "started"),
+            ("finalizePublishing", "started"),
+            ("finalizePublishing", "completed"),
+        ] {
+            let l = label("windowsUpdate", step, state);
+            assert!(
+                is_done(label_outcome("l", LabelMilestone::Approval, l)),
+                "{step} {state}"
+            );
+        }
+        let early = label("windowsUpdate", "updateGeneration", "completed");
+        assert!(!is_done(label_outcome(
+            "l",
+            LabelMilestone::Approval,
+            early
+        )));
+        // Done needs the last step completed.
+        let last = label("windowsUpdate", "finalizePublishing", "started");
+        assert!(!is_done(label_outcome("l", LabelMilestone::Done, last)));
+        let last = label("windowsUpdate", "finalizePublishing", "completed");
+        assert!(is_done(label_outcome("l", LabelMilestone::Done, last)));
+        let shared = label("anotherPartner", "finalizeSharing", "completed");
+        assert!(is_done(label_outcome(
+            "l",
+            LabelMilestone::Approval,
+            shared
+        )));
+    }
+
+    #[test]
+    fn an_unknown_step_keeps_waiting_and_is_shown() {
+        let l = label("windowsUpdate", "brandNewStep", "started");
+        let shown = pending(label_outcome("l", LabelMilestone::Approval, l));
+        assert!(shown.contains("brandNewStep"), "{shown}");
+    }
 }

@@ -152,3 +152,58 @@ async fn a_success_status_other_than_the_spec_says_still_succeeds() {
         .unwrap();
     assert_eq!(created.id, Id(SUBMISSION));
 }
+
+/// Every 2xx the service might send to a commit, a PATCH or a cancel, with or without a body.
+fn every_success() -> Vec<ResponseTemplate> {
+    vec![
+        ResponseTemplate::new(200).set_body_json(json!({"commitStatus": "commitReceived"})),
+        ResponseTemplate::new(201).set_body_json(json!({"id": SUBMISSION, "name": "x"})),
+        ResponseTemplate::new(202).set_body_json(json!({"anything": [1, 2, 3]})),
+        ResponseTemplate::new(202),
+        ResponseTemplate::new(204),
+        ResponseTemplate::new(200)
+            .insert_header("content-type", "text/plain")
+            .set_body_string("OK"),
+        ResponseTemplate::new(200).set_body_string("{not json"),
+    ]
+}
+
+#[tokio::test]
+async fn commit_patch_and_cancel_succeed_on_any_2xx_whatever_the_body() {
+    let submission_update: hw_api::types::SubmissionUpdate =
+        serde_json::from_value(json!({"name": "renamed"})).unwrap();
+    let product_update: hw_api::types::ProductUpdate =
+        serde_json::from_value(json!({"productName": "renamed"})).unwrap();
+    let label_update: hw_api::types::ShippingLabelUpdate =
+        serde_json::from_value(json!({"targeting": {}})).unwrap();
+    for (n, response) in every_success().into_iter().enumerate() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(response)
+            .mount(&server)
+            .await;
+        let client = static_client_with(&server, |b| b.retry_policy(RetryPolicy::none()));
+        let (p, s, l) = (Id(PRODUCT), Id(SUBMISSION), Id(7));
+        client
+            .commit_submission(p, s)
+            .await
+            .unwrap_or_else(|e| panic!("commit, case {n}: {e}"));
+        client
+            .update_submission(p, s, &submission_update)
+            .await
+            .unwrap_or_else(|e| panic!("PATCH submission, case {n}: {e}"));
+        client
+            .update_product(p, &product_update)
+            .await
+            .unwrap_or_else(|e| panic!("PATCH product, case {n}: {e}"));
+        client
+            .update_shipping_label(p, s, l, &label_update)
+            .await
+            .unwrap_or_else(|e| panic!("PATCH label, case {n}: {e}"));
+        client
+            .cancel_shipping_label(p, s, l)
+            .await
+            .unwrap_or_else(|e| panic!("cancel, case {n}: {e}"));
+        assert_eq!(server.received_requests().await.unwrap().len(), 5);
+    }
+}

@@ -240,6 +240,10 @@ pub enum Submissions {
         #[arg(long)]
         name: String,
     },
+    /// Where a submission is: created, processing, completed or failed, with its commit status,
+    /// step, state, whether it has a signed package, and the error report of a failed workflow
+    /// (one JSON object with `--output json`).
+    Status(SubmissionRef),
     /// Commit a submission after its package was uploaded.
     Commit(SubmissionRef),
     /// Wait until Microsoft has signed the submission.

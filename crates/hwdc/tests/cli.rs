@@ -452,6 +452,29 @@ async fn submit_runs_the_whole_flow_and_a_rerun_resumes() {
         second.stderr
     );
     assert_eq!(sim.product_count(), 1);
+    let (p, s) = (
+        first["product"].to_string(),
+        first["submission"].to_string(),
+    );
+    let status = hwdc(
+        &sim,
+        &home.0,
+        &["--output", "json", "submissions", "status", &p, &s],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(status["progress"], "completed", "{status}");
+    assert_eq!(status["hasSignedPackage"], true, "{status}");
+    assert_eq!(status["errorReport"], serde_json::Value::Null, "{status}");
+    let line = hwdc(&sim, &home.0, &["submissions", "status", &p, &s])
+        .await
+        .ok();
+    assert!(
+        line.stdout.trim().ends_with("signed package ready"),
+        "one line for a person: {}",
+        line.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

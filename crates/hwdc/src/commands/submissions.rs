@@ -81,6 +81,30 @@ pub async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> {
                 json!({"submission": at.submission, "updated": true}),
             );
         }
+        Submissions::Status(at) => {
+            let status = client
+                .submission_status(Id(at.product), Id(at.submission))
+                .await?;
+            let value = serde_json::to_value(&status).unwrap_or_default();
+            let word = value["progress"].as_str().unwrap_or_default().to_owned();
+            let mut line = format!("submission {}: {word}", at.submission);
+            for (label, part) in [
+                ("commit", &status.commit_status),
+                ("step", &status.step),
+                ("state", &status.state),
+            ] {
+                if let Some(part) = part {
+                    line.push_str(&format!(", {label} {part}"));
+                }
+            }
+            if status.has_signed_package {
+                line.push_str(", signed package ready");
+            }
+            if let Some(report) = &status.error_report {
+                line.push_str(&format!(" — error report: {}", report.replace('\n', " ")));
+            }
+            ctx.out.done(&line, value);
+        }
         Submissions::Commit(at) => {
             client
                 .commit_submission(Id(at.product), Id(at.submission))
