@@ -24,6 +24,7 @@ macro_rules! operations {
         $(pub(crate) const $name: Operation = Operation {
             id: $id,
             method: $method,
+            path: $path,
             idempotent: $idempotent,
         };)*
 

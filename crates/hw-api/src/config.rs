@@ -135,7 +135,7 @@ impl ClientBuilder {
             .map_err(|e| {
                 Error::Config(format!(
                     "cannot build the HTTP client: {}",
-                    crate::error::NetworkError::new(e)
+                    crate::error::chain(&crate::error::NetworkError::new(e))
                 ))
             })?;
         let blob = crate::transfer::blob_client(&self.user_agent, self.connect_timeout);

@@ -10,7 +10,6 @@
 //! a create) or backon (whose delay cannot come from the response without the same code): the
 //! policy is a few pure functions and the loop is twenty lines.
 
-use std::fmt::Display;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
@@ -230,7 +229,7 @@ pub(crate) async fn run<T, E, F, Fut>(
     mut attempt: F,
 ) -> Result<T, E>
 where
-    E: Display,
+    E: std::error::Error,
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Attempt<T, E>>,
 {
@@ -261,7 +260,7 @@ where
                     what,
                     retry.attempt = made,
                     retry.delay_ms = delay.as_millis() as u64,
-                    %error,
+                    error = %crate::error::chain(&error),
                     "retrying"
                 );
                 tokio::time::sleep(delay).await;
@@ -296,6 +295,11 @@ pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    /// A failure of a test attempt.
+    #[derive(Debug, PartialEq, thiserror::Error)]
+    #[error("{0}")]
+    struct Failure(String);
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -336,11 +340,11 @@ mod tests {
     async fn the_engine_retries_until_done_and_counts_attempts() {
         let policy = RetryPolicy::default().with_max_attempts(5);
         let mut seen = Vec::new();
-        let result: Result<u32, String> = run(&policy, "test", |n| {
+        let result: Result<u32, Failure> = run(&policy, "test", |n| {
             seen.push(n);
             async move {
                 if n < 3 {
-                    Attempt::retry(format!("failure {n}"), None)
+                    Attempt::retry(Failure(format!("failure {n}")), None)
                 } else {
                     Attempt::Done(Ok(n))
                 }
@@ -354,31 +358,31 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_engine_gives_up_with_the_last_error() {
         let policy = RetryPolicy::default().with_max_attempts(3);
-        let result: Result<(), String> = run(&policy, "test", |n| async move {
-            Attempt::retry(format!("failure {n}"), None)
+        let result: Result<(), Failure> = run(&policy, "test", |n| async move {
+            Attempt::retry(Failure(format!("failure {n}")), None)
         })
         .await;
-        assert_eq!(result, Err("failure 3".to_owned()));
+        assert_eq!(result, Err(Failure("failure 3".into())));
     }
 
     #[tokio::test(start_paused = true)]
     async fn again_is_not_counted_and_progress_renews_the_budget() {
         let policy = RetryPolicy::default().with_max_attempts(2);
         // 1 fails, 2 is `Again` (free), 3 fails: two counted failures end it at 3.
-        let result: Result<(), String> = run(&policy, "test", |n| async move {
+        let result: Result<(), Failure> = run(&policy, "test", |n| async move {
             if n == 2 {
                 Attempt::Again
             } else {
-                Attempt::retry(format!("failure {n}"), None)
+                Attempt::retry(Failure(format!("failure {n}")), None)
             }
         })
         .await;
-        assert_eq!(result, Err("failure 3".to_owned()));
+        assert_eq!(result, Err(Failure("failure 3".into())));
         // Each attempt that progressed starts a fresh budget: six attempts with a budget of 2.
-        let result: Result<u32, String> = run(&policy, "test", |n| async move {
+        let result: Result<u32, Failure> = run(&policy, "test", |n| async move {
             if n < 6 {
                 Attempt::Retry {
-                    error: format!("failure {n}"),
+                    error: Failure(format!("failure {n}")),
                     server_wait: None,
                     progressed: true,
                 }
@@ -394,8 +398,11 @@ mod tests {
     async fn the_engine_waits_what_the_server_asks() {
         let policy = RetryPolicy::default().with_max_attempts(2);
         let started = tokio::time::Instant::now();
-        let _: Result<(), String> = run(&policy, "test", |n| async move {
-            Attempt::retry(format!("failure {n}"), Some(Duration::from_secs(7)))
+        let _: Result<(), Failure> = run(&policy, "test", |n| async move {
+            Attempt::retry(
+                Failure(format!("failure {n}")),
+                Some(Duration::from_secs(7)),
+            )
         })
         .await;
         assert_eq!(started.elapsed(), Duration::from_secs(7));

@@ -43,6 +43,8 @@ pub(crate) struct Operation {
     pub(crate) id: &'static str,
     /// The HTTP method.
     pub(crate) method: &'static str,
+    /// The path template under the base URL (what traces show: no ids).
+    pub(crate) path: &'static str,
     /// Whether sending it twice has the effect of sending it once.
     pub(crate) idempotent: bool,
 }
@@ -201,7 +203,7 @@ impl Transport {
             operation = op.id,
             http.request.method = op.method,
             server.address = self.base.host_str().unwrap_or_default(),
-            url.path = request.url().path(),
+            url.path = op.path,
             http.response.status_code = Empty,
             attempts = Empty,
         );
@@ -331,7 +333,7 @@ impl Transport {
             Failure::Network(source, Failed::NotSent) => {
                 return Attempt::Done(Err(Error::InvalidRequest {
                     operation: op.id,
-                    message: source.to_string(),
+                    message: crate::error::chain(&source),
                 }));
             }
             Failure::Network(source, failed) => {
@@ -408,8 +410,14 @@ async fn read_json<T: DeserializeOwned>(
 
 /// Reads (bounded) and drops a success body, so that the connection can be reused. The status
 /// already said the request succeeded: a body cut short changes nothing.
-async fn read_nothing(response: reqwest::Response) -> Received<()> {
-    let _ = wire::read_start(response, limits::API_BODY).await;
+async fn read_nothing(mut response: reqwest::Response) -> Received<()> {
+    let mut read = 0;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        read += chunk.len();
+        if read > limits::API_BODY {
+            break;
+        }
+    }
     Ok(())
 }
 

@@ -22,12 +22,17 @@ pub struct Urls {
 }
 
 /// What the handlers share.
-pub struct Shared {
-    pub config: SimConfig,
-    pub store: Mutex<Store>,
-    pub sas_key: Vec<u8>,
-    pub urls: Urls,
-    pub faults: Faults,
+pub(crate) struct Shared {
+    /// The settings it was started with.
+    pub(crate) config: SimConfig,
+    /// Products, submissions, labels, blobs, tokens and counters.
+    pub(crate) store: Mutex<Store>,
+    /// The key SAS signatures are made with.
+    pub(crate) sas_key: Vec<u8>,
+    /// Where the servers listen.
+    pub(crate) urls: Urls,
+    /// Which faults to inject.
+    pub(crate) faults: Faults,
     activities: AtomicU64,
 }
 

@@ -126,7 +126,7 @@ impl ClientCredentials {
         let http = self
             .http
             .as_ref()
-            .map_err(|message| AuthError::Transport(NetworkError::other(message.clone())))?;
+            .map_err(|message| AuthError::Config(message.clone()))?;
         let url = self.token_url();
         let (key, value) = match &self.endpoint {
             EntraEndpoint::V2 { scope } => ("scope", scope.as_str()),
@@ -185,7 +185,7 @@ fn http_client(https_only: bool) -> Result<reqwest::Client, String> {
         .map_err(|e| {
             format!(
                 "cannot build the HTTP client for the token endpoint: {}",
-                NetworkError::new(e)
+                crate::error::chain(&NetworkError::new(e))
             )
         })
 }

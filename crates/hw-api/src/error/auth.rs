@@ -22,23 +22,29 @@ pub enum AuthError {
         /// What was wrong with it.
         message: String,
     },
+    /// The token endpoint's client could not be set up.
+    #[error("cannot set up the token request: {0}")]
+    Config(String),
     /// A custom [`TokenProvider`](crate::auth::TokenProvider) failed.
     #[error("the token provider failed: {0}")]
     Provider(String),
 }
 
 impl AuthError {
-    /// What kind of failure this is: a token endpoint that could not be reached, throttles or
-    /// fails is [transient](ErrorKind::Transient) or [throttled](ErrorKind::Throttled); any
-    /// other failure is an [authentication](ErrorKind::Auth) failure.
+    /// What kind of failure this is: a token endpoint that could not be reached or answers with
+    /// a transient status is [transient](ErrorKind::Transient) or
+    /// [throttled](ErrorKind::Throttled) (by the one definition in `retry.rs`); a client that
+    /// could not be set up is [configuration](ErrorKind::Config); any other failure is an
+    /// [authentication](ErrorKind::Auth) failure.
     pub fn kind(&self) -> ErrorKind {
         match self {
             AuthError::Transport(_) => ErrorKind::Transient,
-            AuthError::Rejected(r) if r.status == 429 => ErrorKind::Throttled,
-            AuthError::Rejected(r) if r.status >= 500 => ErrorKind::Transient,
-            AuthError::Rejected(_) | AuthError::InvalidResponse { .. } | AuthError::Provider(_) => {
-                ErrorKind::Auth
-            }
+            AuthError::Config(_) => ErrorKind::Config,
+            AuthError::Rejected(r) => match ErrorKind::of_status(r.status) {
+                kind @ (ErrorKind::Throttled | ErrorKind::Transient) => kind,
+                _ => ErrorKind::Auth,
+            },
+            AuthError::InvalidResponse { .. } | AuthError::Provider(_) => ErrorKind::Auth,
         }
     }
 }

@@ -474,6 +474,7 @@ mod tests {
             (rejected_token(400), ErrorKind::Auth, false),
             (rejected_token(429), ErrorKind::Throttled, true),
             (rejected_token(503), ErrorKind::Transient, true),
+            (rejected_token(501), ErrorKind::Auth, false),
             (
                 Error::Auth {
                     operation: "getProduct",

@@ -66,6 +66,9 @@ fn file_error(path: &Path, source: std::io::Error) -> TransferError {
     }
 }
 
+/// How many times a download starts over because the blob changed before it gives up.
+const MAX_RESTARTS: u32 = 3;
+
 /// Downloads `sas` to `dest`, checking its MD5 if `verify`.
 pub(crate) async fn download(
     http: &reqwest::Client,
@@ -91,7 +94,11 @@ pub(crate) async fn download(
     let (state, part, meta) = (&state, part.as_path(), meta.as_path());
     let known = || state.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let set = |seen: Option<PartState>| *state.lock().unwrap_or_else(|p| p.into_inner()) = seen;
-    let (finished, streamed_md5) = retry::run(retry, "getBlob", |_| async move {
+    // A blob that changed under a partial download starts it over; one that keeps changing
+    // would do so for ever.
+    let restarts = std::sync::atomic::AtomicU32::new(0);
+    let restarts = &restarts;
+    let (finished, streamed_md5) = retry::run(retry, "getBlob", |attempt| async move {
         let mut have = file_len(part).await;
         if let Some(total) = known().and_then(|s| s.total) {
             if have == total {
@@ -111,9 +118,21 @@ pub(crate) async fn download(
             have,
             known: known.as_ref(),
             hash: verify,
+            attempt,
         };
         match fetch.run(http, sas, progress).await {
             Ok(Fetched::Complete(done, hash)) => Attempt::Done(Ok((done, hash))),
+            Ok(Fetched::Changed)
+                if restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= MAX_RESTARTS =>
+            {
+                Attempt::Done(Err(TransferError::Integrity {
+                    what: sas.redacted(),
+                    message: format!(
+                        "the blob changed {} times while it was downloaded; try again later",
+                        MAX_RESTARTS + 1
+                    ),
+                }))
+            }
             Ok(Fetched::Changed) => {
                 tracing::info!(url = %sas, "the blob changed since the partial download: starting over");
                 let _ = tokio::fs::remove_file(part).await;
@@ -228,6 +247,8 @@ struct Fetch<'a> {
     known: Option<&'a PartState>,
     /// Whether to hash what arrives (when it is the whole file).
     hash: bool,
+    /// The attempt's number, for errors.
+    attempt: u32,
 }
 
 impl Fetch<'_> {
@@ -244,11 +265,12 @@ impl Fetch<'_> {
             have,
             known,
             hash,
+            attempt,
         } = self;
         let transport = |source: NetworkError| TransferError::Transport {
             operation: "getBlob",
             url: sas.redacted(),
-            attempts: 1,
+            attempts: attempt,
             source,
         };
         let mut builder = request(http, Method::GET, sas, sas.url().clone())
@@ -437,28 +459,26 @@ pub(crate) async fn fetch_text(
     sas: &SasUrl,
     limit: usize,
 ) -> Result<String, TransferError> {
-    let mut response = send(retry, "getBlob", &sas.redacted(), || {
+    let response = send(retry, "getBlob", &sas.redacted(), || {
         request(http, Method::GET, sas, sas.url().clone())
     })
     .await?;
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| TransferError::Transport {
-            operation: "getBlob",
-            url: sas.redacted(),
-            attempts: 1,
-            source: NetworkError::new(e),
-        })?
-    {
-        if body.len() + chunk.len() > limit {
+    let body = match crate::wire::read_whole(response, limit).await {
+        Ok(body) => body,
+        Err(crate::wire::BodyError::TooLarge(limit)) => {
             return Err(TransferError::TooLarge(format!(
                 "{} is larger than {limit} bytes",
                 sas.redacted()
             )));
         }
-        body.extend_from_slice(&chunk);
-    }
+        Err(crate::wire::BodyError::Network(e)) => {
+            return Err(TransferError::Transport {
+                operation: "getBlob",
+                url: sas.redacted(),
+                attempts: 1,
+                source: NetworkError::new(e),
+            });
+        }
+    };
     Ok(String::from_utf8_lossy(&body).into_owned())
 }

@@ -112,7 +112,7 @@ pub(crate) fn blob_client(
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(user_agent)
         .build()
-        .map_err(|e| NetworkError::new(e).to_string())
+        .map_err(|e| crate::error::chain(&NetworkError::new(e)))
 }
 
 /// The time a request carrying `bytes` may take: a minute, plus a second per MiB.

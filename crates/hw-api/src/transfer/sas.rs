@@ -121,6 +121,7 @@ fn parse_expiry(se: &str) -> Option<SystemTime> {
 /// The simulator keeps its own copy of this table (`hw-sim`'s `BlobLimits`) on purpose: a
 /// simulator that shared the client's logic could not catch the client's mistakes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// The largest block.
     pub max_block: u64,
