@@ -34,7 +34,7 @@ impl Client {
                     let checked = format!(
                         "reading submission {submission} to see whether the commit arrived failed: {check}"
                     );
-                    return Err(unreconciled("commitSubmission", checked, error));
+                    return Err(unreconciled("commitSubmission", checked, Vec::new(), error));
                 }
             };
             match current.commit_status {
@@ -56,7 +56,7 @@ impl Client {
                     let checked = format!(
                         "submission {submission} has commit status {status} after {round} commit(s)"
                     );
-                    return Err(unreconciled("commitSubmission", checked, error));
+                    return Err(unreconciled("commitSubmission", checked, Vec::new(), error));
                 }
             }
         }

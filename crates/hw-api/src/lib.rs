@@ -38,6 +38,7 @@ mod package;
 mod pager;
 pub mod redact;
 mod retry;
+pub mod ship;
 pub mod targeting;
 pub mod transfer;
 mod transport;
@@ -46,6 +47,7 @@ mod wire;
 
 pub use client::{Client, operations};
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
+pub use create_once::Snapshot;
 pub use error::{
     Error, ErrorCode, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure, chain,
 };

@@ -141,7 +141,8 @@ impl Client {
         })
     }
 
-    /// Creates a shipping label whose `targeting.hardwareIds` are every combination of the
+    /// Creates a shipping label (once: an unclear outcome is settled against the labels that
+    /// were there before) whose `targeting.hardwareIds` are every combination of the
     /// submission's driver metadata that `filter` admits, after checking every documented rule
     /// (the extension-INF rule with the metadata's INFs).
     pub async fn publish(
@@ -154,7 +155,8 @@ impl Client {
         let metadata = self.driver_metadata(product, submission).await?;
         label.targeting.hardware_ids = metadata.hardware_ids(filter);
         let extension = metadata.has_extension_inf(filter);
-        self.create_checked_label(product, submission, &label, extension)
+        let before = self.snapshot_shipping_labels(product, submission).await?;
+        self.create_label_once(product, submission, &label, extension, &before)
             .await
     }
 }

@@ -56,6 +56,10 @@ pub async fn inject(
             response
         }
         Some(Fault::InternalError) => failure(&sim, is_blob, StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
+        Some(Fault::InternalErrorAfter) => {
+            drop(next.run(request).await);
+            failure(&sim, is_blob, StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        }
         Some(Fault::Unavailable) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "text/html")],

@@ -19,8 +19,11 @@ pub enum Fault {
         /// How long the client is asked to wait.
         retry_after: Duration,
     },
-    /// 500 in the gateway's flat JSON shape.
+    /// 500 in the gateway's flat JSON shape, before the request is processed.
     InternalError,
+    /// The request is processed, then answered with a 500 in the gateway's flat JSON shape
+    /// (the client cannot tell this from [`Fault::InternalError`]).
+    InternalErrorAfter,
     /// 503 with an HTML page, as gateways send.
     Unavailable,
     /// The request is processed, then the connection is dropped partway through the response.
@@ -103,12 +106,13 @@ impl FromStr for FaultRule {
                 retry_after: Duration::from_secs(number(1)?),
             },
             "500" => Fault::InternalError,
+            "500after" => Fault::InternalErrorAfter,
             "503" => Fault::Unavailable,
             "drop" => Fault::DropConnection,
             "slow" => Fault::Slow(Duration::from_millis(number(1000)?)),
             other => {
                 return Err(format!(
-                    "{text:?}: unknown fault {other:?} (429, 500, 503, drop, slow)"
+                    "{text:?}: unknown fault {other:?} (429, 500, 500after, 503, drop, slow)"
                 ));
             }
         };

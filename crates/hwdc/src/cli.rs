@@ -15,7 +15,10 @@ Exit codes:
   5   rejected by the service (a validation or state rule)
   6   the submission's or label's workflow failed
   7   a wait timed out
-  75  transient failure after retries (throttling, outages, unclear outcomes); re-run to resume
+  8   outcome unknown: a create or commit may or may not have happened, and checking did not
+      settle it; the message lists the candidate ids; look before running again
+  75  transient failure after retries (throttling, outages, an expired or refused SAS URL);
+      re-run to resume
   130 interrupted (Ctrl-C); re-run upload, download or submit to resume";
 
 /// Ship drivers through the Microsoft Hardware Dev Center.
@@ -221,7 +224,7 @@ pub enum Submissions {
     },
     /// Show a submission with its workflow status and downloads.
     Get(SubmissionRef),
-    /// Create a submission (once: a re-run finds the one with the same name).
+    /// Create a submission (an unclear outcome is settled: never two, never an older one).
     Create {
         /// The product id.
         product: u64,
@@ -458,7 +461,7 @@ pub struct Submit {
         required_unless_present = "create_product"
     )]
     pub product: Option<u64>,
-    /// Create a product of this name first (found again on a re-run).
+    /// The product of this name: the one that exists, or created (once) when none does.
     #[arg(long)]
     pub create_product: Option<String>,
     /// The test harness of a created product.
@@ -467,7 +470,7 @@ pub struct Submit {
     /// An operating system to sign for, for a created product (repeatable).
     #[arg(long = "signature")]
     pub signatures: Vec<String>,
-    /// The submission's name (also how a re-run finds it).
+    /// The submission's name.
     #[arg(long)]
     pub name: String,
     /// Initial or derived.
@@ -476,6 +479,13 @@ pub struct Submit {
     /// Where to write the signed package.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+    /// The journal: where each step is recorded, so that a re-run continues the same work
+    /// (default: beside the package, `<package>.hwdc.json`; removed when the flow finishes).
+    #[arg(long = "state", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Discard the journal and start over (a new submission).
+    #[arg(long)]
+    pub restart: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

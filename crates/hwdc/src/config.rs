@@ -124,9 +124,14 @@ fn read_secret_file(path: &Path) -> Result<SecretString, ConfigError> {
     Ok(SecretString::from(text.trim().to_owned()))
 }
 
-/// The client the settings describe.
-pub fn client(global: &Global) -> Result<Client, ConfigError> {
-    let profile = load_profile(global)?;
+/// The account the settings name, as a journal records it: `tenant/client` (no secret).
+pub fn account(global: &Global) -> Result<String, ConfigError> {
+    let (tenant, client_id) = identity(global, &load_profile(global)?)?;
+    Ok(format!("{tenant}/{client_id}"))
+}
+
+/// The tenant id and the client id, from the flags, the environment or the profile.
+fn identity(global: &Global, profile: &Profile) -> Result<(String, String), ConfigError> {
     let missing = |what: &str, flag: &str, var: &str| {
         ConfigError(format!(
             "no {what}: give {flag}, set {var} (or AZURE_{}), or put it in the profile",
@@ -145,6 +150,13 @@ pub fn client(global: &Global) -> Result<Client, ConfigError> {
         .or_else(|| env("AZURE_CLIENT_ID"))
         .or(profile.client_id.clone())
         .ok_or_else(|| missing("client id", "--client-id", "HW_CLIENT_ID"))?;
+    Ok((tenant, client_id))
+}
+
+/// The client the settings describe.
+pub fn client(global: &Global) -> Result<Client, ConfigError> {
+    let profile = load_profile(global)?;
+    let (tenant, client_id) = identity(global, &profile)?;
     let secret = match (
         &global.client_secret_file,
         env("HW_CLIENT_SECRET"),

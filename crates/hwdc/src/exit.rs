@@ -40,11 +40,14 @@ fn exit_code(kind: ErrorKind) -> Option<u8> {
         ErrorKind::Rejected => 5,
         ErrorKind::WorkflowFailed => 6,
         ErrorKind::TimedOut => 7,
-        // A re-run resumes: uploads and downloads continue, unclear creates are checked.
+        // A re-run is safe and resumes: uploads and downloads continue, a refused SAS URL is
+        // read afresh from the submission, a download that failed its check starts over.
         ErrorKind::Throttled
         | ErrorKind::Transient
-        | ErrorKind::Ambiguous
-        | ErrorKind::Integrity => 75,
+        | ErrorKind::Integrity
+        | ErrorKind::StorageRefused => 75,
+        // A person must look first: the message lists the candidates.
+        ErrorKind::Ambiguous => 8,
         ErrorKind::LocalIo | ErrorKind::InvalidResponse | ErrorKind::Server => 1,
         _ => return None,
     })

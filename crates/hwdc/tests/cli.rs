@@ -213,15 +213,16 @@ async fn every_command_through_a_submission_and_a_label() {
     .ok()
     .json();
     let s = id(&submission);
+    // Asked again, the create is sent again: the service refuses a second initial submission,
+    // and the one that exists is not passed off as made by this run.
     let again = hwdc(
         &sim,
         &home.0,
         &[&json[..], &["submissions", "create", &p, "--name", "v1"]].concat(),
     )
-    .await
-    .ok()
-    .json();
-    assert_eq!(id(&again), s, "a re-run finds the submission it made");
+    .await;
+    assert_eq!(again.code, 5, "{}", again.stderr);
+    assert!(again.stderr.contains("Initial submission already exists"), "{}", again.stderr);
     hwdc(
         &sim,
         &home.0,
@@ -421,36 +422,49 @@ async fn submit_runs_the_whole_flow_and_a_rerun_resumes() {
     let home = Scratch::new("submit");
     let package = home.file("driver.cab", 50_000, b"PK");
     let out = home.0.join("signed.cab");
-    let args = [
-        "--output",
-        "json",
-        "submit",
-        package.to_str().unwrap(),
-        "--create-product",
-        "Submitted",
-        "--name",
-        "1.0",
-        "--out",
-        out.to_str().unwrap(),
-        "--poll",
-        "0.01",
-    ];
-    let first = hwdc(&sim, &home.0, &args).await.ok().json();
-    assert_eq!(
-        first["bytes"].as_u64(),
-        Some(std::fs::metadata(&out).unwrap().len())
-    );
-    let second = hwdc(&sim, &home.0, &args).await.ok();
-    assert_eq!(
-        second.json()["submission"],
-        first["submission"],
-        "the same submission, found again"
-    );
+    let journal = home.0.join("driver.cab.hwdc.json");
+    let args = |timeout: &'static str| {
+        vec![
+            "--output".to_owned(),
+            "json".into(),
+            "submit".into(),
+            package.to_str().unwrap().into(),
+            "--create-product".into(),
+            "Submitted".into(),
+            "--name".into(),
+            "1.0".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--poll".into(),
+            "0.01".into(),
+            "--timeout".into(),
+            timeout.into(),
+        ]
+    };
+    fn strs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    // The first run stops while Microsoft signs it: the journal has how far it got.
+    let stopped = hwdc(&sim, &home.0, &strs(&args("0"))).await;
+    assert_eq!(stopped.code, 7, "{}", stopped.stderr);
+    let state: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    assert_eq!(state["committed"], true, "{state}");
+    let made = state["submission"].clone();
+    assert!(made.is_u64(), "{state}");
+    // The re-run continues the same submission and finishes.
+    let second = hwdc(&sim, &home.0, &strs(&args("600"))).await.ok();
+    let first = second.json();
+    assert_eq!(first["submission"], made, "the same submission, continued");
     assert!(
         second.stderr.contains("already committed"),
         "{}",
         second.stderr
     );
+    assert_eq!(
+        first["bytes"].as_u64(),
+        Some(std::fs::metadata(&out).unwrap().len())
+    );
+    assert!(!journal.exists(), "the journal is removed when the flow finishes");
     assert_eq!(sim.product_count(), 1);
     let (p, s) = (
         first["product"].to_string(),

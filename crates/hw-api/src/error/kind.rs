@@ -36,6 +36,9 @@ pub enum ErrorKind {
     Integrity,
     /// A local file could not be read or written.
     LocalIo,
+    /// Blob storage refused the SAS URL (401, 403: expired, or without the permission). Not a
+    /// sign-in problem: a fresh URL, read from the submission again, may work.
+    StorageRefused,
     /// A response does not fit the API: a body that does not decode, a link to another origin,
     /// a list that does not end.
     InvalidResponse,
@@ -43,7 +46,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::Config,
         ErrorKind::Auth,
         ErrorKind::NotFound,
@@ -56,6 +59,7 @@ impl ErrorKind {
         ErrorKind::TimedOut,
         ErrorKind::Integrity,
         ErrorKind::LocalIo,
+        ErrorKind::StorageRefused,
         ErrorKind::InvalidResponse,
     ];
 
@@ -74,6 +78,7 @@ impl ErrorKind {
             ErrorKind::TimedOut => "timed_out",
             ErrorKind::Integrity => "integrity",
             ErrorKind::LocalIo => "local_io",
+            ErrorKind::StorageRefused => "storage_refused",
             ErrorKind::InvalidResponse => "invalid_response",
         }
     }

@@ -107,13 +107,19 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
-    /// An unclear create could not be settled by looking for what it would have made.
-    #[error("{operation}: outcome unknown, and checking did not settle it: {checked} ({source})")]
+    /// An unclear create could not be settled by looking for what it would have made: a person
+    /// must look at the candidates (none, or several) before anything is sent again.
+    #[error(
+        "{operation}: outcome unknown, and checking did not settle it: {checked}{} ({source})",
+        candidates_note(candidates)
+    )]
     Unreconciled {
         /// The spec's operation id.
         operation: &'static str,
         /// What was checked, and what was found.
         checked: String,
+        /// The ids that could be what the request made (none when nothing new was found).
+        candidates: Vec<hw_api_gen::Id>,
         /// The failure of the create.
         #[source]
         source: Box<Error>,
@@ -142,6 +148,31 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A flow's saved state does not belong to this work (another package, another account,
+    /// another submission name, a newer format): it is not used, and nothing was sent.
+    #[error("{0}")]
+    StateMismatch(String),
+    /// A local file (a package, a state file) could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Local {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How a person continues after an unclear outcome with these candidates.
+fn candidates_note(candidates: &[hw_api_gen::Id]) -> String {
+    if candidates.is_empty() {
+        return String::new();
+    }
+    let ids: Vec<String> = candidates.iter().map(ToString::to_string).collect();
+    format!(
+        "; candidates: {}: keep the right one (continue with its id) and delete the others in Partner Center",
+        ids.join(", ")
+    )
 }
 
 /// An error and its causes on one line, each cause that does not repeat what came before
@@ -176,6 +207,8 @@ impl Error {
             Error::WaitTimedOut { .. } => ErrorKind::TimedOut,
             Error::Transfer(e) => e.kind(),
             Error::InvalidRequest { .. } => ErrorKind::Rejected,
+            Error::StateMismatch(_) => ErrorKind::Config,
+            Error::Local { .. } => ErrorKind::LocalIo,
         }
     }
 
@@ -207,6 +240,8 @@ impl Error {
             Error::WaitTimedOut { .. } => "wait_timed_out",
             Error::Transfer(_) => "transfer",
             Error::InvalidRequest { .. } => "invalid_request",
+            Error::StateMismatch(_) => "state_mismatch",
+            Error::Local { .. } => "local",
         }
     }
 
@@ -390,7 +425,8 @@ mod tests {
             ErrorKind::TimedOut => 9,
             ErrorKind::Integrity => 10,
             ErrorKind::LocalIo => 11,
-            ErrorKind::InvalidResponse => 12,
+            ErrorKind::StorageRefused => 12,
+            ErrorKind::InvalidResponse => 13,
         };
         for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
             assert_eq!(position(kind), i, "{kind}");
@@ -443,7 +479,7 @@ mod tests {
             messages: vec![],
             error_report: None,
         };
-        let cases: Vec<(Error, ErrorKind, bool)> = vec![
+        let mut cases: Vec<(Error, ErrorKind, bool)> = vec![
             (Error::Config("bad".into()), ErrorKind::Config, false),
             (
                 Error::Transport {
@@ -534,6 +570,7 @@ mod tests {
                 Error::Unreconciled {
                     operation: "createProduct",
                     checked: "two".into(),
+                    candidates: vec![hw_api_gen::Id(1), hw_api_gen::Id(2)],
                     source: Box::new(service(500)),
                 },
                 ErrorKind::Ambiguous,
@@ -561,7 +598,8 @@ mod tests {
                 ErrorKind::Rejected,
                 false,
             ),
-            (transfer(refused(403)), ErrorKind::Auth, false),
+            (transfer(refused(403)), ErrorKind::StorageRefused, false),
+            (transfer(refused(401)), ErrorKind::StorageRefused, false),
             (transfer(refused(500)), ErrorKind::Transient, true),
             (transfer(refused(400)), ErrorKind::Rejected, false),
             (
@@ -604,6 +642,19 @@ mod tests {
                 false,
             ),
         ];
+        cases.push((
+            Error::StateMismatch("another package".into()),
+            ErrorKind::Config,
+            false,
+        ));
+        cases.push((
+            Error::Local {
+                path: "driver.cab.hwdc.json".into(),
+                source: io(),
+            },
+            ErrorKind::LocalIo,
+            false,
+        ));
         for (error, kind, retryable) in cases {
             assert_eq!(error.kind(), kind, "{error}");
             assert_eq!(error.is_retryable(), retryable, "{error}");

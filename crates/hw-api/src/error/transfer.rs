@@ -75,6 +75,9 @@ impl TransferError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             TransferError::Sas { .. } | TransferError::TooLarge(_) => ErrorKind::Rejected,
+            TransferError::Refused {
+                status: 401 | 403, ..
+            } => ErrorKind::StorageRefused,
             TransferError::Refused { status, .. } => ErrorKind::of_status(*status),
             TransferError::Transport { .. } => ErrorKind::Transient,
             TransferError::File { .. } => ErrorKind::LocalIo,

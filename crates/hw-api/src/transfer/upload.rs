@@ -32,6 +32,8 @@ pub struct UploadReport {
     pub blocks: usize,
     /// How many blocks were already there from an earlier attempt.
     pub blocks_reused: usize,
+    /// The blob's ETag after the upload, when storage gave one.
+    pub etag: Option<String>,
 }
 
 /// Uploads the file at `path` to `sas`.
@@ -57,12 +59,13 @@ pub(crate) async fn upload(
         .min(limits.max_put_blob);
     if size <= single {
         let data = tokio::fs::read(path).await.map_err(file_error)?;
-        put_blob(http, retry, sas, Bytes::from(data)).await?;
+        let etag = put_blob(http, retry, sas, Bytes::from(data)).await?;
         progress.update(size, size);
         return Ok(UploadReport {
             bytes: size,
             blocks: 0,
             blocks_reused: 0,
+            etag,
         });
     }
     let block = block_size(size, options.block_size, limits)?;
@@ -124,11 +127,12 @@ pub(crate) async fn upload(
     }
     ids.sort_unstable();
     let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
-    put_block_list(http, retry, sas, &ids).await?;
+    let etag = put_block_list(http, retry, sas, &ids).await?;
     Ok(UploadReport {
         bytes: size,
         blocks: count,
         blocks_reused: reused.load(Ordering::Relaxed) as usize,
+        etag,
     })
 }
 
@@ -212,10 +216,10 @@ async fn put_blob(
     retry: &RetryPolicy,
     sas: &SasUrl,
     data: Bytes,
-) -> Result<(), TransferError> {
+) -> Result<Option<String>, TransferError> {
     let md5 = STANDARD.encode(Md5::digest(&data));
     let len = data.len() as u64;
-    send(retry, "putBlob", &sas.redacted(), || {
+    let response = send(retry, "putBlob", &sas.redacted(), || {
         request(http, Method::PUT, sas, sas.url().clone())
             .header("x-ms-blob-type", "BlockBlob")
             .header("content-md5", &md5)
@@ -223,7 +227,7 @@ async fn put_blob(
             .body(data.clone())
     })
     .await?;
-    Ok(())
+    Ok(wire::header(response.headers(), "etag"))
 }
 
 async fn put_block(
@@ -251,20 +255,20 @@ async fn put_block_list(
     retry: &RetryPolicy,
     sas: &SasUrl,
     ids: &[String],
-) -> Result<(), TransferError> {
+) -> Result<Option<String>, TransferError> {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     for id in ids {
         xml.push_str(&format!("<Latest>{id}</Latest>"));
     }
     xml.push_str("</BlockList>");
     let url = sas.with_query(&[("comp", "blocklist")]);
-    send(retry, "putBlockList", &sas.redacted(), || {
+    let response = send(retry, "putBlockList", &sas.redacted(), || {
         request(http, Method::PUT, sas, url.clone())
             .header("content-type", "application/xml")
             .body(xml.clone())
     })
     .await?;
-    Ok(())
+    Ok(wire::header(response.headers(), "etag"))
 }
 
 /// The uncommitted blocks the blob already holds: (base64 id, size). None if the blob is new.

@@ -1,16 +1,18 @@
-//! `hwdc submit`: the whole flow for one package, resumable.
+//! `hwdc submit`: the whole flow for one package, resumable through its journal
+//! (`hw_api::ship`).
 
-use futures_util::TryStreamExt;
 use hw_api::Id;
-use hw_api::types::CommitStatus;
+use hw_api::ship::{FileStateStore, ProductChoice, ShipEvent, ShipPlan, StateStore, Transfers};
 use serde_json::json;
 
 use super::Ctx;
 use super::products::new_product;
-use super::submissions::{new_submission, wait};
-use super::transfer::{download, upload};
-use crate::cli::{FileKind, SubmissionRef, Submit};
+use super::submissions::new_submission;
+use crate::cli::Submit;
+use crate::config;
 use crate::exit::Failure;
+use crate::progress::{Bytes, Spinner};
+use crate::rows::submission_status;
 
 /// Runs `submit`.
 pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
@@ -22,84 +24,88 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
         });
     }
     let product = match (command.product, &command.create_product) {
-        (Some(product), _) => Id(product),
-        (None, Some(name)) => {
-            // A re-run finds the product the first run made (streamed: no list in memory).
-            let named = client.list_products().try_filter(|p| {
-                futures_util::future::ready(p.product_name.as_deref() == Some(name.as_str()))
-            });
-            let mut named = std::pin::pin!(named);
-            let first = named.try_next().await?;
-            let second = if first.is_some() {
-                named.try_next().await?
-            } else {
-                None
-            };
-            let product = match (first, second) {
-                (Some(one), None) => one,
-                (Some(_), Some(_)) => {
-                    return Err(Failure::Local {
-                        kind: "usage",
-                        message: format!(
-                            "several products are named {name:?}; give --product instead"
-                        ),
-                    });
-                }
-                (None, _) => {
-                    let body = new_product(
-                        name,
-                        command.harness,
-                        &command.signatures,
-                        &[],
-                        "internal",
-                        None,
-                        false,
-                    )?;
-                    client.create_product_once(&body).await?
-                }
-            };
-            ctx.say(&format!("product {} ({name})", product.id));
-            product.id
-        }
+        (Some(product), _) => ProductChoice::Id(Id(product)),
+        (None, Some(name)) => ProductChoice::Named(new_product(
+            name,
+            command.harness,
+            &command.signatures,
+            &[],
+            "internal",
+            None,
+            false,
+        )?),
         (None, None) => unreachable!("clap requires --product or --create-product"),
     };
-    let body = new_submission(&command.name, command.kind)?;
-    let submission = client.create_submission_once(product, &body).await?;
-    let at = SubmissionRef {
-        product: product.get(),
-        submission: submission.id.get(),
+    let plan = ShipPlan::new(
+        &command.file,
+        product,
+        new_submission(&command.name, command.kind)?,
+        &command.out,
+        config::account(&ctx.global)?,
+    )
+    .with_wait(command.wait.options());
+    let store = match &command.state {
+        Some(path) => FileStateStore::new(path),
+        None => FileStateStore::beside(&command.file),
     };
-    ctx.say(&format!("submission {} ({})", submission.id, command.name));
-    if submission
-        .commit_status
-        .as_ref()
-        .is_none_or(|s| *s == CommitStatus::CommitPending)
-    {
-        let report = upload(ctx, &client, at, &command.file).await?;
-        ctx.say(&format!(
-            "uploaded {} bytes ({} blocks, {} already there)",
-            report.bytes, report.blocks, report.blocks_reused
-        ));
-        client.commit_submission(product, submission.id).await?;
-        ctx.say("committed; waiting for Microsoft to sign it");
-    } else {
-        ctx.say("already committed; waiting for Microsoft to sign it");
+    if command.restart {
+        store.clear()?;
     }
-    wait(ctx, &client, at, &command.wait.options()).await?;
-    let report = download(ctx, &client, at, FileKind::Signed, &command.out).await?;
+    let uploading = Bytes::new(ctx.out.progress, "uploading");
+    let downloading = Bytes::new(ctx.out.progress, "downloading");
+    let mut spinner: Option<Spinner> = None;
+    let mut events = |event: ShipEvent<'_>| match event {
+        ShipEvent::Resumed(state) => ctx.say(&format!(
+            "continuing from {} (submission {})",
+            store.path().display(),
+            state
+                .submission
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "not made yet".into())
+        )),
+        ShipEvent::Product { id, created: true } => ctx.say(&format!("product {id} (created)")),
+        ShipEvent::Product { id, .. } => ctx.say(&format!("product {id}")),
+        ShipEvent::Submission(id) => ctx.say(&format!("submission {id} ({})", command.name)),
+        ShipEvent::Uploaded(report) => {
+            uploading.finish();
+            ctx.say(&format!(
+                "uploaded {} bytes ({} blocks, {} already there)",
+                report.bytes, report.blocks, report.blocks_reused
+            ));
+        }
+        ShipEvent::Committed => ctx.say("committed; waiting for Microsoft to sign it"),
+        ShipEvent::AlreadyCommitted => ctx.say("already committed; waiting for Microsoft to sign it"),
+        ShipEvent::Waiting(submission) => spinner
+            .get_or_insert_with(|| Spinner::new(ctx.out.progress, "signing"))
+            .set(submission_status(submission)),
+        ShipEvent::Downloaded(_) => downloading.finish(),
+        _ => {}
+    };
+    let transfers = Transfers {
+        upload: &uploading,
+        download: &downloading,
+    };
+    let shipped = client.ship(&plan, &store, &mut events, transfers).await;
+    drop(events);
+    if let Some(spinner) = spinner {
+        spinner.finish();
+    }
+    uploading.finish();
+    downloading.finish();
+    let report = shipped?;
     ctx.out.done(
         &format!(
             "Signed package of submission {} written to {} ({} bytes).",
-            submission.id,
+            report.submission,
             command.out.display(),
-            report.bytes
+            report.download.bytes
         ),
         json!({
-            "product": product.get(),
-            "submission": submission.id.get(),
+            "product": report.product.get(),
+            "submission": report.submission.get(),
             "signed_package": command.out,
-            "bytes": report.bytes,
-            "md5_verified": report.md5_verified,
+            "bytes": report.download.bytes,
+            "md5_verified": report.download.md5_verified,
         }),
     );
     Ok(())
