@@ -468,6 +468,118 @@ async fn a_create_that_did_not_arrive_is_sent_again() {
     assert_eq!(all.len(), 1);
 }
 
+/// The ids of the products named `name`.
+async fn products_named(client: &Client, name: &str) -> Vec<Id> {
+    let all: Vec<_> = client.list_products().try_collect().await.unwrap();
+    all.into_iter()
+        .filter(|p| p.product_name.as_deref() == Some(name))
+        .map(|p| p.id)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_older_namesake_is_never_taken_for_what_an_unclear_create_made() {
+    for (fault, sent) in [(Fault::InternalError, 2), (Fault::InternalErrorAfter, 1)] {
+        let sim = sim_with(vec![
+            FaultRule::new(fault.clone(), 1.0)
+                .only("createProduct")
+                .after(1)
+                .at_most(1),
+        ])
+        .await;
+        let client = client(&sim);
+        let old = new_product(&client, "Contoso Touch").await;
+        let made = new_product(&client, "Contoso Touch").await;
+        assert_ne!(
+            made, old,
+            "{fault:?}: the older namesake is not what was made"
+        );
+        let named = products_named(&client, "Contoso Touch").await;
+        assert_eq!(named, vec![old, made], "{fault:?}: exactly one new product");
+        assert_eq!(
+            sim.requests("createProduct"),
+            1 + sent,
+            "{fault:?}: sent again only when it was not processed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_older_submission_of_the_same_name_is_never_taken_for_the_new_one() {
+    for fault in [Fault::InternalError, Fault::InternalErrorAfter] {
+        let sim = sim_with(vec![
+            FaultRule::new(fault.clone(), 1.0)
+                .only("createSubmission")
+                .after(2)
+                .at_most(1),
+        ])
+        .await;
+        let client = client(&sim);
+        let product = new_product(&client, "derived").await;
+        client
+            .create_submission_once(product, &initial("1.0"))
+            .await
+            .unwrap();
+        let derived = NewSubmission {
+            name: "2.0".try_into().unwrap(),
+            type_: SubmissionType::Derived,
+        };
+        let old = client
+            .create_submission_once(product, &derived)
+            .await
+            .unwrap();
+        let made = client
+            .create_submission_once(product, &derived)
+            .await
+            .unwrap();
+        assert_ne!(made.id, old.id, "{fault:?}");
+        let named_2: Vec<_> = sim
+            .submissions_of(product.get())
+            .into_iter()
+            .filter(|s| s.name == "2.0")
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(named_2, vec![old.id.get(), made.id.get()], "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unclear_label_create_is_settled_once() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::DropConnection, 1.0)
+            .only("createShippingLabel")
+            .after(1)
+            .at_most(1),
+    ])
+    .await;
+    let client = client(&sim);
+    let (product, submission, _) = signed_submission(&client, "label-once").await;
+    let first = client
+        .publish(
+            product,
+            submission,
+            windows_update_label("to WU"),
+            &Filter::default(),
+        )
+        .await
+        .unwrap();
+    let second = client
+        .publish(
+            product,
+            submission,
+            windows_update_label("to WU"),
+            &Filter::default(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        first.id, second.id,
+        "the older label of the same name is not taken"
+    );
+    assert_eq!(sim.label_names(submission.get()), ["to WU", "to WU"]);
+    assert_eq!(sim.requests("createShippingLabel"), 2, "not sent again");
+}
+
 #[tokio::test]
 async fn an_unclear_commit_is_settled_by_reading_the_submission() {
     let sim = sim_with(vec![

@@ -69,15 +69,22 @@ struct Create<'a, T> {
 impl Client {
     /// The ids of the products named `name`: what a create of that name cannot have made.
     pub async fn snapshot_products_named(&self, name: &str) -> Result<Snapshot, Error> {
-        snapshot(self.list_products(), |p: &Product| {
-            p.product_name.as_deref() == Some(name)
-        }, |p| p.id)
+        snapshot(
+            self.list_products(),
+            |p: &Product| p.product_name.as_deref() == Some(name),
+            |p| p.id,
+        )
         .await
     }
 
     /// The ids of every submission of `product`.
     pub async fn snapshot_submissions(&self, product: Id) -> Result<Snapshot, Error> {
-        snapshot(self.list_submissions(product), |_| true, |s: &Submission| s.id).await
+        snapshot(
+            self.list_submissions(product),
+            |_| true,
+            |s: &Submission| s.id,
+        )
+        .await
     }
 
     /// The ids of every shipping label of a submission.
@@ -270,7 +277,11 @@ impl Client {
                     return Ok(found.into_iter().next().expect("one was found"));
                 }
                 (0, true) if round < CREATE_ROUNDS => {
-                    tracing::info!(operation, round, "nothing new was made: sending the create again");
+                    tracing::info!(
+                        operation,
+                        round,
+                        "nothing new was made: sending the create again"
+                    );
                 }
                 (0, true) => {
                     let checked = format!(

@@ -213,7 +213,7 @@ pub enum ProductChoice {
     Id(Id),
     /// The product of this name: the one that exists, or made (once) when none does; several of
     /// that name are an error.
-    Named(NewProduct),
+    Named(Box<NewProduct>),
 }
 
 /// What a [`Client::ship`] flow does.
@@ -467,7 +467,11 @@ impl Client {
                     .made_since(self.list_submissions(product), matches, |s| s.id, &before)
                     .await?;
                 match made.as_slice() {
-                    [] => self.create_submission_after(product, body, &before).await?.id,
+                    [] => {
+                        self.create_submission_after(product, body, &before)
+                            .await?
+                            .id
+                    }
                     [one] => *one,
                     many => {
                         let name = body.name.as_str();
@@ -522,7 +526,10 @@ fn several(operation: &'static str, what: &str, name: &str, candidates: &[Id]) -
 }
 
 fn ids(ids: &[Id]) -> String {
-    ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The SHA-256 (hex) of the file at `path`, read on the blocking pool.
@@ -574,7 +581,10 @@ mod tests {
         assert_eq!(store.load().unwrap(), Some(state));
         let mut temporary = store.path().as_os_str().to_owned();
         temporary.push(".new");
-        assert!(!Path::new(&temporary).exists(), "the temporary file is renamed");
+        assert!(
+            !Path::new(&temporary).exists(),
+            "the temporary file is renamed"
+        );
         store.clear().unwrap();
         assert_eq!(store.load().unwrap(), None);
         store.clear().unwrap();
@@ -584,9 +594,24 @@ mod tests {
     fn a_state_of_other_work_is_told_apart() {
         let state = ShipState::new("ab".into(), "tenant/app", "1.0");
         assert_eq!(state.mismatch("ab", "tenant/app", "1.0"), None);
-        assert!(state.mismatch("cd", "tenant/app", "1.0").unwrap().contains("another package"));
-        assert!(state.mismatch("ab", "other/app", "1.0").unwrap().contains("another account"));
-        assert!(state.mismatch("ab", "tenant/app", "2.0").unwrap().contains("\"1.0\""));
+        assert!(
+            state
+                .mismatch("cd", "tenant/app", "1.0")
+                .unwrap()
+                .contains("another package")
+        );
+        assert!(
+            state
+                .mismatch("ab", "other/app", "1.0")
+                .unwrap()
+                .contains("another account")
+        );
+        assert!(
+            state
+                .mismatch("ab", "tenant/app", "2.0")
+                .unwrap()
+                .contains("\"1.0\"")
+        );
     }
 
     #[test]

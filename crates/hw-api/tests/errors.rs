@@ -207,3 +207,42 @@ async fn commit_patch_and_cancel_succeed_on_any_2xx_whatever_the_body() {
         assert_eq!(server.received_requests().await.unwrap().len(), 5);
     }
 }
+
+#[tokio::test]
+async fn an_unclear_create_that_cannot_be_settled_lists_its_candidates() {
+    let server = MockServer::start().await;
+    let named = |ids: &[u64]| {
+        let value: Vec<_> = ids
+            .iter()
+            .map(|id| json!({"id": id, "productName": "Contoso Touch"}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({"value": value, "links": []}))
+    };
+    // Before the create: one older product of that name; after it: two new ones.
+    Mock::given(method("GET"))
+        .respond_with(named(&[1]))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(named(&[1, 2, 3]))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = static_client(&server);
+    let body: hw_api::types::NewProduct =
+        serde_json::from_value(json!({"productName": "Contoso Touch", "testHarness": "hlk", "requestedSignatures": ["WINDOWS_v100_X64_RS5_FULL"]})).unwrap();
+    let err = client.create_product_once(&body).await.unwrap_err();
+    let Error::Unreconciled { candidates, .. } = &err else {
+        panic!("expected an unreconciled create, got {err:?}");
+    };
+    assert_eq!(candidates, &[Id(2), Id(3)]);
+    assert_eq!(err.kind(), hw_api::ErrorKind::Ambiguous);
+    let shown = err.to_string();
+    assert!(shown.contains("candidates: 2, 3"), "{shown}");
+    assert!(shown.contains("delete the others"), "{shown}");
+}

@@ -154,6 +154,22 @@ impl SimHandle {
         state::lock(&self.shared.store).products.len()
     }
 
+    /// The records of a product's submissions.
+    pub fn submissions_of(&self, product: u64) -> Vec<SubmissionRecord> {
+        let store = state::lock(&self.shared.store);
+        store.submissions_of(product).cloned().collect()
+    }
+
+    /// The names of a submission's shipping labels.
+    pub fn label_names(&self, submission: u64) -> Vec<String> {
+        state::lock(&self.shared.store)
+            .labels
+            .values()
+            .filter(|l| l.submission_id == submission)
+            .map(|l| l.label.name.clone().unwrap_or_default())
+            .collect()
+    }
+
     /// A submission's record.
     pub fn submission(&self, id: u64) -> Option<SubmissionRecord> {
         state::lock(&self.shared.store)

@@ -222,7 +222,11 @@ async fn every_command_through_a_submission_and_a_label() {
     )
     .await;
     assert_eq!(again.code, 5, "{}", again.stderr);
-    assert!(again.stderr.contains("Initial submission already exists"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("Initial submission already exists"),
+        "{}",
+        again.stderr
+    );
     hwdc(
         &sim,
         &home.0,
@@ -464,7 +468,10 @@ async fn submit_runs_the_whole_flow_and_a_rerun_resumes() {
         first["bytes"].as_u64(),
         Some(std::fs::metadata(&out).unwrap().len())
     );
-    assert!(!journal.exists(), "the journal is removed when the flow finishes");
+    assert!(
+        !journal.exists(),
+        "the journal is removed when the flow finishes"
+    );
     assert_eq!(sim.product_count(), 1);
     let (p, s) = (
         first["product"].to_string(),
@@ -999,4 +1006,139 @@ async fn json_output_never_carries_a_sas_signature_and_usage_errors_are_json_too
     )
     .await;
     assert_eq!(bad_poll.code, 2, "{}", bad_poll.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_derived_submit_killed_mid_upload_continues_the_same_submission() {
+    // Put Block answers slowly after the first (each is stored at once, then answered late).
+    let sim = start(SimConfig {
+        faults: vec![
+            FaultRule::new(Fault::Slow(Duration::from_secs(2)), 1.0)
+                .only("putBlock")
+                .after(1)
+                .at_most(2),
+        ],
+        ..quick()
+    })
+    .await;
+    let home = Scratch::new("killed");
+    let product = sim.add_product("killed").to_string();
+    hwdc(
+        &sim,
+        &home.0,
+        &["submissions", "create", &product, "--name", "1.0"],
+    )
+    .await
+    .ok();
+    let package = home.file("derived.cab", 20 * 1024 * 1024 + 5, b"PK");
+    let out = home.0.join("signed-2.0.cab");
+    let journal = home.0.join("derived.cab.hwdc.json");
+    let args = [
+        "--output",
+        "json",
+        "submit",
+        package.to_str().unwrap(),
+        "--product",
+        &product,
+        "--type",
+        "derived",
+        "--name",
+        "2.0",
+        "--out",
+        out.to_str().unwrap(),
+        "--poll",
+        "0.01",
+    ];
+    let mut killed = command(&sim, &home.0)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL on Unix, TerminateProcess on Windows) once blocks are arriving: the
+    // first is answered at once, the next ones are stored and answered late.
+    let started = std::time::Instant::now();
+    while sim.requests("putBlock") < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no blocks arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let state: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    assert_eq!(
+        state["uploadedEtag"],
+        Value::Null,
+        "killed before the upload finished"
+    );
+    let rerun = hwdc(&sim, &home.0, &args).await.ok();
+    assert_eq!(rerun.json()["submission"], state["submission"]);
+    assert!(
+        !rerun.stderr.contains(", 0 already there"),
+        "the upload resumed: {}",
+        rerun.stderr
+    );
+    let named_2 = sim
+        .submissions_of(product.parse().unwrap())
+        .into_iter()
+        .filter(|s| s.name == "2.0")
+        .count();
+    assert_eq!(named_2, 1, "one submission named 2.0");
+    assert!(!journal.exists());
+    assert!(out.exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_journal_of_another_package_is_refused_and_restart_discards_it() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("journal");
+    let package = home.file("driver.cab", 10_000, b"PK");
+    let journal = home.0.join("driver.cab.hwdc.json");
+    std::fs::write(
+        &journal,
+        serde_json::to_vec(&serde_json::json!({
+            "version": 1,
+            "packageSha256": "00".repeat(32),
+            "account": "someone/else",
+            "submissionName": "1.0",
+            "product": 1,
+            "committed": false,
+            "signed": false
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = home.0.join("signed.cab");
+    let args = [
+        "submit",
+        package.to_str().unwrap(),
+        "--create-product",
+        "Journal",
+        "--name",
+        "1.0",
+        "--out",
+        out.to_str().unwrap(),
+        "--poll",
+        "0.01",
+    ];
+    let refused = hwdc(&sim, &home.0, &args).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("another package") && refused.stderr.contains("--restart"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(sim.product_count(), 0, "nothing was sent");
+    let restarted = hwdc(&sim, &home.0, &[&args[..], &["--restart"]].concat())
+        .await
+        .ok();
+    assert!(
+        restarted.stdout.contains("Signed package"),
+        "{}",
+        restarted.stdout
+    );
+    assert_eq!(sim.product_count(), 1);
 }

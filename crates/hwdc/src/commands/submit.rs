@@ -25,7 +25,7 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     }
     let product = match (command.product, &command.create_product) {
         (Some(product), _) => ProductChoice::Id(Id(product)),
-        (None, Some(name)) => ProductChoice::Named(new_product(
+        (None, Some(name)) => ProductChoice::Named(Box::new(new_product(
             name,
             command.harness,
             &command.signatures,
@@ -33,7 +33,7 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
             "internal",
             None,
             false,
-        )?),
+        )?)),
         (None, None) => unreachable!("clap requires --product or --create-product"),
     };
     let plan = ShipPlan::new(
@@ -74,7 +74,9 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
             ));
         }
         ShipEvent::Committed => ctx.say("committed; waiting for Microsoft to sign it"),
-        ShipEvent::AlreadyCommitted => ctx.say("already committed; waiting for Microsoft to sign it"),
+        ShipEvent::AlreadyCommitted => {
+            ctx.say("already committed; waiting for Microsoft to sign it")
+        }
         ShipEvent::Waiting(submission) => spinner
             .get_or_insert_with(|| Spinner::new(ctx.out.progress, "signing"))
             .set(submission_status(submission)),
@@ -86,7 +88,6 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
         download: &downloading,
     };
     let shipped = client.ship(&plan, &store, &mut events, transfers).await;
-    drop(events);
     if let Some(spinner) = spinner {
         spinner.finish();
     }
