@@ -22,6 +22,8 @@ fn build(root: &Path) -> Result<PathBuf, TaskError> {
             "hw-bench",
             "-p",
             "hw-sim",
+            "-p",
+            "hwdc",
             "--quiet",
         ])
         .current_dir(root)

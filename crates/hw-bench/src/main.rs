@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hw_bench::{clients, fuzz, soak};
+use hw_bench::{chaos, clients, fuzz, soak};
 
 #[derive(Parser)]
 #[command(about = "Benchmarks, soak and fuzzing of hw-api (run through cargo xtask)")]
@@ -66,14 +66,19 @@ enum Command {
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
         concurrency: u16,
     },
-    /// The fault soak.
+    /// The fault soak; with `--kill`, the chaos soak of the `hwdc` binary beside this one.
     Soak {
-        #[arg(long, default_value_t = 200)]
-        flows: usize,
+        /// How many flows (default 200), or with `--kill` how many runs (default 100).
+        #[arg(long)]
+        flows: Option<usize>,
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Run `hwdc submit` processes and kill them at random moments (`--flows` runs, two
+        /// per product).
+        #[arg(long)]
+        kill: bool,
     },
     /// A long fuzz run.
     Fuzz {
@@ -123,9 +128,42 @@ async fn main() -> ExitCode {
             flows,
             concurrency,
             seed,
+            kill: true,
+        } => {
+            let scratch = std::env::temp_dir().join(format!("hw-chaos-{}", std::process::id()));
+            let hwdc = std::env::current_exe()
+                .map(|exe| exe.with_file_name(format!("hwdc{}", std::env::consts::EXE_SUFFIX)));
+            match hwdc {
+                Ok(hwdc) => match chaos::run(
+                    flows.unwrap_or(100).div_ceil(2),
+                    concurrency,
+                    seed,
+                    hwdc,
+                    scratch,
+                )
+                .await
+                {
+                    Ok(report) => {
+                        println!("{}", report.table());
+                        if report.passed() {
+                            Ok(String::from("chaos soak passed"))
+                        } else {
+                            Err("chaos soak failed".into())
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                },
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Command::Soak {
+            flows,
+            concurrency,
+            seed,
+            kill: false,
         } => {
             let scratch = std::env::temp_dir().join(format!("hw-soak-{}", std::process::id()));
-            match soak::run(flows, concurrency, seed, scratch).await {
+            match soak::run(flows.unwrap_or(200), concurrency, seed, scratch).await {
                 Ok(report) => {
                     println!("{}", report.table());
                     if report.passed() {

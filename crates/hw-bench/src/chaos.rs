@@ -1,0 +1,307 @@
+//! The chaos soak (`cargo xtask soak --kill`): runs of the real `hwdc submit` binary against a
+//! simulator with 10% faults, each killed (SIGKILL on Unix, TerminateProcess on Windows) at a
+//! random moment zero to three times and run again until it exits 0.
+//!
+//! Products come in pairs of runs: an initial submission that creates the product by name, then
+//! a derived one, given the product by name (found again) or by id. It passes when every run
+//! completes; the service has exactly one product per product name and one submission per
+//! submission name; every signed file is there, MD5-verified and holds its package; and no
+//! journal or partial file is left.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use hw_sim::{SimConfig, SimHandle};
+
+/// How many times a run may end in a failure a re-run resumes (exit 75) before it counts as
+/// failed.
+const MAX_RESUMES: usize = 10;
+
+/// What the chaos soak found.
+#[derive(Debug, Default)]
+pub struct ChaosReport {
+    /// Runs made (two per product).
+    pub runs: usize,
+    /// Runs that exited 0 in the end.
+    pub completed: usize,
+    /// Kills in all.
+    pub kills: usize,
+    /// Re-runs after an exit 75.
+    pub resumes: usize,
+    /// Products whose name exists more than once.
+    pub duplicate_products: usize,
+    /// Submissions whose name exists more than once in their product.
+    pub duplicate_submissions: usize,
+    /// Signed files present, MD5-verified and holding their package.
+    pub verified: usize,
+    /// Journals, `.part` files and their sidecars left after success.
+    pub leftovers: usize,
+    /// What went wrong.
+    pub failures: Vec<String>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl ChaosReport {
+    /// Whether the soak passed.
+    pub fn passed(&self) -> bool {
+        self.completed == self.runs
+            && self.verified == self.runs
+            && self.duplicate_products == 0
+            && self.duplicate_submissions == 0
+            && self.leftovers == 0
+            && self.failures.is_empty()
+    }
+
+    /// A summary table.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "| runs | completed | kills | re-runs after exit 75 | verified signed files | duplicate products | duplicate submissions | files left | time |\n|---|---|---|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} s |\n",
+            self.runs,
+            self.completed,
+            self.kills,
+            self.resumes,
+            self.verified,
+            self.duplicate_products,
+            self.duplicate_submissions,
+            self.leftovers,
+            self.elapsed.as_secs_f64()
+        );
+        for failure in &self.failures {
+            out.push_str(&format!("\nfailed: {failure}"));
+        }
+        out
+    }
+}
+
+/// One `hwdc submit` run to carry out.
+struct Run {
+    /// Which product pair it belongs to.
+    pair: usize,
+    derived: bool,
+    /// Whether the product is given by name (else by id, from the initial run's output).
+    by_name: bool,
+}
+
+/// What a run did.
+#[derive(Default)]
+struct Outcome {
+    kills: usize,
+    resumes: usize,
+    product: Option<u64>,
+    verified: bool,
+    leftovers: usize,
+}
+
+/// Runs `pairs` × 2 submit runs, `concurrency` pairs at once, with faults and kills seeded by
+/// `seed`, with the `hwdc` binary at `hwdc`.
+pub async fn run(
+    pairs: usize,
+    concurrency: usize,
+    seed: u64,
+    hwdc: PathBuf,
+    scratch: PathBuf,
+) -> std::io::Result<ChaosReport> {
+    let sim = hw_sim::start(SimConfig {
+        faults: crate::soak::faults(),
+        fault_seed: seed,
+        step_duration: Duration::from_millis(30),
+        ..SimConfig::default()
+    })
+    .await?;
+    std::fs::create_dir_all(&scratch)?;
+    let started = Instant::now();
+    let (sim_ref, hwdc_ref, scratch_ref) = (&sim, &hwdc, &scratch);
+    let outcomes: Vec<(usize, Vec<Result<Outcome, String>>)> = futures_util::stream::iter(0..pairs)
+        .map(|pair| async move {
+            let mut results = Vec::new();
+            let initial = Run {
+                pair,
+                derived: false,
+                by_name: true,
+            };
+            let first = one_run(sim_ref, hwdc_ref, scratch_ref, &initial, None, seed).await;
+            let product = first.as_ref().ok().and_then(|o| o.product);
+            results.push(first);
+            let derived = Run {
+                pair,
+                derived: true,
+                by_name: pair % 2 == 0,
+            };
+            results.push(one_run(sim_ref, hwdc_ref, scratch_ref, &derived, product, seed).await);
+            (pair, results)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut report = ChaosReport {
+        runs: pairs * 2,
+        elapsed: started.elapsed(),
+        ..ChaosReport::default()
+    };
+    for (pair, results) in outcomes {
+        for (i, result) in results.into_iter().enumerate() {
+            match result {
+                Ok(outcome) => {
+                    report.completed += 1;
+                    report.kills += outcome.kills;
+                    report.resumes += outcome.resumes;
+                    report.verified += usize::from(outcome.verified);
+                    report.leftovers += outcome.leftovers;
+                }
+                Err(e) => report
+                    .failures
+                    .push(format!("pair {pair}, run {}: {e}", i + 1)),
+            }
+        }
+    }
+    let products = sim.products();
+    let mut names: Vec<&str> = products.iter().map(|(_, name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    let all = names.len();
+    names.dedup();
+    report.duplicate_products = all - names.len();
+    for (id, _, _) in &products {
+        let mut names: Vec<String> = sim
+            .submissions_of(*id)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        names.sort_unstable();
+        let all = names.len();
+        names.dedup();
+        report.duplicate_submissions += all - names.len();
+    }
+    sim.stop().await;
+    if report.passed() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    Ok(report)
+}
+
+/// Carries out `run`: killed zero to three times at random moments, then run until it exits 0.
+async fn one_run(
+    sim: &SimHandle,
+    hwdc: &Path,
+    scratch: &Path,
+    run: &Run,
+    product: Option<u64>,
+    seed: u64,
+) -> Result<Outcome, String> {
+    let name = if run.derived { "2.0" } else { "1.0" };
+    let tag = format!("pair {}, {name}", run.pair);
+    let dir = scratch.join(format!("pair-{}", run.pair));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{tag}: {e}"))?;
+    let n = run.pair * 2 + usize::from(run.derived);
+    let mut rng = fastrand::Rng::with_seed(seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    // From 50 KB (one Put Blob) to about 1.5 MB (several blocks).
+    let size = 50_000 + rng.usize(..1_500_000);
+    let package: Vec<u8> = (0..size).map(|i| ((i ^ n) * 131 % 251) as u8).collect();
+    let path = dir.join(format!("driver-{name}.cab"));
+    let out = dir.join(format!("signed-{name}.cab"));
+    std::fs::write(&path, &package).map_err(|e| format!("{tag}: {e}"))?;
+    let mut args: Vec<String> = vec![
+        "--output".into(),
+        "json".into(),
+        "--quiet".into(),
+        "submit".into(),
+        path.display().to_string(),
+        "--name".into(),
+        name.into(),
+        "--out".into(),
+        out.display().to_string(),
+        "--poll".into(),
+        "0.03".into(),
+    ];
+    if run.derived {
+        args.extend(["--type".into(), "derived".into()]);
+    }
+    match (run.by_name, product) {
+        (false, Some(product)) => args.extend(["--product".into(), product.to_string()]),
+        _ => args.extend([
+            "--create-product".into(),
+            format!("chaos product {}", run.pair),
+        ]),
+    }
+    let mut outcome = Outcome::default();
+    let mut kills_left = rng.usize(..=3);
+    // Like a pipeline: a run that was killed or failed in a way a re-run resumes is run again,
+    // one that finished is not.
+    let finished = loop {
+        let mut child = command(sim, hwdc, &dir)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("{tag}: cannot start hwdc: {e}"))?;
+        if kills_left > 0 {
+            kills_left -= 1;
+            tokio::time::sleep(Duration::from_millis(rng.u64(..1_000))).await;
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+                let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+                outcome.kills += 1;
+                continue;
+            }
+        }
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .map_err(|e| format!("{tag}: {e}"))?
+            .map_err(|e| format!("{tag}: hwdc: {e}"))?;
+        match output.status.code() {
+            Some(0) => break output,
+            Some(75) if outcome.resumes < MAX_RESUMES => outcome.resumes += 1,
+            code => {
+                return Err(format!(
+                    "{tag}: hwdc exited {code:?}: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ));
+            }
+        }
+    };
+    let shown: serde_json::Value =
+        serde_json::from_slice(&finished.stdout).map_err(|e| format!("{tag}: not JSON ({e})"))?;
+    outcome.product = shown["product"].as_u64();
+    let signed = std::fs::read(&out).map_err(|e| format!("{tag}: {}: {e}", out.display()))?;
+    outcome.verified = shown["md5_verified"] == true
+        && signed.strip_prefix(b"HWSIM-SIGNED\n") == Some(&package[..]);
+    let mut journal = path.as_os_str().to_owned();
+    journal.push(".hwdc.json");
+    outcome.leftovers += usize::from(Path::new(&journal).exists());
+    for leftover in [".part", ".part.json"] {
+        let mut partial = out.as_os_str().to_owned();
+        partial.push(leftover);
+        outcome.leftovers += usize::from(Path::new(&partial).exists());
+    }
+    Ok(outcome)
+}
+
+/// `hwdc` with the simulator's settings and a home of its own.
+fn command(sim: &SimHandle, hwdc: &Path, home: &Path) -> Command {
+    let mut command = Command::new(hwdc);
+    for var in [
+        "HWDC_CONFIG",
+        "HWDC_PROFILE",
+        "HW_CLIENT_SECRET_FILE",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "RUST_LOG",
+    ] {
+        command.env_remove(var);
+    }
+    if let Some(app) = sim.app() {
+        command
+            .env("HW_TENANT_ID", &app.tenant_id)
+            .env("HW_CLIENT_ID", &app.client_id)
+            .env("HW_CLIENT_SECRET", &app.secret);
+    }
+    command
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("HW_API_BASE_URL", sim.api_url())
+        .env("HW_AUTHORITY_HOST", sim.authority_url());
+    command
+}
