@@ -581,6 +581,40 @@ async fn an_unclear_label_create_is_settled_once() {
 }
 
 #[tokio::test]
+async fn a_label_whose_state_is_published_is_done() {
+    let sim = TestSim::start(SimConfig {
+        step_duration: Duration::from_millis(20),
+        labels_end_published: true,
+        ..SimConfig::default()
+    })
+    .await;
+    let client = client(&sim);
+    let (product, submission, _) = signed_submission(&client, "published").await;
+    let label = client
+        .publish(
+            product,
+            submission,
+            windows_update_label("published"),
+            &Filter::default(),
+        )
+        .await
+        .unwrap();
+    let done = client
+        .wait_for_shipping_label(
+            product,
+            submission,
+            label.id,
+            LabelMilestone::Done,
+            &quick_wait(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    let state = done.workflow_status.unwrap().state;
+    assert_eq!(state, Some(hw_api::types::WorkflowState::Published));
+}
+
+#[tokio::test]
 async fn an_unclear_commit_is_settled_by_reading_the_submission() {
     let sim = sim_with(vec![
         FaultRule::new(Fault::InternalError, 1.0)

@@ -61,6 +61,9 @@ pub struct SimConfig {
     pub fault_seed: u64,
     /// Keep every API response for conformance checks.
     pub record_responses: bool,
+    /// Report a finished Windows Update label with the state `published`, as other clients
+    /// have seen the service do, instead of `finalizePublishing` + `completed`.
+    pub labels_end_published: bool,
 }
 
 impl Default for SimConfig {
@@ -82,6 +85,7 @@ impl Default for SimConfig {
             faults: Vec::new(),
             fault_seed: 1,
             record_responses: false,
+            labels_end_published: false,
         }
     }
 }

@@ -55,12 +55,18 @@ fn status(sim: &Shared, record: &LabelRecord) -> (ShippingLabelStep, WorkflowSta
         .cancelled_at
         .unwrap_or_else(|| record.started_at.elapsed());
     let (index, completed) = workflow::position(elapsed, sim.config.step_duration, steps.len());
+    let over = index == steps.len() - 1 && completed;
     let state = match (index, completed) {
+        _ if over
+            && sim.config.labels_end_published
+            && record.label.destination != Some(Destination::AnotherPartner) =>
+        {
+            WorkflowState::Published
+        }
         (_, true) => WorkflowState::Completed,
         (0, false) => WorkflowState::NotStarted,
         _ => WorkflowState::Started,
     };
-    let over = index == steps.len() - 1 && completed;
     (steps[index].clone(), state, over)
 }
 
