@@ -67,6 +67,10 @@ pub struct ShipState {
     /// Whether Microsoft signed the submission.
     #[serde(default)]
     pub signed: bool,
+    /// The SHA-256 (hex) of the signed package once it is downloaded (the journal is removed
+    /// right after; a store that keeps it shows what was delivered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downloaded_sha256: Option<String>,
 }
 
 impl ShipState {
@@ -83,6 +87,7 @@ impl ShipState {
             uploaded_etag: None,
             committed: false,
             signed: false,
+            downloaded_sha256: None,
         }
     }
 
@@ -297,6 +302,8 @@ pub struct ShipReport {
     pub submission: Id,
     /// The download of the signed package.
     pub download: DownloadReport,
+    /// The SHA-256 (hex) of the signed package.
+    pub signed_sha256: String,
 }
 
 /// The progress reporters of a flow's transfers.
@@ -377,11 +384,15 @@ impl Client {
             )
             .await?;
         events(ShipEvent::Downloaded(&download));
+        let signed_sha256 = file_sha256(&plan.out).await?;
+        state.downloaded_sha256 = Some(signed_sha256.clone());
+        store.save(&state)?;
         store.clear()?;
         Ok(ShipReport {
             product,
             submission,
             download,
+            signed_sha256,
         })
     }
 

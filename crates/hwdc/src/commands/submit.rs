@@ -107,6 +107,7 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
             "signed_package": command.out,
             "bytes": report.download.bytes,
             "md5_verified": report.download.md5_verified,
+            "sha256": report.signed_sha256,
         }),
     );
     Ok(())
