@@ -46,6 +46,16 @@ pub struct ShipState {
     pub account: String,
     /// The name of the submission this state is for.
     pub submission_name: String,
+    /// The product this state is for, as the plan names it (`id 14631253285588838`,
+    /// `named "Contoso Touch"`).
+    #[serde(default)]
+    pub product_choice: String,
+    /// The type of the submission (`initial`, `derived`).
+    #[serde(default)]
+    pub submission_type: String,
+    /// When the last create was sent (seconds since 1970), so that a re-run lets it settle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_sent_at: Option<u64>,
     /// The products with the product's name before it was created, when it was created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub products_before: Option<Snapshot>,
@@ -67,19 +77,22 @@ pub struct ShipState {
     /// Whether Microsoft signed the submission.
     #[serde(default)]
     pub signed: bool,
-    /// The SHA-256 (hex) of the signed package once it is downloaded (the journal is removed
-    /// right after; a store that keeps it shows what was delivered).
+    /// The SHA-256 (hex) of the signed package once it is downloaded: a re-run that finds the
+    /// file with this checksum does not download it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downloaded_sha256: Option<String>,
 }
 
 impl ShipState {
-    fn new(package_sha256: String, account: &str, submission_name: &str) -> Self {
+    fn new(package_sha256: String, plan: &ShipPlan) -> Self {
         Self {
             version: STATE_VERSION,
             package_sha256,
-            account: account.to_owned(),
-            submission_name: submission_name.to_owned(),
+            account: plan.account.clone(),
+            submission_name: plan.submission.name.to_string(),
+            product_choice: plan.product.describe(),
+            submission_type: plan.submission.type_.to_string(),
+            create_sent_at: None,
             products_before: None,
             product: None,
             submissions_before: None,
@@ -91,33 +104,37 @@ impl ShipState {
         }
     }
 
-    /// Why this state is not for the work described, if it is not.
-    fn mismatch(&self, sha256: &str, account: &str, submission_name: &str) -> Option<String> {
-        if self.version != STATE_VERSION {
-            return Some(format!(
-                "it has format {} and this version reads format {STATE_VERSION}",
-                self.version
-            ));
-        }
-        if self.package_sha256 != sha256 {
-            return Some(format!(
-                "it was written for another package (SHA-256 {}, this one is {sha256})",
-                self.package_sha256
-            ));
-        }
-        if self.account != account {
-            return Some(format!(
-                "it was written for another account ({})",
-                self.account
-            ));
-        }
-        if self.submission_name != submission_name {
-            return Some(format!(
-                "it was written for the submission named {:?}",
-                self.submission_name
-            ));
-        }
-        None
+    /// Why this state is not for the work `plan` describes, if it is not.
+    fn mismatch(&self, sha256: &str, plan: &ShipPlan) -> Option<String> {
+        let checks = [
+            (
+                "package (SHA-256)",
+                self.package_sha256.clone(),
+                sha256.to_owned(),
+            ),
+            ("account", self.account.clone(), plan.account.clone()),
+            (
+                "submission name",
+                self.submission_name.clone(),
+                plan.submission.name.to_string(),
+            ),
+            (
+                "product",
+                self.product_choice.clone(),
+                plan.product.describe(),
+            ),
+            (
+                "submission type",
+                self.submission_type.clone(),
+                plan.submission.type_.to_string(),
+            ),
+        ];
+        checks
+            .into_iter()
+            .find(|(_, saved, now)| !saved.eq_ignore_ascii_case(now))
+            .map(|(what, saved, now)| {
+                format!("it was written for another {what} ({saved}; this run: {now})")
+            })
     }
 }
 
@@ -167,6 +184,59 @@ impl FileStateStore {
     }
 }
 
+/// Held while a flow uses a [`FileStateStore`]: an exclusive lock on `<file>.lock`, released
+/// when dropped or when the process ends (killed or not).
+#[derive(Debug)]
+pub struct StateLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl StateLock {
+    /// Releases the lock and removes its file: once the flow has finished, nothing of it is
+    /// left beside the package.
+    pub fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file);
+    }
+}
+
+impl FileStateStore {
+    /// Takes the store's lock, so that two runs never work from one journal at once; fails at
+    /// once when another run holds it.
+    pub fn lock(&self) -> Result<StateLock, Error> {
+        let mut path = self.path.as_os_str().to_owned();
+        path.push(".lock");
+        let path = PathBuf::from(path);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| Error::Local {
+                path: path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(StateLock { file, path }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::StateLocked(format!(
+                "another run is working from {} (it holds {}); wait for it to end, then run again",
+                self.path.display(),
+                path.display()
+            ))),
+            Err(std::fs::TryLockError::Error(source)) => Err(Error::Local { path, source }),
+        }
+    }
+
+    /// Whether the file holds a journal (so that clearing it loses nothing else).
+    fn holds_a_journal(&self) -> bool {
+        std::fs::read(&self.path)
+            .ok()
+            .and_then(|text| serde_json::from_slice::<ShipState>(&text).ok())
+            .is_some()
+    }
+}
+
 impl StateStore for FileStateStore {
     fn load(&self) -> Result<Option<ShipState>, Error> {
         let text = match std::fs::read(&self.path) {
@@ -176,7 +246,7 @@ impl StateStore for FileStateStore {
         };
         serde_json::from_slice(&text).map(Some).map_err(|e| {
             Error::StateMismatch(format!(
-                "{} is not a state file of this tool ({e}); remove it or start over",
+                "{} is not a state file of this tool ({e}); name another (--state) or remove it",
                 self.path.display()
             ))
         })
@@ -185,7 +255,7 @@ impl StateStore for FileStateStore {
     fn save(&self, state: &ShipState) -> Result<(), Error> {
         use std::io::Write;
         let mut temporary = self.path.as_os_str().to_owned();
-        temporary.push(".new");
+        temporary.push(format!(".new-{}", std::process::id()));
         let temporary = PathBuf::from(temporary);
         let text = serde_json::to_vec_pretty(state).expect("the state serializes");
         let written = std::fs::File::create(&temporary).and_then(|mut file| {
@@ -193,11 +263,20 @@ impl StateStore for FileStateStore {
             file.sync_all()
         });
         written
-            .and_then(|()| std::fs::rename(&temporary, &self.path))
-            .map_err(|e| self.local(e))
+            .and_then(|()| rename_replacing(&temporary, &self.path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&temporary);
+                self.local(e)
+            })
     }
 
     fn clear(&self) -> Result<(), Error> {
+        if self.path.exists() && !self.holds_a_journal() {
+            return Err(Error::StateMismatch(format!(
+                "{} is not a state file of this tool: it is left as it is",
+                self.path.display()
+            )));
+        }
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -210,6 +289,25 @@ impl StateStore for FileStateStore {
     }
 }
 
+/// Renames `from` over `to`, replacing it (on Windows too), trying again for a moment while
+/// another process (a virus scanner, a reader) has `to` open.
+fn rename_replacing(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match std::fs::rename(from, to) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && tries < 5 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20 << tries));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long a create sent by a run that was then killed may still be settling at the service;
+/// a re-run that finds such a create waits until then before it looks for what it made.
+const SETTLE_AFTER_KILL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Which product a flow submits to.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -219,6 +317,16 @@ pub enum ProductChoice {
     /// The product of this name: the one that exists, or made (once) when none does; several of
     /// that name are an error.
     Named(Box<NewProduct>),
+}
+
+impl ProductChoice {
+    /// The choice in words, as the journal records it.
+    fn describe(&self) -> String {
+        match self {
+            ProductChoice::Id(id) => format!("id {id}"),
+            ProductChoice::Named(body) => format!("named {:?}", body.product_name.as_str()),
+        }
+    }
 }
 
 /// What a [`Client::ship`] flow does.
@@ -237,6 +345,9 @@ pub struct ShipPlan {
     pub wait: WaitOptions,
     /// The account, as the journal names it (a tenant and client id, say; never a secret).
     pub account: String,
+    /// A submission made earlier to continue with (a person chose it after an unclear create),
+    /// instead of making one.
+    pub existing_submission: Option<Id>,
 }
 
 impl ShipPlan {
@@ -255,7 +366,14 @@ impl ShipPlan {
             out: out.into(),
             wait: WaitOptions::default(),
             account: account.into(),
+            existing_submission: None,
         }
+    }
+
+    /// Continues with this submission instead of making one.
+    pub fn with_existing_submission(mut self, submission: Id) -> Self {
+        self.existing_submission = Some(submission);
+        self
     }
 
     /// How to wait for Microsoft.
@@ -324,10 +442,16 @@ impl Client {
         transfers: Transfers<'_>,
     ) -> Result<ShipReport, Error> {
         let sha256 = file_sha256(&plan.package).await?;
-        let name = plan.submission.name.as_str();
         let mut state = match store.load()? {
+            Some(state) if state.version > STATE_VERSION => {
+                return Err(Error::StateMismatch(format!(
+                    "the state file {} was written by a newer version (format {}): continue with that version",
+                    store.describe(),
+                    state.version
+                )));
+            }
             Some(state) => {
-                if let Some(why) = state.mismatch(&sha256, &plan.account, name) {
+                if let Some(why) = state.mismatch(&sha256, plan) {
                     return Err(Error::StateMismatch(format!(
                         "the state file {} does not belong to this run: {why}; discard it to start over (hwdc: --restart) or name another (--state)",
                         store.describe()
@@ -336,8 +460,11 @@ impl Client {
                 events(ShipEvent::Resumed(&state));
                 state
             }
-            None => ShipState::new(sha256, &plan.account, name),
+            None => ShipState::new(sha256, plan),
         };
+        if let (Some(chosen), None) = (plan.existing_submission, state.submission) {
+            state.submission = Some(chosen);
+        }
         let product = self.ship_product(plan, &mut state, store, events).await?;
         let submission = self
             .ship_submission(plan, product, &mut state, store)
@@ -374,20 +501,41 @@ impl Client {
             state.signed = true;
             store.save(&state)?;
         }
-        let download = self
-            .download_package(
-                product,
-                submission,
-                DownloadType::SignedPackage,
-                &plan.out,
-                transfers.download,
-            )
-            .await?;
+        let delivered = match &state.downloaded_sha256 {
+            Some(sha) if file_sha256(&plan.out).await.ok().as_ref() == Some(sha) => {
+                let bytes = std::fs::metadata(&plan.out).map_or(0, |m| m.len());
+                Some(DownloadReport {
+                    bytes,
+                    resumed_from: bytes,
+                    md5_verified: true,
+                })
+            }
+            _ => None,
+        };
+        let download = match delivered {
+            Some(download) => download,
+            None => {
+                let download = self
+                    .download_package(
+                        product,
+                        submission,
+                        DownloadType::SignedPackage,
+                        &plan.out,
+                        transfers.download,
+                    )
+                    .await?;
+                state.downloaded_sha256 = Some(file_sha256(&plan.out).await?);
+                store.save(&state)?;
+                download
+            }
+        };
         events(ShipEvent::Downloaded(&download));
-        let signed_sha256 = file_sha256(&plan.out).await?;
-        state.downloaded_sha256 = Some(signed_sha256.clone());
-        store.save(&state)?;
-        store.clear()?;
+        let signed_sha256 = state.downloaded_sha256.clone().unwrap_or_default();
+        if let Err(e) = store.clear() {
+            // The package was delivered: a journal that cannot be removed is not a failure of
+            // the flow (a re-run would find the download done).
+            tracing::warn!(error = %e, "the journal could not be removed");
+        }
         Ok(ShipReport {
             product,
             submission,
@@ -414,12 +562,16 @@ impl Client {
                 match state.products_before.clone() {
                     // An earlier run was making it: settle that first.
                     Some(before) => {
+                        settle(state.create_sent_at).await;
                         let matches = |p: &Product| p.product_name.as_deref() == Some(name);
                         let made = self
                             .made_since(self.list_products(), matches, |p| p.id, &before)
                             .await?;
                         match made.as_slice() {
-                            [] => (self.create_product_after(body, &before).await?.id, true),
+                            [] => {
+                                mark_sent(state, store)?;
+                                (self.create_product_after(body, &before).await?.id, true)
+                            }
                             [one] => (*one, true),
                             many => return Err(several("createProduct", "products", name, many)),
                         }
@@ -431,7 +583,7 @@ impl Client {
                             [one] => (*one, false),
                             [] => {
                                 state.products_before = Some(before.clone());
-                                store.save(state)?;
+                                mark_sent(state, store)?;
                                 (self.create_product_after(body, &before).await?.id, true)
                             }
                             many => {
@@ -470,6 +622,7 @@ impl Client {
         let submission = match state.submissions_before.clone() {
             // An earlier run was making it: settle that first.
             Some(before) => {
+                settle(state.create_sent_at).await;
                 let matches = |s: &Submission| {
                     s.name.as_deref() == Some(body.name.as_str())
                         && s.type_.as_ref() == Some(&body.type_)
@@ -479,6 +632,7 @@ impl Client {
                     .await?;
                 match made.as_slice() {
                     [] => {
+                        mark_sent(state, store)?;
                         self.create_submission_after(product, body, &before)
                             .await?
                             .id
@@ -493,7 +647,7 @@ impl Client {
             None => {
                 let before = self.snapshot_submissions(product).await?;
                 state.submissions_before = Some(before.clone());
-                store.save(state)?;
+                mark_sent(state, store)?;
                 self.create_submission_after(product, body, &before)
                     .await?
                     .id
@@ -504,8 +658,7 @@ impl Client {
         Ok(submission)
     }
 
-    /// The ids of the items of `list` that `matches` and are not in `before`, after a pause
-    /// for an interrupted run's create that may still be arriving.
+    /// The ids of the items of `list` that `matches` and are not in `before`.
     async fn made_since<T: Send + 'static>(
         &self,
         list: crate::Pager<T>,
@@ -513,7 +666,6 @@ impl Client {
         id_of: fn(&T) -> Id,
         before: &Snapshot,
     ) -> Result<Vec<Id>, Error> {
-        tokio::time::sleep(self.inner().api.retry().settle_delay()).await;
         let all: Vec<T> = list.try_collect().await?;
         Ok(all
             .iter()
@@ -523,16 +675,40 @@ impl Client {
     }
 }
 
+/// Records in the journal that a create is about to be sent.
+fn mark_sent(state: &mut ShipState, store: &dyn StateStore) -> Result<(), Error> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    state.create_sent_at = Some(now);
+    store.save(state)
+}
+
+/// Waits until a create an earlier run sent at `sent_at` has had time to settle at the service.
+async fn settle(sent_at: Option<u64>) {
+    let Some(sent_at) = sent_at else {
+        return;
+    };
+    let settled =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(sent_at) + SETTLE_AFTER_KILL;
+    if let Ok(wait) = settled.duration_since(std::time::SystemTime::now()) {
+        tracing::info!(
+            wait_ms = wait.as_millis() as u64,
+            "letting an interrupted run's create settle"
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// Several new entities where one create ran: a person must choose.
 fn several(operation: &'static str, what: &str, name: &str, candidates: &[Id]) -> Error {
     let checked = format!(
-        "an interrupted run was creating one of the {what} named {name:?}, and {} new ones exist",
+        "an interrupted run was creating one of the {what} named {name:?}, and {} new ones exist; this run sent nothing",
         candidates.len()
     );
-    let source = Error::InvalidRequest {
-        operation,
-        message: "not sent again".into(),
-    };
+    let source = Error::StateMismatch(format!(
+        "an earlier run of this flow sent the create of the {what} named {name:?} and was interrupted before it saw the answer"
+    ));
     unreconciled(operation, checked, candidates.to_vec(), source)
 }
 
@@ -580,18 +756,27 @@ mod tests {
         dir.join("driver.cab.hwdc.json")
     }
 
+    fn plan(account: &str, name: &str, product: ProductChoice) -> ShipPlan {
+        let submission = NewSubmission {
+            name: name.try_into().unwrap(),
+            type_: hw_api_gen::types::SubmissionType::Initial,
+        };
+        ShipPlan::new("driver.cab", product, submission, "signed.cab", account)
+    }
+
     #[test]
     fn the_file_store_saves_atomically_loads_and_clears() {
         let store = FileStateStore::new(scratch("store"));
         assert_eq!(store.load().unwrap(), None);
-        let mut state = ShipState::new("ab".into(), "tenant/app", "1.0");
+        let by_id = plan("tenant/app", "1.0", ProductChoice::Id(Id(7)));
+        let mut state = ShipState::new("ab".into(), &by_id);
         state.product = Some(Id(7));
         store.save(&state).unwrap();
         state.submission = Some(Id(8));
         store.save(&state).unwrap();
         assert_eq!(store.load().unwrap(), Some(state));
         let mut temporary = store.path().as_os_str().to_owned();
-        temporary.push(".new");
+        temporary.push(format!(".new-{}", std::process::id()));
         assert!(
             !Path::new(&temporary).exists(),
             "the temporary file is renamed"
@@ -603,26 +788,42 @@ mod tests {
 
     #[test]
     fn a_state_of_other_work_is_told_apart() {
-        let state = ShipState::new("ab".into(), "tenant/app", "1.0");
-        assert_eq!(state.mismatch("ab", "tenant/app", "1.0"), None);
-        assert!(
-            state
-                .mismatch("cd", "tenant/app", "1.0")
-                .unwrap()
-                .contains("another package")
+        let by_id = ProductChoice::Id(Id(7));
+        let state = ShipState::new("ab".into(), &plan("tenant/app", "1.0", by_id.clone()));
+        assert_eq!(
+            state.mismatch("ab", &plan("Tenant/App", "1.0", by_id.clone())),
+            None
         );
+        let other = |sha: &str, p: &ShipPlan| state.mismatch(sha, p).unwrap();
+        let package = other("cd", &plan("tenant/app", "1.0", by_id.clone()));
+        assert!(package.contains("another package"), "{package}");
+        let account = other("ab", &plan("other/app", "1.0", by_id.clone()));
+        assert!(account.contains("another account"), "{account}");
+        let name = other("ab", &plan("tenant/app", "2.0", by_id));
+        assert!(name.contains("submission name"), "{name}");
+        let product = other("ab", &plan("tenant/app", "1.0", ProductChoice::Id(Id(8))));
         assert!(
-            state
-                .mismatch("ab", "other/app", "1.0")
-                .unwrap()
-                .contains("another account")
+            product.contains("another product (id 7; this run: id 8)"),
+            "{product}"
         );
-        assert!(
-            state
-                .mismatch("ab", "tenant/app", "2.0")
-                .unwrap()
-                .contains("\"1.0\"")
-        );
+    }
+
+    #[test]
+    fn one_run_at_a_time_holds_the_lock() {
+        let store = FileStateStore::new(scratch("lock"));
+        let held = store.lock().unwrap();
+        let err = store.lock().unwrap_err();
+        assert!(matches!(err, Error::StateLocked(_)), "{err:?}");
+        drop(held);
+        store.lock().unwrap();
+    }
+
+    #[test]
+    fn clearing_leaves_a_file_that_is_not_a_journal() {
+        let path = scratch("not-a-journal");
+        std::fs::write(&path, b"MSCF a package").unwrap();
+        assert!(FileStateStore::new(&path).clear().is_err());
+        assert!(path.exists());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! simulator with 10% faults, each killed (SIGKILL on Unix, TerminateProcess on Windows) at a
 //! random moment zero to three times and run again until it exits 0.
 //!
-//! Products come in pairs of runs: an initial submission that creates the product by name, then
-//! a derived one, given the product by name (found again) or by id. It passes when every run
+//! Products come in pairs of runs: an initial submission, then a derived one. In half the pairs
+//! the initial run creates the product by name and the derived one finds it again by name; in
+//! the other half the product exists and both are given its id. It passes when every run
 //! completes; the service has exactly one product per product name and one submission per
 //! submission name; every signed file is there, MD5-verified and holds its package; and no
 //! journal or partial file is left.
@@ -42,6 +43,8 @@ pub struct ChaosReport {
     pub failures: Vec<String>,
     /// How long it took.
     pub elapsed: Duration,
+    /// Where the kills landed, by what the journal held then.
+    pub kills_by_step: std::collections::BTreeMap<&'static str, usize>,
 }
 
 impl ChaosReport {
@@ -69,6 +72,10 @@ impl ChaosReport {
             self.leftovers,
             self.elapsed.as_secs_f64()
         );
+        out.push_str("\n| killed when the journal held | kills |\n|---|---|\n");
+        for (step, count) in &self.kills_by_step {
+            out.push_str(&format!("| {step} | {count} |\n"));
+        }
         for failure in &self.failures {
             out.push_str(&format!("\nfailed: {failure}"));
         }
@@ -89,6 +96,7 @@ struct Run {
 #[derive(Default)]
 struct Outcome {
     kills: usize,
+    kills_by_step: Vec<&'static str>,
     resumes: usize,
     product: Option<u64>,
     verified: bool,
@@ -117,18 +125,21 @@ pub async fn run(
     let outcomes: Vec<(usize, Vec<Result<Outcome, String>>)> = futures_util::stream::iter(0..pairs)
         .map(|pair| async move {
             let mut results = Vec::new();
+            let by_name = pair % 2 == 0;
+            let existing =
+                (!by_name).then(|| sim_ref.add_product(&format!("chaos product {pair}")));
             let initial = Run {
                 pair,
                 derived: false,
-                by_name: true,
+                by_name,
             };
-            let first = one_run(sim_ref, hwdc_ref, scratch_ref, &initial, None, seed).await;
+            let first = one_run(sim_ref, hwdc_ref, scratch_ref, &initial, existing, seed).await;
             let product = first.as_ref().ok().and_then(|o| o.product);
             results.push(first);
             let derived = Run {
                 pair,
                 derived: true,
-                by_name: pair % 2 == 0,
+                by_name,
             };
             results.push(one_run(sim_ref, hwdc_ref, scratch_ref, &derived, product, seed).await);
             (pair, results)
@@ -147,6 +158,9 @@ pub async fn run(
                 Ok(outcome) => {
                     report.completed += 1;
                     report.kills += outcome.kills;
+                    for step in outcome.kills_by_step {
+                        *report.kills_by_step.entry(step).or_default() += 1;
+                    }
                     report.resumes += outcome.resumes;
                     report.verified += usize::from(outcome.verified);
                     report.leftovers += outcome.leftovers;
@@ -238,11 +252,12 @@ async fn one_run(
             .map_err(|e| format!("{tag}: cannot start hwdc: {e}"))?;
         if kills_left > 0 {
             kills_left -= 1;
-            tokio::time::sleep(Duration::from_millis(rng.u64(..1_000))).await;
+            tokio::time::sleep(Duration::from_millis(rng.u64(..1_500))).await;
             if matches!(child.try_wait(), Ok(None)) {
                 let _ = child.kill();
                 let _ = tokio::task::spawn_blocking(move || child.wait()).await;
                 outcome.kills += 1;
+                outcome.kills_by_step.push(journal_step(&path));
                 continue;
             }
         }
@@ -267,15 +282,50 @@ async fn one_run(
     let signed = std::fs::read(&out).map_err(|e| format!("{tag}: {}: {e}", out.display()))?;
     outcome.verified = shown["md5_verified"] == true
         && signed.strip_prefix(b"HWSIM-SIGNED\n") == Some(&package[..]);
-    let mut journal = path.as_os_str().to_owned();
-    journal.push(".hwdc.json");
-    outcome.leftovers += usize::from(Path::new(&journal).exists());
+    // The journal, its lock and any temporary file of it.
+    let journal = format!("driver-{name}.cab.hwdc.json");
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        outcome.leftovers += entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&journal))
+            .count();
+    }
     for leftover in [".part", ".part.json"] {
         let mut partial = out.as_os_str().to_owned();
         partial.push(leftover);
         outcome.leftovers += usize::from(Path::new(&partial).exists());
     }
     Ok(outcome)
+}
+
+/// How far the journal beside `package` says its run got.
+fn journal_step(package: &Path) -> &'static str {
+    let mut journal = package.as_os_str().to_owned();
+    journal.push(".hwdc.json");
+    let Ok(text) = std::fs::read(&journal) else {
+        return "0 no journal yet";
+    };
+    let Ok(state) = serde_json::from_slice::<serde_json::Value>(&text) else {
+        return "? unreadable";
+    };
+    let has = |key: &str| !state[key].is_null() && state[key] != false;
+    if has("downloadedSha256") {
+        "7 downloaded"
+    } else if has("signed") {
+        "6 signed"
+    } else if has("committed") {
+        "5 committed"
+    } else if has("uploadedEtag") {
+        "4 uploaded"
+    } else if has("submission") {
+        "3 submission made"
+    } else if has("submissionsBefore") {
+        "2 creating the submission"
+    } else if has("productsBefore") && !has("product") {
+        "1 creating the product"
+    } else {
+        "1 product known"
+    }
 }
 
 /// `hwdc` with the simulator's settings and a home of its own.

@@ -16,7 +16,8 @@ Exit codes:
   6   the submission's or label's workflow failed
   7   a wait timed out
   8   outcome unknown: a create or commit may or may not have happened, and checking did not
-      settle it; the message lists the candidate ids; look before running again
+      settle it; the message lists the candidate ids when there are any; look before running
+      again (submit: --submission ID continues with the one you keep)
   75  transient failure after retries (throttling, outages, an expired or refused SAS URL);
       re-run to resume
   130 interrupted (Ctrl-C); re-run upload, download or submit to resume";
@@ -486,6 +487,10 @@ pub struct Submit {
     /// Discard the journal and start over (a new submission).
     #[arg(long)]
     pub restart: bool,
+    /// Continue with this submission of the product instead of making one (after an unclear
+    /// create whose candidates a person has looked at).
+    #[arg(long, requires = "product")]
+    pub submission: Option<u64>,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

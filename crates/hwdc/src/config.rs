@@ -124,10 +124,12 @@ fn read_secret_file(path: &Path) -> Result<SecretString, ConfigError> {
     Ok(SecretString::from(text.trim().to_owned()))
 }
 
-/// The account the settings name, as a journal records it: `tenant/client` (no secret).
-pub fn account(global: &Global) -> Result<String, ConfigError> {
+/// The account the settings name, as a journal records it: `tenant/client at API origin`,
+/// lower-cased (no secret).
+pub fn account(global: &Global, client: &Client) -> Result<String, ConfigError> {
     let (tenant, client_id) = identity(global, &load_profile(global)?)?;
-    Ok(format!("{tenant}/{client_id}"))
+    let origin = client.base_url().origin().ascii_serialization();
+    Ok(format!("{tenant}/{client_id} at {origin}").to_lowercase())
 }
 
 /// The tenant id and the client id, from the flags, the environment or the profile.

@@ -102,6 +102,10 @@ impl Failure {
             "code": service.and_then(|s| s.code.as_ref()).map(ToString::to_string),
             "activity_id": service.and_then(|s| s.activity_id.clone()),
             "request_id": service.and_then(|s| s.request_id.clone()),
+            "candidates": match self {
+                Failure::Api(e) => e.candidates().iter().map(|id| id.get()).collect::<Vec<_>>(),
+                _ => Vec::new(),
+            },
         })
     }
 }

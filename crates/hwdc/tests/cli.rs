@@ -1142,3 +1142,132 @@ async fn a_journal_of_another_package_is_refused_and_restart_discards_it() {
     );
     assert_eq!(sim.product_count(), 1);
 }
+
+/// A journal as a run killed just after sending its create would leave: the product's
+/// submissions before it (`before`), and when it was sent (long ago: nothing to wait for).
+fn interrupted_journal(sim: &SimHandle, package: &Path, product: &str, before: &[u64]) -> Value {
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(std::fs::read(package).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let app = sim.app().unwrap();
+    let origin = sim.urls().api_origin.clone();
+    serde_json::json!({
+        "version": 1,
+        "packageSha256": sha,
+        "account": format!("{}/{} at {origin}", app.tenant_id, app.client_id).to_lowercase(),
+        "submissionName": "2.0",
+        "productChoice": format!("id {product}"),
+        "submissionType": "derived",
+        "product": product.parse::<u64>().unwrap(),
+        "submissionsBefore": {"ids": before},
+        "createSentAt": 0,
+        "committed": false,
+        "signed": false
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_settles_the_create_an_interrupted_run_sent() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("settle");
+    let product = sim.add_product("settle").to_string();
+    let created = |name: &'static str, kind: &'static str| {
+        let (sim, home, product) = (&sim, &home, product.clone());
+        async move {
+            let made = hwdc(
+                sim,
+                &home.0,
+                &[
+                    "--output",
+                    "json",
+                    "submissions",
+                    "create",
+                    &product,
+                    "--name",
+                    name,
+                    "--type",
+                    kind,
+                ],
+            )
+            .await
+            .ok()
+            .json();
+            made["id"].as_u64().unwrap()
+        }
+    };
+    let initial = created("1.0", "initial").await;
+    let package = home.file("derived.cab", 30_000, b"PK");
+    let journal = home.0.join("derived.cab.hwdc.json");
+    let out = home.0.join("signed.cab");
+    let args = [
+        "--output",
+        "json",
+        "submit",
+        package.to_str().unwrap(),
+        "--product",
+        &product,
+        "--type",
+        "derived",
+        "--name",
+        "2.0",
+        "--out",
+        out.to_str().unwrap(),
+        "--poll",
+        "0.01",
+    ];
+    let write =
+        |value: Value| std::fs::write(&journal, serde_json::to_vec(&value).unwrap()).unwrap();
+    // The interrupted run's create was processed: the one new "2.0" is adopted, not made again.
+    let made_by_it = created("2.0", "derived").await;
+    write(interrupted_journal(&sim, &package, &product, &[initial]));
+    let adopted = hwdc(&sim, &home.0, &args).await.ok().json();
+    assert_eq!(adopted["submission"], made_by_it);
+    let count_2 = || {
+        sim.submissions_of(product.parse().unwrap())
+            .into_iter()
+            .filter(|s| s.name == "2.0")
+            .count()
+    };
+    assert_eq!(count_2(), 1);
+    // It was not: with nothing new since the snapshot, the create is sent.
+    let before: Vec<u64> = sim
+        .submissions_of(product.parse().unwrap())
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    write(interrupted_journal(&sim, &package, &product, &before));
+    let sent = hwdc(&sim, &home.0, &args).await.ok().json();
+    assert!(!before.contains(&sent["submission"].as_u64().unwrap()));
+    assert_eq!(count_2(), 2);
+    // Two new ones where one create ran: a person must choose (exit 8, with the ids).
+    let (a, b) = (
+        created("2.0", "derived").await,
+        created("2.0", "derived").await,
+    );
+    let mut ids: Vec<u64> = sim
+        .submissions_of(product.parse().unwrap())
+        .iter()
+        .map(|s| s.id)
+        .filter(|id| *id != a && *id != b)
+        .collect();
+    ids.sort_unstable();
+    write(interrupted_journal(&sim, &package, &product, &ids));
+    let stuck = hwdc(&sim, &home.0, &args).await;
+    assert_eq!(stuck.code, 8, "{}", stuck.stderr);
+    let error: Value = serde_json::from_str(stuck.stderr.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(error["error"]["candidates"], serde_json::json!([a, b]));
+    assert_eq!(count_2(), 4, "nothing was sent");
+    // The person keeps one: --submission continues with it.
+    let kept = hwdc(
+        &sim,
+        &home.0,
+        &[&args[..], &["--submission", &a.to_string()]].concat(),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(kept["submission"], a);
+    assert!(!journal.exists());
+}

@@ -152,6 +152,9 @@ pub enum Error {
     /// another submission name, a newer format): it is not used, and nothing was sent.
     #[error("{0}")]
     StateMismatch(String),
+    /// Another run holds the lock of the flow's state: two runs never work from one journal.
+    #[error("{0}")]
+    StateLocked(String),
     /// A local file (a package, a state file) could not be read or written.
     #[error("{}: {source}", path.display())]
     Local {
@@ -208,6 +211,7 @@ impl Error {
             Error::Transfer(e) => e.kind(),
             Error::InvalidRequest { .. } => ErrorKind::Rejected,
             Error::StateMismatch(_) => ErrorKind::Config,
+            Error::StateLocked(_) => ErrorKind::Transient,
             Error::Local { .. } => ErrorKind::LocalIo,
         }
     }
@@ -241,7 +245,16 @@ impl Error {
             Error::Transfer(_) => "transfer",
             Error::InvalidRequest { .. } => "invalid_request",
             Error::StateMismatch(_) => "state_mismatch",
+            Error::StateLocked(_) => "state_locked",
             Error::Local { .. } => "local",
+        }
+    }
+
+    /// The ids that could be what an unsettled create made ([`Error::Unreconciled`]).
+    pub fn candidates(&self) -> &[hw_api_gen::Id] {
+        match self {
+            Error::Unreconciled { candidates, .. } => candidates,
+            _ => &[],
         }
     }
 
@@ -600,6 +613,26 @@ mod tests {
             ),
             (transfer(refused(403)), ErrorKind::StorageRefused, false),
             (transfer(refused(401)), ErrorKind::StorageRefused, false),
+            (
+                transfer(TransferError::Refused {
+                    operation: "putBlock",
+                    url: "https://blob.test/x".into(),
+                    status: 403,
+                    code: Some("AuthorizationPermissionMismatch".into()),
+                    message: None,
+                    request_id: None,
+                }),
+                ErrorKind::Rejected,
+                false,
+            ),
+            (
+                transfer(TransferError::Expired {
+                    url: "https://blob.test/x".into(),
+                    expiry: "2001-01-01".into(),
+                }),
+                ErrorKind::StorageRefused,
+                false,
+            ),
             (transfer(refused(500)), ErrorKind::Transient, true),
             (transfer(refused(400)), ErrorKind::Rejected, false),
             (
@@ -646,6 +679,11 @@ mod tests {
             Error::StateMismatch("another package".into()),
             ErrorKind::Config,
             false,
+        ));
+        cases.push((
+            Error::StateLocked("busy".into()),
+            ErrorKind::Transient,
+            true,
         ));
         cases.push((
             Error::Local {

@@ -16,6 +16,14 @@ pub enum TransferError {
         /// Why.
         problem: String,
     },
+    /// The SAS URL has expired (seen before sending: nothing was sent).
+    #[error("the SAS URL {url} expired at {expiry}; read the submission again for a fresh URL")]
+    Expired {
+        /// The URL, redacted.
+        url: String,
+        /// Its expiry (`se`), as written in it.
+        expiry: String,
+    },
     /// Blob storage answered with an error.
     #[error(
         "blob storage refused {operation} ({url}): HTTP {status}{}",
@@ -75,9 +83,18 @@ impl TransferError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             TransferError::Sas { .. } | TransferError::TooLarge(_) => ErrorKind::Rejected,
+            // A SAS without the permission stays without it: a re-run would not help.
+            TransferError::Refused {
+                status: 403,
+                code: Some(code),
+                ..
+            } if code.eq_ignore_ascii_case("AuthorizationPermissionMismatch") => {
+                ErrorKind::Rejected
+            }
             TransferError::Refused {
                 status: 401 | 403, ..
             } => ErrorKind::StorageRefused,
+            TransferError::Expired { .. } => ErrorKind::StorageRefused,
             TransferError::Refused { status, .. } => ErrorKind::of_status(*status),
             TransferError::Transport { .. } => ErrorKind::Transient,
             TransferError::File { .. } => ErrorKind::LocalIo,

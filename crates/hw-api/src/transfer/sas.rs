@@ -55,9 +55,10 @@ impl SasUrl {
         let expiry = field("se").ok_or_else(|| problem("it has no expiry (se)".into()))?;
         match parse_expiry(&expiry) {
             Some(expires) if expires <= SystemTime::now() => {
-                return Err(problem(format!(
-                    "it expired at {expiry}; read the submission again for a fresh URL"
-                )));
+                return Err(TransferError::Expired {
+                    url: redact::url(&url),
+                    expiry,
+                });
             }
             Some(_) => {}
             None => {

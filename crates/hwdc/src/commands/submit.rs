@@ -41,13 +41,35 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
         product,
         new_submission(&command.name, command.kind)?,
         &command.out,
-        config::account(&ctx.global)?,
+        config::account(&ctx.global, &client)?,
     )
     .with_wait(command.wait.options());
+    let plan = match command.submission {
+        Some(submission) => plan.with_existing_submission(Id(submission)),
+        None => plan,
+    };
     let store = match &command.state {
         Some(path) => FileStateStore::new(path),
         None => FileStateStore::beside(&command.file),
     };
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        a == b
+            || std::fs::canonicalize(a)
+                .ok()
+                .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
+    };
+    if same(store.path(), &command.file) || same(store.path(), &command.out) {
+        return Err(Failure::Local {
+            kind: "usage",
+            message: format!(
+                "--state {} is the package or the output: give the journal a file of its own",
+                store.path().display()
+            ),
+        });
+    }
+    // One run at a time per journal: a second run started while the first still works (a
+    // pipeline's retry after a timeout) stops here.
+    let lock = store.lock()?;
     if command.restart {
         store.clear()?;
     }
@@ -94,6 +116,7 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     uploading.finish();
     downloading.finish();
     let report = shipped?;
+    lock.remove();
     ctx.out.done(
         &format!(
             "Signed package of submission {} written to {} ({} bytes).",
