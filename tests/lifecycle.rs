@@ -1028,3 +1028,85 @@ async fn preprod_signing_end_to_end() {
     assert_eq!(err.kind(), hw_api::ErrorKind::LocalIo, "{err}");
     assert!(err.to_string().contains("no such folder"), "{err}");
 }
+
+/// The SAS URL of a submission's initial package (readable and writable).
+async fn package_url(client: &Client, product: Id, submission: Id) -> String {
+    client
+        .download_url(product, submission, DownloadType::InitialPackage)
+        .await
+        .unwrap()
+}
+
+/// Writes a partial download of `dest` as if it came from the blob at `blob` with `etag`.
+fn leftover_part(dest: &std::path::Path, content: &[u8], blob: &str, etag: &str) {
+    let mut part = dest.as_os_str().to_owned();
+    part.push(".part");
+    std::fs::write(&part, content).unwrap();
+    let mut meta = dest.as_os_str().to_owned();
+    meta.push(".part.json");
+    let state = serde_json::json!({"blob": blob, "etag": etag, "total": content.len()});
+    std::fs::write(&meta, serde_json::to_vec(&state).unwrap()).unwrap();
+}
+
+fn without_query(url: &str) -> String {
+    url.split('?').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_zero_length_blob_downloads_to_an_empty_file() {
+    let sim = sim_with(Vec::new()).await;
+    let client = client(&sim);
+    let (product, submission, uploaded) = uploaded_submission(&client, "empty", 0, b"").await;
+    assert!(uploaded.is_empty());
+    let url = package_url(&client, product, submission).await;
+    let dir = tempdir::Dir::new("empty-out");
+    let dest = dir.path().join("empty.cab");
+    let report = client.download_from(&url, &dest, &Silent).await.unwrap();
+    assert_eq!(report.bytes, 0);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"");
+}
+
+#[tokio::test]
+async fn a_complete_looking_part_of_another_blob_is_not_trusted() {
+    let sim = sim_with(Vec::new()).await;
+    let client = client(&sim);
+    let (pa, sa, a) = uploaded_submission(&client, "blob-a", 70 * KIB as usize, b"AA").await;
+    let (pb, sb, b) = uploaded_submission(&client, "blob-b", 70 * KIB as usize, b"BB").await;
+    assert_eq!(a.len(), b.len());
+    let (url_a, url_b) = (
+        package_url(&client, pa, sa).await,
+        package_url(&client, pb, sb).await,
+    );
+    let dir = tempdir::Dir::new("foreign-part");
+    let dest = dir.path().join("driver.cab");
+    // A whole `.part` of blob A, the size of blob B, left beside the destination of B.
+    leftover_part(&dest, &a, &without_query(&url_a), "\"0x1\"");
+    client.download_from(&url_b, &dest, &Silent).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), b, "B's bytes, not A's");
+}
+
+#[tokio::test]
+async fn a_blob_replaced_after_a_complete_part_starts_over() {
+    let sim = sim_with(Vec::new()).await;
+    let client = client(&sim);
+    let (product, submission, old) =
+        uploaded_submission(&client, "replaced", 70 * KIB as usize, b"OLD").await;
+    let url = package_url(&client, product, submission).await;
+    let dir = tempdir::Dir::new("replaced-out");
+    let dest = dir.path().join("driver.cab");
+    let (_old_dir, old_path) = package("replaced-old", old.len(), b"OLD");
+    let etag = client
+        .upload_to(&url, &old_path, &Silent)
+        .await
+        .unwrap()
+        .etag
+        .unwrap();
+    // The blob now holds a new package of the same size: the old ETag no longer matches.
+    let (_new_dir, new_path) = package("replaced-new", old.len(), b"NEW");
+    let new = std::fs::read(&new_path).unwrap();
+    client.upload_to(&url, &new_path, &Silent).await.unwrap();
+    // A whole `.part` of the old package, with the blob's ETag of then.
+    leftover_part(&dest, &old, &without_query(&url), &etag);
+    client.download_from(&url, &dest, &Silent).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), new, "never the old bytes");
+}

@@ -38,6 +38,9 @@ pub struct DownloadReport {
 /// What is known of the blob behind a partial download.
 #[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq)]
 struct PartState {
+    /// Which blob: its URL without the query (account, container, path; no signature).
+    #[serde(default)]
+    blob: Option<String>,
     etag: Option<String>,
     total: Option<u64>,
     md5: Option<String>,
@@ -80,12 +83,15 @@ pub(crate) async fn download(
 ) -> Result<DownloadReport, TransferError> {
     let part = sidecar(dest, ".part");
     let meta = sidecar(dest, ".part.json");
+    let blob = blob_of(sas);
     let state: Option<PartState> = match tokio::fs::read(&meta).await {
         Ok(bytes) if tokio::fs::metadata(&part).await.is_ok() => {
-            serde_json::from_slice(&bytes).ok()
+            serde_json::from_slice::<PartState>(&bytes).ok()
         }
         _ => None,
     };
+    // A partial file of another blob (or of unknown origin) is not resumed: it starts over.
+    let state = state.filter(|s| s.blob.as_deref() == Some(blob.as_str()));
     if state.is_none() {
         let _ = tokio::fs::remove_file(&part).await;
     }
@@ -102,7 +108,20 @@ pub(crate) async fn download(
         let mut have = file_len(part).await;
         if let Some(total) = known().and_then(|s| s.total) {
             if have == total {
-                return Attempt::Done(Ok((known().unwrap_or_default(), None)));
+                // Complete on disk: renamed into place only if the blob is still the same one.
+                return match confirm(http, sas, known().as_ref()).await {
+                    Ok(true) => Attempt::Done(Ok((known().unwrap_or_default(), None))),
+                    Ok(false) => {
+                        tracing::info!(url = %sas, "the blob changed since the partial download: starting over");
+                        let _ = tokio::fs::remove_file(part).await;
+                        set(None);
+                        Attempt::Again
+                    }
+                    Err((error, failed, wait)) => match retry::classify(failed, true) {
+                        Verdict::Retry => Attempt::retry(error, wait),
+                        _ => Attempt::Done(Err(error)),
+                    },
+                };
             }
             if have > total {
                 tracing::info!(url = %sas, have, total, "the partial file is longer than the blob: starting over");
@@ -206,6 +225,48 @@ pub(crate) async fn download(
     })
 }
 
+/// The blob a SAS URL names: the URL without its query.
+fn blob_of(sas: &SasUrl) -> String {
+    let mut url = sas.url().clone();
+    url.set_query(None);
+    url.to_string()
+}
+
+/// Whether the blob still has the ETag of `known` (a HEAD with `If-Match`).
+async fn confirm(
+    http: &reqwest::Client,
+    sas: &SasUrl,
+    known: Option<&PartState>,
+) -> Result<bool, (TransferError, retry::Failed, Option<Duration>)> {
+    let Some(etag) = known.and_then(|s| s.etag.as_deref()) else {
+        return Ok(false);
+    };
+    let sent = request(http, Method::HEAD, sas, sas.url().clone())
+        .header(IF_MATCH, etag)
+        .send()
+        .await;
+    match sent {
+        Ok(response) if response.status().is_success() => Ok(true),
+        Ok(response) if response.status() == StatusCode::PRECONDITION_FAILED => Ok(false),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let wait = server_wait(response.headers(), SystemTime::now());
+            let error = refused("getBlobProperties", &sas.redacted(), response).await;
+            Err((error, retry::Failed::Status(status), wait))
+        }
+        Err(e) => {
+            let failed = retry::failed_send(&e);
+            let error = TransferError::Transport {
+                operation: "getBlobProperties",
+                url: sas.redacted(),
+                attempts: 1,
+                source: NetworkError::new(e),
+            };
+            Err((error, failed, None))
+        }
+    }
+}
+
 /// How a fetch ended well.
 enum Fetched {
     /// Everything to the end of the blob is on disk; with its MD5 when this fetch wrote the
@@ -273,8 +334,11 @@ impl Fetch<'_> {
             attempts: attempt,
             source,
         };
-        let mut builder = request(http, Method::GET, sas, sas.url().clone())
-            .header(RANGE, format!("bytes={have}-"));
+        // From the start, no range: a zero-length blob has no byte 0 to ask for.
+        let mut builder = request(http, Method::GET, sas, sas.url().clone());
+        if have > 0 {
+            builder = builder.header(RANGE, format!("bytes={have}-"));
+        }
         if let Some(etag) = known.and_then(|s| s.etag.as_deref()) {
             builder = builder.header(IF_MATCH, etag);
         }
@@ -285,15 +349,6 @@ impl Fetch<'_> {
         let status = response.status();
         if status == StatusCode::PRECONDITION_FAILED && known.is_some() {
             return Ok(Fetched::Changed);
-        }
-        if status == StatusCode::RANGE_NOT_SATISFIABLE && have == 0 {
-            return Ok(Fetched::Complete(
-                PartState {
-                    total: Some(0),
-                    ..PartState::default()
-                },
-                None,
-            ));
         }
         if !status.is_success() {
             let wait = server_wait(response.headers(), SystemTime::now());
@@ -318,6 +373,7 @@ impl Fetch<'_> {
             response.content_length()
         };
         let seen = PartState {
+            blob: Some(blob_of(sas)),
             etag: header(ETAG.as_str()).or_else(|| known.and_then(|s| s.etag.clone())),
             total: total.or_else(|| known.and_then(|s| s.total)),
             md5: header("x-ms-blob-content-md5")

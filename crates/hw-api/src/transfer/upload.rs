@@ -222,6 +222,8 @@ async fn put_blob(
     let response = send(retry, "putBlob", &sas.redacted(), || {
         request(http, Method::PUT, sas, sas.url().clone())
             .header("x-ms-blob-type", "BlockBlob")
+            // Storage requires it, and an empty body would go without it.
+            .header(reqwest::header::CONTENT_LENGTH, len)
             .header("content-md5", &md5)
             .timeout(timeout_for(len))
             .body(data.clone())
