@@ -1110,3 +1110,44 @@ async fn a_blob_replaced_after_a_complete_part_starts_over() {
     client.download_from(&url, &dest, &Silent).await.unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), new, "never the old bytes");
 }
+
+#[tokio::test]
+async fn a_sas_url_that_expires_midway_is_read_again_and_the_upload_continues() {
+    // URLs last 2 s; the second and third blocks are stored, then answered 1.2 s late, so the
+    // fourth block meets an expired signature.
+    let sim = TestSim::start(SimConfig {
+        sas_lifetime: Duration::from_secs(2),
+        step_duration: Duration::from_millis(20),
+        faults: vec![
+            FaultRule::new(Fault::Slow(Duration::from_millis(1200)), 1.0)
+                .only("putBlock")
+                .after(1)
+                .at_most(2),
+        ],
+        ..SimConfig::default()
+    })
+    .await;
+    let client = sim
+        .client_builder()
+        .transfer_options(small_blocks().with_parallelism(1))
+        .build()
+        .unwrap();
+    let product = new_product(&client, "refresh").await;
+    let submission = client
+        .create_submission_once(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    let (_dir, path) = package("refresh", 5 * 64 * KIB as usize, b"PK");
+    let report = client
+        .upload_package(product, submission, &path, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(report.blocks, 5);
+    assert!(
+        report.blocks_reused >= 1,
+        "continued from the kept blocks: {report:?}"
+    );
+    let blob = sim.submission(submission.get()).unwrap().package_blob;
+    assert_eq!(sim.blob(&blob).unwrap(), std::fs::read(&path).unwrap());
+}

@@ -8,7 +8,7 @@ use hw_api_gen::Id;
 use hw_api_gen::types::{DownloadType, NewShippingLabel, ShippingLabel};
 
 use crate::client::Client;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::targeting::{DriverMetadata, Filter};
 use crate::transfer::{self, DownloadReport, Progress, SasUrl, TransferError, UploadReport};
 use crate::wire::limits;
@@ -18,8 +18,10 @@ fn transfer_error(e: TransferError) -> Error {
 }
 
 impl Client {
-    /// Uploads the file at `path` to the submission's `initialPackage` URL (read fresh from the
-    /// submission, so an expired URL from earlier does not matter). A re-run resumes.
+    /// Uploads the file at `path` to the submission's `initialPackage` URL, read fresh from the
+    /// submission; when storage refuses the URL midway (it expired during a long upload), the
+    /// submission is read again for a fresh one and the upload continues from the blocks already
+    /// sent. A re-run resumes too.
     pub async fn upload_package(
         &self,
         product: Id,
@@ -27,10 +29,37 @@ impl Client {
         path: &Path,
         progress: &dyn Progress,
     ) -> Result<UploadReport, Error> {
-        let url = self
-            .download_url(product, submission, DownloadType::InitialPackage)
-            .await?;
-        self.upload_to(&url, path, progress).await
+        self.with_fresh_urls(
+            product,
+            submission,
+            DownloadType::InitialPackage,
+            |url| async move { self.upload_to(&url, path, progress).await },
+        )
+        .await
+    }
+
+    /// Runs `transfer` with the URL of the submission's download of `kind`, read now, and once
+    /// more with a fresh one when storage refuses the first (an expired signature).
+    async fn with_fresh_urls<T, F, Fut>(
+        &self,
+        product: Id,
+        submission: Id,
+        kind: DownloadType,
+        transfer: F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let url = self.download_url(product, submission, kind.clone()).await?;
+        match transfer(url).await {
+            Err(e) if e.kind() == ErrorKind::StorageRefused => {
+                tracing::info!(%submission, error = %e, "storage refused the SAS URL: reading the submission for a fresh one");
+                let url = self.download_url(product, submission, kind).await?;
+                transfer(url).await
+            }
+            other => other,
+        }
     }
 
     /// Uploads the file at `path` to the blob SAS URL `url`.
@@ -55,7 +84,8 @@ impl Client {
     }
 
     /// Downloads the submission's file of `kind` (a signed package, driver metadata, …) to
-    /// `dest`, with a URL read fresh from the submission. A re-run resumes.
+    /// `dest`, with a URL read fresh from the submission (and once more when storage refuses
+    /// it midway, continuing from the partial file). A re-run resumes.
     pub async fn download_package(
         &self,
         product: Id,
@@ -64,8 +94,10 @@ impl Client {
         dest: &Path,
         progress: &dyn Progress,
     ) -> Result<DownloadReport, Error> {
-        let url = self.download_url(product, submission, kind).await?;
-        self.download_from(&url, dest, progress).await
+        self.with_fresh_urls(product, submission, kind, |url| async move {
+            self.download_from(&url, dest, progress).await
+        })
+        .await
     }
 
     /// Downloads the blob SAS URL `url` to `dest`.
