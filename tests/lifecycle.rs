@@ -1151,3 +1151,41 @@ async fn a_sas_url_that_expires_midway_is_read_again_and_the_upload_continues() 
     let blob = sim.submission(submission.get()).unwrap().package_blob;
     assert_eq!(sim.blob(&blob).unwrap(), std::fs::read(&path).unwrap());
 }
+
+#[tokio::test]
+async fn leftover_blocks_of_another_tool_are_cleared_and_a_block_upload_gets_a_whole_md5() {
+    let sim = sim_with(Vec::new()).await;
+    let client = client(&sim);
+    let product = new_product(&client, "foreign").await;
+    let submission = client
+        .create_submission_once(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    let url = package_url(&client, product, submission).await;
+    // An interrupted upload by another tool: an uncommitted block whose id has another length.
+    let foreign_id = "YmxvY2stMDAwMDE="; // "block-00001"
+    let put = reqwest::Client::new()
+        .put(format!(
+            "{url}&comp=block&blockid={}",
+            foreign_id.replace('=', "%3D")
+        ))
+        .body("someone else's block")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 201);
+    let (_dir, path) = package("foreign", 5 * 64 * KIB as usize + 3, b"PK");
+    let report = client
+        .upload_package(product, submission, &path, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(report.foreign_blocks_cleared, 1, "{report:?}");
+    assert!(report.blocks > 1, "a block upload: {report:?}");
+    // The blob has a Content-MD5 of the whole file, so a download is checked against it.
+    let dir = tempdir::Dir::new("foreign-out");
+    let dest = dir.path().join("back.cab");
+    let back = client.download_from(&url, &dest, &Silent).await.unwrap();
+    assert!(back.md5_verified, "{back:?}");
+    assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&path).unwrap());
+}

@@ -34,6 +34,9 @@ pub struct UploadReport {
     pub blocks_reused: usize,
     /// The blob's ETag after the upload, when storage gave one.
     pub etag: Option<String>,
+    /// Uncommitted blocks of another tool that the blob held and that were cleared first
+    /// (their ids cannot live beside ours).
+    pub foreign_blocks_cleared: usize,
 }
 
 /// Uploads the file at `path` to `sas`.
@@ -66,11 +69,22 @@ pub(crate) async fn upload(
             blocks: 0,
             blocks_reused: 0,
             etag,
+            foreign_blocks_cleared: 0,
         });
     }
     let block = block_size(size, options.block_size, limits)?;
     let count = size.div_ceil(block) as usize;
-    let existing = uncommitted_blocks(http, retry, sas).await?;
+    let mut existing = uncommitted_blocks(http, retry, sas).await?;
+    // Blocks of an interrupted upload by another tool (SDCM, the Azure SDK): storage refuses
+    // every Put Block whose id has another length while they are there (for up to a week). An
+    // empty Put Blob clears them.
+    let foreign = existing.iter().filter(|(id, _)| !is_ours(id)).count();
+    if foreign > 0 {
+        tracing::info!(url = %sas, foreign, "the blob holds uncommitted blocks of another tool: clearing them");
+        put_blob(http, retry, sas, Bytes::new()).await?;
+        existing.clear();
+    }
+    let whole = std::sync::Arc::new(OrderedMd5::default());
     let done = AtomicU64::new(0);
     let reused = AtomicU64::new(0);
     // After a failure no new block starts, but blocks in flight finish: they count on a re-run.
@@ -81,6 +95,7 @@ pub(crate) async fn upload(
             .map(|index| {
                 let (done, reused, existing, failed, buffers) =
                     (&done, &reused, &existing, &failed, &buffers);
+                let whole = whole.clone();
                 async move {
                     if failed.load(Ordering::Relaxed) {
                         return Err(None);
@@ -88,9 +103,10 @@ pub(crate) async fn upload(
                     let offset = index as u64 * block;
                     let len = block.min(size - offset);
                     let outcome = async {
-                        let (data, digest) = read_block(path, offset, len, buffers.take())
-                            .await
-                            .map_err(file_error)?;
+                        let (data, digest) =
+                            read_block(path, index, offset, len, buffers.take(), whole)
+                                .await
+                                .map_err(file_error)?;
                         let id = STANDARD.encode(block_id(index, &digest));
                         if existing.contains(&(id.clone(), len)) {
                             reused.fetch_add(1, Ordering::Relaxed);
@@ -127,12 +143,14 @@ pub(crate) async fn upload(
     }
     ids.sort_unstable();
     let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
-    let etag = put_block_list(http, retry, sas, &ids).await?;
+    let content_md5 = whole.finish(count);
+    let etag = put_block_list(http, retry, sas, &ids, content_md5.as_deref()).await?;
     Ok(UploadReport {
         bytes: size,
         blocks: count,
         blocks_reused: reused.load(Ordering::Relaxed) as usize,
         etag,
+        foreign_blocks_cleared: foreign,
     })
 }
 
@@ -188,14 +206,67 @@ impl Buffers {
     }
 }
 
-/// Reads a block into `buffer` and computes its MD5 on the blocking pool: the hashing of
-/// blocks in flight runs on every core, rather than one after another on the task that drives
-/// the upload.
+/// Whether a block id (base64) is of our scheme: `{index:06}-{16 hex digits}`.
+fn is_ours(id: &str) -> bool {
+    let Ok(raw) = STANDARD.decode(id) else {
+        return false;
+    };
+    raw.len() == 23
+        && raw[..6].iter().all(u8::is_ascii_digit)
+        && raw[6] == b'-'
+        && raw[7..].iter().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The MD5 of the whole file, fed with the blocks in file order as they are read (blocks read
+/// out of order wait their turn): the whole-blob `Content-MD5` without a second pass over the
+/// file.
+#[derive(Default)]
+struct OrderedMd5(std::sync::Mutex<OrderedState>);
+
+#[derive(Default)]
+struct OrderedState {
+    next: usize,
+    waiting: std::collections::BTreeMap<usize, Bytes>,
+    hash: Md5,
+}
+
+impl OrderedMd5 {
+    /// Adds block `index`, and every waiting block that now follows in order.
+    fn add(&self, index: usize, data: &Bytes) {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if index != state.next {
+            state.waiting.insert(index, data.clone());
+            return;
+        }
+        state.hash.update(data);
+        state.next += 1;
+        loop {
+            let next = state.next;
+            let Some(data) = state.waiting.remove(&next) else {
+                break;
+            };
+            state.hash.update(&data);
+            state.next += 1;
+        }
+    }
+
+    /// The base64 MD5, when all `count` blocks were added.
+    fn finish(&self, count: usize) -> Option<String> {
+        let state = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        (state.next == count).then(|| STANDARD.encode(state.hash.finalize()))
+    }
+}
+
+/// Reads block `index` into `buffer` and computes its MD5 on the blocking pool, and adds it to
+/// the whole file's MD5 there: the hashing of blocks in flight runs on every core, rather than
+/// one after another on the task that drives the upload.
 async fn read_block(
     path: &Path,
+    index: usize,
     offset: u64,
     len: u64,
     mut buffer: Vec<u8>,
+    whole: std::sync::Arc<OrderedMd5>,
 ) -> std::io::Result<(Bytes, [u8; 16])> {
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -205,7 +276,9 @@ async fn read_block(
         buffer.resize(len as usize, 0);
         file.read_exact(&mut buffer)?;
         let digest: [u8; 16] = Md5::digest(&buffer).into();
-        Ok((Bytes::from(buffer), digest))
+        let data = Bytes::from(buffer);
+        whole.add(index, &data);
+        Ok((data, digest))
     })
     .await
     .map_err(std::io::Error::other)?
@@ -257,6 +330,7 @@ async fn put_block_list(
     retry: &RetryPolicy,
     sas: &SasUrl,
     ids: &[String],
+    content_md5: Option<&str>,
 ) -> Result<Option<String>, TransferError> {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     for id in ids {
@@ -265,9 +339,13 @@ async fn put_block_list(
     xml.push_str("</BlockList>");
     let url = sas.with_query(&[("comp", "blocklist")]);
     let response = send(retry, "putBlockList", &sas.redacted(), || {
-        request(http, Method::PUT, sas, url.clone())
-            .header("content-type", "application/xml")
-            .body(xml.clone())
+        let request =
+            request(http, Method::PUT, sas, url.clone()).header("content-type", "application/xml");
+        let request = match content_md5 {
+            Some(md5) => request.header("x-ms-blob-content-md5", md5),
+            None => request,
+        };
+        request.body(xml.clone())
     })
     .await?;
     Ok(wire::header(response.headers(), "etag"))
@@ -356,6 +434,35 @@ mod tests {
         let b = block_id(49_999, &[0x01; 16]);
         assert_eq!(a.len(), b.len());
         assert_eq!(a, "000000-abababababababab");
+    }
+
+    #[test]
+    fn our_block_ids_are_told_from_other_tools() {
+        assert!(is_ours(&STANDARD.encode(block_id(12, &[0x5a; 16]))));
+        for foreign in ["QUE=", "YmxvY2stMDAwMDE=", "not base64!"] {
+            assert!(!is_ours(foreign), "{foreign}");
+        }
+        // Our length, another scheme.
+        assert!(!is_ours(&STANDARD.encode("abcdef-0123456789abcdef")));
+    }
+
+    #[test]
+    fn the_whole_md5_takes_blocks_in_file_order() {
+        let blocks: Vec<Bytes> = ["one ", "two ", "three"]
+            .iter()
+            .map(|s| Bytes::from_static(s.as_bytes()))
+            .collect();
+        let ordered = OrderedMd5::default();
+        for i in [2, 0, 1] {
+            ordered.add(i, &blocks[i]);
+        }
+        assert_eq!(
+            ordered.finish(3),
+            Some(STANDARD.encode(Md5::digest(b"one two three")))
+        );
+        let missing = OrderedMd5::default();
+        missing.add(1, &blocks[1]);
+        assert_eq!(missing.finish(2), None);
     }
 
     #[test]

@@ -91,8 +91,11 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
         ShipEvent::Uploaded(report) => {
             uploading.finish();
             ctx.say(&format!(
-                "uploaded {} bytes ({} blocks, {} already there)",
-                report.bytes, report.blocks, report.blocks_reused
+                "uploaded {} bytes ({} blocks, {} already there{})",
+                report.bytes,
+                report.blocks,
+                report.blocks_reused,
+                super::transfer::cleared(report.foreign_blocks_cleared)
             ));
         }
         ShipEvent::Committed => ctx.say("committed; waiting for Microsoft to sign it"),

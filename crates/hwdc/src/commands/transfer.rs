@@ -72,12 +72,24 @@ pub async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
     let report = upload(ctx, &client, command.at, &command.file).await?;
     ctx.out.done(
         &format!(
-            "Uploaded {} bytes to submission {} ({} blocks, {} already there).",
-            report.bytes, command.at.submission, report.blocks, report.blocks_reused
+            "Uploaded {} bytes to submission {} ({} blocks, {} already there{}).",
+            report.bytes,
+            command.at.submission,
+            report.blocks,
+            report.blocks_reused,
+            cleared(report.foreign_blocks_cleared)
         ),
-        json!({"submission": command.at.submission, "bytes": report.bytes, "blocks": report.blocks, "blocks_reused": report.blocks_reused}),
+        json!({"submission": command.at.submission, "bytes": report.bytes, "blocks": report.blocks, "blocks_reused": report.blocks_reused, "foreign_blocks_cleared": report.foreign_blocks_cleared}),
     );
     Ok(())
+}
+
+/// The note on blocks of another tool cleared before an upload, if there were any.
+pub fn cleared(blocks: usize) -> String {
+    match blocks {
+        0 => String::new(),
+        n => format!("; {n} uncommitted blocks of another tool were cleared first"),
+    }
 }
 
 /// Runs `download`.
