@@ -11,7 +11,7 @@
 //! Taking a snapshot reads a list to its end: for products, every product of the account (about
 //! one request per 50 products on the service's page size), for submissions and labels the
 //! lists of one product or submission. A caller that keeps state across runs (`hwdc submit`'s
-//! journal, [`crate::ship`]) takes the snapshot once, stores it, and passes it to the
+//! journal, `ship.rs`) takes the snapshot once, stores it, and passes it to the
 //! `*_after` methods on a re-run.
 
 use std::collections::BTreeSet;

@@ -84,7 +84,7 @@ pub(crate) async fn upload(
         put_blob(http, retry, sas, Bytes::new()).await?;
         existing.clear();
     }
-    let whole = std::sync::Arc::new(OrderedMd5::default());
+    let whole = std::sync::Arc::new(OrderedMd5::start());
     let done = AtomicU64::new(0);
     let reused = AtomicU64::new(0);
     // After a failure no new block starts, but blocks in flight finish: they count on a re-run.
@@ -143,7 +143,10 @@ pub(crate) async fn upload(
     }
     ids.sort_unstable();
     let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
-    let content_md5 = whole.finish(count);
+    let content_md5 = match std::sync::Arc::try_unwrap(whole) {
+        Ok(whole) => whole.finish(count).await,
+        Err(_) => None,
+    };
     let etag = put_block_list(http, retry, sas, &ids, content_md5.as_deref()).await?;
     Ok(UploadReport {
         bytes: size,
@@ -217,43 +220,51 @@ fn is_ours(id: &str) -> bool {
         && raw[7..].iter().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The MD5 of the whole file, fed with the blocks in file order as they are read (blocks read
-/// out of order wait their turn): the whole-blob `Content-MD5` without a second pass over the
-/// file.
-#[derive(Default)]
-struct OrderedMd5(std::sync::Mutex<OrderedState>);
-
-#[derive(Default)]
-struct OrderedState {
-    next: usize,
-    waiting: std::collections::BTreeMap<usize, Bytes>,
-    hash: Md5,
+/// The MD5 of the whole file, computed on a thread of its own from the blocks as they are read
+/// (those read out of order wait their turn): the whole-blob `Content-MD5` without a second
+/// pass over the file, and without holding back the readers. Blocks are reference-counted:
+/// nothing is copied.
+struct OrderedMd5 {
+    blocks: std::sync::Mutex<Option<std::sync::mpsc::Sender<(usize, Bytes)>>>,
+    digest: tokio::task::JoinHandle<(usize, String)>,
 }
 
 impl OrderedMd5 {
-    /// Adds block `index`, and every waiting block that now follows in order.
-    fn add(&self, index: usize, data: &Bytes) {
-        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if index != state.next {
-            state.waiting.insert(index, data.clone());
-            return;
-        }
-        state.hash.update(data);
-        state.next += 1;
-        loop {
-            let next = state.next;
-            let Some(data) = state.waiting.remove(&next) else {
-                break;
-            };
-            state.hash.update(&data);
-            state.next += 1;
+    fn start() -> Self {
+        let (blocks, received) = std::sync::mpsc::channel::<(usize, Bytes)>();
+        let digest = tokio::task::spawn_blocking(move || {
+            let mut hash = Md5::new();
+            let mut next = 0;
+            let mut waiting = std::collections::BTreeMap::new();
+            for (index, data) in received {
+                waiting.insert(index, data);
+                while let Some(data) = waiting.remove(&next) {
+                    hash.update(&data);
+                    next += 1;
+                }
+            }
+            (next, STANDARD.encode(hash.finalize()))
+        });
+        Self {
+            blocks: std::sync::Mutex::new(Some(blocks)),
+            digest,
         }
     }
 
-    /// The base64 MD5, when all `count` blocks were added.
-    fn finish(&self, count: usize) -> Option<String> {
-        let state = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
-        (state.next == count).then(|| STANDARD.encode(state.hash.finalize()))
+    /// Adds block `index`.
+    fn add(&self, index: usize, data: &Bytes) {
+        let blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(blocks) = blocks.as_ref() {
+            // The receiver lives until `finish`; if it is gone, `finish` reports no digest.
+            let _ = blocks.send((index, data.clone()));
+        }
+    }
+
+    /// The base64 MD5, when all `count` blocks were added in one piece.
+    async fn finish(self, count: usize) -> Option<String> {
+        drop(self.blocks.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let (hashed, digest) = self.digest.await.ok()?;
+        (hashed == count).then_some(digest)
     }
 }
 
@@ -446,23 +457,23 @@ mod tests {
         assert!(!is_ours(&STANDARD.encode("abcdef-0123456789abcdef")));
     }
 
-    #[test]
-    fn the_whole_md5_takes_blocks_in_file_order() {
+    #[tokio::test]
+    async fn the_whole_md5_takes_blocks_in_file_order() {
         let blocks: Vec<Bytes> = ["one ", "two ", "three"]
             .iter()
             .map(|s| Bytes::from_static(s.as_bytes()))
             .collect();
-        let ordered = OrderedMd5::default();
+        let ordered = OrderedMd5::start();
         for i in [2, 0, 1] {
             ordered.add(i, &blocks[i]);
         }
         assert_eq!(
-            ordered.finish(3),
+            ordered.finish(3).await,
             Some(STANDARD.encode(Md5::digest(b"one two three")))
         );
-        let missing = OrderedMd5::default();
+        let missing = OrderedMd5::start();
         missing.add(1, &blocks[1]);
-        assert_eq!(missing.finish(2), None);
+        assert_eq!(missing.finish(2).await, None);
     }
 
     #[test]
