@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use hw_api::auth::{ClientCredentials, DEFAULT_AUTHORITY, EntraEndpoint};
+use hw_api::transfer::TransferOptions;
 use hw_api::{Client, DEFAULT_BASE_URL, RetryPolicy, SecretString};
 use serde::Deserialize;
 
@@ -201,5 +202,13 @@ pub fn client(global: &Global) -> Result<Client, ConfigError> {
     if let Some(attempts) = global.max_attempts {
         builder = builder.retry_policy(RetryPolicy::default().with_max_attempts(attempts));
     }
+    let mut transfer = TransferOptions::default();
+    if let Some(mib) = global.block_size {
+        transfer = transfer.with_block_size(mib * 1024 * 1024);
+    }
+    if let Some(blocks) = global.parallel {
+        transfer = transfer.with_parallelism(usize::from(blocks));
+    }
+    builder = builder.transfer_options(transfer);
     builder.build().map_err(|e| ConfigError(e.to_string()))
 }

@@ -1271,3 +1271,55 @@ async fn a_rerun_settles_the_create_an_interrupted_run_sent() {
     assert_eq!(kept["submission"], a);
     assert!(!journal.exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn block_size_and_parallelism_are_flags() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("blocks");
+    let product = sim.add_product("blocks").to_string();
+    let created = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "submissions",
+            "create",
+            &product,
+            "--name",
+            "v1",
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    let s = id(&created);
+    let package = home.file("three.cab", 3 * 1024 * 1024 - 1, b"PK");
+    let uploaded = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "--block-size",
+            "1",
+            "--parallel",
+            "2",
+            "upload",
+            &product,
+            &s,
+            package.to_str().unwrap(),
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(uploaded["blocks"], 3, "{uploaded}");
+    assert!(
+        hwdc(&sim, &home.0, &["--parallel", "0", "products", "list"])
+            .await
+            .code
+            == 2,
+        "a parallelism of 0 is a usage error"
+    );
+}
