@@ -1189,3 +1189,37 @@ async fn leftover_blocks_of_another_tool_are_cleared_and_a_block_upload_gets_a_w
     assert!(back.md5_verified, "{back:?}");
     assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&path).unwrap());
 }
+
+#[tokio::test]
+async fn a_block_that_stops_moving_is_given_up_and_sent_again() {
+    let sim = sim_with(vec![
+        FaultRule::new(Fault::Slow(Duration::from_secs(3)), 1.0)
+            .only("putBlock")
+            .at_most(1),
+    ])
+    .await;
+    let client = sim
+        .client_builder()
+        .transfer_options(small_blocks().with_stall_timeout(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let product = new_product(&client, "stall").await;
+    let submission = client
+        .create_submission_once(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    let (_dir, path) = package("stall", 3 * 64 * KIB as usize, b"PK");
+    let report = client
+        .upload_package(product, submission, &path, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(report.blocks, 3);
+    assert_eq!(
+        sim.requests("putBlock"),
+        4,
+        "the stalled block was given up and sent again"
+    );
+    let blob = sim.submission(submission.get()).unwrap().package_blob;
+    assert_eq!(sim.blob(&blob).unwrap(), std::fs::read(&path).unwrap());
+}

@@ -209,6 +209,9 @@ pub fn client(global: &Global) -> Result<Client, ConfigError> {
     if let Some(blocks) = global.parallel {
         transfer = transfer.with_parallelism(usize::from(blocks));
     }
+    if let Some(seconds) = global.stall_timeout {
+        transfer = transfer.with_stall_timeout(std::time::Duration::from_secs(seconds));
+    }
     builder = builder.transfer_options(transfer);
     builder.build().map_err(|e| ConfigError(e.to_string()))
 }

@@ -10,6 +10,7 @@
 mod download;
 mod sas;
 mod upload;
+mod watch;
 
 use std::time::{Duration, SystemTime};
 
@@ -60,6 +61,12 @@ pub struct TransferOptions {
     /// roughly one core's 600–800 MB/s, which bounds a checked download's speed on loopback;
     /// turn it off only where the package is verified otherwise (its signature, say).
     pub verify_md5: bool,
+    /// An upload request is given up (and tried again) when nothing has moved for this long.
+    /// There is no total time limit: a slow link takes as long as it takes.
+    pub stall_timeout: Duration,
+    /// When set, an upload request is also given up when, after a stall timeout, it has moved
+    /// fewer bytes per second than this on average.
+    pub min_throughput: Option<u64>,
 }
 
 impl Default for TransferOptions {
@@ -70,6 +77,8 @@ impl Default for TransferOptions {
             single_put_threshold: 8 * 1024 * 1024,
             parallelism: 4,
             verify_md5: true,
+            stall_timeout: Duration::from_secs(60),
+            min_throughput: None,
         }
     }
 }
@@ -98,6 +107,25 @@ impl TransferOptions {
         self.verify_md5 = verify;
         self
     }
+
+    /// How long an upload request may go without progress.
+    pub fn with_stall_timeout(mut self, stall: Duration) -> Self {
+        self.stall_timeout = stall;
+        self
+    }
+
+    /// The least average throughput of an upload request, in bytes per second.
+    pub fn with_min_throughput(mut self, bytes_per_second: Option<u64>) -> Self {
+        self.min_throughput = bytes_per_second;
+        self
+    }
+
+    fn watch(&self) -> watch::Watch {
+        watch::Watch {
+            stall: self.stall_timeout,
+            min_throughput: self.min_throughput,
+        }
+    }
 }
 
 /// The blob HTTP client: no default headers (so no token), no redirects, a read timeout for
@@ -115,11 +143,6 @@ pub(crate) fn blob_client(
         .map_err(|e| crate::error::chain(&NetworkError::new(e)))
 }
 
-/// The time a request carrying `bytes` may take: a minute, plus a second per MiB.
-pub(crate) fn timeout_for(bytes: u64) -> Duration {
-    Duration::from_secs(60 + bytes / (1024 * 1024))
-}
-
 /// Sends the request `build` makes until it succeeds or the retry policy gives up.
 pub(crate) async fn send(
     retry: &RetryPolicy,
@@ -127,9 +150,58 @@ pub(crate) async fn send(
     shown_url: &str,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, TransferError> {
-    let build = &build;
+    send_watched(retry, operation, shown_url, None, &|_| build()).await
+}
+
+/// Sends `data` with the request `build` makes (given the body) until it succeeds or the retry
+/// policy gives up, each attempt watched for stalls as `options` say.
+pub(crate) async fn send_body(
+    retry: &RetryPolicy,
+    operation: &'static str,
+    shown_url: &str,
+    options: &TransferOptions,
+    data: &bytes::Bytes,
+    build: impl Fn(reqwest::Body) -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, TransferError> {
+    let watch = options.watch();
+    send_watched(retry, operation, shown_url, Some(&watch), &|clock| {
+        let body = match clock {
+            Some(clock) => watch::body(data.clone(), clock),
+            None => reqwest::Body::from(data.clone()),
+        };
+        build(body).header(reqwest::header::CONTENT_LENGTH, data.len())
+    })
+    .await
+}
+
+/// The one loop of blob requests: each attempt's request from `build` (given its progress
+/// clock when `watch` is set), classified by [`retry::classify`].
+async fn send_watched(
+    retry: &RetryPolicy,
+    operation: &'static str,
+    shown_url: &str,
+    watch: Option<&watch::Watch>,
+    build: &impl Fn(Option<&std::sync::Arc<watch::Clock>>) -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, TransferError> {
     retry::run(retry, operation, |attempt| async move {
-        let (error, failed, wait) = match build().send().await {
+        let clock = watch.map(|_| watch::Clock::start());
+        let sent = build(clock.as_ref()).send();
+        let sent = match (watch, &clock) {
+            (Some(watch), Some(clock)) => match watch::watched(watch, clock, sent).await {
+                Ok(sent) => sent,
+                Err(why) => {
+                    let error = TransferError::Transport {
+                        operation,
+                        url: shown_url.to_owned(),
+                        attempts: attempt,
+                        source: NetworkError::other(why),
+                    };
+                    return after_failure(error, Failed::NoAnswer, None);
+                }
+            },
+            _ => sent.await,
+        };
+        let (error, failed, wait) = match sent {
             Ok(response) if response.status().is_success() => return Attempt::Done(Ok(response)),
             Ok(response) => {
                 let status = response.status().as_u16();

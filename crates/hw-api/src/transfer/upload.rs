@@ -18,7 +18,7 @@ use md5::{Digest, Md5};
 
 use reqwest::Method;
 
-use super::{Limits, Progress, SasUrl, TransferError, TransferOptions, request, send, timeout_for};
+use super::{Limits, Progress, SasUrl, TransferError, TransferOptions, request, send, send_body};
 use crate::retry::RetryPolicy;
 use crate::wire::{self, limits};
 
@@ -48,6 +48,12 @@ pub(crate) async fn upload(
     options: &TransferOptions,
     progress: &dyn Progress,
 ) -> Result<UploadReport, TransferError> {
+    let to = Target {
+        http,
+        retry,
+        sas,
+        options,
+    };
     let file_error = |source: std::io::Error| TransferError::File {
         path: path.to_owned(),
         source,
@@ -62,7 +68,7 @@ pub(crate) async fn upload(
         .min(limits.max_put_blob);
     if size <= single {
         let data = tokio::fs::read(path).await.map_err(file_error)?;
-        let etag = put_blob(http, retry, sas, Bytes::from(data)).await?;
+        let etag = put_blob(&to, Bytes::from(data)).await?;
         progress.update(size, size);
         return Ok(UploadReport {
             bytes: size,
@@ -81,7 +87,7 @@ pub(crate) async fn upload(
     let foreign = existing.iter().filter(|(id, _)| !is_ours(id)).count();
     if foreign > 0 {
         tracing::info!(url = %sas, foreign, "the blob holds uncommitted blocks of another tool: clearing them");
-        put_blob(http, retry, sas, Bytes::new()).await?;
+        put_blob(&to, Bytes::new()).await?;
         existing.clear();
     }
     let whole = std::sync::Arc::new(OrderedMd5::start());
@@ -93,8 +99,8 @@ pub(crate) async fn upload(
     let outcomes: Vec<Result<(usize, String), Option<TransferError>>> =
         futures_util::stream::iter(0..count)
             .map(|index| {
-                let (done, reused, existing, failed, buffers) =
-                    (&done, &reused, &existing, &failed, &buffers);
+                let (done, reused, existing, failed, buffers, to) =
+                    (&done, &reused, &existing, &failed, &buffers, &to);
                 let whole = whole.clone();
                 async move {
                     if failed.load(Ordering::Relaxed) {
@@ -112,7 +118,7 @@ pub(crate) async fn upload(
                             reused.fetch_add(1, Ordering::Relaxed);
                         } else {
                             let md5 = STANDARD.encode(digest);
-                            put_block(http, retry, sas, &id, md5, &data).await?;
+                            put_block(to, &id, md5, &data).await?;
                         }
                         buffers.give_back(data);
                         progress.update(done.fetch_add(len, Ordering::Relaxed) + len, size);
@@ -295,43 +301,55 @@ async fn read_block(
     .map_err(std::io::Error::other)?
 }
 
-async fn put_blob(
-    http: &reqwest::Client,
-    retry: &RetryPolicy,
-    sas: &SasUrl,
-    data: Bytes,
-) -> Result<Option<String>, TransferError> {
+/// The blob client, the retry policy, the SAS URL and the options of one upload.
+struct Target<'a> {
+    http: &'a reqwest::Client,
+    retry: &'a RetryPolicy,
+    sas: &'a SasUrl,
+    options: &'a TransferOptions,
+}
+
+/// Put Blob of `data` (its length sent even when empty, as storage requires).
+async fn put_blob(to: &Target<'_>, data: Bytes) -> Result<Option<String>, TransferError> {
     let md5 = STANDARD.encode(Md5::digest(&data));
-    let len = data.len() as u64;
-    let response = send(retry, "putBlob", &sas.redacted(), || {
-        request(http, Method::PUT, sas, sas.url().clone())
-            .header("x-ms-blob-type", "BlockBlob")
-            // Storage requires it, and an empty body would go without it.
-            .header(reqwest::header::CONTENT_LENGTH, len)
-            .header("content-md5", &md5)
-            .timeout(timeout_for(len))
-            .body(data.clone())
-    })
+    let (http, sas) = (to.http, to.sas);
+    let response = send_body(
+        to.retry,
+        "putBlob",
+        &sas.redacted(),
+        to.options,
+        &data,
+        |body| {
+            request(http, Method::PUT, sas, sas.url().clone())
+                .header("x-ms-blob-type", "BlockBlob")
+                .header("content-md5", &md5)
+                .body(body)
+        },
+    )
     .await?;
     Ok(wire::header(response.headers(), "etag"))
 }
 
 async fn put_block(
-    http: &reqwest::Client,
-    retry: &RetryPolicy,
-    sas: &SasUrl,
+    to: &Target<'_>,
     id: &str,
     md5: String,
     data: &Bytes,
 ) -> Result<(), TransferError> {
+    let (http, sas) = (to.http, to.sas);
     let url = sas.with_query(&[("comp", "block"), ("blockid", id)]);
-    let len = data.len() as u64;
-    send(retry, "putBlock", &sas.redacted(), || {
-        request(http, Method::PUT, sas, url.clone())
-            .header("content-md5", &md5)
-            .timeout(timeout_for(len))
-            .body(data.clone())
-    })
+    send_body(
+        to.retry,
+        "putBlock",
+        &sas.redacted(),
+        to.options,
+        data,
+        |body| {
+            request(http, Method::PUT, sas, url.clone())
+                .header("content-md5", &md5)
+                .body(body)
+        },
+    )
     .await?;
     Ok(())
 }
