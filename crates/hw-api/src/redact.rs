@@ -107,7 +107,7 @@ pub fn single_line(text: &str) -> String {
     out
 }
 
-/// Free text with every URL redacted like [`url`] and every value after a secret marker
+/// Free text with every URL redacted like [`url()`](fn@url) and every value after a secret marker
 /// (`sig=`, `Bearer `, `access_token`, …) replaced.
 pub fn text(text: &str) -> String {
     markers(&urls(text))

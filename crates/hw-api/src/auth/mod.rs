@@ -1,5 +1,5 @@
 //! Access tokens: where they come from ([`TokenProvider`]) and how they are reused
-//! ([`TokenCache`](cache::TokenCache), internal).
+//! (the token cache, internal).
 
 pub(crate) mod cache;
 mod entra;

@@ -4,7 +4,7 @@
 //! Hand-written rather than with azure_storage_blob, which would bring its own HTTP pipeline and
 //! 47 more crates for four REST calls (`docs/service-notes.md`, "Blob transfer: crate choice").
 //!
-//! Requests are retried by the client's one retry engine ([`crate::retry`]); every blob
+//! Requests are retried by the client's one retry engine (`retry.rs`); every blob
 //! operation used here may be repeated.
 
 mod download;
