@@ -52,11 +52,14 @@ impl Client {
         Fut: Future<Output = Result<T, Error>>,
     {
         let url = self.download_url(product, submission, kind.clone()).await?;
-        match transfer(url).await {
+        match transfer(url.clone()).await {
             Err(e) if e.kind() == ErrorKind::StorageRefused => {
                 tracing::info!(%submission, error = %e, "storage refused the SAS URL: reading the submission for a fresh one");
-                let url = self.download_url(product, submission, kind).await?;
-                transfer(url).await
+                match self.download_url(product, submission, kind).await {
+                    Ok(fresh) if fresh != url => transfer(fresh).await,
+                    // The same URL again, or none: the refusal stands.
+                    _ => Err(e),
+                }
             }
             other => other,
         }
@@ -110,7 +113,8 @@ impl Client {
         let (sas, blob) = self.blob(url, 'r')?;
         let inner = self.inner();
         let verify = inner.transfer.verify_md5;
-        transfer::download(blob, inner.api.retry(), &sas, dest, verify, progress)
+        let stall = inner.transfer.stall_timeout;
+        transfer::download(blob, inner.api.retry(), &sas, dest, verify, stall, progress)
             .await
             .map_err(transfer_error)
     }
@@ -119,7 +123,8 @@ impl Client {
     pub async fn fetch_text(&self, url: &str) -> Result<String, Error> {
         let (sas, blob) = self.blob(url, 'r')?;
         let inner = self.inner();
-        transfer::fetch_text(blob, inner.api.retry(), &sas, limits::TEXT_BLOB)
+        let stall = inner.transfer.stall_timeout;
+        transfer::fetch_text(blob, inner.api.retry(), &sas, limits::TEXT_BLOB, stall)
             .await
             .map_err(transfer_error)
     }

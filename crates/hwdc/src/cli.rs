@@ -86,9 +86,10 @@ pub struct Global {
     /// How many blocks of an upload are sent at once (default 4).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
-    /// Seconds an upload request may go without progress before it is tried again (default
-    /// 60; there is no total time limit, so a slow link takes as long as it takes).
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// Seconds a transfer request may go without progress (the wait for its answer included)
+    /// before it is tried again (default 60; there is no total time limit, so a slow link takes
+    /// as long as it takes).
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(10..=3600))]
     pub stall_timeout: Option<u64>,
 }
 

@@ -79,6 +79,7 @@ pub(crate) async fn download(
     sas: &SasUrl,
     dest: &Path,
     verify: bool,
+    stall: Duration,
     progress: &dyn Progress,
 ) -> Result<DownloadReport, TransferError> {
     let part = sidecar(dest, ".part");
@@ -90,8 +91,9 @@ pub(crate) async fn download(
         }
         _ => None,
     };
-    // A partial file of another blob (or of unknown origin) is not resumed: it starts over.
-    let state = state.filter(|s| s.blob.as_deref() == Some(blob.as_str()));
+    // A partial file of another blob is not resumed: it starts over. (One from before the
+    // sidecar named its blob is resumed under `If-Match`, which a changed blob refuses.)
+    let state = state.filter(|s| s.blob.as_deref().is_none_or(|b| b == blob));
     if state.is_none() {
         let _ = tokio::fs::remove_file(&part).await;
     }
@@ -109,8 +111,14 @@ pub(crate) async fn download(
         if let Some(total) = known().and_then(|s| s.total) {
             if have == total {
                 // Complete on disk: renamed into place only if the blob is still the same one.
-                return match confirm(http, sas, known().as_ref()).await {
+                return match confirm(http, sas, known().as_ref(), attempt, stall).await {
                     Ok(true) => Attempt::Done(Ok((known().unwrap_or_default(), None))),
+                    Ok(false)
+                        if restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                            >= MAX_RESTARTS =>
+                    {
+                        Attempt::Done(Err(changing(sas)))
+                    }
                     Ok(false) => {
                         tracing::info!(url = %sas, "the blob changed since the partial download: starting over");
                         let _ = tokio::fs::remove_file(part).await;
@@ -138,19 +146,14 @@ pub(crate) async fn download(
             known: known.as_ref(),
             hash: verify,
             attempt,
+            stall,
         };
         match fetch.run(http, sas, progress).await {
             Ok(Fetched::Complete(done, hash)) => Attempt::Done(Ok((done, hash))),
             Ok(Fetched::Changed)
                 if restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= MAX_RESTARTS =>
             {
-                Attempt::Done(Err(TransferError::Integrity {
-                    what: sas.redacted(),
-                    message: format!(
-                        "the blob changed {} times while it was downloaded; try again later",
-                        MAX_RESTARTS + 1
-                    ),
-                }))
+                Attempt::Done(Err(changing(sas)))
             }
             Ok(Fetched::Changed) => {
                 tracing::info!(url = %sas, "the blob changed since the partial download: starting over");
@@ -232,21 +235,61 @@ fn blob_of(sas: &SasUrl) -> String {
     url.to_string()
 }
 
-/// Whether the blob still has the ETag of `known` (a HEAD with `If-Match`).
+/// The error of a blob that keeps changing while it is downloaded.
+fn changing(sas: &SasUrl) -> TransferError {
+    TransferError::Integrity {
+        what: sas.redacted(),
+        message: format!(
+            "the blob changed {} times while it was downloaded; try again later",
+            MAX_RESTARTS + 1
+        ),
+    }
+}
+
+/// Whether the blob still has the ETag of `known`: its first byte (or, when empty, its
+/// properties) asked for with `If-Match`, and the answer's ETag compared too. Without a known
+/// ETag there is nothing to confirm (the MD5 check, when the blob has one, still runs).
 async fn confirm(
     http: &reqwest::Client,
     sas: &SasUrl,
     known: Option<&PartState>,
+    attempt: u32,
+    stall: Duration,
 ) -> Result<bool, (TransferError, retry::Failed, Option<Duration>)> {
     let Some(etag) = known.and_then(|s| s.etag.as_deref()) else {
-        return Ok(false);
+        return Ok(true);
     };
-    let sent = request(http, Method::HEAD, sas, sas.url().clone())
-        .header(IF_MATCH, etag)
-        .send()
-        .await;
+    let request = match known.and_then(|s| s.total) {
+        Some(0) | None => request(http, Method::HEAD, sas, sas.url().clone()),
+        Some(_) => request(http, Method::GET, sas, sas.url().clone()).header(RANGE, "bytes=0-0"),
+    };
+    let sent = tokio::time::timeout(stall, request.header(IF_MATCH, etag).send()).await;
+    let transport = |source| TransferError::Transport {
+        operation: "getBlobProperties",
+        url: sas.redacted(),
+        attempts: attempt,
+        source,
+    };
+    let sent = match sent {
+        Ok(sent) => sent,
+        Err(_) => {
+            let why = format!("stalled: no answer in {} s", stall.as_secs());
+            return Err((
+                transport(NetworkError::other(why)),
+                retry::Failed::NoAnswer,
+                None,
+            ));
+        }
+    };
     match sent {
-        Ok(response) if response.status().is_success() => Ok(true),
+        Ok(response) if response.status().is_success() => {
+            let same = response
+                .headers()
+                .get(ETAG)
+                .and_then(|v| v.to_str().ok())
+                .is_none_or(|answered| answered == etag);
+            Ok(same)
+        }
         Ok(response) if response.status() == StatusCode::PRECONDITION_FAILED => Ok(false),
         Ok(response) => {
             let status = response.status().as_u16();
@@ -256,13 +299,7 @@ async fn confirm(
         }
         Err(e) => {
             let failed = retry::failed_send(&e);
-            let error = TransferError::Transport {
-                operation: "getBlobProperties",
-                url: sas.redacted(),
-                attempts: 1,
-                source: NetworkError::new(e),
-            };
-            Err((error, failed, None))
+            Err((transport(NetworkError::new(e)), failed, None))
         }
     }
 }
@@ -310,6 +347,8 @@ struct Fetch<'a> {
     hash: bool,
     /// The attempt's number, for errors.
     attempt: u32,
+    /// The most time without a byte before the fetch is given up.
+    stall: Duration,
 }
 
 impl Fetch<'_> {
@@ -327,7 +366,14 @@ impl Fetch<'_> {
             known,
             hash,
             attempt,
+            stall,
         } = self;
+        let stalled = || {
+            NetworkError::other(format!(
+                "stalled: nothing arrived for {} s",
+                stall.as_secs()
+            ))
+        };
         let transport = |source: NetworkError| TransferError::Transport {
             operation: "getBlob",
             url: sas.redacted(),
@@ -342,10 +388,10 @@ impl Fetch<'_> {
         if let Some(etag) = known.and_then(|s| s.etag.as_deref()) {
             builder = builder.header(IF_MATCH, etag);
         }
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| Failed::new(transport(NetworkError::new(e))))?;
+        let mut response = match tokio::time::timeout(stall, builder.send()).await {
+            Ok(sent) => sent.map_err(|e| Failed::new(transport(NetworkError::new(e))))?,
+            Err(_) => return Err(Failed::new(transport(stalled()))),
+        };
         let status = response.status();
         if status == StatusCode::PRECONDITION_FAILED && known.is_some() {
             return Ok(Fetched::Changed);
@@ -414,7 +460,16 @@ impl Fetch<'_> {
         };
         progress.update(got, seen.total.unwrap_or(0));
         loop {
-            match response.chunk().await {
+            let chunk = match tokio::time::timeout(stall, response.chunk()).await {
+                Ok(chunk) => chunk,
+                Err(_) => {
+                    file.flush()
+                        .await
+                        .map_err(|e| failed(file_error(part, e), got))?;
+                    return Err(failed(transport(stalled()), got));
+                }
+            };
+            match chunk {
                 Ok(Some(chunk)) => {
                     file.write_all(&chunk)
                         .await
@@ -514,25 +569,38 @@ pub(crate) async fn fetch_text(
     retry: &RetryPolicy,
     sas: &SasUrl,
     limit: usize,
+    stall: Duration,
 ) -> Result<String, TransferError> {
-    let response = send(retry, "getBlob", &sas.redacted(), || {
+    let response = send(retry, "getBlob", &sas.redacted(), stall, || {
         request(http, Method::GET, sas, sas.url().clone())
     })
     .await?;
-    let body = match crate::wire::read_whole(response, limit).await {
-        Ok(body) => body,
-        Err(crate::wire::BodyError::TooLarge(limit)) => {
+    let read = tokio::time::timeout(stall, crate::wire::read_whole(response, limit)).await;
+    let body = match read {
+        Ok(Ok(body)) => body,
+        Ok(Err(crate::wire::BodyError::TooLarge(limit))) => {
             return Err(TransferError::TooLarge(format!(
                 "{} is larger than {limit} bytes",
                 sas.redacted()
             )));
         }
-        Err(crate::wire::BodyError::Network(e)) => {
+        Ok(Err(crate::wire::BodyError::Network(e))) => {
             return Err(TransferError::Transport {
                 operation: "getBlob",
                 url: sas.redacted(),
                 attempts: 1,
                 source: NetworkError::new(e),
+            });
+        }
+        Err(_) => {
+            return Err(TransferError::Transport {
+                operation: "getBlob",
+                url: sas.redacted(),
+                attempts: 1,
+                source: NetworkError::other(format!(
+                    "stalled: the text did not arrive in {} s",
+                    stall.as_secs()
+                )),
             });
         }
     };

@@ -61,7 +61,9 @@ pub struct TransferOptions {
     /// roughly one core's 600–800 MB/s, which bounds a checked download's speed on loopback;
     /// turn it off only where the package is verified otherwise (its signature, say).
     pub verify_md5: bool,
-    /// An upload request is given up (and tried again) when nothing has moved for this long.
+    /// A blob request is given up (and tried again) when nothing has moved for this long: no
+    /// byte of an upload taken, no answer, no byte of a download. The wait for the answer after
+    /// an upload's last byte counts, so keep it well above a block's drain time on a slow link.
     /// There is no total time limit: a slow link takes as long as it takes.
     pub stall_timeout: Duration,
     /// When set, an upload request is also given up when, after a stall timeout, it has moved
@@ -108,7 +110,7 @@ impl TransferOptions {
         self
     }
 
-    /// How long an upload request may go without progress.
+    /// How long a blob request may go without progress.
     pub fn with_stall_timeout(mut self, stall: Duration) -> Self {
         self.stall_timeout = stall;
         self
@@ -128,29 +130,35 @@ impl TransferOptions {
     }
 }
 
-/// The blob HTTP client: no default headers (so no token), no redirects, a read timeout for
-/// stalled transfers and no total timeout (requests set one scaled to their size).
+/// The blob HTTP client: no default headers (so no token), no redirects, and no total or read
+/// timeout: reqwest's read timeout runs from the start of a request and would cap every upload;
+/// requests are watched for stalls instead (`watch.rs`, and per chunk in downloads).
 pub(crate) fn blob_client(
     user_agent: &str,
     connect_timeout: Duration,
 ) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
-        .read_timeout(Duration::from_secs(120))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(user_agent)
         .build()
         .map_err(|e| crate::error::chain(&NetworkError::new(e)))
 }
 
-/// Sends the request `build` makes until it succeeds or the retry policy gives up.
+/// Sends the request `build` makes until it succeeds or the retry policy gives up; an attempt
+/// that gets no answer within `stall` is given up and tried again.
 pub(crate) async fn send(
     retry: &RetryPolicy,
     operation: &'static str,
     shown_url: &str,
+    stall: Duration,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, TransferError> {
-    send_watched(retry, operation, shown_url, None, &|_| build()).await
+    let watch = watch::Watch {
+        stall,
+        min_throughput: None,
+    };
+    send_watched(retry, operation, shown_url, &watch, &|_| build()).await
 }
 
 /// Sends `data` with the request `build` makes (given the body) until it succeeds or the retry
@@ -164,42 +172,34 @@ pub(crate) async fn send_body(
     build: impl Fn(reqwest::Body) -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, TransferError> {
     let watch = options.watch();
-    send_watched(retry, operation, shown_url, Some(&watch), &|clock| {
-        let body = match clock {
-            Some(clock) => watch::body(data.clone(), clock),
-            None => reqwest::Body::from(data.clone()),
-        };
-        build(body).header(reqwest::header::CONTENT_LENGTH, data.len())
+    send_watched(retry, operation, shown_url, &watch, &|clock| {
+        build(watch::body(data.clone(), clock)).header(reqwest::header::CONTENT_LENGTH, data.len())
     })
     .await
 }
 
 /// The one loop of blob requests: each attempt's request from `build` (given its progress
-/// clock when `watch` is set), classified by [`retry::classify`].
+/// clock), watched as `watch` says and classified by [`retry::classify`].
 async fn send_watched(
     retry: &RetryPolicy,
     operation: &'static str,
     shown_url: &str,
-    watch: Option<&watch::Watch>,
-    build: &impl Fn(Option<&std::sync::Arc<watch::Clock>>) -> reqwest::RequestBuilder,
+    watch: &watch::Watch,
+    build: &impl Fn(&std::sync::Arc<watch::Clock>) -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, TransferError> {
     retry::run(retry, operation, |attempt| async move {
-        let clock = watch.map(|_| watch::Clock::start());
-        let sent = build(clock.as_ref()).send();
-        let sent = match (watch, &clock) {
-            (Some(watch), Some(clock)) => match watch::watched(watch, clock, sent).await {
-                Ok(sent) => sent,
-                Err(why) => {
-                    let error = TransferError::Transport {
-                        operation,
-                        url: shown_url.to_owned(),
-                        attempts: attempt,
-                        source: NetworkError::other(why),
-                    };
-                    return after_failure(error, Failed::NoAnswer, None);
-                }
-            },
-            _ => sent.await,
+        let clock = watch::Clock::start();
+        let sent = match watch::watched(watch, &clock, build(&clock).send()).await {
+            Ok(sent) => sent,
+            Err(why) => {
+                let error = TransferError::Transport {
+                    operation,
+                    url: shown_url.to_owned(),
+                    attempts: attempt,
+                    source: NetworkError::other(why),
+                };
+                return after_failure(error, Failed::NoAnswer, None);
+            }
         };
         let (error, failed, wait) = match sent {
             Ok(response) if response.status().is_success() => return Attempt::Done(Ok(response)),

@@ -80,7 +80,8 @@ pub(crate) async fn upload(
     }
     let block = block_size(size, options.block_size, limits)?;
     let count = size.div_ceil(block) as usize;
-    let mut existing = uncommitted_blocks(http, retry, sas).await?;
+    let stall = options.stall_timeout;
+    let mut existing = uncommitted_blocks(http, retry, sas, stall).await?;
     // Blocks of an interrupted upload by another tool (SDCM, the Azure SDK): storage refuses
     // every Put Block whose id has another length while they are there (for up to a week). An
     // empty Put Blob clears them.
@@ -90,7 +91,7 @@ pub(crate) async fn upload(
         put_blob(&to, Bytes::new()).await?;
         existing.clear();
     }
-    let whole = std::sync::Arc::new(OrderedMd5::start());
+    let whole = std::sync::Arc::new(OrderedMd5::start(options.parallelism));
     let done = AtomicU64::new(0);
     let reused = AtomicU64::new(0);
     // After a failure no new block starts, but blocks in flight finish: they count on a re-run.
@@ -153,7 +154,7 @@ pub(crate) async fn upload(
         Ok(whole) => whole.finish(count).await,
         Err(_) => None,
     };
-    let etag = put_block_list(http, retry, sas, &ids, content_md5.as_deref()).await?;
+    let etag = put_block_list(http, retry, sas, stall, &ids, content_md5.as_deref()).await?;
     Ok(UploadReport {
         bytes: size,
         blocks: count,
@@ -231,13 +232,15 @@ fn is_ours(id: &str) -> bool {
 /// pass over the file, and without holding back the readers. Blocks are reference-counted:
 /// nothing is copied.
 struct OrderedMd5 {
-    blocks: std::sync::Mutex<Option<std::sync::mpsc::Sender<(usize, Bytes)>>>,
+    blocks: std::sync::Mutex<Option<std::sync::mpsc::SyncSender<(usize, Bytes)>>>,
     digest: tokio::task::JoinHandle<(usize, String)>,
 }
 
 impl OrderedMd5 {
-    fn start() -> Self {
-        let (blocks, received) = std::sync::mpsc::channel::<(usize, Bytes)>();
+    /// A hasher that takes at most `queue` blocks ahead of itself: readers wait rather than
+    /// pile blocks up in memory (it never waits for them, so this cannot deadlock).
+    fn start(queue: usize) -> Self {
+        let (blocks, received) = std::sync::mpsc::sync_channel::<(usize, Bytes)>(queue.max(1));
         let digest = tokio::task::spawn_blocking(move || {
             let mut hash = Md5::new();
             let mut next = 0;
@@ -257,10 +260,14 @@ impl OrderedMd5 {
         }
     }
 
-    /// Adds block `index`.
+    /// Adds block `index` (on a blocking thread: it may wait for the hasher).
     fn add(&self, index: usize, data: &Bytes) {
-        let blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(blocks) = blocks.as_ref() {
+        let blocks = self
+            .blocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(blocks) = blocks {
             // The receiver lives until `finish`; if it is gone, `finish` reports no digest.
             let _ = blocks.send((index, data.clone()));
         }
@@ -358,6 +365,7 @@ async fn put_block_list(
     http: &reqwest::Client,
     retry: &RetryPolicy,
     sas: &SasUrl,
+    stall: std::time::Duration,
     ids: &[String],
     content_md5: Option<&str>,
 ) -> Result<Option<String>, TransferError> {
@@ -367,7 +375,7 @@ async fn put_block_list(
     }
     xml.push_str("</BlockList>");
     let url = sas.with_query(&[("comp", "blocklist")]);
-    let response = send(retry, "putBlockList", &sas.redacted(), || {
+    let response = send(retry, "putBlockList", &sas.redacted(), stall, || {
         let request =
             request(http, Method::PUT, sas, url.clone()).header("content-type", "application/xml");
         let request = match content_md5 {
@@ -385,9 +393,10 @@ async fn uncommitted_blocks(
     http: &reqwest::Client,
     retry: &RetryPolicy,
     sas: &SasUrl,
+    stall: std::time::Duration,
 ) -> Result<HashSet<(String, u64)>, TransferError> {
     let url = sas.with_query(&[("comp", "blocklist"), ("blocklisttype", "uncommitted")]);
-    let response = send(retry, "getBlockList", &sas.redacted(), || {
+    let response = send(retry, "getBlockList", &sas.redacted(), stall, || {
         request(http, Method::GET, sas, url.clone())
     })
     .await;
@@ -481,7 +490,7 @@ mod tests {
             .iter()
             .map(|s| Bytes::from_static(s.as_bytes()))
             .collect();
-        let ordered = OrderedMd5::start();
+        let ordered = OrderedMd5::start(4);
         for i in [2, 0, 1] {
             ordered.add(i, &blocks[i]);
         }
@@ -489,7 +498,7 @@ mod tests {
             ordered.finish(3).await,
             Some(STANDARD.encode(Md5::digest(b"one two three")))
         );
-        let missing = OrderedMd5::start();
+        let missing = OrderedMd5::start(4);
         missing.add(1, &blocks[1]);
         assert_eq!(missing.finish(2).await, None);
     }
