@@ -1223,3 +1223,49 @@ async fn a_block_that_stops_moving_is_given_up_and_sent_again() {
     let blob = sim.submission(submission.get()).unwrap().package_blob;
     assert_eq!(sim.blob(&blob).unwrap(), std::fs::read(&path).unwrap());
 }
+
+#[tokio::test]
+async fn a_download_whose_sas_expires_between_attempts_reads_it_again_and_resumes() {
+    // URLs last 2 s. The first read of the package breaks halfway, and the next attempt waits
+    // long enough (a backoff of 2.5 s or more) for the URL to expire.
+    let sim = TestSim::start(SimConfig {
+        sas_lifetime: Duration::from_secs(2),
+        step_duration: Duration::from_millis(20),
+        faults: vec![
+            FaultRule::new(Fault::DropConnection, 1.0)
+                .only("getBlob")
+                .at_most(1),
+        ],
+        ..SimConfig::default()
+    })
+    .await;
+    let client = sim
+        .client_builder()
+        .transfer_options(small_blocks())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_initial_delay(Duration::from_secs(5))
+                .with_max_attempts(3),
+        )
+        .build()
+        .unwrap();
+    let (product, submission, uploaded) =
+        uploaded_submission(&client, "expiring-read", 300 * KIB as usize, b"PK").await;
+    let dir = tempdir::Dir::new("expiring-read-out");
+    let dest = dir.path().join("back.cab");
+    let report = client
+        .download_package(
+            product,
+            submission,
+            DownloadType::InitialPackage,
+            &dest,
+            &Silent,
+        )
+        .await
+        .unwrap();
+    assert!(
+        report.resumed_from > 0,
+        "resumed from the partial file: {report:?}"
+    );
+    assert_eq!(std::fs::read(&dest).unwrap(), uploaded);
+}
