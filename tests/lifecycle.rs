@@ -1269,3 +1269,36 @@ async fn a_download_whose_sas_expires_between_attempts_reads_it_again_and_resume
     );
     assert_eq!(std::fs::read(&dest).unwrap(), uploaded);
 }
+
+#[tokio::test]
+async fn a_package_crosses_a_slow_shared_link() {
+    // 20 ms round trips, 8 Mbit/s per connection and 4 Mbit/s in all: a slow uplink that the
+    // four blocks in flight share.
+    let sim = TestSim::start(SimConfig {
+        step_duration: Duration::from_millis(20),
+        link: Some(hw_sim::link::Link {
+            rtt: Duration::from_millis(20),
+            mbit: 8.0,
+        }),
+        link_total_mbit: Some(4.0),
+        ..SimConfig::default()
+    })
+    .await;
+    let client = client(&sim);
+    let (product, submission, uploaded) =
+        uploaded_submission(&client, "slow-link", 4 * 64 * KIB as usize + 9, b"PK").await;
+    let dir = tempdir::Dir::new("slow-link-out");
+    let dest = dir.path().join("back.cab");
+    let report = client
+        .download_package(
+            product,
+            submission,
+            DownloadType::InitialPackage,
+            &dest,
+            &Silent,
+        )
+        .await
+        .unwrap();
+    assert!(report.md5_verified);
+    assert_eq!(std::fs::read(&dest).unwrap(), uploaded);
+}

@@ -64,6 +64,12 @@ pub struct SimConfig {
     /// Report a finished Windows Update label with the state `published`, as other clients
     /// have seen the service do, instead of `finalizePublishing` + `completed`.
     pub labels_end_published: bool,
+    /// The link every connection of the blob service crosses (latency and bandwidth).
+    pub link: Option<crate::link::Link>,
+    /// A bandwidth in megabits per second that all connections of the blob service share.
+    pub link_total_mbit: Option<f64>,
+    /// Whether the API's connections cross the link too.
+    pub link_api: bool,
 }
 
 impl Default for SimConfig {
@@ -86,6 +92,9 @@ impl Default for SimConfig {
             fault_seed: 1,
             record_responses: false,
             labels_end_published: false,
+            link: None,
+            link_total_mbit: None,
+            link_api: false,
         }
     }
 }

@@ -23,6 +23,7 @@ mod blob;
 pub mod config;
 mod fault_layer;
 pub mod faults;
+pub mod link;
 mod record;
 pub mod sas;
 mod server;

@@ -15,7 +15,7 @@ use crate::config::{AppCredential, SimConfig};
 use crate::faults::{Faults, Service};
 use crate::shared::{Shared, Urls};
 use crate::state::{self, Recorded, Store, SubmissionRecord};
-use crate::{api, blob, fault_layer, record, token};
+use crate::{api, blob, fault_layer, link, record, token};
 
 /// A running simulator. Dropping it stops the servers.
 pub struct SimHandle {
@@ -61,11 +61,21 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
             fault_layer::inject,
         ))
     };
+    let shaper = link::Shaper::new(shared.config.link, shared.config.link_total_mbit);
+    let shaped = |router: Router| match &shaper {
+        Some(shaper) => router.layer(middleware::from_fn_with_state(shaper.clone(), link::shape)),
+        None => router,
+    };
     let api = with_faults(api::router(shared.clone()), Service::Api).layer(
         middleware::from_fn_with_state(shared.clone(), record::record),
     );
+    let api = if shared.config.link_api {
+        shaped(api)
+    } else {
+        api
+    };
     let token = with_faults(token::router(shared.clone()), Service::Token);
-    let blob = with_faults(blob::router(shared.clone()), Service::Blob);
+    let blob = shaped(with_faults(blob::router(shared.clone()), Service::Blob));
     let (shutdown, signal) = watch::channel(false);
     let tasks = [
         (api_listener, api),

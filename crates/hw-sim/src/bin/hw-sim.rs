@@ -67,6 +67,15 @@ struct Args {
     /// Seed of the fault generator.
     #[arg(long, default_value_t = 1)]
     fault_seed: u64,
+    /// The link of every blob connection, `RTT_MS:MBIT` (round trip, bandwidth per connection).
+    #[arg(long)]
+    link: Option<hw_sim::link::Link>,
+    /// A bandwidth in Mbit/s all blob connections share (a slow uplink).
+    #[arg(long)]
+    link_total: Option<f64>,
+    /// Shape the API's connections too.
+    #[arg(long)]
+    link_api: bool,
 }
 
 #[tokio::main]
@@ -92,6 +101,9 @@ async fn main() -> std::io::Result<()> {
         max_blob_bytes: args.max_blob_mib * 1024 * 1024,
         faults: args.faults,
         fault_seed: args.fault_seed,
+        link: args.link,
+        link_total_mbit: args.link_total.filter(|m| *m > 0.0),
+        link_api: args.link_api,
         ..SimConfig::default()
     };
     let sim = hw_sim::start(config).await?;
