@@ -240,6 +240,8 @@ pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
     };
     paging(&mut b, if quick { 10_000 } else { 100_000 })?;
     transfer(&mut b, if quick { 64 } else { 1024 })?;
+    long_link(&mut b, if quick { 32 } else { 256 })?;
+    slow_uplink(&mut b, if quick { 2 } else { 64 })?;
     fan_out(&mut b)?;
     if quick {
         return Ok(());
@@ -333,6 +335,57 @@ fn paging(b: &mut Bench, products: u64) -> Result<(), TaskError> {
 
 /// P2 and P3: a package of `size_mib` MiB up and down, against curl.
 fn transfer(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
+    transfer_over(b, size_mib, None)
+}
+
+/// P6: P2 and P3 over a long, fat link (40 ms, 100 Mbit/s per connection), where hw-api's
+/// parallel blocks beat curl's one connection.
+fn long_link(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
+    transfer_over(b, size_mib, Some("40:100"))
+}
+
+/// P7: an upload over a 2 Mbit/s uplink shared by all connections, against the link's ideal
+/// time.
+fn slow_uplink(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
+    let sim = Sim::start(
+        &b.bin,
+        &[
+            "--products",
+            "1",
+            "--max-blob-mib",
+            &(size_mib + 64).to_string(),
+            "--link",
+            "100:100",
+            "--link-total",
+            "2",
+        ],
+    )?;
+    let mut prepare = hw_bench(
+        &b.bin,
+        &["prepare", "--base", &sim.base, "--token", "bench"],
+    );
+    let sas = measure(&mut prepare)?.1.trim().to_owned();
+    let package = b.work.join("uplink.bin");
+    write_package(&package, size_mib)?;
+    let mut upload = hw_bench(&b.bin, &["upload", "--sas", &sas, "--file"]);
+    upload.arg(&package);
+    let results = compare(1, &mut [("hw-api upload", upload)])?;
+    drop(sim);
+    let _ = std::fs::remove_file(&package);
+    let ideal = (size_mib * 1024 * 1024) as f64 * 8.0 / 2e6;
+    let (_, seconds, rss) = &results[0];
+    b.line(format!(
+        "## P7 upload over a 2 Mbit/s uplink (100 ms, shared by all connections): {size_mib} MiB\n\n\
+         completed in {seconds:.1} s; the link's ideal is {ideal:.1} s: **{:.2}×** the ideal \
+         (target ≤ 1.3×); peak RSS {}\n",
+        seconds / ideal,
+        rss.map(|r| format!("{} MiB", r / 1024)).unwrap_or_else(|| "-".into())
+    ));
+    Ok(())
+}
+
+/// P2 and P3 (or, over `link`, P6): hw-api against curl, up and down.
+fn transfer_over(b: &mut Bench, size_mib: u64, link: Option<&str>) -> Result<(), TaskError> {
     let curl = Command::new("curl")
         .arg("--version")
         .stdout(Stdio::null())
@@ -344,15 +397,12 @@ fn transfer(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
         );
         return Ok(());
     }
-    let sim = Sim::start(
-        &b.bin,
-        &[
-            "--products",
-            "1",
-            "--max-blob-mib",
-            &(size_mib + 64).to_string(),
-        ],
-    )?;
+    let blob_mib = (size_mib + 64).to_string();
+    let mut sim_args = vec!["--products", "1", "--max-blob-mib", &blob_mib];
+    if let Some(link) = link {
+        sim_args.extend(["--link", link]);
+    }
+    let sim = Sim::start(&b.bin, &sim_args)?;
     let mut prepare = hw_bench(
         &b.bin,
         &["prepare", "--base", &sim.base, "--token", "bench"],
@@ -408,14 +458,21 @@ fn transfer(b: &mut Bench, size_mib: u64) -> Result<(), TaskError> {
     )?;
     drop(sim);
     let mib = size_mib as f64;
-    for (title, results, target) in [
-        (
-            "P2 upload",
-            &p2,
+    let (up, down, up_target, down_target) = match link {
+        None => (
+            "P2 upload".to_owned(),
+            "P3 download".to_owned(),
             "hw-api ≥ 0.9× curl's throughput; peak RSS ≤ 64 MiB",
+            "hw-api ≥ 0.9× curl's throughput",
         ),
-        ("P3 download", &p3, "hw-api ≥ 0.9× curl's throughput"),
-    ] {
+        Some(link) => (
+            format!("P6 upload over --link {link}"),
+            format!("P6 download over --link {link}"),
+            "hw-api ≥ 3× curl's throughput",
+            "hw-api ≥ 3× curl's throughput",
+        ),
+    };
+    for (title, results, target) in [(up, &p2, up_target), (down, &p3, down_target)] {
         b.line(format!(
             "## {title}: {size_mib} MiB, median of {}\n",
             b.runs.min(3)
