@@ -113,13 +113,7 @@ async fn an_empty_page_in_the_middle_does_not_end_the_list() {
 
 #[tokio::test]
 async fn a_repeated_link_is_an_error_that_names_it_not_a_short_list() {
-    let server = MockServer::start().await;
-    mount_page(
-        &server,
-        None,
-        page(&[1], Some("products?continuationToken=a")),
-    )
-    .await;
+    let server = first_page().await;
     mount_page(
         &server,
         Some("a"),
@@ -145,8 +139,8 @@ async fn a_repeated_link_is_an_error_that_names_it_not_a_short_list() {
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
-/// A server with a list of three pages.
-async fn three_pages() -> MockServer {
+/// A server with the first page of a list, whose next link is `continuationToken=a`.
+async fn first_page() -> MockServer {
     let server = MockServer::start().await;
     mount_page(
         &server,
@@ -154,6 +148,12 @@ async fn three_pages() -> MockServer {
         page(&[1], Some("products?continuationToken=a")),
     )
     .await;
+    server
+}
+
+/// A server with a list of three pages (the third mounted by the caller).
+async fn three_pages() -> MockServer {
+    let server = first_page().await;
     mount_page(
         &server,
         Some("a"),

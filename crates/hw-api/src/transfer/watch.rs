@@ -115,33 +115,28 @@ mod tests {
         assert!(clock.started.elapsed() >= Duration::from_secs(5));
     }
 
+    /// A request that moves 1,000 bytes a second for 20 seconds.
+    fn trickle(clock: &Arc<Clock>) -> impl Future<Output = ()> + use<> {
+        let clock = clock.clone();
+        async move {
+            for _ in 0..20 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                clock.moved(1000);
+            }
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_slow_but_moving_request_lives_unless_below_the_minimum() {
         let clock = Clock::start();
-        let moving = {
-            let clock = clock.clone();
-            async move {
-                for _ in 0..20 {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    clock.moved(1000);
-                }
-            }
-        };
+        let moving = trickle(&clock);
         let patient = Watch {
             stall: Duration::from_secs(5),
             min_throughput: None,
         };
         assert!(watched(&patient, &clock, moving).await.is_ok());
         let clock = Clock::start();
-        let moving = {
-            let clock = clock.clone();
-            async move {
-                for _ in 0..20 {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    clock.moved(1000);
-                }
-            }
-        };
+        let moving = trickle(&clock);
         let demanding = Watch {
             stall: Duration::from_secs(5),
             min_throughput: Some(10_000),
