@@ -1,9 +1,11 @@
 //! Helpers shared by the workspace-level black-box tests (the `[[test]]` targets of this
-//! package): the spec and its examples, conformance of responses to the spec, and a simulator
-//! that checks its own responses.
+//! package): the spec and its examples, conformance of responses to the spec, a simulator
+//! that checks its own responses, and Azurite.
 
+pub mod azurite;
 pub mod conformance;
 pub mod sim;
+pub mod tempdir;
 
 use std::path::PathBuf;
 

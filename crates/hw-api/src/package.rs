@@ -112,11 +112,16 @@ impl Client {
     ) -> Result<DownloadReport, Error> {
         let (sas, blob) = self.blob(url, 'r')?;
         let inner = self.inner();
-        let verify = inner.transfer.verify_md5;
-        let stall = inner.transfer.stall_timeout;
-        transfer::download(blob, inner.api.retry(), &sas, dest, verify, stall, progress)
-            .await
-            .map_err(transfer_error)
+        transfer::download(
+            blob,
+            inner.api.retry(),
+            &sas,
+            dest,
+            &inner.transfer,
+            progress,
+        )
+        .await
+        .map_err(transfer_error)
     }
 
     /// Reads a small text blob (driver metadata, an error report) from its SAS URL.

@@ -508,6 +508,7 @@ impl Client {
                     bytes,
                     resumed_from: bytes,
                     md5_verified: true,
+                    ranges_verified: 0,
                 })
             }
             _ => None,

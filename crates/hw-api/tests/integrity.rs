@@ -1,5 +1,6 @@
-//! A download whose bytes do not match the blob's `Content-MD5` is refused and removed; with
-//! the check turned off it is kept, and the report says it was not checked.
+//! A download asks for its ranges as storage expects (pinned to the ETag, with each range's MD5);
+//! one whose bytes do not match the blob's `Content-MD5` is refused and removed; with the check
+//! turned off it is kept, and the report says it was not checked.
 
 mod common;
 
@@ -10,23 +11,47 @@ use base64::engine::general_purpose::STANDARD;
 use hw_api::Error;
 use hw_api::transfer::{Silent, TransferError, TransferOptions};
 use md5::{Digest, Md5};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BODY: &[u8] = b"the signed package, as the blob holds it";
 
-/// A blob whose advertised MD5 is that of `advertised`.
-async fn blob_server(advertised: &[u8]) -> MockServer {
+/// A blob whose advertised MD5 is that of `advertised`: its properties, and its one range, which
+/// is answered only when asked for as storage expects (pinned to the ETag, with the range's MD5
+/// requested, when `checked`) and carries the MD5 of what is sent.
+async fn blob_server(advertised: &[u8], checked: bool) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
+    let advertised = STANDARD.encode(Md5::digest(advertised));
+    Mock::given(method("HEAD"))
         .and(path("/signed/package.cab"))
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("etag", "\"0x1\"")
+                .insert_header("content-length", BODY.len().to_string().as_str())
+                .insert_header("x-ms-blob-content-md5", advertised.as_str()),
+        )
+        .mount(&server)
+        .await;
+    let mut range = Mock::given(method("GET"))
+        .and(path("/signed/package.cab"))
+        .and(header(
+            "range",
+            format!("bytes=0-{}", BODY.len() - 1).as_str(),
+        ))
+        .and(header("if-match", "\"0x1\""));
+    if checked {
+        range = range.and(header("x-ms-range-get-content-md5", "true"));
+    }
+    range
+        .respond_with(
+            ResponseTemplate::new(206)
+                .insert_header("etag", "\"0x1\"")
                 .insert_header(
-                    "x-ms-blob-content-md5",
-                    STANDARD.encode(Md5::digest(advertised)),
+                    "content-range",
+                    format!("bytes 0-{}/{}", BODY.len() - 1, BODY.len()).as_str(),
                 )
+                .insert_header("content-md5", STANDARD.encode(Md5::digest(BODY)).as_str())
+                .insert_header("x-ms-blob-content-md5", advertised.as_str())
                 .set_body_bytes(BODY),
         )
         .mount(&server)
@@ -55,7 +80,7 @@ fn part_of(dest: &std::path::Path) -> PathBuf {
 
 #[tokio::test]
 async fn a_matching_download_is_verified() {
-    let server = blob_server(BODY).await;
+    let server = blob_server(BODY, true).await;
     let client = common::static_client(&server);
     let dest = destination("match");
     let report = client
@@ -63,12 +88,13 @@ async fn a_matching_download_is_verified() {
         .await
         .unwrap();
     assert!(report.md5_verified);
+    assert_eq!(report.ranges_verified, 1, "{report:?}");
     assert_eq!(std::fs::read(&dest).unwrap(), BODY);
 }
 
 #[tokio::test]
 async fn a_corrupted_download_is_refused_and_removed() {
-    let server = blob_server(b"what was uploaded").await;
+    let server = blob_server(b"what was uploaded", true).await;
     let client = common::static_client(&server);
     let dest = destination("corrupt");
     let err = client
@@ -89,7 +115,7 @@ async fn a_corrupted_download_is_refused_and_removed() {
 
 #[tokio::test]
 async fn with_the_check_off_the_file_is_kept_and_reported_unchecked() {
-    let server = blob_server(b"what was uploaded").await;
+    let server = blob_server(b"what was uploaded", false).await;
     let client = common::static_client_with(&server, |builder| {
         builder.transfer_options(TransferOptions::default().with_verify_md5(false))
     });

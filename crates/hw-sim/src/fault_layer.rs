@@ -34,7 +34,15 @@ pub async fn inject(
         let mut store = state::lock(&sim.store);
         let count = store.requests.entry(operation.clone()).or_default();
         *count += 1;
-        *count
+        let nth = *count;
+        let (now, peak) = store.in_flight.entry(operation.clone()).or_default();
+        *now += 1;
+        *peak = (*peak).max(*now);
+        nth
+    };
+    let _handled = Handled {
+        sim: &sim,
+        operation: &operation,
     };
     let is_blob = service == Service::Blob;
     match sim.faults.pick(&operation, nth) {
@@ -45,6 +53,7 @@ pub async fn inject(
             response
         }
         Some(Fault::DropConnection) => drop_partway(next.run(request).await).await,
+        Some(Fault::Corrupt) => corrupt(next.run(request).await).await,
         Some(Fault::Throttle { retry_after }) => {
             let mut response = failure(&sim, is_blob, StatusCode::TOO_MANY_REQUESTS, "Rate limit is exceeded. Try again later.");
             let seconds = retry_after.as_millis().div_ceil(1000).to_string();
@@ -69,6 +78,23 @@ pub async fn inject(
     }
 }
 
+/// Counts a request as no longer being handled when its response is ready (or it was dropped).
+struct Handled<'a> {
+    sim: &'a Shared,
+    operation: &'a str,
+}
+
+impl Drop for Handled<'_> {
+    fn drop(&mut self) {
+        if let Some((now, _)) = state::lock(&self.sim.store)
+            .in_flight
+            .get_mut(self.operation)
+        {
+            *now = now.saturating_sub(1);
+        }
+    }
+}
+
 fn failure(sim: &Shared, is_blob: bool, status: StatusCode, message: &str) -> Response {
     if is_blob {
         let code = if status == StatusCode::TOO_MANY_REQUESTS {
@@ -83,6 +109,20 @@ fn failure(sim: &Shared, is_blob: bool, status: StatusCode, message: &str) -> Re
     } else {
         api::gateway(status, message, &sim.activity_id())
     }
+}
+
+/// The response with one byte in the middle of its body changed.
+async fn corrupt(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let mut bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map(Vec::from)
+        .unwrap_or_default();
+    let middle = bytes.len() / 2;
+    if let Some(byte) = bytes.get_mut(middle) {
+        *byte ^= 0x5a;
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The response with its headers (and declared length) but only part of its body, then a

@@ -28,6 +28,9 @@ pub enum Fault {
     Unavailable,
     /// The request is processed, then the connection is dropped partway through the response.
     DropConnection,
+    /// The request is processed, then one byte in the middle of its response body is changed
+    /// (its length and headers kept): data damaged on the way.
+    Corrupt,
     /// The request is processed, then its response is held back this long (a client with a
     /// shorter timeout sees a timeout although the work was done).
     Slow(Duration),
@@ -109,10 +112,11 @@ impl FromStr for FaultRule {
             "500after" => Fault::InternalErrorAfter,
             "503" => Fault::Unavailable,
             "drop" => Fault::DropConnection,
+            "corrupt" => Fault::Corrupt,
             "slow" => Fault::Slow(Duration::from_millis(number(1000)?)),
             other => {
                 return Err(format!(
-                    "{text:?}: unknown fault {other:?} (429, 500, 500after, 503, drop, slow)"
+                    "{text:?}: unknown fault {other:?} (429, 500, 500after, 503, drop, corrupt, slow)"
                 ));
             }
         };

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::middleware;
@@ -126,6 +127,13 @@ impl SimHandle {
         self.shared.config.apps.first()
     }
 
+    /// A SAS URL of blob `name` (`container/blob`, which need not exist yet) with
+    /// `permissions` (`r` to read, `w` to write), valid for `lifetime`: for tests of a blob
+    /// client that need no submission.
+    pub fn blob_sas_url(&self, name: &str, permissions: &str, lifetime: Duration) -> String {
+        self.shared.sas_url_for(name, permissions, lifetime)
+    }
+
     /// A valid access token, issued without the token endpoint.
     pub fn issue_token(&self) -> String {
         let mut store = state::lock(&self.shared.store);
@@ -210,6 +218,15 @@ impl SimHandle {
             .get(operation)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The most requests of `operation` handled at once so far (a response counts as handled
+    /// once its headers are ready).
+    pub fn peak_in_flight(&self, operation: &str) -> u64 {
+        state::lock(&self.shared.store)
+            .in_flight
+            .get(operation)
+            .map_or(0, |(_, peak)| *peak)
     }
 
     /// The API responses recorded so far (with `record_responses`).

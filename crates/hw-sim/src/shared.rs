@@ -4,6 +4,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::config::SimConfig;
 use crate::faults::Faults;
@@ -63,12 +64,17 @@ impl Shared {
 
     /// A SAS URL of blob `name` with `permissions`.
     pub fn sas_url(&self, name: &str, permissions: &str) -> String {
+        self.sas_url_for(name, permissions, self.config.sas_lifetime)
+    }
+
+    /// A SAS URL of blob `name` with `permissions`, valid for `lifetime`.
+    pub fn sas_url_for(&self, name: &str, permissions: &str, lifetime: Duration) -> String {
         let query = sas::query(
             &self.sas_key,
             name,
             &self.config.sas_version,
             permissions,
-            self.config.sas_lifetime,
+            lifetime,
         );
         format!("{}/{name}?{query}", self.urls.blob_origin)
     }

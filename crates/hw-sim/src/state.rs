@@ -71,8 +71,6 @@ pub struct Blob {
     pub committed: Vec<(Vec<u8>, u64)>,
     /// Blocks uploaded but not committed yet.
     pub uncommitted: HashMap<Vec<u8>, Bytes>,
-    /// The decoded length every block id of this blob must have.
-    pub id_len: Option<usize>,
     /// The MD5 of the whole content (base64), when known.
     pub content_md5: Option<String>,
     /// Changes with every write.
@@ -112,6 +110,8 @@ pub struct Store {
     pub blob_authorization_headers: u64,
     /// Requests per operation id.
     pub requests: BTreeMap<String, u64>,
+    /// Requests per operation id being handled now, and the most there were at once.
+    pub in_flight: BTreeMap<String, (u64, u64)>,
     pub recorded: Vec<Recorded>,
 }
 

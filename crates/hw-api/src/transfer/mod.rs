@@ -8,6 +8,7 @@
 //! operation used here may be repeated.
 
 mod download;
+mod ranges;
 mod sas;
 mod upload;
 mod watch;

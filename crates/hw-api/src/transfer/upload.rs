@@ -35,7 +35,8 @@ pub struct UploadReport {
     /// The blob's ETag after the upload, when storage gave one.
     pub etag: Option<String>,
     /// Uncommitted blocks of another tool that the blob held and that were cleared first
-    /// (their ids cannot live beside ours).
+    /// (their ids cannot live beside ours), as Get Block List showed them; 1 (at least one)
+    /// when the list could not be read and storage refused our block ids because of them.
     pub foreign_blocks_cleared: usize,
 }
 
@@ -83,85 +84,153 @@ pub(crate) async fn upload(
     let stall = options.stall_timeout;
     let mut existing = uncommitted_blocks(http, retry, sas, stall).await?;
     // Blocks of an interrupted upload by another tool (SDCM, the Azure SDK): storage refuses
-    // every Put Block whose id has another length while they are there (for up to a week). An
-    // empty Put Blob clears them.
-    let foreign = existing.iter().filter(|(id, _)| !is_ours(id)).count();
+    // every Put Block whose id has another length while they are there (for up to a week).
+    let mut foreign = existing.iter().filter(|(id, _)| !is_ours(id)).count();
     if foreign > 0 {
         tracing::info!(url = %sas, foreign, "the blob holds uncommitted blocks of another tool: clearing them");
-        put_blob(&to, Bytes::new()).await?;
+        clear_uncommitted(&to).await?;
         existing.clear();
     }
-    let whole = std::sync::Arc::new(OrderedMd5::start(options.parallelism));
-    let done = AtomicU64::new(0);
-    let reused = AtomicU64::new(0);
-    // After a failure no new block starts, but blocks in flight finish: they count on a re-run.
-    let failed = AtomicBool::new(false);
-    let buffers = Buffers::default();
-    let outcomes: Vec<Result<(usize, String), Option<TransferError>>> =
-        futures_util::stream::iter(0..count)
-            .map(|index| {
-                let (done, reused, existing, failed, buffers, to) =
-                    (&done, &reused, &existing, &failed, &buffers, &to);
-                let whole = whole.clone();
-                async move {
-                    if failed.load(Ordering::Relaxed) {
-                        return Err(None);
-                    }
-                    let offset = index as u64 * block;
-                    let len = block.min(size - offset);
-                    let outcome = async {
-                        let (data, digest) =
-                            read_block(path, index, offset, len, buffers.take(), whole)
-                                .await
-                                .map_err(file_error)?;
-                        let id = STANDARD.encode(block_id(index, &digest));
-                        if existing.contains(&(id.clone(), len)) {
-                            reused.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            let md5 = STANDARD.encode(digest);
-                            put_block(to, &id, md5, &data).await?;
-                        }
-                        buffers.give_back(data);
-                        progress.update(done.fetch_add(len, Ordering::Relaxed) + len, size);
-                        Ok::<_, TransferError>((index, id))
-                    }
-                    .await;
-                    outcome.map_err(|e| {
-                        failed.store(true, Ordering::Relaxed);
-                        Some(e)
-                    })
-                }
-            })
-            // Unordered: a block waiting out a retry does not hold back the others.
-            .buffer_unordered(options.parallelism.max(1))
-            .collect()
-            .await;
-    let mut ids = Vec::with_capacity(count);
-    let mut first_error = None;
-    for outcome in outcomes {
-        match outcome {
-            Ok(id) => ids.push(id),
-            Err(Some(e)) if first_error.is_none() => first_error = Some(e),
-            Err(_) => {}
+    let blocks = Blocks {
+        path,
+        size,
+        block,
+        count,
+        progress,
+    };
+    let (ids, content_md5, reused) = match blocks.put(&to, &existing).await {
+        // Storage refused our ids because of blocks it did not list (a SAS that may not read
+        // the block list): at least one foreign block, cleared, and the blocks sent again.
+        Err(error) if foreign == 0 && is_invalid_block(&error) => {
+            tracing::info!(url = %sas, "storage refused our block ids: clearing blocks of another tool that the block list did not show");
+            clear_uncommitted(&to).await?;
+            foreign = 1;
+            blocks.put(&to, &HashSet::new()).await?
         }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    ids.sort_unstable();
-    let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
-    let content_md5 = match std::sync::Arc::try_unwrap(whole) {
-        Ok(whole) => whole.finish(count).await,
-        Err(_) => None,
+        outcome => outcome?,
     };
     let etag = put_block_list(http, retry, sas, stall, &ids, content_md5.as_deref()).await?;
     Ok(UploadReport {
         bytes: size,
         blocks: count,
-        blocks_reused: reused.load(Ordering::Relaxed) as usize,
+        blocks_reused: reused,
         etag,
         foreign_blocks_cleared: foreign,
     })
+}
+
+/// Whether storage refused a Put Block for the ids of another tool's uncommitted blocks.
+fn is_invalid_block(error: &TransferError) -> bool {
+    matches!(
+        error,
+        TransferError::Refused { operation: "putBlock", status: 400, code: Some(code), .. }
+            if code == "InvalidBlobOrBlock"
+    )
+}
+
+/// Discards the blob's uncommitted blocks by committing an empty block list, which storage
+/// follows by discarding every uncommitted block; a zero-length Put Blob does so on Azure but
+/// not on Azurite (`docs/service-notes.md`, "Blob REST rules").
+async fn clear_uncommitted(to: &Target<'_>) -> Result<(), TransferError> {
+    let stall = to.options.stall_timeout;
+    put_block_list(to.http, to.retry, to.sas, stall, &[], None).await?;
+    Ok(())
+}
+
+/// A file cut into blocks.
+struct Blocks<'a> {
+    path: &'a Path,
+    size: u64,
+    block: u64,
+    count: usize,
+    progress: &'a dyn Progress,
+}
+
+impl Blocks<'_> {
+    /// Sends every block that `existing` does not already hold; returns the ids in order, the
+    /// whole file's MD5 and how many blocks were already there.
+    async fn put(
+        &self,
+        to: &Target<'_>,
+        existing: &HashSet<(String, u64)>,
+    ) -> Result<(Vec<String>, Option<String>, usize), TransferError> {
+        let Blocks {
+            path,
+            size,
+            block,
+            count,
+            progress,
+        } = *self;
+        let file_error = |source: std::io::Error| TransferError::File {
+            path: path.to_owned(),
+            source,
+        };
+        let options = to.options;
+        let whole = std::sync::Arc::new(OrderedMd5::start(options.parallelism));
+        let done = AtomicU64::new(0);
+        let reused = AtomicU64::new(0);
+        // After a failure no new block starts, but blocks in flight finish: they count on a
+        // re-run.
+        let failed = AtomicBool::new(false);
+        let buffers = Buffers::default();
+        let outcomes: Vec<Result<(usize, String), Option<TransferError>>> =
+            futures_util::stream::iter(0..count)
+                .map(|index| {
+                    let (done, reused, failed, buffers) = (&done, &reused, &failed, &buffers);
+                    let whole = whole.clone();
+                    async move {
+                        if failed.load(Ordering::Relaxed) {
+                            return Err(None);
+                        }
+                        let offset = index as u64 * block;
+                        let len = block.min(size - offset);
+                        let outcome = async {
+                            let (data, digest) =
+                                read_block(path, index, offset, len, buffers.take(), whole)
+                                    .await
+                                    .map_err(file_error)?;
+                            let id = STANDARD.encode(block_id(index, &digest));
+                            if existing.contains(&(id.clone(), len)) {
+                                reused.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                let md5 = STANDARD.encode(digest);
+                                put_block(to, &id, md5, &data).await?;
+                            }
+                            buffers.give_back(data);
+                            progress.update(done.fetch_add(len, Ordering::Relaxed) + len, size);
+                            Ok::<_, TransferError>((index, id))
+                        }
+                        .await;
+                        outcome.map_err(|e| {
+                            failed.store(true, Ordering::Relaxed);
+                            Some(e)
+                        })
+                    }
+                })
+                // Unordered: a block waiting out a retry does not hold back the others.
+                .buffer_unordered(options.parallelism.max(1))
+                .collect()
+                .await;
+        let mut ids = Vec::with_capacity(count);
+        let mut first_error = None;
+        for outcome in outcomes {
+            match outcome {
+                Ok(id) => ids.push(id),
+                Err(Some(e)) if first_error.is_none() => first_error = Some(e),
+                Err(_) => {}
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        ids.sort_unstable();
+        let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
+        let content_md5 = match std::sync::Arc::try_unwrap(whole) {
+            Ok(whole) => whole.finish(count).await,
+            Err(_) => None,
+        };
+        Ok((ids, content_md5, reused.load(Ordering::Relaxed) as usize))
+    }
 }
 
 /// The block size for a file of `size`: the preferred size, raised (to whole MiB) so the file

@@ -61,7 +61,7 @@ struct Args {
     )]
     client_secret: String,
     /// A fault to inject, `KIND:PROBABILITY[:OPERATION]` with KIND one of `429[=SECONDS]`, `500`,
-    /// `500after` (processed, then a 500), `503`, `drop`, `slow=MILLISECONDS` (repeatable).
+    /// `500after` (processed, then a 500), `503`, `drop`, `corrupt` (one byte of the body changed), `slow=MILLISECONDS` (repeatable).
     #[arg(long = "fault")]
     faults: Vec<FaultRule>,
     /// Seed of the fault generator.

@@ -316,7 +316,15 @@ fn put_block(
         );
     }
     let blob = store.blobs.entry(key.to_owned()).or_default();
-    if blob.id_len.is_some_and(|len| len != id.len()) {
+    // The rule is against the blob's uncommitted blocks: once a commit or a Put Blob has
+    // discarded them, ids of another length are accepted (`docs/service-notes.md`,
+    // "Blob REST rules").
+    if blob
+        .uncommitted
+        .keys()
+        .next()
+        .is_some_and(|held| held.len() != id.len())
+    {
         return error(
             StatusCode::BAD_REQUEST,
             "InvalidBlobOrBlock",
@@ -339,7 +347,6 @@ fn put_block(
             "The uncommitted blocks of this blob exceed the simulator's memory limit.",
         );
     }
-    blob.id_len = Some(id.len());
     blob.uncommitted_bytes = held;
     blob.uncommitted.insert(id, data);
     let mut response = written(StatusCode::CREATED, "", Some(&md5));
@@ -502,9 +509,18 @@ fn get_block_list(sim: &Shared, key: &str, query: Option<&str>) -> Response {
 }
 
 /// Get Blob and Get Blob Properties (HEAD), with `Range`/`x-ms-range` and `If-Match`.
+/// The largest range whose MD5 the service computes.
+const RANGE_MD5_LIMIT: u64 = 4 * 1024 * 1024;
+
 fn get_blob(sim: &Shared, key: &str, headers: &HeaderMap, head: bool) -> Response {
-    let store = state::lock(&sim.store);
-    let Some(blob) = store.blobs.get(key).filter(|b| b.exists) else {
+    // What the answer needs, taken out of the store's lock (the data is reference-counted), so
+    // that hashing and sending a range holds up no other request.
+    let found = state::lock(&sim.store)
+        .blobs
+        .get(key)
+        .filter(|b| b.exists)
+        .map(|b| (b.data.clone(), b.etag.clone(), b.content_md5.clone()));
+    let Some((data, etag, content_md5)) = found else {
         return error(
             StatusCode::NOT_FOUND,
             "BlobNotFound",
@@ -513,7 +529,7 @@ fn get_blob(sim: &Shared, key: &str, headers: &HeaderMap, head: bool) -> Respons
     };
     if let Some(expected) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
         && expected != "*"
-        && expected != blob.etag
+        && expected != etag
     {
         return error(
             StatusCode::PRECONDITION_FAILED,
@@ -521,7 +537,7 @@ fn get_blob(sim: &Shared, key: &str, headers: &HeaderMap, head: bool) -> Respons
             "The condition specified using HTTP conditional header(s) is not met.",
         );
     }
-    let total = blob.data.len() as u64;
+    let total = data.len() as u64;
     let range = headers
         .get("x-ms-range")
         .or_else(|| headers.get(header::RANGE))
@@ -542,11 +558,30 @@ fn get_blob(sim: &Shared, key: &str, headers: &HeaderMap, head: bool) -> Respons
             return response;
         }
     };
+    // `x-ms-range-get-content-md5: true` asks for the MD5 of the range, which the service
+    // computes only for a range of at most 4 MiB (`docs/service-notes.md`, "Blob REST rules").
+    let range_md5 = headers
+        .get("x-ms-range-get-content-md5")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+    if range_md5 && status != StatusCode::PARTIAL_CONTENT {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidHeaderValue",
+            "x-ms-range-get-content-md5 needs a Range header.",
+        );
+    }
+    if range_md5 && end - start > RANGE_MD5_LIMIT {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "OutOfRangeInput",
+            "The range is larger than 4 MiB: its MD5 cannot be computed.",
+        );
+    }
     let mut builder = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .header(header::CONTENT_LENGTH, end - start)
-        .header(header::ETAG, &blob.etag)
+        .header(header::ETAG, &etag)
         .header(header::ACCEPT_RANGES, "bytes")
         .header("x-ms-blob-type", "BlockBlob");
     if status == StatusCode::PARTIAL_CONTENT {
@@ -555,7 +590,13 @@ fn get_blob(sim: &Shared, key: &str, headers: &HeaderMap, head: bool) -> Respons
             format!("bytes {start}-{}/{total}", end.saturating_sub(1)),
         );
     }
-    if let Some(md5) = &blob.content_md5 {
+    if range_md5 {
+        builder = builder.header(
+            "content-md5",
+            md5_base64(&data[start as usize..end as usize]),
+        );
+    }
+    if let Some(md5) = &content_md5 {
         builder = builder.header("x-ms-blob-content-md5", md5);
         if status == StatusCode::OK {
             builder = builder.header("content-md5", md5);
@@ -564,7 +605,7 @@ fn get_blob(sim: &Shared, key: &str, headers: &HeaderMap, head: bool) -> Respons
     let body = if head {
         Body::empty()
     } else {
-        Body::from(blob.data.slice(start as usize..end as usize))
+        Body::from(data.slice(start as usize..end as usize))
     };
     builder
         .body(body)
