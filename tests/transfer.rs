@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hw_api::transfer::{Progress, Silent, TransferError, TransferOptions};
+use hw_api::transfer::{
+    DownloadReport, Progress, RangeMd5, Silent, TransferError, TransferOptions,
+};
 use hw_api::{Client, Error, RetryPolicy};
 use hw_sim::{Fault, FaultRule, SimConfig};
 use hw_workspace_tests::azurite::{self, SAS_VERSION};
@@ -49,6 +51,10 @@ struct Backend {
 
 impl Backend {
     async fn sim(faults: Vec<FaultRule>) -> Self {
+        Self::sim_with(faults, small_blocks()).await
+    }
+
+    async fn sim_with(faults: Vec<FaultRule>, options: TransferOptions) -> Self {
         let sim = TestSim::start(SimConfig {
             faults,
             ..SimConfig::default()
@@ -56,7 +62,7 @@ impl Backend {
         .await;
         let client = sim
             .client_builder()
-            .transfer_options(small_blocks())
+            .transfer_options(options)
             .build()
             .unwrap();
         Self {
@@ -304,7 +310,10 @@ async fn a_block_upload_stores_the_whole_md5_and_downloads_verified(b: Backend) 
     let dest = dir.path().join("back.cab");
     let back = b.client.download_from(&url, &dest, &Silent).await.unwrap();
     assert!(back.md5_verified, "{back:?}");
-    assert_eq!(back.ranges_verified, 6, "every range checked: {back:?}");
+    assert_eq!(
+        back.ranges_verified, 0,
+        "the whole MD5 covers them: {back:?}"
+    );
     assert_eq!(std::fs::read(&dest).unwrap(), bytes);
 }
 
@@ -520,14 +529,18 @@ async fn a_blob_without_a_whole_md5_is_checked_range_by_range(b: Backend) {
 
 // hw-sim alone: injected faults.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_range_damaged_on_the_way_is_asked_for_again() {
-    let b = Backend::sim(vec![
-        FaultRule::new(Fault::Corrupt, 1.0)
-            .only("getBlob")
-            .after(2)
-            .at_most(1),
-    ])
+/// A blob of eight 64 KiB ranges whose third read arrives with a byte changed, downloaded with
+/// `options`; returns how many reads there were and the report.
+async fn damaged_on_the_way(options: TransferOptions) -> (u64, DownloadReport) {
+    let b = Backend::sim_with(
+        vec![
+            FaultRule::new(Fault::Corrupt, 1.0)
+                .only("getBlob")
+                .after(2)
+                .at_most(1),
+        ],
+        options,
+    )
     .await;
     let bytes = content(8 * 64 * KIB, b"PK");
     let url = b.url("damaged.cab");
@@ -540,11 +553,22 @@ async fn a_range_damaged_on_the_way_is_asked_for_again() {
     let Store::Sim(sim) = &b.store else {
         unreachable!()
     };
-    assert_eq!(
-        sim.requests("getBlob"),
-        9,
-        "eight ranges, the damaged one twice"
-    );
+    (sim.requests("getBlob"), report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_damaged_on_the_way_is_asked_for_again() {
+    let (reads, report) = damaged_on_the_way(small_blocks().with_range_md5(RangeMd5::Always)).await;
+    assert_eq!(reads, 9, "eight ranges, the damaged one twice");
+    assert_eq!(report.ranges_verified, 8, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_damaged_on_the_way_is_fetched_again_range_by_range() {
+    // Unchecked ranges (the whole MD5 covers them) until the whole MD5 does not match.
+    let (reads, report) = damaged_on_the_way(small_blocks()).await;
+    assert_eq!(reads, 16, "eight ranges, then all eight again, checked");
+    assert_eq!(report.ranges_verified, 8, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -447,6 +447,9 @@ fn transfer_over(b: &mut Bench, size_mib: u64, link: Option<&str>) -> Result<(),
         ])
         .arg(&out)
         .arg(&sas);
+    // The floor of any checked download: MD5 over the file alone (it is in the page cache).
+    let mut md5_alone = Command::new("md5sum");
+    md5_alone.arg(&package);
     let p3 = compare(
         b.runs.min(3),
         &mut [
@@ -454,6 +457,7 @@ fn transfer_over(b: &mut Bench, size_mib: u64, link: Option<&str>) -> Result<(),
             ("curl -o", curl_down),
             ("hw-api download, MD5 check off", unchecked),
             ("curl -o, then md5sum", curl_md5),
+            ("md5sum of the file alone", md5_alone),
         ],
     )?;
     drop(sim);
@@ -462,14 +466,14 @@ fn transfer_over(b: &mut Bench, size_mib: u64, link: Option<&str>) -> Result<(),
         None => (
             "P2 upload".to_owned(),
             "P3 download".to_owned(),
-            "hw-api ≥ 0.9× curl's throughput; peak RSS ≤ 64 MiB",
-            "hw-api ≥ 0.9× curl's throughput",
+            "hw-api ≥ 1.0× curl's throughput; peak RSS ≤ 64 MiB",
+            "hw-api ≥ 1.0× curl's throughput; peak RSS ≤ 64 MiB",
         ),
         Some(link) => (
             format!("P6 upload over --link {link}"),
             format!("P6 download over --link {link}"),
-            "hw-api ≥ 3× curl's throughput",
-            "hw-api ≥ 3× curl's throughput",
+            "hw-api ≥ 3× curl's throughput; peak RSS ≤ 64 MiB",
+            "hw-api ≥ 3× curl's throughput; peak RSS ≤ 64 MiB",
         ),
     };
     for (title, results, target) in [(up, &p2, up_target), (down, &p3, down_target)] {
@@ -492,9 +496,10 @@ fn transfer_over(b: &mut Bench, size_mib: u64, link: Option<&str>) -> Result<(),
         ));
     }
     b.line(format!(
-        "Without the MD5 check, hw-api throughput / curl: **{:.2}×**. With it, against curl followed by md5sum (the same work): **{:.2}×**.\n",
+        "Without the MD5 check, hw-api throughput / curl: **{:.2}×**. With it, against curl followed by md5sum (the same work): **{:.2}×**. MD5 alone over the file takes {:.2}× curl's download time: a checked download cannot beat that.\n",
         p3[1].1 / p3[2].1,
-        p3[3].1 / p3[0].1
+        p3[3].1 / p3[0].1,
+        p3[4].1 / p3[1].1
     ));
     let _ = std::fs::remove_file(&package);
     let _ = std::fs::remove_file(&out);

@@ -79,11 +79,12 @@ pub struct Global {
     /// The most attempts per request (1 turns retries off).
     #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: Option<u32>,
-    /// The block size of uploads, in MiB (default 8; raised when a file would need more than
-    /// 50,000 blocks). Smaller blocks suit slow uplinks.
+    /// The block size of uploads, in MiB (default 4; raised when a file would need more than
+    /// 50,000 blocks), and of download ranges up to 4 MiB. Smaller blocks suit slow uplinks.
     #[arg(long, global = true, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4000))]
     pub block_size: Option<u64>,
-    /// How many blocks of an upload are sent at once (default 4).
+    /// How many blocks of an upload are sent, or ranges of a download fetched, at once
+    /// (default 4).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
     /// Seconds a transfer request may go without progress (the wait for its answer included)

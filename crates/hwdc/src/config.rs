@@ -202,13 +202,19 @@ pub fn client(global: &Global) -> Result<Client, ConfigError> {
     if let Some(attempts) = global.max_attempts {
         builder = builder.retry_policy(RetryPolicy::default().with_max_attempts(attempts));
     }
-    let memory = global.block_size.unwrap_or(8) * u64::from(global.parallel.unwrap_or(4));
+    let defaults = TransferOptions::default();
+    let memory = global
+        .block_size
+        .unwrap_or(defaults.block_size / (1024 * 1024))
+        * global
+            .parallel
+            .map_or(defaults.parallelism as u64, u64::from);
     if memory > 2048 {
         return Err(ConfigError(format!(
             "--block-size × --parallel would hold {memory} MiB of blocks in memory; keep it at most 2048"
         )));
     }
-    let mut transfer = TransferOptions::default();
+    let mut transfer = defaults;
     if let Some(mib) = global.block_size {
         transfer = transfer.with_block_size(mib * 1024 * 1024);
     }

@@ -817,7 +817,7 @@ async fn an_interrupted_upload_resumes_on_the_next_run() {
     .await
     .ok()
     .json();
-    assert_eq!(resumed["blocks"], 3);
+    assert_eq!(resumed["blocks"], 6, "20 MiB in 4 MiB blocks");
     assert!(resumed["blocks_reused"].as_u64().unwrap() >= 2, "{resumed}");
 }
 

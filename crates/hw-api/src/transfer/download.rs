@@ -17,7 +17,7 @@ use reqwest::header::{CONTENT_LENGTH, ETAG, IF_MATCH};
 use serde::{Deserialize, Serialize};
 
 use super::ranges::{RANGE_MD5_LIMIT, RangePlan, Stopped};
-use super::{Progress, SasUrl, TransferError, TransferOptions, request, send};
+use super::{Progress, RangeMd5, SasUrl, TransferError, TransferOptions, request, send};
 use crate::error::NetworkError;
 use crate::retry::RetryPolicy;
 
@@ -91,6 +91,8 @@ pub(crate) async fn download(
     let verify = options.verify_md5;
     let mut kept = kept_state(&part, &meta, &blob).await;
     let mut restarts = 0;
+    // After a whole-blob MD5 mismatch, the download is fetched again with every range checked.
+    let mut check_ranges = options.range_md5 == RangeMd5::Always;
     let (state, resumed_from, fetched) = loop {
         let pinned = kept.as_ref().and_then(|s| s.etag.clone());
         let now = properties(http, retry, sas, pinned.as_deref(), options.stall_timeout).await?;
@@ -127,7 +129,7 @@ pub(crate) async fn download(
             total,
             range: options.block_size.clamp(1, RANGE_MD5_LIMIT),
             parallelism: options.parallelism,
-            check_ranges: verify,
+            check_ranges: verify && (check_ranges || state.md5.is_none()),
             stall: options.stall_timeout,
         };
         let mut saved = state.clone();
@@ -136,15 +138,43 @@ pub(crate) async fn download(
             save(&meta, &saved)
         };
         let whole_md5 = verify && state.md5.is_some();
-        match plan
+        let ranges_checked = plan.check_ranges;
+        let fetched = match plan
             .fetch(&part, from, whole_md5, progress, &mut record)
             .await
         {
-            Ok(fetched) => break (state, from, fetched),
-            Err(Stopped::Changed) => start_over(&part, &meta, sas, &mut restarts).await?,
+            Ok(fetched) => fetched,
+            Err(Stopped::Changed) => {
+                start_over(&part, &meta, sas, &mut restarts).await?;
+                kept = None;
+                continue;
+            }
             Err(Stopped::Failed(error)) => return Err(error),
+        };
+        let mismatch = match (state.md5.as_ref().filter(|_| verify), &fetched.md5) {
+            (Some(expected), Some(actual)) if actual != expected => {
+                Some(format!("MD5 {actual} does not match the blob's {expected}"))
+            }
+            _ => None,
+        };
+        match mismatch {
+            None => break (state, from, fetched),
+            // Damaged on the way, but no range was checked: fetched again, range by range.
+            Some(why) if !ranges_checked && restarts < MAX_RESTARTS => {
+                tracing::warn!(url = %sas, "{why}: fetching it again with every range checked");
+                restarts += 1;
+                remove_both(&part, &meta).await;
+                check_ranges = true;
+                kept = None;
+            }
+            Some(why) => {
+                remove_both(&part, &meta).await;
+                return Err(TransferError::Integrity {
+                    what: dest.display().to_string(),
+                    message: format!("{why}; the partial file was removed"),
+                });
+            }
         }
-        kept = None;
     };
     let bytes = file_len(&part).await;
     if let Some(total) = state.total.filter(|total| *total != bytes) {
@@ -156,19 +186,7 @@ pub(crate) async fn download(
             ),
         });
     }
-    let md5_verified = match (state.md5.as_ref().filter(|_| verify), fetched.md5) {
-        (Some(expected), Some(actual)) if &actual != expected => {
-            remove_both(&part, &meta).await;
-            return Err(TransferError::Integrity {
-                what: dest.display().to_string(),
-                message: format!(
-                    "MD5 {actual} does not match the blob's {expected}; the partial file was removed"
-                ),
-            });
-        }
-        (Some(_), Some(_)) => true,
-        _ => false,
-    };
+    let md5_verified = verify && state.md5.is_some() && fetched.md5.is_some();
     tokio::fs::rename(&part, dest)
         .await
         .map_err(|e| file_error(dest, e))?;

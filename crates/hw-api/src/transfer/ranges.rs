@@ -1,8 +1,8 @@
 //! The ranges of a download, fetched over several connections at once (as AzCopy and the Azure
-//! SDKs do), each pinned to the blob's ETag, each checked against the MD5 that storage computes
-//! for it (`x-ms-range-get-content-md5`, ranges of at most 4 MiB) and written at its offset in the
-//! partial file; and the whole file's MD5, computed in file order on a thread of its own while
-//! later ranges arrive (`docs/service-notes.md`, "Blob REST rules" and "Blob transfer: parallel
+//! SDKs do), each pinned to the blob's ETag, checked (when asked) against the MD5 that storage
+//! computes for it (`x-ms-range-get-content-md5`, ranges of at most 4 MiB) and written at its
+//! offset in the partial file; and the whole file's MD5, computed in file order on a thread of
+//! its own while later ranges arrive (`docs/service-notes.md`, "Blob REST rules" and "Blob transfer: parallel
 //! downloads").
 
 use std::collections::BTreeMap;
@@ -84,8 +84,9 @@ impl RangePlan<'_> {
         let range = self.range.max(1);
         let mut starts = (from..self.total).step_by(usize::try_from(range).unwrap_or(usize::MAX));
         let mut next_start = starts.next();
-        // Completed ranges beyond the complete prefix wait here for the ranges before them: at
-        // most a few, so that memory stays bounded when one range is slow.
+        // A range starts only within a few ranges of what is hashed (or, without hashing, of
+        // the complete prefix): completed ranges wait for the ones before them, and for the
+        // hash, in bounded memory, while the loop keeps every connection busy.
         let window = (self.parallelism as u64 + 2) * range;
         let mut waiting: BTreeMap<u64, Bytes> = BTreeMap::new();
         let mut prefix = from;
@@ -93,14 +94,30 @@ impl RangePlan<'_> {
         let mut in_flight = FuturesUnordered::new();
         progress.update(prefix, self.total);
         loop {
+            let floor = hash.as_ref().map_or(prefix, |h| h.hashed(from));
             while in_flight.len() < self.parallelism.max(1)
-                && let Some(start) = next_start.filter(|s| *s < prefix + window)
+                && let Some(start) = next_start.filter(|s| *s < floor.saturating_add(window))
             {
                 let len = range.min(self.total - start);
                 in_flight.push(self.fetch_one(Arc::clone(&file), part, start, len));
                 next_start = starts.next();
             }
-            let Some(result) = in_flight.next().await else {
+            let result = match (&hash, in_flight.is_empty()) {
+                (_, false) => match &hash {
+                    Some(hash) => tokio::select! {
+                        result = in_flight.next() => result,
+                        () = hash.progressed() => continue,
+                    },
+                    None => in_flight.next().await,
+                },
+                // Nothing in flight: every range is asked for, or the hash must catch up.
+                (Some(hash), true) if next_start.is_some() => {
+                    hash.progressed().await;
+                    continue;
+                }
+                _ => None,
+            };
+            let Some(result) = result else {
                 break;
             };
             let (start, bytes, checked) = result?;
@@ -110,7 +127,7 @@ impl RangePlan<'_> {
             while let Some(bytes) = waiting.remove(&prefix) {
                 prefix += bytes.len() as u64;
                 if let Some(hash) = &hash {
-                    hash.update(bytes).await;
+                    hash.update(bytes);
                 }
             }
             if prefix > before {
@@ -320,17 +337,26 @@ fn write_at(file: &std::fs::File, mut bytes: &[u8], mut offset: u64) -> std::io:
 }
 
 /// An MD5 of a whole file computed on the blocking pool: first the `prefix` bytes already on
-/// disk, then the chunks sent in file order over a bounded channel (reference-counted: nothing
-/// is copied).
+/// disk, then the chunks sent in file order (reference-counted: nothing is copied). Sending never
+/// waits; the sender bounds what is queued by how far the hash has got ([`OrderedMd5::hashed`]).
 struct OrderedMd5 {
-    chunks: tokio::sync::mpsc::Sender<Bytes>,
+    chunks: tokio::sync::mpsc::UnboundedSender<Bytes>,
+    /// Bytes hashed after the prefix.
+    hashed: Arc<std::sync::atomic::AtomicU64>,
+    /// Woken each time a chunk is hashed.
+    moved: Arc<tokio::sync::Notify>,
     digest: tokio::task::JoinHandle<std::io::Result<String>>,
 }
 
 impl OrderedMd5 {
     fn start(path: PathBuf, prefix: u64) -> Self {
-        let (chunks, mut received) = tokio::sync::mpsc::channel::<Bytes>(8);
+        let (chunks, mut received) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+        let hashed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let moved = Arc::new(tokio::sync::Notify::new());
+        let (count, wake) = (Arc::clone(&hashed), Arc::clone(&moved));
         let digest = tokio::task::spawn_blocking(move || {
+            // However the thread ends, whoever waits for it to move hears of it.
+            let _wake = WakeOnDrop(Arc::clone(&wake));
             let mut hash = Md5::new();
             if prefix > 0 {
                 use std::io::Read;
@@ -346,16 +372,38 @@ impl OrderedMd5 {
             }
             while let Some(chunk) = received.blocking_recv() {
                 hash.update(&chunk);
+                count.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Release);
+                wake.notify_one();
             }
             Ok(STANDARD.encode(hash.finalize()))
         });
-        Self { chunks, digest }
+        Self {
+            chunks,
+            hashed,
+            moved,
+            digest,
+        }
     }
 
-    async fn update(&self, chunk: Bytes) {
+    fn update(&self, chunk: Bytes) {
         // The receiver lives until `finish`; a send fails only if the hashing thread ended
         // early, and `finish` then reports why.
-        let _ = self.chunks.send(chunk).await;
+        let _ = self.chunks.send(chunk);
+    }
+
+    /// The file offset the hash has reached, for a hash that began with `from` bytes on disk;
+    /// unbounded once the hashing thread has ended (early only on an error, which `finish`
+    /// reports), so that nothing waits for it.
+    fn hashed(&self, from: u64) -> u64 {
+        if self.digest.is_finished() {
+            return u64::MAX;
+        }
+        from + self.hashed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Waits until another chunk is hashed.
+    async fn progressed(&self) {
+        self.moved.notified().await;
     }
 
     /// The base64 digest of the prefix and everything sent.
@@ -364,6 +412,15 @@ impl OrderedMd5 {
         self.digest
             .await
             .map_err(|e| std::io::Error::other(format!("the MD5 thread failed: {e}")))?
+    }
+}
+
+/// Wakes a waiter when dropped.
+struct WakeOnDrop(Arc<tokio::sync::Notify>);
+
+impl Drop for WakeOnDrop {
+    fn drop(&mut self) {
+        self.0.notify_one();
     }
 }
 

@@ -166,17 +166,17 @@ impl Blocks<'_> {
             source,
         };
         let options = to.options;
-        let whole = std::sync::Arc::new(OrderedMd5::start(options.parallelism));
+        let buffers = std::sync::Arc::new(Buffers::default());
+        let whole = std::sync::Arc::new(OrderedMd5::start(std::sync::Arc::clone(&buffers)));
         let done = AtomicU64::new(0);
         let reused = AtomicU64::new(0);
         // After a failure no new block starts, but blocks in flight finish: they count on a
         // re-run.
         let failed = AtomicBool::new(false);
-        let buffers = Buffers::default();
         let outcomes: Vec<Result<(usize, String), Option<TransferError>>> =
             futures_util::stream::iter(0..count)
                 .map(|index| {
-                    let (done, reused, failed, buffers) = (&done, &reused, &failed, &buffers);
+                    let (done, reused, failed, buffers) = (&done, &reused, &failed, &*buffers);
                     let whole = whole.clone();
                     async move {
                         if failed.load(Ordering::Relaxed) {
@@ -306,10 +306,13 @@ struct OrderedMd5 {
 }
 
 impl OrderedMd5 {
-    /// A hasher that takes at most `queue` blocks ahead of itself: readers wait rather than
-    /// pile blocks up in memory (it never waits for them, so this cannot deadlock).
-    fn start(queue: usize) -> Self {
-        let (blocks, received) = std::sync::mpsc::sync_channel::<(usize, Bytes)>(queue.max(1));
+    /// A hasher that takes at most one block ahead of the one it hashes: readers wait rather
+    /// than pile blocks up in memory (so at most the blocks in flight and two more are alive;
+    /// it never waits for them, so this cannot deadlock). A block it is the last to hold goes
+    /// back to `buffers`, so that blocks reuse buffers rather than leave freed ones behind in
+    /// other threads' allocator arenas.
+    fn start(buffers: std::sync::Arc<Buffers>) -> Self {
+        let (blocks, received) = std::sync::mpsc::sync_channel::<(usize, Bytes)>(1);
         let digest = tokio::task::spawn_blocking(move || {
             let mut hash = Md5::new();
             let mut next = 0;
@@ -318,6 +321,7 @@ impl OrderedMd5 {
                 waiting.insert(index, data);
                 while let Some(data) = waiting.remove(&next) {
                     hash.update(&data);
+                    buffers.give_back(data);
                     next += 1;
                 }
             }
@@ -559,7 +563,7 @@ mod tests {
             .iter()
             .map(|s| Bytes::from_static(s.as_bytes()))
             .collect();
-        let ordered = OrderedMd5::start(4);
+        let ordered = OrderedMd5::start(Default::default());
         for i in [2, 0, 1] {
             ordered.add(i, &blocks[i]);
         }
@@ -567,7 +571,7 @@ mod tests {
             ordered.finish(3).await,
             Some(STANDARD.encode(Md5::digest(b"one two three")))
         );
-        let missing = OrderedMd5::start(4);
+        let missing = OrderedMd5::start(Default::default());
         missing.add(1, &blocks[1]);
         assert_eq!(missing.finish(2).await, None);
     }
