@@ -2,6 +2,12 @@
 //! timeout, or (when asked) when it moves slower than a minimum throughput, instead of after a
 //! fixed total time that a slow uplink shared by several blocks can never meet.
 //!
+//! Once a body is all handed to the connection, its bytes may still be draining from the
+//! operating system's buffers (several MiB on a fast machine) over a slow link, and nothing more
+//! can be seen until the answer: the wait for it may then last the stall timeout plus the body's
+//! size at [`ANSWER_FLOOR`], the slowest drain a connection is allowed (storage itself allows a
+//! write ten minutes per MiB: `docs/service-notes.md`, "Blob REST rules").
+//!
 //! Hand-written because reqwest offers a total timeout and a read timeout, and neither sees a
 //! body that stops being taken by the connection.
 
@@ -21,6 +27,9 @@ pub(crate) struct Watch {
     pub(crate) min_throughput: Option<u64>,
 }
 
+/// The slowest a connection may drain a body it has taken, in bytes per second (64 kbit/s).
+pub(crate) const ANSWER_FLOOR: u64 = 8 * 1024;
+
 /// When a watched body last moved, and how much of it has.
 #[derive(Debug)]
 pub(crate) struct Clock {
@@ -28,6 +37,8 @@ pub(crate) struct Clock {
     /// Milliseconds from `started` to the last progress.
     last: AtomicU64,
     sent: AtomicU64,
+    /// The body's length, once it is known.
+    total: AtomicU64,
 }
 
 impl Clock {
@@ -36,6 +47,7 @@ impl Clock {
             started: Instant::now(),
             last: AtomicU64::new(0),
             sent: AtomicU64::new(0),
+            total: AtomicU64::new(0),
         })
     }
 
@@ -50,7 +62,17 @@ impl Clock {
         let elapsed = self.started.elapsed();
         let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
         let idle = elapsed.saturating_sub(last);
-        if idle >= watch.stall {
+        let (sent, total) = (
+            self.sent.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        );
+        // All handed over: it may still be draining towards storage.
+        let draining = if total > 0 && sent >= total {
+            Duration::from_secs(total.div_ceil(ANSWER_FLOOR))
+        } else {
+            Duration::ZERO
+        };
+        if idle >= watch.stall + draining {
             return Some(format!(
                 "stalled: nothing moved for {} s",
                 idle.as_secs_f32().round()
@@ -60,7 +82,7 @@ impl Clock {
         if elapsed < watch.stall {
             return None;
         }
-        let rate = self.sent.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64();
+        let rate = sent as f64 / elapsed.as_secs_f64();
         (rate < min as f64)
             .then(|| format!("too slow: {rate:.0} bytes/s, below the minimum of {min} bytes/s"))
     }
@@ -69,6 +91,7 @@ impl Clock {
 /// The body `data`, handed to the connection in pieces that each count as progress on `clock`.
 pub(crate) fn body(data: Bytes, clock: &Arc<Clock>) -> reqwest::Body {
     const PIECE: usize = 64 * 1024;
+    clock.total.store(data.len() as u64, Ordering::Relaxed);
     let clock = clock.clone();
     let pieces = (0..data.len().div_ceil(PIECE)).map(move |i| {
         let piece = data.slice(i * PIECE..((i + 1) * PIECE).min(data.len()));
@@ -113,6 +136,25 @@ mod tests {
         let why = watched(&watch, &clock, never).await.unwrap_err();
         assert!(why.contains("stalled"), "{why}");
         assert!(clock.started.elapsed() >= Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_all_handed_over_may_drain_at_the_floor_before_its_answer() {
+        let watch = Watch {
+            stall: Duration::from_secs(5),
+            min_throughput: None,
+        };
+        let clock = Clock::start();
+        // 80 KiB taken at once (into the operating system's buffers), then no sign of life.
+        drop(body(Bytes::from(vec![0; 80 * 1024]), &clock));
+        clock.moved(80 * 1024);
+        let never = std::future::pending::<()>();
+        let why = watched(&watch, &clock, never).await.unwrap_err();
+        assert!(why.contains("stalled"), "{why}");
+        let waited = clock.started.elapsed();
+        // 5 s of stall and 10 s of draining 80 KiB at 8 KiB/s.
+        assert!(waited >= Duration::from_secs(15), "{waited:?}");
+        assert!(waited < Duration::from_secs(17), "{waited:?}");
     }
 
     /// A request that moves 1,000 bytes a second for 20 seconds.
