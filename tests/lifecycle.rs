@@ -1046,9 +1046,16 @@ async fn a_block_that_stops_moving_is_given_up_and_sent_again() {
             .at_most(1),
     ])
     .await;
+    // 4 KiB blocks: once a block is all handed over, its answer may take the stall timeout plus
+    // its drain at 64 kbit/s (0.3 s + 0.5 s), well under the 3 s the block is held.
     let client = sim
         .client_builder()
-        .transfer_options(small_blocks().with_stall_timeout(Duration::from_millis(300)))
+        .transfer_options(
+            small_blocks()
+                .with_block_size(4 * KIB)
+                .with_single_put_threshold(4 * KIB)
+                .with_stall_timeout(Duration::from_millis(300)),
+        )
         .build()
         .unwrap();
     let product = new_product(&client, "stall").await;
@@ -1057,7 +1064,7 @@ async fn a_block_that_stops_moving_is_given_up_and_sent_again() {
         .await
         .unwrap()
         .id;
-    let (_dir, path) = package("stall", 3 * 64 * KIB as usize, b"PK");
+    let (_dir, path) = package("stall", 3 * 4 * KIB as usize, b"PK");
     let report = client
         .upload_package(product, submission, &path, &Silent)
         .await
