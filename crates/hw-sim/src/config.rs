@@ -4,6 +4,66 @@ use std::time::Duration;
 
 use crate::faults::FaultRule;
 
+/// The audience Entra expects of federated tokens by default.
+pub const FEDERATION_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// The issuer of the simulator's own OIDC tokens (its GitHub-style and Azure Pipelines-style
+/// token services, and [`SimHandle::federated_token`](crate::SimHandle::federated_token)).
+pub const SIM_ISSUER: &str = "https://oidc.hw-sim.test";
+
+/// The subject of the tokens the simulator's GitHub-style token service issues, as GitHub names
+/// a job of a repository's environment.
+pub const GITHUB_SUBJECT: &str = "repo:contoso/drivers:environment:release";
+
+/// The subject of the simulator's Azure Pipelines tokens for service connection `id`.
+pub fn pipelines_subject(id: &str) -> String {
+    format!("sc://contoso/drivers/{id}")
+}
+
+/// The service connection the default app trusts.
+pub const SERVICE_CONNECTION: &str = "hw-sim-connection";
+
+/// The subject of the federated token files the tests write, as Kubernetes names a service
+/// account.
+pub const FILE_SUBJECT: &str = "system:serviceaccount:ci:hw-submitter";
+
+/// The certificates (DER) of PEM text, for [`AppCredential::certificates`]: an error when it
+/// holds none or one does not parse.
+pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let found = CertificateDer::pem_slice_iter(pem)
+        .map(|c| c.map(|c| c.to_vec()).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if found.is_empty() {
+        return Err("no PEM CERTIFICATE in it".into());
+    }
+    Ok(found)
+}
+
+/// A federated credential of an app registration: tokens from `issuer` about `subject` for
+/// `audience` prove the app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederatedCredential {
+    /// The token issuer (`iss`).
+    pub issuer: String,
+    /// The subject (`sub`).
+    pub subject: String,
+    /// The audience (`aud`).
+    pub audience: String,
+}
+
+impl FederatedCredential {
+    /// Tokens of the simulator's own issuer about `subject`, for Entra's federation audience.
+    pub fn of_simulator(subject: impl Into<String>) -> Self {
+        Self {
+            issuer: SIM_ISSUER.into(),
+            subject: subject.into(),
+            audience: FEDERATION_AUDIENCE.into(),
+        }
+    }
+}
+
 /// An Entra application the token endpoint accepts.
 #[derive(Clone, Debug)]
 pub struct AppCredential {
@@ -13,14 +73,26 @@ pub struct AppCredential {
     pub client_id: String,
     /// The client secret.
     pub secret: String,
+    /// Certificates (DER) registered on the app: assertions they sign prove it.
+    pub certificates: Vec<Vec<u8>>,
+    /// Its federated credentials.
+    pub federated: Vec<FederatedCredential>,
 }
 
 impl Default for AppCredential {
+    /// The app `hw-sim-client` of tenant `hw-sim-tenant`, trusting the simulator's own GitHub,
+    /// Azure Pipelines and token-file subjects; no certificate.
     fn default() -> Self {
         Self {
             tenant_id: "hw-sim-tenant".into(),
             client_id: "hw-sim-client".into(),
             secret: "hw-sim-secret".into(),
+            certificates: Vec::new(),
+            federated: vec![
+                FederatedCredential::of_simulator(GITHUB_SUBJECT),
+                FederatedCredential::of_simulator(pipelines_subject(SERVICE_CONNECTION)),
+                FederatedCredential::of_simulator(FILE_SUBJECT),
+            ],
         }
     }
 }
@@ -37,6 +109,14 @@ pub struct SimConfig {
     pub blob_addr: Option<std::net::SocketAddr>,
     /// The applications the token endpoint accepts.
     pub apps: Vec<AppCredential>,
+    /// The bearer token the simulator's OIDC token services expect (as GitHub's
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN` and Azure Pipelines' `SYSTEM_ACCESSTOKEN`).
+    pub oidc_request_token: String,
+    /// The `X-IDENTITY-HEADER` its App Service-style managed-identity endpoint expects.
+    pub identity_header: String,
+    /// The client ids of the user-assigned managed identities it knows (the system-assigned
+    /// one always answers).
+    pub managed_identities: Vec<String>,
     /// Tokens accepted without the token endpoint (for `StaticToken` clients and external tools).
     pub static_tokens: Vec<String>,
     /// The lifetime of issued tokens.
@@ -79,6 +159,9 @@ impl Default for SimConfig {
             token_addr: None,
             blob_addr: None,
             apps: vec![AppCredential::default()],
+            oidc_request_token: "hw-sim-oidc-request-token".into(),
+            identity_header: "hw-sim-identity-header".into(),
+            managed_identities: vec!["hw-sim-user-identity".into()],
             static_tokens: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
             step_duration: Duration::from_millis(200),

@@ -19,10 +19,12 @@
 #![allow(clippy::result_large_err)]
 
 mod api;
+pub mod assertion;
 mod blob;
 pub mod config;
 mod fault_layer;
 pub mod faults;
+mod identity;
 pub mod link;
 mod record;
 pub mod sas;
@@ -32,7 +34,7 @@ pub mod state;
 mod token;
 pub mod workflow;
 
-pub use config::{AppCredential, BlobLimits, SimConfig};
+pub use config::{AppCredential, BlobLimits, FederatedCredential, SimConfig};
 pub use faults::{Fault, FaultRule};
 pub use server::{SimHandle, start};
 pub use shared::Urls;

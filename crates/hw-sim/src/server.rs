@@ -134,15 +134,43 @@ impl SimHandle {
         self.shared.sas_url_for(name, permissions, lifetime)
     }
 
+    /// A token of the simulator's own OIDC issuer about `subject` for `audience`, valid for
+    /// `lifetime`: what a federated token file holds.
+    pub fn federated_token(&self, subject: &str, audience: &str, lifetime: Duration) -> String {
+        crate::assertion::federated_token(
+            &self.shared.oidc_key,
+            crate::config::SIM_ISSUER,
+            subject,
+            audience,
+            lifetime,
+        )
+    }
+
+    /// Its GitHub Actions-style token service (`ACTIONS_ID_TOKEN_REQUEST_URL`), which expects
+    /// [`SimConfig::oidc_request_token`].
+    pub fn github_token_url(&self) -> String {
+        format!("{}/oidc/github?api-version=2.0", self.shared.urls.authority)
+    }
+
+    /// Its Azure Pipelines-style OIDC endpoint (`SYSTEM_OIDCREQUESTURI`).
+    pub fn pipelines_oidc_url(&self) -> String {
+        format!("{}/oidc/pipelines", self.shared.urls.authority)
+    }
+
+    /// Its App Service-style managed-identity endpoint (`IDENTITY_ENDPOINT`), which expects
+    /// [`SimConfig::identity_header`].
+    pub fn identity_endpoint(&self) -> String {
+        format!("{}/msi/token", self.shared.urls.authority)
+    }
+
+    /// The settings it runs with.
+    pub fn config(&self) -> &SimConfig {
+        &self.shared.config
+    }
+
     /// A valid access token, issued without the token endpoint.
     pub fn issue_token(&self) -> String {
-        let mut store = state::lock(&self.shared.store);
-        let token = format!("hwsim.direct.{}", state::guid(store.next_counter()));
-        store.tokens.insert(
-            token.clone(),
-            std::time::Instant::now() + self.shared.config.token_lifetime,
-        );
-        token
+        self.shared.new_token(self.shared.config.token_lifetime)
     }
 
     /// Adds a product; returns its id.

@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub(crate) urls: Urls,
     /// Which faults to inject.
     pub(crate) faults: Faults,
+    /// The key its own OIDC issuer signs tokens with (HS256, per run).
+    pub(crate) oidc_key: aws_lc_rs::hmac::Key,
     activities: AtomicU64,
 }
 
@@ -52,6 +54,10 @@ impl Shared {
             sas_key,
             urls,
             faults,
+            oidc_key: {
+                let key: Vec<u8> = (0..32).map(|_| fastrand::u8(..)).collect();
+                aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key)
+            },
             activities: AtomicU64::new(0),
         }
     }
@@ -60,6 +66,29 @@ impl Shared {
     pub fn activity_id(&self) -> String {
         let n = self.activities.fetch_add(1, Ordering::Relaxed) + 1;
         state::guid(n ^ 0x5eed_0000_0000)
+    }
+
+    /// A new access token of the API, valid for `lifetime`.
+    pub fn new_token(&self, lifetime: Duration) -> String {
+        let mut store = state::lock(&self.store);
+        let token = format!(
+            "hwsim.{}.{:016x}",
+            state::guid(store.next_counter()),
+            fastrand::u64(..)
+        );
+        store
+            .tokens
+            .insert(token.clone(), std::time::Instant::now() + lifetime);
+        token
+    }
+
+    /// The URL of this token endpoint for `tenant` (v2, or v1): what an assertion's `aud` names.
+    pub fn token_url(&self, tenant: &str, v1: bool) -> String {
+        let version = if v1 { "" } else { "/v2.0" };
+        format!(
+            "{}/{tenant}/oauth2{version}/token",
+            self.urls.authority.trim_end_matches('/')
+        )
     }
 
     /// A SAS URL of blob `name` with `permissions`.

@@ -1,9 +1,11 @@
 //! The Entra ID token endpoints, in both shapes: v2 (`/oauth2/v2.0/token` with a scope, numbers)
-//! and v1 (`/oauth2/token` with a resource, numbers as strings), with AADSTS error bodies.
+//! and v1 (`/oauth2/token` with a resource, numbers as strings), with AADSTS error bodies; the
+//! app proves itself with its secret or a client assertion (`assertion.rs`). The same server
+//! is the simulator's OIDC issuer and managed-identity endpoint (`identity.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -14,8 +16,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::assertion;
+use crate::config::{AppCredential, SIM_ISSUER};
 use crate::shared::Shared;
-use crate::state::{self, guid};
 
 const RESOURCE: &str = "https://manage.devcenter.microsoft.com";
 
@@ -24,6 +27,7 @@ pub fn router(sim: Arc<Shared>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(v2))
         .route("/{tenant}/oauth2/token", post(v1))
+        .merge(crate::identity::routes())
         .with_state(sim)
 }
 
@@ -141,28 +145,11 @@ fn issue(sim: &Shared, tenant: &str, form: &HashMap<String, String>, v1: bool) -
             ),
         );
     };
-    if app.secret != field("client_secret") {
-        return aadsts(
-            sim,
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
-        );
+    if let Err(refusal) = proven(sim, tenant, app, form, v1) {
+        return refusal;
     }
     let lifetime = sim.config.token_lifetime;
-    let token = {
-        let mut store = state::lock(&sim.store);
-        let token = format!(
-            "hwsim.{}.{:016x}",
-            guid(store.next_counter()),
-            fastrand::u64(..)
-        );
-        store
-            .tokens
-            .insert(token.clone(), Instant::now() + lifetime);
-        token
-    };
+    let token = sim.new_token(lifetime);
     let seconds = lifetime.as_secs();
     if v1 {
         let now = SystemTime::now()
@@ -182,6 +169,43 @@ fn issue(sim: &Shared, tenant: &str, form: &HashMap<String, String>, v1: bool) -
     } else {
         Json(json!({"token_type": "Bearer", "expires_in": seconds, "ext_expires_in": seconds, "access_token": token})).into_response()
     }
+}
+
+/// Whether the request proves the app: its secret, or a client assertion.
+fn proven(
+    sim: &Shared,
+    tenant: &str,
+    app: &AppCredential,
+    form: &HashMap<String, String>,
+    v1: bool,
+) -> Result<(), Response> {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let Some(assertion) = form.get("client_assertion") else {
+        if app.secret == field("client_secret") {
+            return Ok(());
+        }
+        return Err(aadsts(
+            sim,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+        ));
+    };
+    if field("client_assertion_type") != assertion::JWT_BEARER {
+        return Err(aadsts(
+            sim,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            50027,
+            "The client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+        ));
+    }
+    let audience = sim.token_url(tenant, v1);
+    assertion::check(assertion, app, &audience, SIM_ISSUER, &sim.oidc_key).map_err(|r| {
+        let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNAUTHORIZED);
+        aadsts(sim, status, r.error, r.code, &r.message)
+    })
 }
 
 fn aadsts(sim: &Shared, status: StatusCode, error: &str, code: u64, message: &str) -> Response {

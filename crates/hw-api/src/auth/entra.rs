@@ -1,19 +1,23 @@
-//! Microsoft Entra ID client credentials (an app registration's id and secret).
+//! Microsoft Entra ID client credentials: an app registration's id and its proof, a secret or a
+//! client assertion (a JWT signed with its certificate, or a federated token from GitHub Actions,
+//! Azure Pipelines or a file; `assertion.rs`, `certificate.rs`).
 //!
 //! Hand-written instead of the `oauth2` crate (which fails on the v1 endpoint's string
 //! `expires_in` and brings a second reqwest and TLS stack) or azure_identity (+43 crates for one
-//! form POST): see `docs/service-notes.md`, "Entra token: crate choice". Requests are retried by
-//! the client's one retry engine ([`crate::retry`]): asking for a token twice is harmless.
+//! form POST): see `docs/service-notes.md`, "Entra token: crate choice". Requests are retried as
+//! every credential's are (`request.rs`).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use super::assertion::AssertionSource;
+use super::request;
 use super::{AccessToken, AuthError, TokenEndpointError, TokenFuture, TokenProvider};
 use crate::error::NetworkError;
-use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
+use crate::retry::RetryPolicy;
 use crate::wire::{self, BodyError, limits};
 use crate::{origin, redact};
 
@@ -59,12 +63,23 @@ impl EntraEndpoint {
     }
 }
 
-/// Gets tokens with the client-credentials grant.
+/// The `client_assertion_type` of a JWT client assertion (RFC 7521, 7523).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// How the app proves who it is.
+#[derive(Clone, Debug)]
+enum Proof {
+    Secret(SecretString),
+    Assertion(std::sync::Arc<dyn AssertionSource>),
+}
+
+/// Gets tokens with the client-credentials grant, proving the app with its secret or with a
+/// client assertion that is made afresh for every token.
 #[derive(Clone, Debug)]
 pub struct ClientCredentials {
     tenant_id: String,
     client_id: String,
-    secret: SecretString,
+    proof: Proof,
     authority: Url,
     endpoint: EntraEndpoint,
     retry: RetryPolicy,
@@ -73,16 +88,32 @@ pub struct ClientCredentials {
 }
 
 impl ClientCredentials {
-    /// Credentials for the public cloud's v2 endpoint.
+    /// Credentials for the public cloud's v2 endpoint, proven with the app's client secret.
     pub fn new(
         tenant_id: impl Into<String>,
         client_id: impl Into<String>,
         secret: SecretString,
     ) -> Self {
+        Self::with_proof(tenant_id.into(), client_id.into(), Proof::Secret(secret))
+    }
+
+    /// Credentials for the public cloud's v2 endpoint, proven with a client assertion from
+    /// `source` (a [`Certificate`](super::Certificate), a federated token, or one of your own),
+    /// asked for afresh at every token request.
+    pub fn with_assertion(
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        source: impl AssertionSource + 'static,
+    ) -> Self {
+        let proof = Proof::Assertion(std::sync::Arc::new(source));
+        Self::with_proof(tenant_id.into(), client_id.into(), proof)
+    }
+
+    fn with_proof(tenant_id: String, client_id: String, proof: Proof) -> Self {
         Self {
-            tenant_id: tenant_id.into(),
-            client_id: client_id.into(),
-            secret,
+            tenant_id,
+            client_id,
+            proof,
             authority: Url::parse(DEFAULT_AUTHORITY).expect("the default authority is a URL"),
             endpoint: EntraEndpoint::default(),
             retry: RetryPolicy::default().with_max_attempts(4),
@@ -132,37 +163,23 @@ impl ClientCredentials {
             EntraEndpoint::V2 { scope } => ("scope", scope.as_str()),
             EntraEndpoint::V1 { resource } => ("resource", resource.as_str()),
         };
-        let form = [
+        // An assertion is made once per token request: its lifetime (minutes) covers the retries.
+        let assertion: SecretString;
+        let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
-            ("client_secret", self.secret.expose_secret()),
             (key, value),
         ];
-        let (url, form) = (&url, &form);
-        retry::run(&self.retry, "token", |_| async move {
-            let (error, failed, wait) = match http.post(url.clone()).form(form).send().await {
-                Ok(response) if response.status().is_success() => {
-                    return Attempt::Done(token(response).await);
-                }
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let wait = server_wait(response.headers(), SystemTime::now());
-                    (rejection(response).await, Failed::Status(status), wait)
-                }
-                Err(e) => {
-                    let failed = retry::failed_send(&e);
-                    (AuthError::Transport(NetworkError::new(e)), failed, None)
-                }
-            };
-            match retry::classify(failed, true) {
-                Verdict::Retry => Attempt::retry(error, wait),
-                // A 401 here is a wrong secret, not a stale token.
-                Verdict::Reauthenticate | Verdict::Ambiguous | Verdict::Final => {
-                    Attempt::Done(Err(error))
-                }
+        match &self.proof {
+            Proof::Secret(secret) => form.push(("client_secret", secret.expose_secret())),
+            Proof::Assertion(source) => {
+                assertion = source.assertion(url.as_str(), &self.client_id).await?;
+                form.push(("client_assertion_type", JWT_BEARER));
+                form.push(("client_assertion", assertion.expose_secret()));
             }
-        })
-        .await
+        }
+        let build = || http.post(url.clone()).form(&form);
+        request::send(&self.retry, "token", build, token, rejection).await
     }
 }
 
@@ -193,13 +210,13 @@ fn http_client(https_only: bool) -> Result<reqwest::Client, String> {
 /// Seconds given as a JSON number or a string (the v1 endpoint sends `"3599"`).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Seconds {
+pub(crate) enum Seconds {
     Number(u64),
     Text(String),
 }
 
 impl Seconds {
-    fn duration(&self) -> Option<Duration> {
+    pub(crate) fn duration(&self) -> Option<Duration> {
         match self {
             Seconds::Number(n) => Some(Duration::from_secs(*n)),
             Seconds::Text(t) => t.trim().parse().ok().map(Duration::from_secs),

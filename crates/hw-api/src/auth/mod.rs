@@ -1,8 +1,19 @@
-//! Access tokens: where they come from ([`TokenProvider`]) and how they are reused
-//! (the token cache, internal).
+//! Access tokens: where they come from ([`TokenProvider`]: a client secret or certificate, a
+//! federated token, a managed identity, the Azure CLI; [`choose`] picks one from settings and
+//! the environment) and how they are reused (the token cache, internal).
 
+mod assertion;
+mod azure_cli;
+#[cfg(feature = "azure-identity")]
+mod azure_sdk;
 pub(crate) mod cache;
+mod certificate;
+mod choice;
 mod entra;
+mod federated;
+mod jwt;
+mod managed_identity;
+mod request;
 
 use std::fmt;
 use std::future::Future;
@@ -12,7 +23,17 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 pub use crate::error::{AuthError, TokenEndpointError};
+pub use assertion::{AssertionFuture, AssertionSource};
+pub use azure_cli::AzureCli;
+#[cfg(feature = "azure-identity")]
+pub use azure_sdk::AzureSdkCredential;
+pub use certificate::Certificate;
+pub use choice::{AUTO_ORDER, Chosen, CredentialKind, CredentialSettings, Unavailable, choose};
 pub use entra::{ClientCredentials, DEFAULT_AUTHORITY, DEFAULT_RESOURCE, EntraEndpoint};
+pub use federated::{
+    AzurePipelinesToken, FEDERATION_AUDIENCE, FederatedTokenFile, GitHubActionsToken,
+};
+pub use managed_identity::{IMDS_AUTHORITY, ManagedIdentity};
 
 /// A bearer token and how long it lasts.
 #[derive(Clone, Debug)]
@@ -69,6 +90,26 @@ pub type TokenFuture<'a> =
 pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// Fetches a token.
     fn fetch_token(&self) -> TokenFuture<'_>;
+}
+
+/// Warns when the file at `path`, which holds `what` (a private key, a secret), can be read by
+/// other users.
+pub fn warn_if_readable_by_others(path: &std::path::Path, what: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                "{} holds {what} and can be read by other users; run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
 }
 
 /// A fixed token, for tests and debugging with a token obtained elsewhere.

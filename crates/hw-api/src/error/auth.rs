@@ -25,6 +25,17 @@ pub enum AuthError {
     /// The token endpoint's client could not be set up.
     #[error("cannot set up the token request: {0}")]
     Config(String),
+    /// The credential's own source refused or failed: a CI system's OIDC token service, a
+    /// managed-identity endpoint, the Azure CLI.
+    #[error("{what} refused{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Source {
+        /// Which source.
+        what: &'static str,
+        /// The HTTP status, when it answered over HTTP.
+        status: Option<u16>,
+        /// What it said (redacted).
+        message: String,
+    },
     /// A custom [`TokenProvider`](crate::auth::TokenProvider) failed.
     #[error("the token provider failed: {0}")]
     Provider(String),
@@ -44,7 +55,16 @@ impl AuthError {
                 kind @ (ErrorKind::Throttled | ErrorKind::Transient) => kind,
                 _ => ErrorKind::Auth,
             },
-            AuthError::InvalidResponse { .. } | AuthError::Provider(_) => ErrorKind::Auth,
+            AuthError::Source {
+                status: Some(status),
+                ..
+            } => match ErrorKind::of_status(*status) {
+                kind @ (ErrorKind::Throttled | ErrorKind::Transient) => kind,
+                _ => ErrorKind::Auth,
+            },
+            AuthError::InvalidResponse { .. }
+            | AuthError::Provider(_)
+            | AuthError::Source { .. } => ErrorKind::Auth,
         }
     }
 }
@@ -76,6 +96,10 @@ impl TokenEndpointError {
             700_016 => Some("no application with this client id exists in the tenant: check the client id and tenant id"),
             90_002 => Some("the tenant does not exist: check the tenant id"),
             500_011 => Some("the resource or scope is wrong: it should be https://manage.devcenter.microsoft.com"),
+            700_024 => Some("the client assertion has expired or is not yet valid: check the machine's clock"),
+            700_027 => Some("the certificate that signed the assertion is not registered on the app registration, or the signature is wrong: upload the certificate (its public part) under Certificates & secrets"),
+            70_021 | 700_211 | 700_212 | 700_213 => Some("the app registration has no federated credential for this token's issuer, subject and audience: add one under Certificates & secrets > Federated credentials"),
+            50_027 => Some("the client assertion is not a well-formed JWT"),
             _ => None,
         });
         by_code.or(match self.error.as_str() {

@@ -60,6 +60,10 @@ struct Args {
         hide_env_values = true
     )]
     client_secret: String,
+    /// A PEM certificate registered on the app: client assertions it signs prove the app
+    /// (repeatable).
+    #[arg(long = "client-cert", value_name = "FILE")]
+    client_certs: Vec<std::path::PathBuf>,
     /// A fault to inject, `KIND:PROBABILITY[:OPERATION]` with KIND one of `429[=SECONDS]`, `500`,
     /// `500after` (processed, then a 500), `503`, `drop`, `corrupt` (one byte of the body changed), `slow=MILLISECONDS` (repeatable).
     #[arg(long = "fault")]
@@ -78,6 +82,18 @@ struct Args {
     link_api: bool,
 }
 
+/// The DER certificates of the PEM files at `paths`.
+fn certificates(paths: &[std::path::PathBuf]) -> std::io::Result<Vec<Vec<u8>>> {
+    let mut found = Vec::new();
+    for path in paths {
+        let pem = std::fs::read(path)?;
+        let certificates = hw_sim::config::certificates_from_pem(&pem)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+        found.extend(certificates);
+    }
+    Ok(found)
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
@@ -89,6 +105,8 @@ async fn main() -> std::io::Result<()> {
             tenant_id: args.tenant,
             client_id: args.client_id,
             secret: args.client_secret,
+            certificates: certificates(&args.client_certs)?,
+            ..AppCredential::default()
         }],
         static_tokens: args.static_tokens,
         token_lifetime: Duration::from_secs(args.token_lifetime),

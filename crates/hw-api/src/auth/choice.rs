@@ -1,0 +1,384 @@
+//! Which credential to sign in with, from settings and the environment variables the Azure SDKs
+//! and CI systems set, so that existing CI setups work unchanged: [`CredentialSettings`] and
+//! [`choose`]. `Auto` takes the first credential that is configured, in [`AUTO_ORDER`].
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::{
+    AssertionSource, AuthError, AzureCli, AzurePipelinesToken, Certificate, ClientCredentials,
+    EntraEndpoint, FederatedTokenFile, GitHubActionsToken, IMDS_AUTHORITY, ManagedIdentity,
+    TokenProvider,
+};
+
+/// A way to sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CredentialKind {
+    /// The first of [`AUTO_ORDER`] that is configured.
+    Auto,
+    /// The app registration's client secret.
+    Secret,
+    /// The app registration's certificate (PEM or PFX), signing a client assertion.
+    Certificate,
+    /// A federated token from a file (`AZURE_FEDERATED_TOKEN_FILE`).
+    Federated,
+    /// GitHub Actions' OIDC token, federated.
+    GitHub,
+    /// Azure Pipelines' OIDC token for a service connection, federated.
+    AzurePipelines,
+    /// An Azure managed identity (App Service and the like, or a VM's metadata service).
+    ManagedIdentity,
+    /// The Azure CLI's sign-in (`az login`).
+    AzureCli,
+}
+
+/// The order in which `Auto` looks.
+pub const AUTO_ORDER: [CredentialKind; 7] = [
+    CredentialKind::Secret,
+    CredentialKind::Certificate,
+    CredentialKind::Federated,
+    CredentialKind::GitHub,
+    CredentialKind::AzurePipelines,
+    CredentialKind::ManagedIdentity,
+    CredentialKind::AzureCli,
+];
+
+impl CredentialKind {
+    /// The name used by `hwdc --auth`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialKind::Auto => "auto",
+            CredentialKind::Secret => "secret",
+            CredentialKind::Certificate => "certificate",
+            CredentialKind::Federated => "federated",
+            CredentialKind::GitHub => "github",
+            CredentialKind::AzurePipelines => "azure-pipelines",
+            CredentialKind::ManagedIdentity => "managed-identity",
+            CredentialKind::AzureCli => "azure-cli",
+        }
+    }
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What credentials are made from. [`CredentialSettings::from_env`] reads the variables the
+/// Azure SDKs and CI systems set; a caller with its own settings (flags, a profile) overrides
+/// fields after that.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct CredentialSettings {
+    /// The Entra tenant (`AZURE_TENANT_ID`).
+    pub tenant_id: Option<String>,
+    /// The app registration's client id (`AZURE_CLIENT_ID`); for a managed identity, the
+    /// user-assigned identity's client id.
+    pub client_id: Option<String>,
+    /// The client secret (`AZURE_CLIENT_SECRET`).
+    pub client_secret: Option<SecretString>,
+    /// A PEM or PFX file (`AZURE_CLIENT_CERTIFICATE_PATH`).
+    pub certificate_path: Option<PathBuf>,
+    /// The PFX file's password (`AZURE_CLIENT_CERTIFICATE_PASSWORD`).
+    pub certificate_password: Option<SecretString>,
+    /// A federated token file (`AZURE_FEDERATED_TOKEN_FILE`).
+    pub federated_token_file: Option<PathBuf>,
+    /// GitHub Actions' token service (`ACTIONS_ID_TOKEN_REQUEST_URL`).
+    pub github_request_url: Option<String>,
+    /// GitHub Actions' request token (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
+    pub github_request_token: Option<SecretString>,
+    /// Azure Pipelines' OIDC endpoint (`SYSTEM_OIDCREQUESTURI`).
+    pub pipelines_request_uri: Option<String>,
+    /// The Azure Pipelines service connection (`AZURESUBSCRIPTION_SERVICE_CONNECTION_ID`).
+    pub service_connection_id: Option<String>,
+    /// The job's access token (`SYSTEM_ACCESSTOKEN`).
+    pub pipelines_access_token: Option<SecretString>,
+    /// The identity endpoint of App Service and the like (`IDENTITY_ENDPOINT`).
+    pub identity_endpoint: Option<String>,
+    /// Its header value (`IDENTITY_HEADER`).
+    pub identity_header: Option<SecretString>,
+    /// The instance metadata service (`AZURE_POD_IDENTITY_AUTHORITY_HOST`; by default
+    /// [`IMDS_AUTHORITY`]).
+    pub imds_authority: Option<String>,
+    /// The Entra authority host (`AZURE_AUTHORITY_HOST`).
+    pub authority: Option<String>,
+    /// The token endpoint version and scope.
+    pub endpoint: EntraEndpoint,
+}
+
+impl CredentialSettings {
+    /// The settings the process environment gives.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The settings `lookup` gives for each environment variable (empty values count as unset).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let text = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let secret = |name: &str| text(name).map(SecretString::from);
+        Self {
+            tenant_id: text("AZURE_TENANT_ID"),
+            client_id: text("AZURE_CLIENT_ID"),
+            client_secret: secret("AZURE_CLIENT_SECRET"),
+            certificate_path: text("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from),
+            certificate_password: secret("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
+            federated_token_file: text("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+            github_request_url: text("ACTIONS_ID_TOKEN_REQUEST_URL"),
+            github_request_token: secret("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+            pipelines_request_uri: text("SYSTEM_OIDCREQUESTURI"),
+            service_connection_id: text("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"),
+            pipelines_access_token: secret("SYSTEM_ACCESSTOKEN"),
+            identity_endpoint: text("IDENTITY_ENDPOINT"),
+            identity_header: secret("IDENTITY_HEADER"),
+            imds_authority: text("AZURE_POD_IDENTITY_AUTHORITY_HOST"),
+            authority: text("AZURE_AUTHORITY_HOST"),
+            endpoint: EntraEndpoint::default(),
+        }
+    }
+}
+
+/// The credential chosen, and whom it signs in as (for a journal: no secret in it).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Chosen {
+    /// Tokens.
+    pub provider: Arc<dyn TokenProvider>,
+    /// Which kind it is.
+    pub kind: CredentialKind,
+    /// Whom it signs in as: `tenant/client`, `managed identity <client id>`, `azure cli`.
+    pub identity: String,
+}
+
+/// No credential could be made: what was tried, and why each was unavailable.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Unavailable {
+    /// Each kind tried, and why it could not be used.
+    pub tried: Vec<(CredentialKind, String)>,
+}
+
+impl Unavailable {
+    /// What was tried, and why each could not be used.
+    pub fn new(tried: Vec<(CredentialKind, String)>) -> Self {
+        Self { tried }
+    }
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.tried.as_slice() {
+            [(kind, why)] => write!(f, "cannot sign in with {kind}: {why}"),
+            tried => {
+                f.write_str("no way to sign in is configured; tried:")?;
+                for (kind, why) in tried {
+                    write!(f, "\n  - {kind}: {why}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
+/// How long `Auto` waits for the instance metadata service before deciding it is not there.
+const IMDS_PROBE: Duration = Duration::from_secs(1);
+
+/// The credential of `kind` that `settings` describe; for [`CredentialKind::Auto`], the first of
+/// [`AUTO_ORDER`] that is configured (a managed identity counts when its endpoint is set or the
+/// metadata service answers within a second).
+pub async fn choose(
+    kind: CredentialKind,
+    settings: &CredentialSettings,
+) -> Result<Chosen, Unavailable> {
+    let signing_in = |chosen: Chosen| {
+        tracing::info!(credential = %chosen.kind, identity = %chosen.identity, "signing in");
+        chosen
+    };
+    if kind != CredentialKind::Auto {
+        return make(kind, settings, false)
+            .await
+            .map(signing_in)
+            .map_err(|why| Unavailable {
+                tried: vec![(kind, why)],
+            });
+    }
+    let mut tried = Vec::new();
+    for kind in AUTO_ORDER {
+        match make(kind, settings, true).await {
+            Ok(chosen) => return Ok(signing_in(chosen)),
+            Err(why) => tried.push((kind, why)),
+        }
+    }
+    Err(Unavailable { tried })
+}
+
+/// The app registration's tenant and client id, which every Entra credential needs.
+fn app(settings: &CredentialSettings) -> Result<(&str, &str), String> {
+    match (&settings.tenant_id, &settings.client_id) {
+        (Some(tenant), Some(client)) => Ok((tenant, client)),
+        (None, _) => Err("no tenant id (AZURE_TENANT_ID)".into()),
+        (_, None) => Err("no client id (AZURE_CLIENT_ID)".into()),
+    }
+}
+
+fn entra(
+    settings: &CredentialSettings,
+    credentials: ClientCredentials,
+) -> Result<ClientCredentials, String> {
+    let credentials = credentials.with_endpoint(settings.endpoint.clone());
+    match &settings.authority {
+        Some(authority) => credentials
+            .with_authority(authority)
+            .map_err(|e| e.to_string()),
+        None => Ok(credentials),
+    }
+}
+
+fn missing(what: &str) -> String {
+    format!("{what} is not set")
+}
+
+/// The app registration's credentials proven with assertions from `source`.
+fn with_assertion(
+    kind: CredentialKind,
+    settings: &CredentialSettings,
+    source: impl AssertionSource + 'static,
+) -> Result<Chosen, String> {
+    let (tenant, client) = app(settings)?;
+    let credentials = entra(
+        settings,
+        ClientCredentials::with_assertion(tenant, client, source),
+    )?;
+    Ok(Chosen {
+        provider: Arc::new(credentials),
+        kind,
+        identity: format!("{tenant}/{client}"),
+    })
+}
+
+/// The credential of `kind`, or why it cannot be made. `probing`: choosing among all (the
+/// metadata service must then answer quickly to count).
+async fn make(
+    kind: CredentialKind,
+    settings: &CredentialSettings,
+    probing: bool,
+) -> Result<Chosen, String> {
+    let chosen = |provider: Arc<dyn TokenProvider>, identity: String| Chosen {
+        provider,
+        kind,
+        identity,
+    };
+    match kind {
+        CredentialKind::Auto => Err("auto is not a credential".into()),
+        CredentialKind::Secret => {
+            let secret = settings
+                .client_secret
+                .clone()
+                .ok_or_else(|| "no client secret is given (AZURE_CLIENT_SECRET)".to_owned())?;
+            let (tenant, client) = app(settings)?;
+            let credentials = entra(settings, ClientCredentials::new(tenant, client, secret))?;
+            Ok(chosen(Arc::new(credentials), format!("{tenant}/{client}")))
+        }
+        CredentialKind::Certificate => {
+            let path = settings
+                .certificate_path
+                .as_ref()
+                .ok_or_else(|| missing("AZURE_CLIENT_CERTIFICATE_PATH"))?;
+            app(settings)?;
+            let certificate = Certificate::from_file(path, settings.certificate_password.as_ref())
+                .map_err(|e| e.to_string())?;
+            with_assertion(kind, settings, certificate)
+        }
+        CredentialKind::Federated => {
+            let path = settings
+                .federated_token_file
+                .as_ref()
+                .ok_or_else(|| missing("AZURE_FEDERATED_TOKEN_FILE"))?;
+            with_assertion(kind, settings, FederatedTokenFile::new(path))
+        }
+        CredentialKind::GitHub => {
+            let (url, token) = match (&settings.github_request_url, &settings.github_request_token)
+            {
+                (Some(url), Some(token)) => (url, token.clone()),
+                _ => {
+                    return Err(missing(
+                        "ACTIONS_ID_TOKEN_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_TOKEN (the job needs `permissions: id-token: write`)",
+                    ));
+                }
+            };
+            let source = GitHubActionsToken::new(url, token).map_err(|e| e.to_string())?;
+            with_assertion(kind, settings, source)
+        }
+        CredentialKind::AzurePipelines => {
+            let (uri, connection, token) = match (
+                &settings.pipelines_request_uri,
+                &settings.service_connection_id,
+                &settings.pipelines_access_token,
+            ) {
+                (Some(uri), Some(connection), Some(token)) => (uri, connection, token.clone()),
+                _ => {
+                    return Err(missing(
+                        "SYSTEM_OIDCREQUESTURI, AZURESUBSCRIPTION_SERVICE_CONNECTION_ID or SYSTEM_ACCESSTOKEN",
+                    ));
+                }
+            };
+            let source =
+                AzurePipelinesToken::new(uri, connection, token).map_err(|e| e.to_string())?;
+            with_assertion(kind, settings, source)
+        }
+        CredentialKind::ManagedIdentity => {
+            let identity = match (&settings.identity_endpoint, &settings.identity_header) {
+                (Some(endpoint), Some(header)) => {
+                    ManagedIdentity::app_service(endpoint, header.clone())
+                }
+                _ => {
+                    let authority = settings
+                        .imds_authority
+                        .as_deref()
+                        .unwrap_or(IMDS_AUTHORITY);
+                    let imds = ManagedIdentity::imds(authority).map_err(|e| e.to_string())?;
+                    if probing && !imds.answers(IMDS_PROBE).await {
+                        return Err(format!(
+                            "IDENTITY_ENDPOINT is not set and the instance metadata service ({authority}) did not answer within {} s",
+                            IMDS_PROBE.as_secs()
+                        ));
+                    }
+                    Ok(imds)
+                }
+            }
+            .map_err(|e: AuthError| e.to_string())?;
+            let (identity, who) = match &settings.client_id {
+                Some(id) => (
+                    identity.with_client_id(id),
+                    format!("managed identity {id}"),
+                ),
+                None => (identity, "managed identity (system-assigned)".to_owned()),
+            };
+            Ok(chosen(Arc::new(identity), who))
+        }
+        CredentialKind::AzureCli => {
+            let program = if cfg!(windows) { "az.cmd" } else { "az" };
+            if probing && !on_path(program) {
+                return Err("az is not on PATH".into());
+            }
+            let cli = match &settings.tenant_id {
+                Some(tenant) => AzureCli::new().with_tenant(tenant),
+                None => AzureCli::new(),
+            };
+            Ok(chosen(Arc::new(cli), "azure cli".into()))
+        }
+    }
+}
+
+/// Whether `program` is a file in one of `PATH`'s directories.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}

@@ -1,0 +1,205 @@
+//! Azure managed identities: the identity endpoint of App Service, Functions and Container Apps
+//! (`IDENTITY_ENDPOINT` with `IDENTITY_HEADER`), or a virtual machine's instance metadata service
+//! (IMDS, `http://169.254.169.254`) (`docs/service-notes.md`, "Managed identity endpoints").
+//!
+//! IMDS is plain HTTP by design, on a link-local address no traffic leaves the machine for: the
+//! only non-loopback plain HTTP this project uses, and only here, with short timeouts.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use super::entra::Seconds;
+use super::request;
+use super::{AccessToken, AuthError, DEFAULT_RESOURCE, TokenFuture, TokenProvider, jwt};
+use crate::error::NetworkError;
+use crate::retry::RetryPolicy;
+use crate::wire::{self, limits};
+use crate::{origin, redact};
+
+/// The instance metadata service's address.
+pub const IMDS_AUTHORITY: &str = "http://169.254.169.254";
+
+/// Where a managed identity's tokens come from.
+#[derive(Clone)]
+enum Endpoint {
+    /// App Service, Functions, Container Apps: `GET {endpoint}` with `X-IDENTITY-HEADER`.
+    AppService { url: Url, header: SecretString },
+    /// The instance metadata service: `GET /metadata/identity/oauth2/token` with `Metadata: true`.
+    Imds { url: Url },
+}
+
+/// Gets tokens for a managed identity: the system-assigned one, or a user-assigned one by its
+/// client id.
+#[derive(Clone)]
+pub struct ManagedIdentity {
+    endpoint: Endpoint,
+    client_id: Option<String>,
+    resource: String,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for ManagedIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, url) = match &self.endpoint {
+            Endpoint::AppService { url, .. } => ("app service", url),
+            Endpoint::Imds { url } => ("imds", url),
+        };
+        f.debug_struct("ManagedIdentity")
+            .field("endpoint", &kind)
+            .field("url", &redact::url(url))
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ManagedIdentity {
+    /// The identity endpoint of App Service, Functions or Container Apps (`IDENTITY_ENDPOINT`,
+    /// a loopback or HTTPS URL) with its `IDENTITY_HEADER`.
+    pub fn app_service(endpoint: &str, header: SecretString) -> Result<Self, AuthError> {
+        let url = origin::secure_url(endpoint, "IDENTITY_ENDPOINT").map_err(AuthError::Config)?;
+        Self::with_endpoint(Endpoint::AppService { url, header })
+    }
+
+    /// The instance metadata service at `authority`: [`IMDS_AUTHORITY`], or another one for
+    /// tests (`AZURE_POD_IDENTITY_AUTHORITY_HOST`; loopback or HTTPS).
+    pub fn imds(authority: &str) -> Result<Self, AuthError> {
+        let base = if authority.trim_end_matches('/') == IMDS_AUTHORITY {
+            Url::parse(IMDS_AUTHORITY).map_err(|e| AuthError::Config(e.to_string()))?
+        } else {
+            origin::secure_url(authority, "the instance metadata authority")
+                .map_err(AuthError::Config)?
+        };
+        let url = base
+            .join("/metadata/identity/oauth2/token")
+            .map_err(|e| AuthError::Config(e.to_string()))?;
+        Self::with_endpoint(Endpoint::Imds { url })
+    }
+
+    fn with_endpoint(endpoint: Endpoint) -> Result<Self, AuthError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(crate::config::DEFAULT_USER_AGENT)
+            .build()
+            .map_err(|e| AuthError::Config(crate::error::chain(&NetworkError::new(e))))?;
+        Ok(Self {
+            endpoint,
+            client_id: None,
+            resource: DEFAULT_RESOURCE.to_owned(),
+            http,
+            retry: RetryPolicy::default().with_max_attempts(4),
+        })
+    }
+
+    /// A user-assigned identity, by its client id.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// How requests are retried.
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    fn request(&self) -> reqwest::RequestBuilder {
+        let (url, version) = match &self.endpoint {
+            Endpoint::AppService { url, .. } => (url, "2019-08-01"),
+            Endpoint::Imds { url } => (url, "2018-02-01"),
+        };
+        let mut url = url.clone();
+        url.query_pairs_mut()
+            .append_pair("api-version", version)
+            .append_pair("resource", &self.resource);
+        if let Some(id) = &self.client_id {
+            url.query_pairs_mut().append_pair("client_id", id);
+        }
+        let request = self.http.get(url);
+        match &self.endpoint {
+            Endpoint::AppService { header, .. } => {
+                request.header("X-IDENTITY-HEADER", header.expose_secret())
+            }
+            Endpoint::Imds { .. } => request.header("Metadata", "true"),
+        }
+    }
+
+    /// Whether the endpoint answers within `within` (for choosing a credential: off Azure, the
+    /// metadata address does not answer at all).
+    pub async fn answers(&self, within: Duration) -> bool {
+        tokio::time::timeout(within, self.request().send())
+            .await
+            .is_ok_and(|sent| sent.is_ok())
+    }
+
+    async fn fetch(&self) -> Result<AccessToken, AuthError> {
+        let build = || self.request();
+        request::send(&self.retry, "managedIdentityToken", build, token, refusal).await
+    }
+}
+
+impl TokenProvider for ManagedIdentity {
+    fn fetch_token(&self) -> TokenFuture<'_> {
+        Box::pin(self.fetch())
+    }
+}
+
+const WHAT: &str = "the managed identity endpoint";
+
+/// A managed-identity token: `expires_on` (seconds since the epoch, a number or a string) and,
+/// from IMDS, `expires_in`.
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_on: Option<Seconds>,
+    expires_in: Option<Seconds>,
+}
+
+async fn token(response: reqwest::Response) -> Result<AccessToken, AuthError> {
+    let status = response.status().as_u16();
+    let unusable = |message: String| AuthError::Source {
+        what: WHAT,
+        status: Some(status),
+        message,
+    };
+    let body = wire::read_whole(response, limits::TOKEN_RESPONSE)
+        .await
+        .map_err(|_| unusable("the answer could not be read".into()))?;
+    let parsed: TokenResponse = serde_json::from_slice(&body)
+        .map_err(|e| unusable(format!("not a token response: {e}")))?;
+    if parsed.access_token.is_empty() {
+        return Err(unusable("the access token is empty".into()));
+    }
+    let life = parsed
+        .expires_on
+        .as_ref()
+        .and_then(Seconds::duration)
+        .and_then(|on| jwt::until(on.as_secs()))
+        .or_else(|| parsed.expires_in.as_ref().and_then(Seconds::duration))
+        .ok_or_else(|| unusable("the token has no usable expires_on or expires_in".into()))?;
+    Ok(AccessToken::new(SecretString::from(parsed.access_token)).with_expires_in(life))
+}
+
+async fn refusal(response: reqwest::Response) -> AuthError {
+    let status = response.status().as_u16();
+    let body = wire::read_start(response, limits::ERROR_BODY)
+        .await
+        .unwrap_or_default();
+    let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let message = ["error_description", "message", "error"]
+        .iter()
+        .find_map(|key| parsed.get(key).and_then(|v| v.as_str()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+    AuthError::Source {
+        what: WHAT,
+        status: Some(status),
+        message: redact::text(&redact::single_line(&message)),
+    }
+}
