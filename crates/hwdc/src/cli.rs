@@ -24,10 +24,12 @@ Exit codes:
 
 /// Ship drivers through the Microsoft Hardware Dev Center.
 ///
-/// Credentials: --tenant-id, --client-id and the client secret from HW_CLIENT_SECRET, a file
-/// (--client-secret-file) or the profile; AZURE_TENANT_ID, AZURE_CLIENT_ID and
-/// AZURE_CLIENT_SECRET are read as fallbacks. Settings come from flags, then the environment,
-/// then the profile file, then defaults.
+/// Signing in (--auth, default auto): a client secret (HW_CLIENT_SECRET, a file given with
+/// --client-secret-file, or the profile), a certificate (--client-certificate), a federated
+/// token file, GitHub Actions or Azure Pipelines OIDC, a managed identity, or the Azure CLI.
+/// The Azure SDK's variables (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET,
+/// AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE, …) are read too. Settings come
+/// from flags, then the environment, then the profile file, then defaults.
 #[derive(Parser, Debug)]
 #[command(name = "hwdc", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -58,6 +60,45 @@ pub struct Global {
     /// The Entra token endpoint version.
     #[arg(long, global = true, value_enum)]
     pub token_endpoint: Option<TokenEndpoint>,
+    /// How to sign in (default auto: the first configured of secret, certificate, federated,
+    /// github, azure-pipelines, managed-identity, azure-cli).
+    #[arg(long, global = true, value_enum, env = "HW_AUTH")]
+    pub auth: Option<AuthKind>,
+    /// The app registration's certificate: a PEM file (certificate and private key) or a
+    /// PFX/PKCS#12 file (also AZURE_CLIENT_CERTIFICATE_PATH).
+    #[arg(
+        long,
+        global = true,
+        env = "HW_CLIENT_CERTIFICATE_PATH",
+        value_name = "FILE"
+    )]
+    pub client_certificate: Option<PathBuf>,
+    /// A file holding the PFX file's password (the password itself is read only from
+    /// AZURE_CLIENT_CERTIFICATE_PASSWORD).
+    #[arg(
+        long,
+        global = true,
+        env = "HW_CLIENT_CERTIFICATE_PASSWORD_FILE",
+        value_name = "FILE"
+    )]
+    pub client_certificate_password_file: Option<PathBuf>,
+    /// A federated token file, read afresh at every sign-in (also AZURE_FEDERATED_TOKEN_FILE).
+    #[arg(
+        long,
+        global = true,
+        env = "HW_FEDERATED_TOKEN_FILE",
+        value_name = "FILE"
+    )]
+    pub federated_token_file: Option<PathBuf>,
+    /// The Azure Pipelines service connection to federate with (also
+    /// AZURESUBSCRIPTION_SERVICE_CONNECTION_ID).
+    #[arg(
+        long,
+        global = true,
+        env = "HW_SERVICE_CONNECTION_ID",
+        value_name = "ID"
+    )]
+    pub service_connection_id: Option<String>,
     /// The profile of the configuration file to use.
     #[arg(long, global = true, env = "HWDC_PROFILE")]
     pub profile: Option<String>,
@@ -112,6 +153,45 @@ pub enum TokenEndpoint {
     V2,
     /// `/oauth2/token` with a resource.
     V1,
+}
+
+/// How to sign in.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthKind {
+    /// The first configured, in the order below.
+    Auto,
+    /// The client secret.
+    Secret,
+    /// The app registration's certificate, signing a client assertion.
+    Certificate,
+    /// A federated token file (workload identity federation).
+    Federated,
+    /// GitHub Actions OIDC (a job with `permissions: id-token: write`).
+    Github,
+    /// Azure Pipelines OIDC (a service connection with workload identity federation).
+    AzurePipelines,
+    /// An Azure managed identity (App Service and the like, or a VM).
+    ManagedIdentity,
+    /// The Azure CLI (`az login`), for a developer's own machine.
+    AzureCli,
+}
+
+impl AuthKind {
+    /// The library's name for it.
+    pub fn kind(self) -> hw_api::auth::CredentialKind {
+        use hw_api::auth::CredentialKind as K;
+        match self {
+            AuthKind::Auto => K::Auto,
+            AuthKind::Secret => K::Secret,
+            AuthKind::Certificate => K::Certificate,
+            AuthKind::Federated => K::Federated,
+            AuthKind::Github => K::GitHub,
+            AuthKind::AzurePipelines => K::AzurePipelines,
+            AuthKind::ManagedIdentity => K::ManagedIdentity,
+            AuthKind::AzureCli => K::AzureCli,
+        }
+    }
 }
 
 /// Output formats.

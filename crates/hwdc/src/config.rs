@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hw_api::auth::{ClientCredentials, DEFAULT_AUTHORITY, EntraEndpoint};
+use hw_api::auth::{
+    CredentialKind, CredentialSettings, DEFAULT_AUTHORITY, EntraEndpoint, Unavailable, choose,
+};
 use hw_api::transfer::TransferOptions;
 use hw_api::{Client, DEFAULT_BASE_URL, RetryPolicy, SecretString};
 use serde::Deserialize;
 
-use crate::cli::{Global, TokenEndpoint};
+use crate::cli::{AuthKind, Global, TokenEndpoint};
 
 /// A problem with the settings (exit code 2).
 #[derive(Debug)]
@@ -32,6 +34,8 @@ struct Profile {
     client_secret: Option<String>,
     client_secret_file: Option<PathBuf>,
     token_endpoint: Option<TokenEndpoint>,
+    auth: Option<AuthKind>,
+    client_certificate: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -79,7 +83,7 @@ fn load_profile(global: &Global) -> Result<Profile, ConfigError> {
         ))
     })?;
     if file.profile.values().any(|p| p.client_secret.is_some()) {
-        warn_if_readable_by_others(&path);
+        warn_if_readable_by_others(&path, "a client secret");
     }
     match file.profile.get(&name) {
         Some(profile) => Ok(profile.clone()),
@@ -91,106 +95,132 @@ fn load_profile(global: &Global) -> Result<Profile, ConfigError> {
     }
 }
 
-/// Warns when a file holding a secret can be read by other users.
-pub fn warn_if_readable_by_others(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path)
-            && meta.permissions().mode() & 0o077 != 0
-        {
-            tracing::warn!(
-                "{} holds a client secret and can be read by other users; run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            );
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
+/// Warns when a file holding `what` can be read by other users.
+pub fn warn_if_readable_by_others(path: &Path, what: &str) {
+    hw_api::auth::warn_if_readable_by_others(path, what);
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn read_secret_file(path: &Path) -> Result<SecretString, ConfigError> {
-    warn_if_readable_by_others(path);
+fn read_secret_file(path: &Path, what: &str) -> Result<SecretString, ConfigError> {
+    warn_if_readable_by_others(path, &format!("a {what}"));
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError(format!(
-            "cannot read the client secret file {}: {e}",
+            "cannot read the {what} file {}: {e}",
             path.display()
         ))
     })?;
     Ok(SecretString::from(text.trim().to_owned()))
 }
 
-/// The account the settings name, as a journal records it: `tenant/client at API origin`,
-/// lower-cased (no secret).
-pub fn account(global: &Global, client: &Client) -> Result<String, ConfigError> {
-    let (tenant, client_id) = identity(global, &load_profile(global)?)?;
-    let origin = client.base_url().origin().ascii_serialization();
-    Ok(format!("{tenant}/{client_id} at {origin}").to_lowercase())
+/// A client, and the account it signs in as, as a journal records it: `tenant/client at API
+/// origin` (or `managed identity … at …`, `azure cli at …`), lower-cased (no secret).
+pub struct Connected {
+    /// The client.
+    pub client: Client,
+    /// Whom it signs in as, and where.
+    pub account: String,
 }
 
-/// The tenant id and the client id, from the flags, the environment or the profile.
-fn identity(global: &Global, profile: &Profile) -> Result<(String, String), ConfigError> {
-    let missing = |what: &str, flag: &str, var: &str| {
-        ConfigError(format!(
-            "no {what}: give {flag}, set {var} (or AZURE_{}), or put it in the profile",
-            var.trim_start_matches("HW_")
-        ))
-    };
-    let tenant = global
+/// What the flags, the environment and the profile say about signing in: the Azure SDK's
+/// environment variables first ([`CredentialSettings::from_env`]), overridden by hwdc's own.
+fn credential_settings(
+    global: &Global,
+    profile: &Profile,
+) -> Result<CredentialSettings, ConfigError> {
+    let mut settings = CredentialSettings::from_env();
+    settings.tenant_id = global
         .tenant_id
         .clone()
-        .or_else(|| env("AZURE_TENANT_ID"))
-        .or(profile.tenant_id.clone())
-        .ok_or_else(|| missing("tenant id", "--tenant-id", "HW_TENANT_ID"))?;
-    let client_id = global
+        .or(settings.tenant_id)
+        .or(profile.tenant_id.clone());
+    settings.client_id = global
         .client_id
         .clone()
-        .or_else(|| env("AZURE_CLIENT_ID"))
-        .or(profile.client_id.clone())
-        .ok_or_else(|| missing("client id", "--client-id", "HW_CLIENT_ID"))?;
-    Ok((tenant, client_id))
-}
-
-/// The client the settings describe.
-pub fn client(global: &Global) -> Result<Client, ConfigError> {
-    let profile = load_profile(global)?;
-    let (tenant, client_id) = identity(global, &profile)?;
-    let secret = match (
-        &global.client_secret_file,
-        env("HW_CLIENT_SECRET"),
-        env("AZURE_CLIENT_SECRET"),
-    ) {
-        (Some(file), _, _) => read_secret_file(file)?,
-        (None, Some(secret), _) | (None, None, Some(secret)) => SecretString::from(secret),
-        (None, None, None) => match (&profile.client_secret, &profile.client_secret_file) {
-            (Some(secret), _) => SecretString::from(secret.clone()),
-            (None, Some(file)) => read_secret_file(file)?,
-            (None, None) => {
-                return Err(ConfigError(
-                    "no client secret: set HW_CLIENT_SECRET (or AZURE_CLIENT_SECRET), give --client-secret-file, or put it in the profile".into(),
-                ));
-            }
+        .or(settings.client_id)
+        .or(profile.client_id.clone());
+    settings.client_secret = match (&global.client_secret_file, env("HW_CLIENT_SECRET")) {
+        (Some(file), _) => Some(read_secret_file(file, "client secret")?),
+        (None, Some(secret)) => Some(SecretString::from(secret)),
+        (None, None) => match (
+            settings.client_secret,
+            &profile.client_secret,
+            &profile.client_secret_file,
+        ) {
+            (Some(secret), _, _) => Some(secret),
+            (None, Some(secret), _) => Some(SecretString::from(secret.clone())),
+            (None, None, Some(file)) => Some(read_secret_file(file, "client secret")?),
+            (None, None, None) => None,
         },
     };
-    let authority = global
-        .authority_host
+    settings.certificate_path = global
+        .client_certificate
         .clone()
-        .or_else(|| env("AZURE_AUTHORITY_HOST"))
-        .or(profile.authority_host)
-        .unwrap_or_else(|| DEFAULT_AUTHORITY.to_owned());
-    let endpoint = match global.token_endpoint.or(profile.token_endpoint) {
+        .or(settings.certificate_path)
+        .or(profile.client_certificate.clone());
+    if let Some(file) = &global.client_certificate_password_file {
+        settings.certificate_password = Some(read_secret_file(file, "certificate password")?);
+    }
+    settings.federated_token_file = global
+        .federated_token_file
+        .clone()
+        .or(settings.federated_token_file);
+    settings.service_connection_id = global
+        .service_connection_id
+        .clone()
+        .or(settings.service_connection_id);
+    settings.authority = Some(
+        global
+            .authority_host
+            .clone()
+            .or(settings.authority)
+            .or(profile.authority_host.clone())
+            .unwrap_or_else(|| DEFAULT_AUTHORITY.to_owned()),
+    );
+    settings.endpoint = match global.token_endpoint.or(profile.token_endpoint) {
         Some(TokenEndpoint::V1) => EntraEndpoint::v1(),
         _ => EntraEndpoint::default(),
     };
-    let credentials = ClientCredentials::new(tenant, client_id, secret)
-        .with_authority(&authority)
-        .map_err(|e| ConfigError(e.to_string()))?
-        .with_endpoint(endpoint);
+    Ok(settings)
+}
+
+/// Why a credential is unavailable, in hwdc's terms (its flags and variables, not only the
+/// Azure SDK's).
+fn explain(unavailable: Unavailable) -> ConfigError {
+    let hint = |why: &str| {
+        why.replace(
+            "no tenant id (AZURE_TENANT_ID)",
+            "no tenant id: give --tenant-id, set HW_TENANT_ID (or AZURE_TENANT_ID), or put it in the profile",
+        )
+        .replace(
+            "no client id (AZURE_CLIENT_ID)",
+            "no client id: give --client-id, set HW_CLIENT_ID (or AZURE_CLIENT_ID), or put it in the profile",
+        )
+        .replace(
+            "no client secret is given (AZURE_CLIENT_SECRET)",
+            "no client secret: set HW_CLIENT_SECRET (or AZURE_CLIENT_SECRET), give --client-secret-file, or put it in the profile",
+        )
+    };
+    let tried = unavailable
+        .tried
+        .into_iter()
+        .map(|(kind, why)| (kind, hint(&why)))
+        .collect();
+    ConfigError(Unavailable::new(tried).to_string())
+}
+
+/// The client the settings describe, and whom it signs in as.
+pub async fn connect(global: &Global) -> Result<Connected, ConfigError> {
+    let profile = load_profile(global)?;
+    let settings = credential_settings(global, &profile)?;
+    let kind = global
+        .auth
+        .map(AuthKind::kind)
+        .or(profile.auth.map(AuthKind::kind))
+        .unwrap_or(CredentialKind::Auto);
+    let chosen = choose(kind, &settings).await.map_err(explain)?;
     let base_url = global
         .base_url
         .clone()
@@ -198,7 +228,7 @@ pub fn client(global: &Global) -> Result<Client, ConfigError> {
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
     let mut builder = Client::builder()
         .base_url(base_url)
-        .token_provider(credentials);
+        .shared_token_provider(chosen.provider);
     if let Some(attempts) = global.max_attempts {
         builder = builder.retry_policy(RetryPolicy::default().with_max_attempts(attempts));
     }
@@ -225,5 +255,8 @@ pub fn client(global: &Global) -> Result<Client, ConfigError> {
         transfer = transfer.with_stall_timeout(std::time::Duration::from_secs(seconds));
     }
     builder = builder.transfer_options(transfer);
-    builder.build().map_err(|e| ConfigError(e.to_string()))
+    let client = builder.build().map_err(|e| ConfigError(e.to_string()))?;
+    let origin = client.base_url().origin().ascii_serialization();
+    let account = format!("{} at {origin}", chosen.identity).to_lowercase();
+    Ok(Connected { client, account })
 }

@@ -1,133 +1,16 @@
 //! The built `hwdc` binary against a simulator started by the test: every command, the JSON
 //! output, an exit code for each class of failure, no secret in any output, resumes, profiles.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use hw_sim::{Fault, FaultRule, SimConfig, SimHandle};
 use serde_json::Value;
 
-const SECRET: &str = "hw-sim-secret";
+mod common;
 
-/// A scratch directory for one test, removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path =
-            std::env::temp_dir().join(format!("hwdc-test-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn file(&self, name: &str, len: usize, head: &[u8]) -> PathBuf {
-        let mut bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
-        bytes[..head.len()].copy_from_slice(head);
-        let path = self.0.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A finished run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    fn ok(self) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-async fn start(config: SimConfig) -> SimHandle {
-    hw_sim::start(config).await.unwrap()
-}
-
-fn quick() -> SimConfig {
-    SimConfig {
-        step_duration: Duration::from_millis(20),
-        ..SimConfig::default()
-    }
-}
-
-/// The command with the simulator's settings in the environment, and nothing else of the
-/// caller's configuration.
-fn command(sim: &SimHandle, home: &Path) -> Command {
-    let app = sim.app().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hwdc"));
-    for var in [
-        "HWDC_CONFIG",
-        "HWDC_PROFILE",
-        "HW_CLIENT_SECRET_FILE",
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "RUST_LOG",
-    ] {
-        command.env_remove(var);
-    }
-    command
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("HW_API_BASE_URL", sim.api_url())
-        .env("HW_AUTHORITY_HOST", sim.authority_url())
-        .env("HW_TENANT_ID", &app.tenant_id)
-        .env("HW_CLIENT_ID", &app.client_id)
-        .env("HW_CLIENT_SECRET", &app.secret);
-    command
-}
-
-async fn run(mut command: Command, args: &[&str]) -> Run {
-    command.args(args);
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
-}
-
-async fn hwdc(sim: &SimHandle, home: &Path, args: &[&str]) -> Run {
-    run(command(sim, home), args).await
-}
-
-fn id(value: &Value) -> String {
-    value["id"].as_u64().unwrap().to_string()
-}
+use common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_stream_as_json_arrays_and_tables_and_stop_at_a_limit() {

@@ -62,7 +62,7 @@ pub fn new_label(c: &CreateLabel) -> Result<NewShippingLabel, Failure> {
 
 /// Runs a labels command.
 pub async fn run(ctx: &Ctx, command: Labels) -> Result<(), Failure> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     match command {
         Labels::List {
             at,
@@ -229,7 +229,7 @@ async fn update_label(
 
 /// Runs an audiences command.
 pub async fn audiences(ctx: &Ctx, command: Audiences) -> Result<(), Failure> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let Audiences::List(limit) = command;
     ctx.out.list(client.list_audiences(), limit.limit).await?;
     Ok(())

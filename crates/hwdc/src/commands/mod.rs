@@ -24,8 +24,13 @@ pub struct Ctx {
 
 impl Ctx {
     /// The API client the settings describe.
-    pub fn client(&self) -> Result<Client, Failure> {
-        Ok(config::client(&self.global)?)
+    pub async fn client(&self) -> Result<Client, Failure> {
+        Ok(self.connect().await?.client)
+    }
+
+    /// The API client the settings describe, and the account it signs in as.
+    pub async fn connect(&self) -> Result<config::Connected, Failure> {
+        Ok(config::connect(&self.global).await?)
     }
 
     /// Tells a person what is happening, on standard error (not with `--quiet`).

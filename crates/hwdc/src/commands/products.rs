@@ -56,7 +56,7 @@ pub fn new_product(
 
 /// Runs a products command.
 pub async fn run(ctx: &Ctx, command: Products) -> Result<(), Failure> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     match command {
         Products::List(limit) => {
             ctx.out.list(client.list_products(), limit.limit).await?;

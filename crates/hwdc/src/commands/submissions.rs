@@ -43,7 +43,7 @@ pub async fn wait(
 
 /// Runs a submissions command.
 pub async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     match command {
         Submissions::List { product, limit } => {
             ctx.out

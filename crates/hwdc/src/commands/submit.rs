@@ -16,7 +16,7 @@ use crate::rows::submission_status;
 
 /// Runs `submit`.
 pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
-    let client = ctx.client()?;
+    let config::Connected { client, account } = ctx.connect().await?;
     if !command.file.is_file() {
         return Err(Failure::Local {
             kind: "not_found",
@@ -41,7 +41,7 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
         product,
         new_submission(&command.name, command.kind)?,
         &command.out,
-        config::account(&ctx.global, &client)?,
+        account,
     )
     .with_wait(command.wait.options());
     let plan = match command.submission {

@@ -68,7 +68,7 @@ pub async fn download(
 
 /// Runs `upload`.
 pub async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let report = upload(ctx, &client, command.at, &command.file).await?;
     ctx.out.done(
         &format!(
@@ -94,7 +94,7 @@ pub fn cleared(blocks: usize) -> String {
 
 /// Runs `download`.
 pub async fn run_download(ctx: &Ctx, command: Download) -> Result<(), Failure> {
-    let client = ctx.client()?;
+    let client = ctx.client().await?;
     let report = download(ctx, &client, command.at, command.kind, &command.out).await?;
     ctx.out.done(
         &format!(

@@ -1,0 +1,156 @@
+//! What the tests of the built `hwdc` binary share: scratch directories, runs of the binary with
+//! a simulator's settings (and none of the caller's), and their results.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use hw_sim::{SimConfig, SimHandle};
+use serde_json::Value;
+
+/// Every variable that could sign hwdc in some other way than a test means: removed from each
+/// run, so that the caller's environment (a CI job's OIDC variables, say) never leaks in.
+pub const CREDENTIAL_VARIABLES: &[&str] = &[
+    "HWDC_CONFIG",
+    "HWDC_PROFILE",
+    "HW_AUTH",
+    "HW_CLIENT_SECRET",
+    "HW_CLIENT_SECRET_FILE",
+    "HW_CLIENT_CERTIFICATE_PATH",
+    "HW_CLIENT_CERTIFICATE_PASSWORD_FILE",
+    "HW_FEDERATED_TOKEN_FILE",
+    "HW_SERVICE_CONNECTION_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "SYSTEM_OIDCREQUESTURI",
+    "SYSTEM_ACCESSTOKEN",
+    "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "RUST_LOG",
+];
+
+pub const SECRET: &str = "hw-sim-secret";
+
+/// A scratch directory for one test, removed at the end.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path =
+            std::env::temp_dir().join(format!("hwdc-test-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    pub fn file(&self, name: &str, len: usize, head: &[u8]) -> PathBuf {
+        let mut bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
+        bytes[..head.len()].copy_from_slice(head);
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+pub async fn start(config: SimConfig) -> SimHandle {
+    hw_sim::start(config).await.unwrap()
+}
+
+pub fn quick() -> SimConfig {
+    SimConfig {
+        step_duration: Duration::from_millis(20),
+        ..SimConfig::default()
+    }
+}
+
+/// The command with the simulator's settings in the environment, and nothing else of the
+/// caller's configuration.
+pub fn command(sim: &SimHandle, home: &Path) -> Command {
+    let app = sim.app().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    for var in CREDENTIAL_VARIABLES {
+        command.env_remove(var);
+    }
+    command
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("HW_API_BASE_URL", sim.api_url())
+        .env("HW_AUTHORITY_HOST", sim.authority_url())
+        .env("HW_TENANT_ID", &app.tenant_id)
+        .env("HW_CLIENT_ID", &app.client_id)
+        .env("HW_CLIENT_SECRET", &app.secret)
+        // A metadata service that refuses at once, as off Azure (where it does not answer).
+        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
+    command
+}
+
+pub async fn run(mut command: Command, args: &[&str]) -> Run {
+    command.args(args);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+pub async fn hwdc(sim: &SimHandle, home: &Path, args: &[&str]) -> Run {
+    run(command(sim, home), args).await
+}
+
+pub fn id(value: &Value) -> String {
+    value["id"].as_u64().unwrap().to_string()
+}

@@ -1,0 +1,426 @@
+//! Every way to sign in, end to end through `hwdc --auth …` against the simulator's token
+//! endpoint, OIDC token services and managed-identity endpoints: success, each refusal with the
+//! code Entra gives, the `auto` order and its error, and no secret in any output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use hw_sim::config::{FILE_SUBJECT, SERVICE_CONNECTION};
+use hw_sim::{AppCredential, SimConfig, SimHandle};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/certs")
+        .join(name)
+}
+
+/// The DER certificate of the PEM fixture `name`.
+fn certificate_der(name: &str) -> Vec<u8> {
+    let pem = std::fs::read(fixture(name)).unwrap();
+    hw_sim::config::certificates_from_pem(&pem)
+        .unwrap()
+        .remove(0)
+}
+
+/// A simulator whose app has the `app` certificate registered.
+async fn sim() -> SimHandle {
+    start(SimConfig {
+        apps: vec![AppCredential {
+            certificates: vec![certificate_der("app.cert.pem")],
+            ..AppCredential::default()
+        }],
+        ..quick()
+    })
+    .await
+}
+
+/// The command with the simulator's API, authority and app, and no secret.
+fn secretless(sim: &SimHandle, home: &Path) -> Command {
+    let mut command = command(sim, home);
+    command.env_remove("HW_CLIENT_SECRET");
+    command
+}
+
+/// A copy of fixture `name` that only its owner may read (hwdc warns about any other).
+fn private_copy(home: &Scratch, name: &str) -> PathBuf {
+    let path = home.0.join(name);
+    std::fs::copy(fixture(name), &path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path
+}
+
+/// Lists products with `command` and `args` before the command, logging everything (`-vvv`):
+/// the run.
+async fn list(command: Command, args: &[&str]) -> Run {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["-vvv", "--output", "json", "products", "list"]);
+    run(command, &all).await
+}
+
+/// Lists products signed in with the certificate file at `path`.
+async fn with_certificate(command: Command, path: &Path) -> Run {
+    let path = path.to_str().unwrap();
+    list(
+        command,
+        &["--auth", "certificate", "--client-certificate", path],
+    )
+    .await
+}
+
+fn assert_refused(run: &Run, code: &str) {
+    assert_eq!(
+        run.code, 3,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stderr.contains(code), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_signs_in_from_pem_and_pfx_files() {
+    let sim = sim().await;
+    let home = Scratch::new("certificate");
+    let pem = private_copy(&home, "app.pem");
+    let ok = with_certificate(secretless(&sim, &home.0), &pem).await.ok();
+    assert!(
+        ok.stderr.contains("credential=certificate"),
+        "{}",
+        ok.stderr
+    );
+    // No assertion (a JWT: `eyJ…`) and no key in any log line.
+    assert!(!ok.stderr.contains("eyJ"), "{}", ok.stderr);
+    assert!(!ok.stderr.contains("PRIVATE KEY"), "{}", ok.stderr);
+    for pfx in ["app.pfx", "app-legacy.pfx"] {
+        let path = private_copy(&home, pfx);
+        let mut command = secretless(&sim, &home.0);
+        command
+            .env("AZURE_CLIENT_CERTIFICATE_PATH", &path)
+            .env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "hw-test");
+        let run = list(command, &["--auth", "certificate"]).await.ok();
+        assert!(!run.stderr.contains("hw-test"), "{}", run.stderr);
+    }
+    // The PKCS#1 form of the same key.
+    let pkcs1 = private_copy(&home, "app-pkcs1.pem");
+    with_certificate(secretless(&sim, &home.0), &pkcs1)
+        .await
+        .ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unregistered_certificate_or_a_wrong_password_is_refused_clearly() {
+    let sim = sim().await;
+    let home = Scratch::new("certificate-refused");
+    let other = private_copy(&home, "other.pem");
+    let refused = with_certificate(secretless(&sim, &home.0), &other).await;
+    assert_refused(&refused, "AADSTS700027");
+    assert!(
+        refused.stderr.contains("not registered"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains("PRIVATE KEY"),
+        "{}",
+        refused.stderr
+    );
+    let pfx = private_copy(&home, "app.pfx");
+    let mut command = secretless(&sim, &home.0);
+    command.env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "not-the-password");
+    let wrong = with_certificate(command, &pfx).await;
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("password"), "{}", wrong.stderr);
+    assert!(
+        !wrong.stderr.contains("not-the-password"),
+        "{}",
+        wrong.stderr
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_file_others_can_read_is_warned_about() {
+    let sim = sim().await;
+    let home = Scratch::new("certificate-mode");
+    let pem = home.0.join("app.pem");
+    std::fs::copy(fixture("app.pem"), &pem).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pem, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = with_certificate(secretless(&sim, &home.0), &pem).await.ok();
+    assert!(
+        run.stderr.contains("can be read by other users"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_federated_token_file_signs_in_and_a_foreign_subject_is_refused() {
+    let sim = sim().await;
+    let home = Scratch::new("federated");
+    let file = home.0.join("token");
+    let audience = "api://AzureADTokenExchange";
+    let token = sim.federated_token(FILE_SUBJECT, audience, Duration::from_secs(300));
+    std::fs::write(&file, &token).unwrap();
+    let mut command = secretless(&sim, &home.0);
+    command.env("AZURE_FEDERATED_TOKEN_FILE", &file);
+    let ok = list(command, &["--auth", "federated"]).await.ok();
+    assert!(ok.stderr.contains("credential=federated"), "{}", ok.stderr);
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!ok.stderr.contains(signature), "the token is never logged");
+    assert!(!ok.stdout.contains(signature));
+    std::fs::write(
+        &file,
+        sim.federated_token(
+            "system:serviceaccount:ci:intruder",
+            audience,
+            Duration::from_secs(300),
+        ),
+    )
+    .unwrap();
+    let refused = list(
+        secretless(&sim, &home.0),
+        &[
+            "--auth",
+            "federated",
+            "--federated-token-file",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_refused(&refused, "AADSTS70021");
+    assert!(
+        refused.stderr.contains("federated credential"),
+        "{}",
+        refused.stderr
+    );
+    std::fs::write(
+        &file,
+        sim.federated_token(
+            FILE_SUBJECT,
+            "api://somewhere-else",
+            Duration::from_secs(300),
+        ),
+    )
+    .unwrap();
+    let mut command = secretless(&sim, &home.0);
+    command.env("AZURE_FEDERATED_TOKEN_FILE", &file);
+    assert_refused(
+        &list(command, &["--auth", "federated"]).await,
+        "AADSTS700212",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_actions_oidc_signs_in_and_a_bad_request_token_is_refused() {
+    let sim = sim().await;
+    let home = Scratch::new("github");
+    let github = |token: &str| {
+        let mut command = secretless(&sim, &home.0);
+        command
+            .env("ACTIONS_ID_TOKEN_REQUEST_URL", sim.github_token_url())
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", token);
+        command
+    };
+    let request_token = sim.config().oidc_request_token.clone();
+    let ok = list(github(&request_token), &["--auth", "github"])
+        .await
+        .ok();
+    assert!(!ok.stderr.contains(&request_token), "{}", ok.stderr);
+    let refused = list(github("not-the-job-token"), &["--auth", "github"]).await;
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(refused.stderr.contains("GitHub"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("401"), "{}", refused.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn azure_pipelines_oidc_signs_in_for_its_service_connection_only() {
+    let sim = sim().await;
+    let home = Scratch::new("pipelines");
+    let pipelines = |connection: &str| {
+        let mut command = secretless(&sim, &home.0);
+        command
+            .env("SYSTEM_OIDCREQUESTURI", sim.pipelines_oidc_url())
+            .env("SYSTEM_ACCESSTOKEN", &sim.config().oidc_request_token)
+            .env("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", connection);
+        command
+    };
+    list(
+        pipelines(SERVICE_CONNECTION),
+        &["--auth", "azure-pipelines"],
+    )
+    .await
+    .ok();
+    let refused = list(
+        pipelines("another-connection"),
+        &["--auth", "azure-pipelines"],
+    )
+    .await;
+    assert_refused(&refused, "AADSTS70021");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn managed_identities_sign_in_through_both_endpoints() {
+    let sim = sim().await;
+    let home = Scratch::new("managed");
+    let app_service = |header: &str| {
+        let mut command = secretless(&sim, &home.0);
+        command
+            .env_remove("HW_TENANT_ID")
+            .env_remove("HW_CLIENT_ID")
+            .env("IDENTITY_ENDPOINT", sim.identity_endpoint())
+            .env("IDENTITY_HEADER", header);
+        command
+    };
+    let header = sim.config().identity_header.clone();
+    let ok = list(app_service(&header), &["--auth", "managed-identity"])
+        .await
+        .ok();
+    assert!(!ok.stderr.contains(&header), "{}", ok.stderr);
+    let refused = list(app_service("wrong"), &["--auth", "managed-identity"]).await;
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    // The instance metadata service, with a user-assigned identity.
+    let imds = |client: &str| {
+        let mut command = secretless(&sim, &home.0);
+        command
+            .env_remove("HW_TENANT_ID")
+            .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", sim.authority_url())
+            .env("HW_CLIENT_ID", client);
+        command
+    };
+    list(
+        imds("hw-sim-user-identity"),
+        &["--auth", "managed-identity"],
+    )
+    .await
+    .ok();
+    let unknown = list(imds("nobody"), &["--auth", "managed-identity"]).await;
+    assert_eq!(unknown.code, 3, "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("Identity not found"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+/// A directory holding a stand-in `az` that prints `stdout` and exits with `code`.
+fn fake_az(home: &Scratch, stdout: &str, code: i32) -> PathBuf {
+    let dir = home.0.join(format!("bin-{code}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = home.0.join(format!("az-{code}.json"));
+    std::fs::write(&json, stdout).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("az");
+        let stream = if code == 0 { "" } else { ">&2" };
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncat '{}' {stream}\nexit {code}\n",
+                json.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    #[cfg(windows)]
+    {
+        let stream = if code == 0 { "" } else { "1>&2" };
+        std::fs::write(
+            dir.join("az.cmd"),
+            format!(
+                "@type \"{}\" {stream}\r\n@exit /b {code}\r\n",
+                json.display()
+            ),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// `PATH` with `dir` first.
+fn with_path(dir: &Path) -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir.to_owned()).chain(std::env::split_paths(&rest)))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_azure_cli_signs_in_and_says_when_it_is_not_logged_in() {
+    let sim = sim().await;
+    let home = Scratch::new("azure-cli");
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3000;
+    let token = sim.issue_token();
+    let signed_in = fake_az(
+        &home,
+        &format!(
+            r#"{{"accessToken":"{token}","expiresOn":"2026-12-01 12:00:00.000000","expires_on":{expires},"tokenType":"Bearer"}}"#
+        ),
+        0,
+    );
+    let mut command = secretless(&sim, &home.0);
+    command.env("PATH", with_path(&signed_in));
+    let ok = list(command, &["--auth", "azure-cli"]).await.ok();
+    assert!(!ok.stderr.contains(&token), "{}", ok.stderr);
+    let logged_out = fake_az(&home, "ERROR: Please run 'az login' to setup account.", 1);
+    let mut command = secretless(&sim, &home.0);
+    command.env("PATH", with_path(&logged_out));
+    let refused = list(command, &["--auth", "azure-cli"]).await;
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(refused.stderr.contains("az login"), "{}", refused.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_takes_the_first_configured_in_order_and_lists_why_when_none_is() {
+    let sim = sim().await;
+    let home = Scratch::new("auto");
+    let pem = private_copy(&home, "app.pem");
+    // A secret and a certificate: the secret comes first.
+    let mut both = command(&sim, &home.0);
+    both.env("AZURE_CLIENT_CERTIFICATE_PATH", &pem);
+    let run = list(both, &[]).await.ok();
+    assert!(run.stderr.contains("credential=secret"), "{}", run.stderr);
+    // Only GitHub's variables: GitHub.
+    let mut github = secretless(&sim, &home.0);
+    github
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", sim.github_token_url())
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            &sim.config().oidc_request_token,
+        );
+    let run = list(github, &[]).await.ok();
+    assert!(run.stderr.contains("credential=github"), "{}", run.stderr);
+    // Nothing: every kind, each with why.
+    let mut nothing = secretless(&sim, &home.0);
+    nothing.env("PATH", home.0.join("empty-bin"));
+    let none = list(nothing, &[]).await;
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    for kind in [
+        "secret",
+        "certificate",
+        "federated",
+        "github",
+        "azure-pipelines",
+        "managed-identity",
+        "azure-cli",
+    ] {
+        assert!(
+            none.stderr.contains(&format!("- {kind}: ")),
+            "{kind}: {}",
+            none.stderr
+        );
+    }
+    assert!(none.stderr.contains("HW_CLIENT_SECRET"), "{}", none.stderr);
+}
