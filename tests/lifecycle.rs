@@ -1047,7 +1047,7 @@ async fn a_block_that_stops_moving_is_given_up_and_sent_again() {
     ])
     .await;
     // 4 KiB blocks: once a block is all handed over, its answer may take the stall timeout plus
-    // its drain at 64 kbit/s (0.3 s + 0.5 s), well under the 3 s the block is held.
+    // its drain at 64 kbit/s (0.3 s + 1 s, in whole seconds), under the 3 s the block is held.
     let client = sim
         .client_builder()
         .transfer_options(

@@ -123,8 +123,13 @@ async fn assertion_sim() -> TestSim {
 }
 
 /// A JWT with `claims`, signed (RS256) with the `app` test key and named by `certificate`'s
-/// thumbprint.
+/// SHA-256 thumbprint (`x5t#S256`).
 fn signed(claims: serde_json::Value, certificate: &str) -> String {
+    signed_with(claims, certificate, "x5t#S256")
+}
+
+/// The same, naming the certificate in header field `field` (`x5t#S256`, or `x5t` for SHA-1).
+fn signed_with(claims: serde_json::Value, certificate: &str, field: &str) -> String {
     use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -135,8 +140,9 @@ fn signed(claims: serde_json::Value, certificate: &str) -> String {
     let key = RsaKeyPair::from_pkcs8(key.secret_pkcs8_der()).unwrap();
     let named =
         CertificateDer::from_pem_slice(&std::fs::read(fixture(certificate)).unwrap()).unwrap();
-    let (_, s256) = hw_sim::assertion::thumbprints(&named);
-    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t#S256": s256});
+    let (s1, s256) = hw_sim::assertion::thumbprints(&named);
+    let thumbprint = if field == "x5t" { s1 } else { s256 };
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", field: thumbprint});
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -229,6 +235,20 @@ async fn the_token_endpoint_checks_client_assertions_as_entra_does() {
     );
     let someone = claims(&audience, "another-app", now, now + 600);
     assert_eq!(answer(&sim, &signed(someone, "app.cert.pem")).await, 700021);
+    let mut other_subject = claims(&audience, &app.client_id, now, now + 600);
+    other_subject["sub"] = "another-app".into();
+    assert_eq!(
+        answer(&sim, &signed(other_subject, "app.cert.pem")).await,
+        700021
+    );
+    let not_yet = claims(&audience, &app.client_id, now + 3600, now + 3900);
+    assert_eq!(answer(&sim, &signed(not_yet, "app.cert.pem")).await, 700024);
+    // Named by its SHA-1 thumbprint only, as older clients do.
+    let sha1 = claims(&audience, &app.client_id, now, now + 600);
+    assert_eq!(
+        answer(&sim, &signed_with(sha1, "app.cert.pem", "x5t")).await,
+        0
+    );
     assert_eq!(answer(&sim, "not.a.jwt").await, 50027);
 }
 

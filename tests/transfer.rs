@@ -415,9 +415,18 @@ async fn a_blob_replaced_after_an_interruption_is_read_anew_never_mixed(b: Backe
         async move { client.download_from(url, dest, &*progress).await }
     })
     .await;
+    let mut meta = dest.as_os_str().to_owned();
+    meta.push(".part.json");
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    assert!(
+        kept["done"].as_u64().unwrap() > 0,
+        "a prefix was kept: {kept}"
+    );
     put_blob(&url, new.clone()).await;
     let report = b.client.download_from(&url, &dest, &Silent).await.unwrap();
     assert_eq!(report.resumed_from, 0, "started over: {report:?}");
+    // Told by the ETag, not found out by a whole-MD5 mismatch (which checks ranges again).
+    assert_eq!(report.ranges_verified, 0, "{report:?}");
     assert_eq!(std::fs::read(&dest).unwrap(), new, "all new bytes, no old");
 }
 
@@ -434,10 +443,13 @@ async fn a_complete_looking_part_of_another_blob_is_not_trusted(b: Backend) {
     let dest = dir.path().join("driver.cab");
     // A whole `.part` of blob A, the size of blob B, left beside the destination of B.
     leftover_part(&dest, &a, &without_query(&url_a), &etag_a, a.len());
-    b.client
+    let report = b
+        .client
         .download_from(&url_b, &dest, &Silent)
         .await
         .unwrap();
+    assert_eq!(report.resumed_from, 0, "{report:?}");
+    assert_eq!(report.ranges_verified, 0, "told by the sidecar: {report:?}");
     assert_eq!(std::fs::read(&dest).unwrap(), bb, "B's bytes, not A's");
 }
 
@@ -455,7 +467,9 @@ async fn a_complete_part_of_a_replaced_blob_starts_over(b: Backend) {
     let dest = dir.path().join("driver.cab");
     // A whole `.part` of the old content, with the blob's ETag of then.
     leftover_part(&dest, &old, &without_query(&url), &etag, old.len());
-    b.client.download_from(&url, &dest, &Silent).await.unwrap();
+    let report = b.client.download_from(&url, &dest, &Silent).await.unwrap();
+    assert_eq!(report.resumed_from, 0, "{report:?}");
+    assert_eq!(report.ranges_verified, 0, "told by the ETag: {report:?}");
     assert_eq!(std::fs::read(&dest).unwrap(), new, "never the old bytes");
 }
 

@@ -103,9 +103,9 @@ fn in_time(claims: &Value, max_lifetime: Option<u64>) -> Result<(), Refusal> {
     let Some(exp) = exp else {
         return Err(malformed("it has no exp"));
     };
-    let expired = exp + SKEW <= now;
-    let early = nbf.is_some_and(|nbf| nbf > now + SKEW);
-    let too_long = max_lifetime.is_some_and(|max| exp > now + max);
+    let expired = exp.saturating_add(SKEW) <= now;
+    let early = nbf.is_some_and(|nbf| nbf > now.saturating_add(SKEW));
+    let too_long = max_lifetime.is_some_and(|max| exp > now.saturating_add(max));
     if expired || early || too_long {
         return Err(refuse(
             401,

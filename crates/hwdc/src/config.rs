@@ -202,6 +202,18 @@ fn explain(unavailable: Unavailable) -> ConfigError {
             "no client secret is given (AZURE_CLIENT_SECRET)",
             "no client secret: set HW_CLIENT_SECRET (or AZURE_CLIENT_SECRET), give --client-secret-file, or put it in the profile",
         )
+        .replace(
+            "AZURE_CLIENT_CERTIFICATE_PATH is not set",
+            "no certificate: give --client-certificate, or set AZURE_CLIENT_CERTIFICATE_PATH",
+        )
+        .replace(
+            "AZURE_FEDERATED_TOKEN_FILE is not set",
+            "no federated token file: give --federated-token-file, or set AZURE_FEDERATED_TOKEN_FILE",
+        )
+        .replace(
+            "SYSTEM_OIDCREQUESTURI, AZURESUBSCRIPTION_SERVICE_CONNECTION_ID or SYSTEM_ACCESSTOKEN is not set",
+            "SYSTEM_OIDCREQUESTURI, SYSTEM_ACCESSTOKEN or the service connection (--service-connection-id, AZURESUBSCRIPTION_SERVICE_CONNECTION_ID) is not set",
+        )
     };
     let tried = unavailable
         .tried
@@ -215,9 +227,21 @@ fn explain(unavailable: Unavailable) -> ConfigError {
 pub async fn connect(global: &Global) -> Result<Connected, ConfigError> {
     let profile = load_profile(global)?;
     let settings = credential_settings(global, &profile)?;
+    // A flag of one credential chooses it over `auto`'s order (a secret in the environment
+    // does not outrank an explicit --client-certificate).
+    let flagged = if global.client_certificate.is_some() {
+        Some(CredentialKind::Certificate)
+    } else if global.federated_token_file.is_some() {
+        Some(CredentialKind::Federated)
+    } else if global.service_connection_id.is_some() {
+        Some(CredentialKind::AzurePipelines)
+    } else {
+        None
+    };
     let kind = global
         .auth
         .map(AuthKind::kind)
+        .or(flagged)
         .or(profile.auth.map(AuthKind::kind))
         .unwrap_or(CredentialKind::Auto);
     let chosen = choose(kind, &settings).await.map_err(explain)?;

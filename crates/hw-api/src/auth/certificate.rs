@@ -60,7 +60,10 @@ impl Certificate {
             ))
         })?;
         super::warn_if_readable_by_others(path, "a private key");
-        let named = |e: AuthError| invalid(format_args!("{}: {e}", path.display()));
+        let named = |e: AuthError| match e {
+            AuthError::Config(why) => invalid(format_args!("{}: {why}", path.display())),
+            other => other,
+        };
         if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
             Self::from_pem(&bytes).map_err(named)
         } else {

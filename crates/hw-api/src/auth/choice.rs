@@ -192,7 +192,8 @@ const IMDS_PROBE: Duration = Duration::from_secs(1);
 
 /// The credential of `kind` that `settings` describe; for [`CredentialKind::Auto`], the first of
 /// [`AUTO_ORDER`] that is configured (a managed identity counts when its endpoint is set or the
-/// metadata service answers within a second).
+/// metadata service answers within a second). A kind that is set up but cannot be made (a
+/// wrong PFX password, a missing tenant id) stops `Auto` with its error.
 pub async fn choose(
     kind: CredentialKind,
     settings: &CredentialSettings,
@@ -213,10 +214,39 @@ pub async fn choose(
     for kind in AUTO_ORDER {
         match make(kind, settings, true).await {
             Ok(chosen) => return Ok(signing_in(chosen)),
+            // Set up but broken (a wrong PFX password, a missing tenant): that is the error;
+            // signing in as another identity instead would hide it.
+            Err(why) if configured(kind, settings) => {
+                return Err(Unavailable {
+                    tried: vec![(kind, why)],
+                });
+            }
             Err(why) => tried.push((kind, why)),
         }
     }
     Err(Unavailable { tried })
+}
+
+/// Whether the settings hold `kind`'s own inputs (so that failing to make it is an error, not
+/// a reason to try the next kind).
+fn configured(kind: CredentialKind, settings: &CredentialSettings) -> bool {
+    match kind {
+        CredentialKind::Secret => settings.client_secret.is_some(),
+        CredentialKind::Certificate => settings.certificate_path.is_some(),
+        CredentialKind::Federated => settings.federated_token_file.is_some(),
+        CredentialKind::GitHub => {
+            settings.github_request_url.is_some() && settings.github_request_token.is_some()
+        }
+        CredentialKind::AzurePipelines => {
+            settings.pipelines_request_uri.is_some()
+                && settings.service_connection_id.is_some()
+                && settings.pipelines_access_token.is_some()
+        }
+        CredentialKind::ManagedIdentity => {
+            settings.identity_endpoint.is_some() && settings.identity_header.is_some()
+        }
+        CredentialKind::Auto | CredentialKind::AzureCli => false,
+    }
 }
 
 /// The app registration's tenant and client id, which every Entra credential needs.

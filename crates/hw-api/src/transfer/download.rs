@@ -5,9 +5,10 @@
 //! into place only when complete and confirmed to be the same blob.
 //!
 //! What the blob is (which blob, ETag, size, MD5) and how long a prefix of it is complete on
-//! disk are written beside it in `<name>.part.json`, the prefix after its bytes are written, so a
-//! download killed at any point resumes from what is really on disk, and a leftover of another
-//! blob, or of a blob replaced since, starts over.
+//! disk are written beside it in `<name>.part.json` (whole, by rename), the prefix after its
+//! bytes are synced to disk, so a download killed at any point, or cut by a power loss, resumes
+//! from what is really there, and a leftover of another blob, or of a blob replaced since,
+//! starts over.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -160,7 +161,8 @@ pub(crate) async fn download(
         match mismatch {
             None => break (state, from, fetched),
             // Damaged on the way, but no range was checked: fetched again, range by range.
-            Some(why) if !ranges_checked && restarts < MAX_RESTARTS => {
+            // (A prefix from an earlier attempt or run was not checked by this one either.)
+            Some(why) if (!ranges_checked || from > 0) && restarts < MAX_RESTARTS => {
                 tracing::warn!(url = %sas, "{why}: fetching it again with every range checked");
                 restarts += 1;
                 remove_both(&part, &meta).await;
@@ -221,8 +223,11 @@ async fn kept_state(part: &Path, meta: &Path, blob: &str) -> Option<PartState> {
     Some(state)
 }
 
+/// Writes the sidecar whole or not at all: a new file renamed over the old one.
 fn save(meta: &Path, state: &PartState) -> std::io::Result<()> {
-    std::fs::write(meta, serde_json::to_vec(state).unwrap_or_default())
+    let fresh = sidecar(meta, ".new");
+    std::fs::write(&fresh, serde_json::to_vec(state).unwrap_or_default())?;
+    std::fs::rename(&fresh, meta)
 }
 
 async fn remove_both(part: &Path, meta: &Path) {

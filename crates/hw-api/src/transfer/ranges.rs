@@ -63,8 +63,9 @@ pub(crate) struct Fetched {
 
 impl RangePlan<'_> {
     /// Fetches `[from, total)` into `part`, whose first `from` bytes are already there, calling
-    /// `done` with each new length of the complete prefix (after its bytes are written), and
-    /// hashing the whole file (the prefix from disk first) when `whole_md5`.
+    /// `done` with each new length of the complete prefix once its bytes are on disk (synced,
+    /// every few ranges, in the background: a record never runs ahead of the data, even after a
+    /// power loss), and hashing the whole file (the prefix from disk first) when `whole_md5`.
     pub async fn fetch(
         &self,
         part: &Path,
@@ -80,7 +81,7 @@ impl RangePlan<'_> {
             .open(part)
             .map_err(|e| Stopped::Failed(file_error(part, e)))?;
         let file = Arc::new(file);
-        let hash = whole_md5.then(|| OrderedMd5::start(part.to_owned(), from));
+        let mut hash = whole_md5.then(|| OrderedMd5::start(part.to_owned(), from));
         let range = self.range.max(1);
         let mut starts = (from..self.total).step_by(usize::try_from(range).unwrap_or(usize::MAX));
         let mut next_start = starts.next();
@@ -92,8 +93,20 @@ impl RangePlan<'_> {
         let mut prefix = from;
         let mut ranges_checked = 0;
         let mut in_flight = FuturesUnordered::new();
+        let mut checkpoint = Checkpoint::new(Arc::clone(&file), CHECKPOINT_RANGES * range, from);
         progress.update(prefix, self.total);
         loop {
+            // A hash that ended early (its prefix could not be read) ends the download.
+            if let Some(ended) = hash.take_if(|h| h.ended()) {
+                let error = match ended.finish().await {
+                    Err(e) => e,
+                    Ok(_) => std::io::Error::other("the MD5 thread ended early"),
+                };
+                return Err(Stopped::Failed(file_error(part, error)));
+            }
+            if let Some(synced) = checkpoint.reached(prefix).await {
+                done(synced).map_err(|e| Stopped::Failed(file_error(part, e)))?;
+            }
             let floor = hash.as_ref().map_or(prefix, |h| h.hashed(from));
             while in_flight.len() < self.parallelism.max(1)
                 && let Some(start) = next_start.filter(|s| *s < floor.saturating_add(window))
@@ -120,18 +133,24 @@ impl RangePlan<'_> {
             let Some(result) = result else {
                 break;
             };
-            let (start, bytes, checked) = result?;
+            let (start, bytes, checked) = match result {
+                Ok(got) => got,
+                // What is on disk so far is kept for the next attempt or run.
+                Err(Stopped::Failed(error)) => {
+                    if let Some(synced) = checkpoint.now(prefix).await {
+                        done(synced).map_err(|e| Stopped::Failed(file_error(part, e)))?;
+                    }
+                    return Err(Stopped::Failed(error));
+                }
+                Err(changed) => return Err(changed),
+            };
             ranges_checked += u64::from(checked);
             waiting.insert(start, bytes);
-            let before = prefix;
             while let Some(bytes) = waiting.remove(&prefix) {
                 prefix += bytes.len() as u64;
                 if let Some(hash) = &hash {
                     hash.update(bytes);
                 }
-            }
-            if prefix > before {
-                done(prefix).map_err(|e| Stopped::Failed(file_error(part, e)))?;
             }
             let waiting_bytes: u64 = waiting.values().map(|b| b.len() as u64).sum();
             progress.update(prefix + waiting_bytes, self.total);
@@ -231,6 +250,21 @@ impl RangePlan<'_> {
                 ),
             }));
         }
+        // The range asked for, and no other: a proxy or server that answers with another part
+        // of the blob (or of a blob of another size) is not trusted.
+        if !whole {
+            let asked = format!("bytes {start}-{}/{}", start + len - 1, self.total);
+            let answered = crate::wire::header(response.headers(), "content-range");
+            if answered.as_deref() != Some(asked.as_str()) {
+                return Attempt::Done(Err(TransferError::Integrity {
+                    what: sas.redacted(),
+                    message: format!(
+                        "asked for {asked} and got {}",
+                        answered.as_deref().unwrap_or("no Content-Range")
+                    ),
+                }));
+            }
+        }
         let expected = check
             .then(|| crate::wire::header(response.headers(), "content-md5"))
             .flatten();
@@ -296,6 +330,64 @@ impl RangePlan<'_> {
             ),
             Err(Written::Io(error)) => Attempt::Done(Err(file_error(part, error))),
         }
+    }
+}
+
+/// How many ranges of progress start a new sync (one runs at a time): about this much progress
+/// (16 MiB with the default ranges) is lost to a kill or a power loss.
+const CHECKPOINT_RANGES: u64 = 4;
+
+/// Syncs the partial file in the background every so often, and says which prefix is on disk.
+struct Checkpoint {
+    file: Arc<std::fs::File>,
+    every: u64,
+    /// The prefix the last sync that finished covers.
+    synced: u64,
+    /// A sync in flight, and the prefix it covers.
+    running: Option<(u64, tokio::task::JoinHandle<std::io::Result<()>>)>,
+}
+
+impl Checkpoint {
+    /// Syncs of `file` every `every` bytes of progress beyond `synced`, already on disk.
+    fn new(file: Arc<std::fs::File>, every: u64, synced: u64) -> Self {
+        Self {
+            file,
+            every,
+            synced,
+            running: None,
+        }
+    }
+
+    /// With the complete prefix at `prefix`: the prefix a sync has newly put on disk, if one
+    /// finished; starts the next sync when enough has come since the last.
+    async fn reached(&mut self, prefix: u64) -> Option<u64> {
+        let mut newly = None;
+        if let Some((covers, sync)) = self.running.take_if(|(_, sync)| sync.is_finished()) {
+            // A failed sync records nothing; the next one tries again.
+            if let Ok(Ok(())) = sync.await {
+                self.synced = covers;
+                newly = Some(covers);
+            }
+        }
+        if self.running.is_none() && prefix >= self.synced + self.every {
+            let file = Arc::clone(&self.file);
+            let sync = tokio::task::spawn_blocking(move || file.sync_data());
+            self.running = Some((prefix, sync));
+        }
+        newly
+    }
+
+    /// Syncs now (after the sync in flight, if any): `prefix`, if it is on disk.
+    async fn now(&mut self, prefix: u64) -> Option<u64> {
+        if let Some((_, sync)) = self.running.take() {
+            let _ = sync.await;
+        }
+        let file = Arc::clone(&self.file);
+        let synced = tokio::task::spawn_blocking(move || file.sync_data()).await;
+        matches!(synced, Ok(Ok(()))).then(|| {
+            self.synced = prefix;
+            prefix
+        })
     }
 }
 
@@ -391,14 +483,14 @@ impl OrderedMd5 {
         let _ = self.chunks.send(chunk);
     }
 
-    /// The file offset the hash has reached, for a hash that began with `from` bytes on disk;
-    /// unbounded once the hashing thread has ended (early only on an error, which `finish`
-    /// reports), so that nothing waits for it.
+    /// The file offset the hash has reached, for a hash that began with `from` bytes on disk.
     fn hashed(&self, from: u64) -> u64 {
-        if self.digest.is_finished() {
-            return u64::MAX;
-        }
         from + self.hashed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether the hashing thread has ended: before [`OrderedMd5::finish`], only on an error.
+    fn ended(&self) -> bool {
+        self.digest.is_finished()
     }
 
     /// Waits until another chunk is hashed.

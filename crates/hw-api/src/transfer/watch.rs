@@ -4,9 +4,10 @@
 //!
 //! Once a body is all handed to the connection, its bytes may still be draining from the
 //! operating system's buffers (several MiB on a fast machine) over a slow link, and nothing more
-//! can be seen until the answer: the wait for it may then last the stall timeout plus the body's
-//! size at [`ANSWER_FLOOR`], the slowest drain a connection is allowed (storage itself allows a
-//! write ten minutes per MiB: `docs/service-notes.md`, "Blob REST rules").
+//! can be seen until the answer: the wait for it may then last the stall timeout plus what the
+//! buffers can hold of the body (at most [`BUFFERED`]) at [`ANSWER_FLOOR`], the slowest drain a
+//! connection is allowed (storage itself allows a write ten minutes per MiB:
+//! `docs/service-notes.md`, "Blob REST rules").
 //!
 //! Hand-written because reqwest offers a total timeout and a read timeout, and neither sees a
 //! body that stops being taken by the connection.
@@ -29,6 +30,10 @@ pub(crate) struct Watch {
 
 /// The slowest a connection may drain a body it has taken, in bytes per second (64 kbit/s).
 pub(crate) const ANSWER_FLOOR: u64 = 8 * 1024;
+
+/// The most of a body the operating system's buffers hold (send and receive, a few MiB each on
+/// a fast machine): what may still be draining once all of it is handed over.
+pub(crate) const BUFFERED: u64 = 8 * 1024 * 1024;
 
 /// When a watched body last moved, and how much of it has.
 #[derive(Debug)]
@@ -68,7 +73,7 @@ impl Clock {
         );
         // All handed over: it may still be draining towards storage.
         let draining = if total > 0 && sent >= total {
-            Duration::from_secs(total.div_ceil(ANSWER_FLOOR))
+            Duration::from_secs(total.min(BUFFERED).div_ceil(ANSWER_FLOOR))
         } else {
             Duration::ZERO
         };
