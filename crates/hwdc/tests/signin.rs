@@ -424,3 +424,39 @@ async fn auto_takes_the_first_configured_in_order_and_lists_why_when_none_is() {
     }
     assert!(none.stderr.contains("HW_CLIENT_SECRET"), "{}", none.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_stops_at_a_credential_that_is_set_up_but_broken_and_a_flag_chooses() {
+    let sim = sim().await;
+    let home = Scratch::new("auto-broken");
+    // A certificate with a wrong password and GitHub's variables: the certificate's error, not
+    // a sign-in through GitHub.
+    let pfx = private_copy(&home, "app.pfx");
+    let mut broken = secretless(&sim, &home.0);
+    broken
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", &pfx)
+        .env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wrong")
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", sim.github_token_url())
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            &sim.config().oidc_request_token,
+        );
+    let run = list(broken, &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot sign in with certificate"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("credential=github"), "{}", run.stderr);
+    // A secret in the environment and --client-certificate, no --auth: the flag chooses.
+    let pem = private_copy(&home, "app.pem");
+    let mut flagged = command(&sim, &home.0);
+    flagged.args(["--client-certificate", pem.to_str().unwrap()]);
+    let run = list(flagged, &[]).await.ok();
+    assert!(
+        run.stderr.contains("credential=certificate"),
+        "{}",
+        run.stderr
+    );
+}
