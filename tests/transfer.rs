@@ -244,16 +244,46 @@ where
     F: Future<Output = Result<T, Error>>,
     T: std::fmt::Debug,
 {
-    let halfway = Arc::new(tokio::sync::Notify::new());
-    let signal = Arc::clone(&halfway);
+    interrupted_when(|done, total| total > 0 && done * 2 >= total, transfer).await
+}
+
+/// Downloads `url` to `dest` until the sidecar records a prefix on disk, then drops the
+/// download, as a killed process would stop.
+async fn interrupted_download(b: &Backend, url: &str, dest: &Path) {
+    let mut meta = dest.as_os_str().to_owned();
+    meta.push(".part.json");
+    let meta = PathBuf::from(meta);
+    let recorded = move |_, _| {
+        std::fs::read(&meta)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|state| state["done"].as_u64())
+            .is_some_and(|done| done > 0)
+    };
+    interrupted_when(recorded, |progress| async move {
+        b.client.download_from(url, dest, &*progress).await
+    })
+    .await
+}
+
+/// Runs `transfer` until `progress` reports a state where `stop` holds, then drops it.
+async fn interrupted_when<F, T>(
+    stop: impl Fn(u64, u64) -> bool + Send + Sync + 'static,
+    transfer: impl FnOnce(Arc<dyn Progress>) -> F,
+) where
+    F: Future<Output = Result<T, Error>>,
+    T: std::fmt::Debug,
+{
+    let reached = Arc::new(tokio::sync::Notify::new());
+    let signal = Arc::clone(&reached);
     let progress: Arc<dyn Progress> = Arc::new(move |done, total| {
-        if total > 0 && done * 2 >= total {
+        if stop(done, total) {
             signal.notify_one();
         }
     });
     tokio::select! {
         biased;
-        () = halfway.notified() => {}
+        () = reached.notified() => {}
         finished = transfer(progress) => panic!("finished before it could be interrupted: {finished:?}"),
     }
 }
@@ -381,16 +411,12 @@ async fn an_interrupted_upload_resumes_with_the_blocks_already_sent(b: Backend) 
 }
 
 async fn an_interrupted_download_resumes_from_the_partial_file(b: Backend) {
-    let bytes = content(32 * 64 * KIB + 5, b"PK");
+    let bytes = content(128 * 64 * KIB + 5, b"PK");
     let url = b.url("resume-down.cab");
     put_blob(&url, bytes.clone()).await;
     let dir = Dir::new("resume-down");
     let dest = dir.path().join("driver.cab");
-    interrupted(|progress| {
-        let (client, url, dest) = (&b.client, &url, &dest);
-        async move { client.download_from(url, dest, &*progress).await }
-    })
-    .await;
+    interrupted_download(&b, &url, &dest).await;
     assert!(!dest.exists());
     assert!(part_of(&dest).exists(), "the partial file is kept");
     let report = b.client.download_from(&url, &dest, &Silent).await.unwrap();
@@ -401,8 +427,8 @@ async fn an_interrupted_download_resumes_from_the_partial_file(b: Backend) {
 }
 
 async fn a_blob_replaced_after_an_interruption_is_read_anew_never_mixed(b: Backend) {
-    let old = content(32 * 64 * KIB, b"OLD");
-    let new = content(32 * 64 * KIB, b"NEW")
+    let old = content(128 * 64 * KIB, b"OLD");
+    let new = content(128 * 64 * KIB, b"NEW")
         .into_iter()
         .map(|x| x ^ 0xff)
         .collect::<Vec<u8>>();
@@ -410,11 +436,7 @@ async fn a_blob_replaced_after_an_interruption_is_read_anew_never_mixed(b: Backe
     put_blob(&url, old).await;
     let dir = Dir::new("replaced");
     let dest = dir.path().join("driver.cab");
-    interrupted(|progress| {
-        let (client, url, dest) = (&b.client, &url, &dest);
-        async move { client.download_from(url, dest, &*progress).await }
-    })
-    .await;
+    interrupted_download(&b, &url, &dest).await;
     let mut meta = dest.as_os_str().to_owned();
     meta.push(".part.json");
     let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
