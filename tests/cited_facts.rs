@@ -1,5 +1,6 @@
 //! The facts the code relies on are in the repository: every code comment that cites
-//! `docs/service-notes.md` names one of its sections, and none points outside the repository.
+//! `docs/service-notes.md` or `docs/package-rules.md` names one of its sections, and none points
+//! outside the repository.
 
 use std::path::{Path, PathBuf};
 
@@ -26,10 +27,12 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The section headings of `docs/service-notes.md`.
-fn sections() -> Vec<String> {
-    let notes = std::fs::read_to_string(root().join("docs/service-notes.md"))
-        .expect("docs/service-notes.md exists");
+/// The documents code may cite.
+const DOCS: [&str; 2] = ["docs/service-notes.md", "docs/package-rules.md"];
+
+/// The section headings of the document `doc`.
+fn sections(doc: &str) -> Vec<String> {
+    let notes = std::fs::read_to_string(root().join(doc)).expect("the document exists");
     notes
         .lines()
         .filter_map(|line| line.strip_prefix("## "))
@@ -39,8 +42,8 @@ fn sections() -> Vec<String> {
 
 #[test]
 fn every_cited_section_exists_and_nothing_is_cited_from_outside() {
-    let sections = sections();
-    assert!(sections.len() > 5, "{sections:?}");
+    let headings: Vec<(&str, Vec<String>)> = DOCS.iter().map(|d| (*d, sections(d))).collect();
+    assert!(headings[0].1.len() > 5, "{headings:?}");
     let mut files = Vec::new();
     for dir in ["crates", "xtask", "tests"] {
         sources(&root().join(dir), &mut files);
@@ -70,15 +73,18 @@ fn every_cited_section_exists_and_nothing_is_cited_from_outside() {
                 problems.push(format!("{} cites {needle}", file.display()));
             }
         }
-        for (at, _) in comments.match_indices("docs/service-notes.md`, \"") {
-            let rest = &comments[at + "docs/service-notes.md`, \"".len()..];
-            let heading = rest.split('"').next().unwrap_or_default();
-            citations += 1;
-            if !sections.iter().any(|s| s == heading) {
-                problems.push(format!(
-                    "{} cites a missing section {heading:?}",
-                    file.display()
-                ));
+        for (doc, sections) in &headings {
+            let needle = format!("{doc}`, \"");
+            for (at, _) in comments.match_indices(&needle) {
+                let rest = &comments[at + needle.len()..];
+                let heading = rest.split('"').next().unwrap_or_default();
+                citations += 1;
+                if !sections.iter().any(|s| s == heading) {
+                    problems.push(format!(
+                        "{} cites a missing section {heading:?} of {doc}",
+                        file.display()
+                    ));
+                }
             }
         }
     }

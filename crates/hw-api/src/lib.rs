@@ -32,6 +32,7 @@ mod config;
 mod create_once;
 mod decode;
 mod error;
+pub mod inf;
 mod inner;
 mod origin;
 mod package;

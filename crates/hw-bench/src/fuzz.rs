@@ -53,12 +53,13 @@ pub struct Report {
 
 type Target = fn(&[u8]) -> Result<(), String>;
 
-const TARGETS: [(&str, Target); 5] = [
+const TARGETS: [(&str, Target); 6] = [
     ("error-body", error_body),
     ("resources", resources),
     ("driver-metadata", driver_metadata),
     ("sas-and-redaction", sas_and_redaction),
     ("next-link", next_link),
+    ("inf", inf),
 ];
 
 /// Runs every target for `budget` in all, from `seed`.
@@ -140,10 +141,44 @@ fn corpus() -> Vec<Vec<u8>> {
             "http://127.0.0.1:1/c/b?sr=b&sp=r&se=2030-01-01&sig=SECRET-SIG#frag",
             "<html><body>502 Bad Gateway</body></html>",
             "",
+            INF_SEED,
         ]
         .map(|s| s.as_bytes().to_vec()),
     );
+    // The same INF in UTF-16 LE with its byte-order mark.
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(INF_SEED.encode_utf16().flat_map(u16::to_le_bytes));
+    corpus.push(utf16);
     corpus
+}
+
+/// An INF with every construct the reader knows.
+const INF_SEED: &str = "; comment\r\n[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=Extension\r\nProvider=%P%\r\n[Manufacturer]\r\n%P%=M, NTamd64.10.0...17763, \\\r\n NTarm64\r\n[M.NTamd64.10.0...17763]\r\n%D%=Install, PCI\\VEN_1234&DEV_5678\r\n[Strings]\r\nP=\"Contoso \"\"x\"\"; y\"\r\nD=100%%\r\n";
+
+/// Reads any bytes as an INF: no panic, every field and every substitution within the bound,
+/// every line number within the input.
+fn inf(input: &[u8]) -> Result<(), String> {
+    let Ok(inf) = hw_api::inf::Inf::parse(input) else {
+        return Ok(());
+    };
+    let lines = input.len() + 1;
+    for section in inf.sections() {
+        for entry in &section.entries {
+            if entry.line == 0 || entry.line > lines {
+                return Err(format!("entry at line {} of {lines}", entry.line));
+            }
+            for field in &entry.fields {
+                if field.len() > hw_api::inf::MAX_FIELD {
+                    return Err(format!("a field of {} bytes", field.len()));
+                }
+                let expanded = inf.expand(field);
+                if expanded.len() > hw_api::inf::MAX_FIELD {
+                    return Err(format!("a substitution of {} bytes", expanded.len()));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn collect_examples(value: &Value, out: &mut Vec<Value>) {
