@@ -31,6 +31,7 @@ mod commit;
 mod config;
 mod create_once;
 mod decode;
+pub mod driver_check;
 mod error;
 pub mod inf;
 mod inner;

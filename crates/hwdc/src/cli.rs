@@ -12,7 +12,7 @@ Exit codes:
   2   usage error (bad flags or configuration)
   3   authentication or permission failure
   4   not found
-  5   rejected by the service (a validation or state rule)
+  5   rejected by the service (a validation or state rule), or by `check`
   6   the submission's or label's workflow failed
   7   a wait timed out
   8   outcome unknown: a create or commit may or may not have happened, and checking did not
@@ -227,6 +227,16 @@ pub enum Command {
     Submit(Submit),
     /// Run the whole flow against a built-in simulator of the service, explained step by step.
     Demo(Demo),
+    /// Check a driver folder against the package rules before uploading it (exit 5 when a
+    /// finding is an error).
+    Check(Check),
+}
+
+/// `check`.
+#[derive(Args, Debug)]
+pub struct Check {
+    /// The driver folder (the one holding the INF files).
+    pub path: PathBuf,
 }
 
 /// How many items of a list to show.

@@ -63,6 +63,10 @@ impl Failure {
             Failure::Local {
                 kind: "not_found", ..
             } => 4,
+            Failure::Local {
+                kind: "check_failed",
+                ..
+            } => 5,
             Failure::Local { .. } => 1,
             Failure::Api(e) => exit_code(e.kind()).unwrap_or(1),
         }

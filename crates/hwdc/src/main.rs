@@ -46,6 +46,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Audiences(c) => commands::labels::audiences(ctx, c).await,
         Command::Submit(c) => commands::submit::run(ctx, c).await,
         Command::Demo(c) => commands::demo::run(ctx, c).await,
+        Command::Check(c) => commands::check::run(ctx, c).await,
     }
 }
 

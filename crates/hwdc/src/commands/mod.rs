@@ -1,5 +1,6 @@
 //! The commands.
 
+pub mod check;
 pub mod demo;
 pub mod labels;
 pub mod products;
