@@ -89,6 +89,34 @@ fn windows_update_label(name: &str) -> NewShippingLabel {
     .unwrap()
 }
 
+/// A new product named `name` with a submission "v1": their ids.
+async fn product_and_submission(client: &Client, name: &str) -> (Id, Id) {
+    let product = new_product(client, name).await;
+    let submission = client
+        .create_submission_once(product, &initial("v1"))
+        .await
+        .unwrap()
+        .id;
+    (product, submission)
+}
+
+/// Publishes the submission to Windows Update with a label named `name`, every target.
+async fn publish_to_wu(
+    client: &Client,
+    product: Id,
+    submission: Id,
+    name: &str,
+) -> Result<hw_api::types::ShippingLabel, Error> {
+    client
+        .publish(
+            product,
+            submission,
+            windows_update_label(name),
+            &Filter::default(),
+        )
+        .await
+}
+
 /// Downloads the signed package of a submission to `dest`, without progress.
 async fn download_signed(
     client: &Client,
@@ -522,22 +550,10 @@ async fn an_unclear_label_create_is_settled_once() {
     .await;
     let client = client(&sim);
     let (product, submission, _) = signed_submission(&client, "label-once").await;
-    let first = client
-        .publish(
-            product,
-            submission,
-            windows_update_label("to WU"),
-            &Filter::default(),
-        )
+    let first = publish_to_wu(&client, product, submission, "to WU")
         .await
         .unwrap();
-    let second = client
-        .publish(
-            product,
-            submission,
-            windows_update_label("to WU"),
-            &Filter::default(),
-        )
+    let second = publish_to_wu(&client, product, submission, "to WU")
         .await
         .unwrap();
     assert_ne!(
@@ -558,13 +574,7 @@ async fn a_label_whose_state_is_published_is_done() {
     .await;
     let client = client(&sim);
     let (product, submission, _) = signed_submission(&client, "published").await;
-    let label = client
-        .publish(
-            product,
-            submission,
-            windows_update_label("published"),
-            &Filter::default(),
-        )
+    let label = publish_to_wu(&client, product, submission, "published")
         .await
         .unwrap();
     let done = client
@@ -915,13 +925,7 @@ async fn labels_update_cancel_audiences_and_partner_translation() {
         err.code(),
         Some(&hw_api::ErrorCode::RequestInvalidForCurrentState)
     );
-    let second = client
-        .publish(
-            product,
-            submission,
-            windows_update_label("wu 2"),
-            &Filter::default(),
-        )
+    let second = publish_to_wu(&client, product, submission, "wu 2")
         .await
         .unwrap();
     client
@@ -1018,12 +1022,7 @@ async fn a_sas_url_that_expires_midway_is_read_again_and_the_upload_continues() 
         .transfer_options(small_blocks().with_parallelism(1))
         .build()
         .unwrap();
-    let product = new_product(&client, "refresh").await;
-    let submission = client
-        .create_submission_once(product, &initial("v1"))
-        .await
-        .unwrap()
-        .id;
+    let (product, submission) = product_and_submission(&client, "refresh").await;
     let (_dir, path) = package("refresh", 5 * 64 * KIB as usize, b"PK");
     let report = client
         .upload_package(product, submission, &path, &Silent)
@@ -1058,12 +1057,7 @@ async fn a_block_that_stops_moving_is_given_up_and_sent_again() {
         )
         .build()
         .unwrap();
-    let product = new_product(&client, "stall").await;
-    let submission = client
-        .create_submission_once(product, &initial("v1"))
-        .await
-        .unwrap()
-        .id;
+    let (product, submission) = product_and_submission(&client, "stall").await;
     let (_dir, path) = package("stall", 3 * 4 * KIB as usize, b"PK");
     let report = client
         .upload_package(product, submission, &path, &Silent)

@@ -500,22 +500,7 @@ async fn a_wait_that_times_out_and_an_interrupted_wait() {
     let home = Scratch::new("waits");
     let product = sim.add_product("slow").to_string();
     let package = home.file("driver.cab", 1_000, b"PK");
-    let created = hwdc(
-        &sim,
-        &home.0,
-        &[
-            "--output",
-            "json",
-            "submissions",
-            "create",
-            &product,
-            "--name",
-            "v1",
-        ],
-    )
-    .await
-    .ok()
-    .json();
+    let created = create_submission(&sim, &home.0, &product).await;
     let s = id(&created);
     hwdc(
         &sim,
@@ -653,22 +638,7 @@ async fn an_interrupted_upload_resumes_on_the_next_run() {
     .await;
     let home = Scratch::new("resume");
     let product = sim.add_product("resume").to_string();
-    let created = hwdc(
-        &sim,
-        &home.0,
-        &[
-            "--output",
-            "json",
-            "submissions",
-            "create",
-            &product,
-            "--name",
-            "v1",
-        ],
-    )
-    .await
-    .ok()
-    .json();
+    let created = create_submission(&sim, &home.0, &product).await;
     let s = id(&created);
     let package = home.file("big.cab", 20 * 1024 * 1024 + 5, b"PK");
     let failed = hwdc(
@@ -842,27 +812,13 @@ async fn json_output_never_carries_a_sas_signature_and_usage_errors_are_json_too
     let sim = start(quick()).await;
     let home = Scratch::new("json-sig");
     let product = sim.add_product("p").to_string();
-    let created = hwdc(
-        &sim,
-        &home.0,
-        &[
-            "--output",
-            "json",
-            "submissions",
-            "create",
-            &product,
-            "--name",
-            "v1",
-        ],
-    )
-    .await
-    .ok();
-    let url = created.json()["downloads"]["items"][0]["url"]
+    let created = create_submission(&sim, &home.0, &product).await;
+    let url = created["downloads"]["items"][0]["url"]
         .as_str()
         .unwrap()
         .to_owned();
     assert!(url.contains("sig=REDACTED"), "{url}");
-    let s = id(&created.json());
+    let s = id(&created);
     let got = hwdc(
         &sim,
         &home.0,
@@ -1160,22 +1116,7 @@ async fn block_size_and_parallelism_are_flags() {
     let sim = start(quick()).await;
     let home = Scratch::new("blocks");
     let product = sim.add_product("blocks").to_string();
-    let created = hwdc(
-        &sim,
-        &home.0,
-        &[
-            "--output",
-            "json",
-            "submissions",
-            "create",
-            &product,
-            "--name",
-            "v1",
-        ],
-    )
-    .await
-    .ok()
-    .json();
+    let created = create_submission(&sim, &home.0, &product).await;
     let s = id(&created);
     let package = home.file("three.cab", 3 * 1024 * 1024 - 1, b"PK");
     let uploaded = hwdc(

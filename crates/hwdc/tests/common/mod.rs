@@ -154,3 +154,17 @@ pub async fn hwdc(sim: &SimHandle, home: &Path, args: &[&str]) -> Run {
 pub fn id(value: &Value) -> String {
     value["id"].as_u64().unwrap().to_string()
 }
+
+/// Creates submission "v1" of `product` with `hwdc submissions create`: its JSON.
+pub async fn create_submission(sim: &SimHandle, home: &Path, product: &str) -> Value {
+    let args = [
+        "--output",
+        "json",
+        "submissions",
+        "create",
+        product,
+        "--name",
+        "v1",
+    ];
+    hwdc(sim, home, &args).await.ok().json()
+}
