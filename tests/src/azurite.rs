@@ -6,7 +6,7 @@
 //! Without Node.js and npm these tests fail, saying what to install: they never skip.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::workspace_root;
+use crate::{tools_dir, workspace_root};
 
 /// Azurite's development account (the same on every installation).
 pub const ACCOUNT: &str = "devstoreaccount1";
@@ -162,21 +162,13 @@ fn npm() -> Command {
     Command::new(if cfg!(windows) { "npm.cmd" } else { "npm" })
 }
 
-/// The target directory this test binary was built into (`<target>/<profile>/deps/<test>`).
-fn target_dir() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
 /// Installs the pinned Azurite into the target directory unless it is there already; returns
 /// the script of its blob service.
 fn install() -> Result<PathBuf, String> {
     let source = workspace_root().join("tools/azurite");
     let lock = std::fs::read(source.join("package-lock.json"))
         .map_err(|e| format!("tools/azurite/package-lock.json: {e}"))?;
-    let tools = target_dir().join("tools");
+    let tools = tools_dir();
     let dir = tools.join("azurite");
     let main = dir.join("node_modules/azurite/dist/src/blob/main.js");
     let stamp = dir.join("installed-lock.json");

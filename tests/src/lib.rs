@@ -3,6 +3,7 @@
 //! that checks its own responses, and Azurite.
 
 pub mod azurite;
+pub mod cabextract;
 pub mod conformance;
 pub mod sim;
 pub mod tempdir;
@@ -15,6 +16,16 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .map(PathBuf::from)
         .expect("tests/ has a parent")
+}
+
+/// Where the tests keep the tools they install (Azurite, cabextract): `<target>/tools`, beside
+/// the profile folder this test binary was built into (`<target>/<profile>/deps/<test>`).
+pub fn tools_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(std::path::Path::to_path_buf))
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("tools")
 }
 
 /// `openapi/hardware.yaml` as a JSON tree.

@@ -26,13 +26,16 @@
 //!   from errors and logs.
 
 pub mod auth;
+pub mod cabinet;
 mod client;
 mod commit;
 mod config;
 mod create_once;
 mod decode;
 pub mod driver_check;
+pub mod driver_package;
 mod error;
+pub mod hlkx;
 pub mod inf;
 mod inner;
 mod origin;

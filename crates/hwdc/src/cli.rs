@@ -227,16 +227,85 @@ pub enum Command {
     Submit(Submit),
     /// Run the whole flow against a built-in simulator of the service, explained step by step.
     Demo(Demo),
-    /// Check a driver folder against the package rules before uploading it (exit 5 when a
-    /// finding is an error).
+    /// Check a driver folder, a .cab or an .hlkx against the package rules before uploading it
+    /// (exit 5 when a finding is an error).
     Check(Check),
+    /// Build the attestation CAB from driver folders (checked first; reproducible: the same
+    /// folders give the same bytes).
+    Package(Package),
+    /// The configuration file: write a profile, show where it is, or show it (secrets
+    /// redacted).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to standard output.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print hwdc's man page (roff) to standard output.
+    Man,
 }
 
 /// `check`.
 #[derive(Args, Debug)]
 pub struct Check {
-    /// The driver folder (the one holding the INF files).
+    /// A driver folder (the one holding the INF files), a .cab or an .hlkx.
     pub path: PathBuf,
+    #[command(flatten)]
+    pub targets: Targets,
+}
+
+/// The architectures a package must cover.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Targets {
+    /// An OS code the product requests a signature for (repeatable), e.g.
+    /// WINDOWS_v100_X64_GE_FULL: every INF must cover its architecture.
+    #[arg(long = "signature", value_name = "OS_CODE")]
+    pub signatures: Vec<String>,
+    /// Check against the requested signatures of this product (signs in to read them).
+    #[arg(long, value_name = "ID", conflicts_with = "signatures")]
+    pub product: Option<u64>,
+}
+
+/// `package`.
+#[derive(Args, Debug)]
+pub struct Package {
+    /// The driver folders, each holding its INF files; each becomes a folder of the cabinet.
+    #[arg(required = true, value_name = "DRIVER_DIR")]
+    pub folders: Vec<PathBuf>,
+    /// Where to write the CAB.
+    #[arg(long, short = 'o', value_name = "FILE.cab")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub targets: Targets,
+    /// Write the CAB even when the check finds errors.
+    #[arg(long)]
+    pub no_check: bool,
+}
+
+/// `config`.
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Write a profile: tenant, client and, unless --no-secret, the client secret (asked for
+    /// without echo, or read from standard input when it is not a terminal). The file is made
+    /// readable by its owner only.
+    Init(ConfigInit),
+    /// Print the configuration file's path.
+    Path,
+    /// Print the profile in use, with where each setting comes from (secrets redacted).
+    Show,
+}
+
+/// `config init`.
+#[derive(Args, Debug)]
+pub struct ConfigInit {
+    /// Keep no secret in the file (sign in with a certificate, federation, a managed identity
+    /// or the Azure CLI, or give HW_CLIENT_SECRET at run time).
+    #[arg(long)]
+    pub no_secret: bool,
+    /// Replace the profile if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How many items of a list to show.
@@ -556,8 +625,13 @@ pub enum Audiences {
 /// `submit`.
 #[derive(Args, Debug)]
 pub struct Submit {
-    /// The package file.
+    /// The package file, or a driver folder: it is checked, packaged as a CAB beside the
+    /// signed package's path (`<out>.upload.cab`) and submitted.
+    #[arg(value_name = "PACKAGE_OR_DRIVER_DIR")]
     pub file: PathBuf,
+    /// Submit a driver folder without checking it first.
+    #[arg(long)]
+    pub no_check: bool,
     /// The product to submit to.
     #[arg(
         long,

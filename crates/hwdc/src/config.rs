@@ -284,3 +284,127 @@ pub async fn connect(global: &Global) -> Result<Connected, ConfigError> {
     let account = format!("{} at {origin}", chosen.identity).to_lowercase();
     Ok(Connected { client, account })
 }
+
+/// A setting as `config show` lists it: its name, its value (secrets redacted) and where it
+/// comes from.
+pub type Described = (&'static str, String, &'static str);
+
+/// Each setting of the profile in use, with where it comes from, in the order they are read
+/// (flags and HW_* variables, then the Azure SDK's variables, then the profile, then defaults).
+pub fn describe(global: &Global) -> Result<Vec<Described>, ConfigError> {
+    let profile = load_profile(global)?;
+    let show = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string());
+    let debug = |value: Option<String>| value.map(|v| v.to_lowercase());
+    // Each setting with its possible sources, first match wins.
+    type Sources = Vec<(Option<String>, &'static str)>;
+    let candidates: Vec<(&'static str, Sources)> = vec![
+        (
+            "base_url",
+            vec![
+                (global.base_url.clone(), "flag or HW_API_BASE_URL"),
+                (profile.base_url.clone(), "profile"),
+                (Some(DEFAULT_BASE_URL.to_owned()), "default"),
+            ],
+        ),
+        (
+            "authority_host",
+            vec![
+                (global.authority_host.clone(), "flag or HW_AUTHORITY_HOST"),
+                (env("AZURE_AUTHORITY_HOST"), "AZURE_AUTHORITY_HOST"),
+                (profile.authority_host.clone(), "profile"),
+                (Some(DEFAULT_AUTHORITY.to_owned()), "default"),
+            ],
+        ),
+        (
+            "tenant_id",
+            vec![
+                (global.tenant_id.clone(), "flag or HW_TENANT_ID"),
+                (env("AZURE_TENANT_ID"), "AZURE_TENANT_ID"),
+                (profile.tenant_id.clone(), "profile"),
+            ],
+        ),
+        (
+            "client_id",
+            vec![
+                (global.client_id.clone(), "flag or HW_CLIENT_ID"),
+                (env("AZURE_CLIENT_ID"), "AZURE_CLIENT_ID"),
+                (profile.client_id.clone(), "profile"),
+            ],
+        ),
+        (
+            "auth",
+            vec![
+                (
+                    debug(global.auth.map(|a| format!("{a:?}"))),
+                    "flag or HW_AUTH",
+                ),
+                (debug(profile.auth.map(|a| format!("{a:?}"))), "profile"),
+                (Some("auto".into()), "default"),
+            ],
+        ),
+        (
+            "client_secret",
+            vec![
+                (
+                    show(&global.client_secret_file),
+                    "file given by flag or HW_CLIENT_SECRET_FILE",
+                ),
+                (
+                    env("HW_CLIENT_SECRET").map(|_| "(set; redacted)".into()),
+                    "HW_CLIENT_SECRET",
+                ),
+                (
+                    env("AZURE_CLIENT_SECRET").map(|_| "(set; redacted)".into()),
+                    "AZURE_CLIENT_SECRET",
+                ),
+                (
+                    profile
+                        .client_secret
+                        .as_ref()
+                        .map(|_| "(set; redacted)".into()),
+                    "profile",
+                ),
+                (
+                    show(&profile.client_secret_file),
+                    "file named by the profile",
+                ),
+            ],
+        ),
+        (
+            "client_certificate",
+            vec![
+                (
+                    show(&global.client_certificate),
+                    "flag or HW_CLIENT_CERTIFICATE_PATH",
+                ),
+                (
+                    env("AZURE_CLIENT_CERTIFICATE_PATH"),
+                    "AZURE_CLIENT_CERTIFICATE_PATH",
+                ),
+                (show(&profile.client_certificate), "profile"),
+            ],
+        ),
+        (
+            "federated_token_file",
+            vec![
+                (
+                    show(&global.federated_token_file),
+                    "flag or HW_FEDERATED_TOKEN_FILE",
+                ),
+                (
+                    env("AZURE_FEDERATED_TOKEN_FILE"),
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                ),
+            ],
+        ),
+    ];
+    Ok(candidates
+        .into_iter()
+        .map(|(key, sources)| {
+            sources
+                .into_iter()
+                .find_map(|(value, source)| value.map(|v| (key, v, source)))
+                .unwrap_or((key, "(not set)".into(), "nowhere"))
+        })
+        .collect())
+}

@@ -47,6 +47,22 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Submit(c) => commands::submit::run(ctx, c).await,
         Command::Demo(c) => commands::demo::run(ctx, c).await,
         Command::Check(c) => commands::check::run(ctx, c).await,
+        Command::Package(c) => commands::package::run(ctx, c).await,
+        Command::Config(c) => commands::settings::run(ctx, c).await,
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "hwdc", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command)
+                .render(&mut std::io::stdout())
+                .map_err(|e| Failure::Local {
+                    kind: "file",
+                    message: format!("cannot write the man page: {e}"),
+                })
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! `hwdc check` on driver folders the tests write: a good package passes (ANSI or UTF-16), a
-//! broken one fails with exit 5 and findings that name the file, line and rule.
+//! `hwdc check` on driver folders, CABs and HLKX files the tests write: a good package passes
+//! (ANSI or UTF-16), a broken one fails with exit 5 and findings that name the file, line and
+//! rule.
 
 mod common;
 
@@ -9,54 +10,35 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 
-const INF: &str = "[Version]\r\n\
-Signature=\"$Windows NT$\"\r\n\
-Class=System\r\n\
-ClassGuid={4d36e97d-e325-11ce-bfc1-08002be10318}\r\n\
-Provider=%Contoso%\r\n\
-DriverVer=11/30/2026,1.2.3.4\r\n\
-CatalogFile=touch.cat\r\n\
-[SourceDisksNames]\r\n\
-1=%Disk%,,,\\bin\r\n\
-[SourceDisksFiles]\r\n\
-touch.sys=1\r\n\
-[Manufacturer]\r\n\
-%Contoso%=Touch,NTamd64.10.0...17763\r\n\
-[Touch.NTamd64.10.0...17763]\r\n\
-%Device%=Install,ACPI\\CTS0001\r\n\
-[Strings]\r\n\
-Contoso=\"Contoso\"\r\n\
-Disk=\"Disk\"\r\n\
-Device=\"Touch\"\r\n";
-
-/// A driver folder with `inf` (as its bytes), its driver binary and its catalog.
-fn driver(home: &Scratch, name: &str, inf: &[u8]) -> std::path::PathBuf {
-    let dir = home.0.join(name);
-    std::fs::create_dir_all(dir.join("bin")).unwrap();
-    std::fs::write(dir.join("touch.inf"), inf).unwrap();
-    std::fs::write(dir.join("bin/touch.sys"), b"MZ driver").unwrap();
-    std::fs::write(dir.join("touch.cat"), b"catalog").unwrap();
-    dir
+async fn check(path: &Path, extra: &[&str]) -> Run {
+    let command = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    let mut args = vec!["--output", "json", "check", path.to_str().unwrap()];
+    args.extend(extra);
+    run(command, &args).await
 }
 
-async fn check(path: &Path) -> Run {
-    let command = Command::new(env!("CARGO_BIN_EXE_hwdc"));
-    run(
-        command,
-        &["--output", "json", "check", path.to_str().unwrap()],
-    )
-    .await
+fn rules(findings: &Value) -> Vec<(String, Option<u64>)> {
+    findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap().to_owned(), f["line"].as_u64()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_good_driver_folder_passes_in_ansi_and_utf16() {
     let home = Scratch::new("check-good");
-    let ansi = driver(&home, "ansi", INF.as_bytes());
-    assert_eq!(check(&ansi).await.ok().json(), Value::Array(Vec::new()));
-    let mut utf16 = vec![0xFF, 0xFE];
-    utf16.extend(INF.encode_utf16().flat_map(u16::to_le_bytes));
-    let wide = driver(&home, "utf16", &utf16);
-    assert_eq!(check(&wide).await.ok().json(), Value::Array(Vec::new()));
+    let ansi = driver_folder(&home, "ansi", INF.as_bytes());
+    assert_eq!(
+        check(&ansi, &[]).await.ok().json(),
+        Value::Array(Vec::new())
+    );
+    let wide = driver_folder(&home, "utf16", &utf16(INF));
+    assert_eq!(
+        check(&wide, &[]).await.ok().json(),
+        Value::Array(Vec::new())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -65,25 +47,126 @@ async fn a_broken_driver_folder_fails_with_each_finding_placed() {
     let broken = INF
         .replace("$Windows NT$", "$Windows 95$")
         .replace("touch.sys=1", "missing.sys=1");
-    let dir = driver(&home, "broken", broken.as_bytes());
-    let run = check(&dir).await;
+    let dir = driver_folder(&home, "broken", broken.as_bytes());
+    let run = check(&dir, &[]).await;
     assert_eq!(run.code, 5, "{}", run.stderr);
     let findings = run.json();
-    let found: Vec<(String, u64)> = findings
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().to_owned(),
-                f["line"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(found, vec![("V1".to_owned(), 2), ("S5".to_owned(), 11)]);
-    assert_eq!(findings[0]["file"], "touch.inf");
+    assert_eq!(
+        rules(&findings),
+        [
+            ("V1".to_owned(), Some(2)),
+            ("S5".to_owned(), Some(12)),
+            ("S1".to_owned(), Some(22)),
+        ]
+    );
+    assert_eq!(findings[0]["file"], "broken/touch.inf");
     assert_eq!(findings[0]["severity"], "error");
-    // A file is not a folder: said so, exit 2.
-    let file = check(&dir.join("touch.inf")).await;
+    // Neither a folder, a .cab nor an .hlkx: said so, exit 2.
+    let file = check(&dir.join("touch.inf"), &[]).await;
     assert_eq!(file.code, 2, "{}", file.stderr);
+    let missing = check(&home.0.join("absent.cab"), &[]).await;
+    assert_eq!(missing.code, 4, "{}", missing.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_requested_signatures_must_be_covered_by_every_inf() {
+    let home = Scratch::new("check-arch");
+    let dir = driver_folder(&home, "touch", INF.as_bytes());
+    check(&dir, &["--signature", "WINDOWS_v100_X64_GE_FULL"])
+        .await
+        .ok();
+    let arm = check(&dir, &["--signature", "WINDOWS_v100_ARM64_GE_FULL"]).await;
+    assert_eq!(arm.code, 5, "{}", arm.stderr);
+    assert_eq!(rules(&arm.json()), [("A1".to_owned(), Some(13))]);
+    // Both architectures decorated: both signatures pass.
+    let both = INF
+        .replace(
+            "Touch,NTamd64.10.0...17763",
+            "Touch,NTamd64.10.0...17763,NTarm64.10.0...17763",
+        )
+        .replace(
+            "[DestinationDirs]",
+            "[Touch.NTarm64.10.0...17763]\r\n%Device%=Install,ACPI\\CTS0001\r\n[DestinationDirs]",
+        )
+        .replace("[Install.NTamd64", "[Install.NT");
+    let dir = driver_folder(&home, "both", both.as_bytes());
+    let run = check(
+        &dir,
+        &[
+            "--signature",
+            "WINDOWS_v100_X64_GE_FULL",
+            "--signature",
+            "WINDOWS_v100_ARM64_GE_FULL",
+        ],
+    )
+    .await;
+    assert_eq!(run.ok().json(), Value::Array(Vec::new()));
+}
+
+/// A cabinet written by the `cab` crate directly (not by hwdc), with `files` as (name, bytes).
+fn cabinet(path: &Path, files: &[(&str, &[u8])]) {
+    let mut builder = cab::CabinetBuilder::new();
+    let folder = builder.add_folder(cab::CompressionType::MsZip);
+    for (name, _) in files {
+        folder.add_file(*name);
+    }
+    let mut writer = builder.build(std::fs::File::create(path).unwrap()).unwrap();
+    let mut contents = files.iter();
+    while let Some(mut entry) = writer.next_file().unwrap() {
+        std::io::Write::write_all(&mut entry, contents.next().unwrap().1).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cab_is_read_and_checked_with_its_layout() {
+    let home = Scratch::new("check-cab");
+    let good = home.0.join("good.cab");
+    let wide = utf16(INF);
+    cabinet(
+        &good,
+        &[
+            ("touch\\touch.inf", &wide),
+            ("touch\\touch.sys", b"MZ"),
+            ("touch\\touch.cat", b"cat"),
+            ("touch\\touch.pdb", b"pdb"),
+        ],
+    );
+    let run = check(&good, &[]).await.ok();
+    assert_eq!(rules(&run.json()), [("C11".to_owned(), None)]);
+    // A file at the root, and an INF that names a file the cabinet lacks.
+    let bad = home.0.join("bad.cab");
+    cabinet(
+        &bad,
+        &[
+            ("readme.txt", b"hi"),
+            ("touch\\touch.inf", INF.as_bytes()),
+            ("touch\\touch.cat", b"cat"),
+            ("touch\\touch.pdb", b"pdb"),
+        ],
+    );
+    let run = check(&bad, &[]).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    let found: Vec<String> = rules(&run.json()).into_iter().map(|(r, _)| r).collect();
+    assert_eq!(found, ["C1", "C6", "S5", "C11"], "{}", run.stdout);
+    // Not a cabinet at all: a typed error, not a panic.
+    let html = home.0.join("gateway.cab");
+    std::fs::write(&html, b"<html>502 Bad Gateway</html>").unwrap();
+    let run = check(&html, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a readable cabinet"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_hlkx_is_recognised_and_an_impostor_refused() {
+    let home = Scratch::new("check-hlkx");
+    let fake = home.0.join("results.hlkx");
+    std::fs::write(&fake, b"MSCF this is a cabinet").unwrap();
+    let run = check(&fake, &[]).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert_eq!(rules(&run.json()), [("H1".to_owned(), None)]);
 }

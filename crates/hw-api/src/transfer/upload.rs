@@ -38,6 +38,9 @@ pub struct UploadReport {
     /// (their ids cannot live beside ours), as Get Block List showed them; 1 (at least one)
     /// when the list could not be read and storage refused our block ids because of them.
     pub foreign_blocks_cleared: usize,
+    /// The whole blob's MD5 as storage records it (base64), when it was computed: always for a
+    /// single Put Blob, and for blocks sent in one pass.
+    pub content_md5: Option<String>,
 }
 
 /// Uploads the file at `path` to `sas`.
@@ -69,6 +72,7 @@ pub(crate) async fn upload(
         .min(limits.max_put_blob);
     if size <= single {
         let data = tokio::fs::read(path).await.map_err(file_error)?;
+        let content_md5 = STANDARD.encode(Md5::digest(&data));
         let etag = put_blob(&to, Bytes::from(data)).await?;
         progress.update(size, size);
         return Ok(UploadReport {
@@ -77,6 +81,7 @@ pub(crate) async fn upload(
             blocks_reused: 0,
             etag,
             foreign_blocks_cleared: 0,
+            content_md5: Some(content_md5),
         });
     }
     let block = block_size(size, options.block_size, limits)?;
@@ -116,6 +121,7 @@ pub(crate) async fn upload(
         blocks_reused: reused,
         etag,
         foreign_blocks_cleared: foreign,
+        content_md5,
     })
 }
 

@@ -1,9 +1,15 @@
-//! `hwdc check`: the package rules a driver folder can be held to before it is uploaded.
+//! `hwdc check`: the package rules a driver folder, a CAB or an HLKX can be held to before it
+//! is uploaded.
 
-use hw_api::driver_check::{self, Finding, Severity};
+use std::path::Path;
+
+use hw_api::cabinet;
+use hw_api::driver_check::{self, CheckOptions, Finding, Severity};
+use hw_api::driver_package::{DriverPackage, PackageError};
+use hw_api::{Client, Id};
 
 use super::Ctx;
-use crate::cli::Check;
+use crate::cli::{Check, Targets};
 use crate::exit::Failure;
 use crate::output::Row;
 
@@ -29,41 +35,126 @@ impl Row for Finding {
     }
 }
 
-/// Runs `check`: every finding, then exit 5 when one is an error.
-pub async fn run(ctx: &Ctx, command: Check) -> Result<(), Failure> {
-    let path = &command.path;
-    if path.is_file() {
-        return Err(Failure::Local {
-            kind: "usage",
-            message: format!(
-                "{} is a file: checking a .cab or .hlkx is not built yet; give the driver folder",
-                path.display()
-            ),
-        });
+/// A package that cannot be read: a missing path is "not found", the rest local errors.
+pub fn package_failure(error: PackageError) -> Failure {
+    let kind = match &error {
+        PackageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            "not_found"
+        }
+        PackageError::NotAFolder(_) | PackageError::DuplicateFolder(_) => "usage",
+        _ => "file",
+    };
+    Failure::Local {
+        kind,
+        message: error.to_string(),
     }
-    let findings = driver_check::check_folder(path).map_err(|e| Failure::Local {
-        kind: "not_found",
-        message: e.to_string(),
-    })?;
+}
+
+/// The check options `targets` describe: the OS codes given, or those the product requests
+/// (read with `client`, made only when needed).
+pub async fn options(
+    ctx: &Ctx,
+    targets: &Targets,
+    client: Option<&Client>,
+) -> Result<CheckOptions, Failure> {
+    let Some(product) = targets.product else {
+        return Ok(CheckOptions::default().with_signatures(targets.signatures.iter().cloned()));
+    };
+    let owned;
+    let client = match client {
+        Some(client) => client,
+        None => {
+            owned = ctx.client().await?;
+            &owned
+        }
+    };
+    let product = client.get_product(Id(product)).await?;
+    let codes = product
+        .requested_signatures
+        .iter()
+        .map(|c| c.as_str().to_owned());
+    Ok(CheckOptions::default().with_signatures(codes))
+}
+
+/// The findings for `path`: a driver folder, a `.cab` or an `.hlkx`.
+pub fn findings(path: &Path, options: &CheckOptions) -> Result<Vec<Finding>, Failure> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let found = match extension.as_deref() {
+        _ if path.is_dir() => {
+            let package = DriverPackage::from_folders(&[path.to_owned()]);
+            driver_check::check_package(&package.map_err(package_failure)?, options)
+        }
+        Some("cab") => {
+            let package = cabinet::read_cabinet(path).map_err(package_failure)?;
+            driver_check::check_package(&package, options).map(|mut found| {
+                found.push(driver_check::signing_reminder(path));
+                found
+            })
+        }
+        Some("hlkx") => hw_api::hlkx::check_hlkx(path),
+        _ if !path.exists() => {
+            return Err(Failure::Local {
+                kind: "not_found",
+                message: format!("{} does not exist", path.display()),
+            });
+        }
+        _ => {
+            return Err(Failure::Local {
+                kind: "usage",
+                message: format!(
+                    "{}: give a driver folder, a .cab or an .hlkx",
+                    path.display()
+                ),
+            });
+        }
+    };
+    found.map_err(package_failure)
+}
+
+/// The number of errors and of warnings.
+pub fn count(findings: &[Finding]) -> (usize, usize) {
     let errors = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
-    let warnings = findings.len() - errors;
+    (errors, findings.len() - errors)
+}
+
+/// The failure (exit 5) of a check of `what` with errors.
+pub fn failed(what: &str, findings: &[Finding]) -> Failure {
+    let (errors, warnings) = count(findings);
+    Failure::Local {
+        kind: "check_failed",
+        message: format!("{what} has {errors} error(s) and {warnings} warning(s)"),
+    }
+}
+
+/// Tells a person each finding, on standard error (for commands whose result is something
+/// else).
+pub fn tell(ctx: &Ctx, findings: &[Finding]) {
+    for finding in findings {
+        ctx.say(&finding.to_string());
+    }
+}
+
+/// Runs `check`: every finding, then exit 5 when one is an error.
+pub async fn run(ctx: &Ctx, command: Check) -> Result<(), Failure> {
+    let options = options(ctx, &command.targets, None).await?;
+    let path = &command.path;
+    let findings = findings(path, &options)?;
+    let (errors, warnings) = count(&findings);
+    let failure = (errors > 0).then(|| failed(&path.display().to_string(), &findings));
     ctx.out
         .list(
             futures_util::stream::iter(findings.into_iter().map(Ok)),
             None,
         )
         .await?;
-    if errors > 0 {
-        return Err(Failure::Local {
-            kind: "check_failed",
-            message: format!(
-                "{} has {errors} error(s) and {warnings} warning(s)",
-                path.display()
-            ),
-        });
+    if let Some(failure) = failure {
+        return Err(failure);
     }
     ctx.say(&format!(
         "{}: no errors, {warnings} warning(s)",

@@ -3,7 +3,9 @@
 pub mod check;
 pub mod demo;
 pub mod labels;
+pub mod package;
 pub mod products;
+pub mod settings;
 pub mod submissions;
 pub mod submit;
 pub mod transfer;

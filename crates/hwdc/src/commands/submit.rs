@@ -1,6 +1,8 @@
 //! `hwdc submit`: the whole flow for one package, resumable through its journal
 //! (`hw_api::ship`).
 
+use std::path::{Path, PathBuf};
+
 use hw_api::Id;
 use hw_api::ship::{FileStateStore, ProductChoice, ShipEvent, ShipPlan, StateStore, Transfers};
 use serde_json::json;
@@ -8,21 +10,57 @@ use serde_json::json;
 use super::Ctx;
 use super::products::new_product;
 use super::submissions::new_submission;
-use crate::cli::Submit;
+use super::{check, package};
+use crate::cli::{Submit, Targets};
 use crate::config;
 use crate::exit::Failure;
 use crate::progress::{Bytes, Spinner};
 use crate::rows::submission_status;
 
+/// Where `submit` writes the CAB it makes of a driver folder: beside the signed package.
+fn upload_cab(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".upload.cab");
+    PathBuf::from(name)
+}
+
 /// Runs `submit`.
 pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     let config::Connected { client, account } = ctx.connect().await?;
-    if !command.file.is_file() {
+    let package = if command.file.is_dir() {
+        // A driver folder: checked against the product's (or the new product's) signatures,
+        // packaged reproducibly (a re-run makes the same bytes, so the journal continues).
+        let targets = Targets {
+            signatures: command.signatures.clone(),
+            product: command.product,
+        };
+        let options = check::options(ctx, &targets, Some(&client)).await?;
+        let cab = upload_cab(&command.out);
+        let (summary, _) = package::build(
+            ctx,
+            std::slice::from_ref(&command.file),
+            &cab,
+            &options,
+            command.no_check,
+        )?;
+        ctx.say(&format!(
+            "packaged {} as {} ({} bytes)",
+            command.file.display(),
+            cab.display(),
+            summary.size
+        ));
+        cab
+    } else if command.file.is_file() {
+        command.file.clone()
+    } else {
         return Err(Failure::Local {
             kind: "not_found",
-            message: format!("{} is not a file", command.file.display()),
+            message: format!(
+                "{} is not a file or a driver folder",
+                command.file.display()
+            ),
         });
-    }
+    };
     let product = match (command.product, &command.create_product) {
         (Some(product), _) => ProductChoice::Id(Id(product)),
         (None, Some(name)) => ProductChoice::Named(Box::new(new_product(
@@ -37,7 +75,7 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
         (None, None) => unreachable!("clap requires --product or --create-product"),
     };
     let plan = ShipPlan::new(
-        &command.file,
+        &package,
         product,
         new_submission(&command.name, command.kind)?,
         &command.out,
@@ -50,7 +88,7 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     };
     let store = match &command.state {
         Some(path) => FileStateStore::new(path),
-        None => FileStateStore::beside(&command.file),
+        None => FileStateStore::beside(&package),
     };
     let same = |a: &std::path::Path, b: &std::path::Path| {
         a == b
@@ -58,7 +96,7 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
                 .ok()
                 .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
     };
-    if same(store.path(), &command.file) || same(store.path(), &command.out) {
+    if same(store.path(), &package) || same(store.path(), &command.out) {
         return Err(Failure::Local {
             kind: "usage",
             message: format!(

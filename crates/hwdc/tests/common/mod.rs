@@ -168,3 +168,60 @@ pub async fn create_submission(sim: &SimHandle, home: &Path, product: &str) -> V
     ];
     hwdc(sim, home, &args).await.ok().json()
 }
+
+/// The INF of the sample driver package (written by the tests): a complete, valid x64 driver.
+pub const INF: &str = "[Version]\r\n\
+Signature=\"$Windows NT$\"\r\n\
+Class=System\r\n\
+ClassGuid={4d36e97d-e325-11ce-bfc1-08002be10318}\r\n\
+Provider=%Contoso%\r\n\
+DriverVer=11/30/2026,1.2.3.4\r\n\
+CatalogFile=touch.cat\r\n\
+PnpLockdown=1\r\n\
+[SourceDisksNames]\r\n\
+1=%Disk%\r\n\
+[SourceDisksFiles]\r\n\
+touch.sys=1\r\n\
+[Manufacturer]\r\n\
+%Contoso%=Touch,NTamd64.10.0...17763\r\n\
+[Touch.NTamd64.10.0...17763]\r\n\
+%Device%=Install,ACPI\\CTS0001\r\n\
+[DestinationDirs]\r\n\
+DefaultDestDir=13\r\n\
+[Install.NTamd64]\r\n\
+CopyFiles=Drivers\r\n\
+[Drivers]\r\n\
+touch.sys\r\n\
+[Install.NTamd64.Services]\r\n\
+AddService=touch,0x00000002,Service\r\n\
+[Service]\r\n\
+ServiceType=1\r\n\
+StartType=3\r\n\
+ErrorControl=1\r\n\
+ServiceBinary=%13%\\touch.sys\r\n\
+[Strings]\r\n\
+Contoso=\"Contoso\"\r\n\
+Disk=\"Disk\"\r\n\
+Device=\"Touch\"\r\n";
+
+/// `text` as UTF-16 LE with a byte-order mark.
+pub fn utf16(text: &str) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    bytes
+}
+
+/// A driver folder `name` in `home` with `inf` (as its bytes), its driver binary (64 KiB of
+/// varied bytes, so compression has work to do), its catalog and its symbols.
+pub fn driver_folder(home: &Scratch, name: &str, inf: &[u8]) -> PathBuf {
+    let dir = home.0.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("touch.inf"), inf).unwrap();
+    let binary: Vec<u8> = (0..65_536u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.join("touch.sys"), binary).unwrap();
+    std::fs::write(dir.join("touch.cat"), b"catalog").unwrap();
+    std::fs::write(dir.join("touch.pdb"), b"symbols").unwrap();
+    dir
+}

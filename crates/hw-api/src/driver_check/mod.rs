@@ -1,11 +1,20 @@
-//! Checks of a driver folder before it is packaged and uploaded: per INF, the rules that can be
-//! judged offline (`docs/package-rules.md`, "INF rules"), each finding with its severity, file,
+//! Checks of a driver package before it is uploaded, on disk or in its CAB: the layout rules
+//! (`docs/package-rules.md`, "CAB layout"), then per INF the rules that can be judged offline
+//! ("INF rules", "Install sections", "Architectures"), each finding with its severity, file,
 //! line and rule. A rule whose source the notes do not give is a warning.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::driver_package::{DriverPackage, PackageError};
 use crate::inf::{Inf, InfError};
+
+mod architecture;
+mod install;
+mod package;
+
+pub use architecture::{Arch, architectures};
+pub use package::{CheckOptions, check_package};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -48,54 +57,25 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Why a folder could not be checked at all.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CheckError {
-    /// The folder or a file in it cannot be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// What could not be read.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
 /// The GUID of the Extension class.
 const EXTENSION_CLASS_GUID: &str = "{e2f84ce7-8efa-411c-aa69-97454ca4cb57}";
 
-/// Checks every INF directly in `folder` (a driver package's folder).
-pub fn check_folder(folder: &Path) -> Result<Vec<Finding>, CheckError> {
-    let read = |path: &Path, source| CheckError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let mut infs: Vec<PathBuf> = std::fs::read_dir(folder)
-        .map_err(|e| read(folder, e))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("inf")))
-        .collect();
-    infs.sort();
-    let mut findings = Vec::new();
-    if infs.is_empty() {
-        findings.push(Finding {
-            severity: Severity::Error,
-            file: PathBuf::new(),
-            line: None,
-            rule: "C2",
-            message: "the folder holds no INF file".into(),
-        });
+/// Checks one driver folder on disk: the package rules, then every INF at its top.
+pub fn check_folder(folder: &Path) -> Result<Vec<Finding>, PackageError> {
+    let package = DriverPackage::from_folders(&[folder.to_owned()])?;
+    check_package(&package, &CheckOptions::default())
+}
+
+/// C11, which no offline check can judge (`docs/package-rules.md`, "Signing"): the CAB must be
+/// signed, with SHA-256, by a certificate registered on the Partner Center account.
+pub fn signing_reminder(cab: &Path) -> Finding {
+    Finding {
+        severity: Severity::Warning,
+        file: PathBuf::from(cab.file_name().unwrap_or(cab.as_os_str())),
+        line: None,
+        rule: "C11",
+        message: "sign the CAB before uploading it, with SHA-256 and the EV certificate registered on the Partner Center account (hwdc cannot check this offline): on Windows, `signtool sign /fd sha256 /tr <RFC 3161 timestamp URL> /td sha256 FILE` (Windows SDK); elsewhere, an Authenticode signer such as osslsigncode or jsign with the certificate's key".into(),
     }
-    for path in infs {
-        let bytes = std::fs::read(&path).map_err(|e| read(&path, e))?;
-        let name = PathBuf::from(path.file_name().unwrap_or_default());
-        findings.extend(check_inf(&name, &bytes, &|relative| {
-            folder.join(relative).is_file()
-        }));
-    }
-    Ok(findings)
 }
 
 /// Checks one INF, named `file`, whose package has a file at a relative path when `exists`
@@ -126,7 +106,17 @@ pub fn check_inf(file: &Path, bytes: &[u8], exists: &dyn Fn(&Path) -> bool) -> V
     version(&inf, &mut out, exists);
     source_files(&inf, &mut out, exists);
     manufacturer(&inf, &mut out);
+    install::check(&inf, &mut out, is_extension(&inf));
     out.found
+}
+
+/// Whether `inf` is an extension INF (by its class or class GUID).
+fn is_extension(inf: &Inf) -> bool {
+    inf.value("Version", "Class")
+        .is_some_and(|c| c.eq_ignore_ascii_case("Extension"))
+        || inf
+            .value("Version", "ClassGuid")
+            .is_some_and(|g| g.eq_ignore_ascii_case(EXTENSION_CLASS_GUID))
 }
 
 /// Findings of one INF.
@@ -266,11 +256,7 @@ fn version(inf: &Inf, out: &mut Findings, exists: &dyn Fn(&Path) -> bool) {
             out.warning(Some(entry.line), "V5", format!("the catalog {name} is not in the folder yet: Inf2Cat makes it, and it must be signed before the CAB is"));
         }
     }
-    let is_extension = value("Class").is_some_and(|c| c.eq_ignore_ascii_case("Extension"))
-        || class_guid
-            .as_deref()
-            .is_some_and(|g| g.eq_ignore_ascii_case(EXTENSION_CLASS_GUID));
-    if is_extension {
+    if is_extension(inf) {
         match value("ExtensionId") {
             Some(id) if is_guid(&id) => {}
             Some(id) => out.error(
@@ -464,6 +450,17 @@ touch.sys=1\n\
 %Contoso%=Touch,NTamd64.10.0...17763\n\
 [Touch.NTamd64.10.0...17763]\n\
 %Device%=Install,ACPI\\CTS0001\n\
+[DestinationDirs]\n\
+DefaultDestDir=13\n\
+[Install.NTamd64]\n\
+CopyFiles=Drivers\n\
+[Drivers]\n\
+touch.sys\n\
+[Install.NTamd64.Services]\n\
+AddService=touch,0x00000002,Service\n\
+[Service]\n\
+ServiceType=1\n\
+ServiceBinary=%13%\\touch.sys\n\
 [Strings]\n\
 Contoso=\"Contoso\"\n\
 Disk=\"Disk\"\n\
@@ -509,6 +506,24 @@ Device=\"Touch\"\n";
             ("touch.sys=1", "touch.sys=2", "S2"),
             ("touch.sys=1", "touch.cat=1", "S4"),
             ("[Touch.NTamd64.10.0...17763]", "[Touch.NTx86]", "M4"),
+            ("[Drivers]\ntouch.sys", "[Drivers]\nother.sys", "S1"),
+            ("CopyFiles=Drivers", "CopyFiles=@other.sys", "S1"),
+            ("CopyFiles=Drivers", "CopyFiles=Missing", "D1"),
+            ("DefaultDestDir=13", "Other=13", "D1"),
+            ("DefaultDestDir=13", "DefaultDestDir=50", "D2"),
+            ("[Install.NTamd64]", "[Setup]", "D4"),
+            ("[Install.NTamd64.Services]", "[Install.NTamd64.Svc]", "D4"),
+            (
+                "AddService=touch,0x00000002,Service",
+                "AddService=touch,0x00000002,Service\nAddService=filter,2,Service",
+                "D4",
+            ),
+            ("ServiceBinary=%13%", "ServiceBinary=C:", "D4"),
+            (
+                "AddService=touch,0x00000002,Service",
+                "AddService=touch,2,Absent",
+                "D4",
+            ),
         ];
         for (from, to, rule) in cases {
             let text = GOOD.replace(from, to);
@@ -518,7 +533,8 @@ Device=\"Touch\"\n";
         }
         let undecorated = GOOD
             .replace("Touch,NTamd64.10.0...17763", "Touch")
-            .replace("[Touch.NTamd64.10.0...17763]", "[Touch]");
+            .replace("[Touch.NTamd64.10.0...17763]", "[Touch]")
+            .replace("[Install.NTamd64", "[Install.NTx86");
         let findings = check(&undecorated, &["bin/touch.sys", "touch.cat"]);
         assert_eq!(rules(&findings), ["M3"]);
         assert_eq!(findings[0].severity, Severity::Warning);

@@ -1,0 +1,334 @@
+//! The attestation CAB: written from driver folders, and read back for the checks, through the
+//! `cab` crate (`docs/package-rules.md`, "CAB layout").
+//!
+//! Each driver folder becomes one MSZIP cabinet folder, its files named `folder\path` as makecab
+//! names them. The bytes depend only on the files: folders and files in byte order of their
+//! names, every time 1980-01-01 00:00:00 and the same attributes, so the same folders always give
+//! the same cabinet.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use cab::{CabinetBuilder, CompressionType};
+use sha2::{Digest, Sha256};
+
+use crate::driver_package::{DriverFolder, DriverPackage, FileSource, PackageError, PackageFile};
+
+/// The most files a cabinet holds (CFHEADER's `cFiles` is 16 bits).
+pub const MAX_FILES: usize = 0xFFFF;
+/// The most bytes of files one cabinet folder holds: 65,535 data blocks (CFFOLDER's `cCFData`
+/// is 16 bits) of at most 32 KiB.
+pub const MAX_FOLDER_BYTES: u64 = 0xFFFF * 0x8000;
+/// The largest cabinet the `cab` crate (like makecab) writes: 2 GiB less one byte.
+pub const MAX_CABINET_BYTES: u64 = 0x7FFF_FFFF;
+/// The longest file name a cabinet holds, in bytes.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct CabinetSummary {
+    /// The cabinet.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256, in lower-case hex.
+    pub sha256: String,
+    /// Its driver folders.
+    pub folders: Vec<FolderSummary>,
+}
+
+/// One driver folder of a written cabinet.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct FolderSummary {
+    /// Its name.
+    pub name: String,
+    /// How many files it holds.
+    pub files: usize,
+    /// Their size before compression.
+    pub bytes: u64,
+}
+
+/// The name a file has in the cabinet.
+fn cab_name(folder: &DriverFolder, file: &PackageFile) -> String {
+    format!("{}\\{}", folder.name, file.path.replace('/', "\\"))
+}
+
+/// The limits of the CAB format (rule F1), checked before anything is written.
+pub fn check_limits(package: &DriverPackage) -> Result<(), PackageError> {
+    let too_large = |what: String, limit: String| Err(PackageError::TooLarge { what, limit });
+    let count: usize = package.folders.iter().map(|f| f.files.len()).sum();
+    if count > MAX_FILES {
+        return too_large(
+            format!("{count} files"),
+            format!("a cabinet holds at most {MAX_FILES}"),
+        );
+    }
+    for folder in &package.folders {
+        let bytes: u64 = folder.files.iter().map(|f| f.size).sum();
+        if bytes > MAX_FOLDER_BYTES {
+            return too_large(
+                format!("{} ({bytes} bytes)", folder.name),
+                format!("a cabinet folder holds at most {MAX_FOLDER_BYTES} bytes of files"),
+            );
+        }
+        if let Some(file) = folder
+            .files
+            .iter()
+            .find(|f| cab_name(folder, f).len() > MAX_NAME_BYTES)
+        {
+            return too_large(
+                cab_name(folder, file),
+                format!("a cabinet file name is at most {MAX_NAME_BYTES} bytes"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes `package` as a cabinet at `out` (through `out` with `.new` appended, then renamed, so
+/// `out` is never half written).
+pub fn write_cabinet(package: &DriverPackage, out: &Path) -> Result<CabinetSummary, PackageError> {
+    check_limits(package)?;
+    let epoch = time::PrimitiveDateTime::new(
+        time::Date::from_calendar_date(1980, time::Month::January, 1).expect("a valid date"),
+        time::Time::MIDNIGHT,
+    );
+    let mut builder = CabinetBuilder::new();
+    for folder in &package.folders {
+        let cab_folder = builder.add_folder(CompressionType::MsZip);
+        for file in &folder.files {
+            let entry = cab_folder.add_file(cab_name(folder, file));
+            entry.set_datetime(epoch);
+            entry.set_is_archive(false);
+        }
+    }
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".new");
+    let partial = PathBuf::from(partial);
+    let file = std::fs::File::create(&partial).map_err(|e| PackageError::io(&partial, e))?;
+    let written = (|| {
+        let mut writer = builder.build(std::io::BufWriter::new(file))?;
+        let mut sources = package
+            .folders
+            .iter()
+            .flat_map(|folder| folder.files.iter());
+        while let Some(mut entry) = writer.next_file()? {
+            let source = sources.next().expect("one source per cabinet entry");
+            copy_into(source, &mut entry)?;
+        }
+        let file = writer.finish()?.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(PackageError::io(out, e));
+    }
+    std::fs::rename(&partial, out).map_err(|e| PackageError::io(out, e))?;
+    let (size, sha256) = digest(out)?;
+    Ok(CabinetSummary {
+        path: out.to_owned(),
+        size,
+        sha256,
+        folders: package
+            .folders
+            .iter()
+            .map(|f| FolderSummary {
+                name: f.name.clone(),
+                files: f.files.len(),
+                bytes: f.files.iter().map(|f| f.size).sum(),
+            })
+            .collect(),
+    })
+}
+
+/// Copies one file's bytes into its cabinet entry, checking that it did not change size since
+/// the folder was read (a cabinet entry's size is fixed by then).
+fn copy_into(file: &PackageFile, to: &mut impl Write) -> std::io::Result<()> {
+    let copied = match &file.source {
+        FileSource::Disk(path) => {
+            let mut from = std::fs::File::open(path)?;
+            std::io::copy(&mut (&mut from).take(file.size + 1), to)?
+        }
+        FileSource::Memory(bytes) => {
+            to.write_all(bytes)?;
+            bytes.len() as u64
+        }
+        FileSource::Listed => {
+            return Err(std::io::Error::other(format!(
+                "{} was listed, not read",
+                file.path
+            )));
+        }
+    };
+    if copied != file.size {
+        return Err(std::io::Error::other(format!(
+            "{} changed while the cabinet was written ({} bytes, then {copied})",
+            file.path, file.size
+        )));
+    }
+    Ok(())
+}
+
+/// The size and SHA-256 of a file.
+pub fn digest(path: &Path) -> Result<(u64, String), PackageError> {
+    let mut file = std::fs::File::open(path).map_err(|e| PackageError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let size = std::io::copy(&mut file, &mut hasher).map_err(|e| PackageError::io(path, e))?;
+    let hex = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((size, hex))
+}
+
+/// Reads a cabinet's layout: its driver folders (the first part of each name), the INFs at their
+/// tops in memory and the other files listed, and the files at its root.
+pub fn read_cabinet(path: &Path) -> Result<DriverPackage, PackageError> {
+    let bad = |source| PackageError::Cabinet {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(|e| PackageError::io(path, e))?;
+    let mut cabinet = cab::Cabinet::new(std::io::BufReader::new(file)).map_err(bad)?;
+    let mut entries: Vec<(String, u64)> = cabinet
+        .folder_entries()
+        .flat_map(|folder| folder.file_entries())
+        .map(|file| (file.name().to_owned(), u64::from(file.uncompressed_size())))
+        .collect();
+    entries.sort();
+    let mut package = DriverPackage::default();
+    for (name, size) in entries {
+        let parts: Vec<&str> = name.split(['\\', '/']).filter(|p| !p.is_empty()).collect();
+        let [folder, rest @ ..] = parts.as_slice() else {
+            continue;
+        };
+        if rest.is_empty() {
+            package.root_files.push(name.clone());
+            continue;
+        }
+        let relative = rest.join("/");
+        let is_inf = rest.len() == 1 && relative.to_ascii_lowercase().ends_with(".inf");
+        let source = if is_inf && size <= crate::inf::MAX_INF_BYTES as u64 {
+            let mut bytes = Vec::with_capacity(size as usize);
+            cabinet
+                .read_file(&name)
+                .and_then(|mut r| r.read_to_end(&mut bytes))
+                .map_err(bad)?;
+            FileSource::Memory(bytes)
+        } else {
+            FileSource::Listed
+        };
+        if package.folders.last().is_none_or(|f| f.name != *folder) {
+            package.folders.push(DriverFolder {
+                name: (*folder).to_owned(),
+                files: Vec::new(),
+            });
+        }
+        let current = package.folders.last_mut().expect("just pushed");
+        current.files.push(PackageFile {
+            path: relative,
+            size,
+            source,
+        });
+    }
+    Ok(package)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(files: &[(&str, &str, &[u8])]) -> DriverPackage {
+        let mut package = DriverPackage::default();
+        for (folder, path, bytes) in files {
+            if package.folders.last().is_none_or(|f| f.name != *folder) {
+                package.folders.push(DriverFolder {
+                    name: (*folder).into(),
+                    files: Vec::new(),
+                });
+            }
+            package.folders.last_mut().unwrap().files.push(PackageFile {
+                path: (*path).into(),
+                size: bytes.len() as u64,
+                source: FileSource::Memory(bytes.to_vec()),
+            });
+        }
+        package
+    }
+
+    #[test]
+    fn a_written_cabinet_reads_back_with_the_same_layout_and_bytes() {
+        let dir = std::env::temp_dir().join(format!("hw-api-cab-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big: Vec<u8> = (0..200_000u32).flat_map(|n| n.to_le_bytes()).collect();
+        let written = package(&[
+            ("one", "a.inf", b"[Version]\n"),
+            ("one", "bin/a.sys", &big),
+            ("two", "b.inf", b"[Version]\r\n"),
+            ("two", "empty.txt", b""),
+        ]);
+        let out = dir.join("x.cab");
+        let summary = write_cabinet(&written, &out).unwrap();
+        assert_eq!(summary.size, std::fs::metadata(&out).unwrap().len());
+        assert!(!dir.join("x.cab.new").exists());
+        let read = read_cabinet(&out).unwrap();
+        assert!(read.root_files.is_empty());
+        let layout = |p: &DriverPackage| -> Vec<(String, String, u64)> {
+            p.folders
+                .iter()
+                .flat_map(|f| {
+                    f.files
+                        .iter()
+                        .map(|x| (f.name.clone(), x.path.clone(), x.size))
+                })
+                .collect()
+        };
+        assert_eq!(layout(&read), layout(&written));
+        assert_eq!(
+            read.folders[0].files[0].source,
+            FileSource::Memory(b"[Version]\n".to_vec())
+        );
+        let mut cabinet = cab::Cabinet::new(std::fs::File::open(&out).unwrap()).unwrap();
+        let mut back = Vec::new();
+        cabinet
+            .read_file("one\\bin\\a.sys")
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, big);
+        // The same package again: the same bytes.
+        let again = write_cabinet(&written, &dir.join("y.cab")).unwrap();
+        assert_eq!(again.sha256, summary.sha256);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_format_limits_are_refused_before_writing() {
+        let mut huge = package(&[("one", "a.sys", b"")]);
+        huge.folders[0].files[0].size = MAX_FOLDER_BYTES + 1;
+        assert!(matches!(
+            check_limits(&huge),
+            Err(PackageError::TooLarge { .. })
+        ));
+        let long = "n".repeat(MAX_NAME_BYTES);
+        let named = package(&[("one", &long, b"")]);
+        assert!(matches!(
+            check_limits(&named),
+            Err(PackageError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_cabinet_is_a_typed_error() {
+        let path = std::env::temp_dir().join(format!("hw-api-notcab-{}", std::process::id()));
+        std::fs::write(&path, b"<html>gateway</html>").unwrap();
+        assert!(matches!(
+            read_cabinet(&path),
+            Err(PackageError::Cabinet { .. })
+        ));
+        std::fs::remove_file(&path).unwrap();
+    }
+}
