@@ -10,7 +10,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use cab::{CabinetBuilder, CompressionType};
-use sha2::{Digest, Sha256};
 
 use crate::driver_package::{DriverFolder, DriverPackage, FileSource, PackageError, PackageFile};
 
@@ -126,7 +125,7 @@ pub fn write_cabinet(package: &DriverPackage, out: &Path) -> Result<CabinetSumma
         return Err(PackageError::io(out, e));
     }
     std::fs::rename(&partial, out).map_err(|e| PackageError::io(out, e))?;
-    let (size, sha256) = digest(out)?;
+    let (size, sha256) = crate::digest::sha256_file(out).map_err(|e| PackageError::io(out, e))?;
     Ok(CabinetSummary {
         path: out.to_owned(),
         size,
@@ -169,19 +168,6 @@ fn copy_into(file: &PackageFile, to: &mut impl Write) -> std::io::Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The size and SHA-256 of a file.
-pub fn digest(path: &Path) -> Result<(u64, String), PackageError> {
-    let mut file = std::fs::File::open(path).map_err(|e| PackageError::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let size = std::io::copy(&mut file, &mut hasher).map_err(|e| PackageError::io(path, e))?;
-    let hex = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((size, hex))
 }
 
 /// Reads a cabinet's layout: its driver folders (the first part of each name), the INFs at their

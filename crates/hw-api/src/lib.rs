@@ -32,6 +32,7 @@ mod commit;
 mod config;
 mod create_once;
 mod decode;
+pub mod digest;
 pub mod driver_check;
 pub mod driver_package;
 mod error;

@@ -722,29 +722,13 @@ fn ids(ids: &[Id]) -> String {
 
 /// The SHA-256 (hex) of the file at `path`, read on the blocking pool.
 async fn file_sha256(path: &Path) -> Result<String, Error> {
-    let owned = path.to_owned();
-    let local = |source| Error::Local {
-        path: path.to_owned(),
-        source,
-    };
-    tokio::task::spawn_blocking(move || {
-        use sha2::Digest;
-        use std::io::Read;
-        let mut file = std::fs::File::open(&owned)?;
-        let mut hash = sha2::Sha256::new();
-        let mut buffer = vec![0; 1024 * 1024];
-        loop {
-            let n = file.read(&mut buffer)?;
-            if n == 0 {
-                break;
-            }
-            hash.update(&buffer[..n]);
-        }
-        Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
-    })
-    .await
-    .map_err(|e| local(std::io::Error::other(e)))?
-    .map_err(local)
+    crate::digest::sha256_file_async(path)
+        .await
+        .map(|(_, sha256)| sha256)
+        .map_err(|source| Error::Local {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -114,7 +114,7 @@ pub async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> {
                     "Submission {} committed; Microsoft is processing it.",
                     at.submission
                 ),
-                json!({"submission": at.submission, "committed": true}),
+                json!({"product": at.product, "submission": at.submission, "committed": true}),
             );
         }
         Submissions::Wait { at, wait: args } => {

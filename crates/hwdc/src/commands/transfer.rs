@@ -79,9 +79,30 @@ pub async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
             report.blocks_reused,
             cleared(report.foreign_blocks_cleared)
         ),
-        json!({"submission": command.at.submission, "bytes": report.bytes, "blocks": report.blocks, "blocks_reused": report.blocks_reused, "foreign_blocks_cleared": report.foreign_blocks_cleared}),
+        json!({
+            "product": command.at.product,
+            "submission": command.at.submission,
+            "file": command.file,
+            "bytes": report.bytes,
+            "sha256": sha256(&command.file).await?,
+            "content_md5": report.content_md5,
+            "blocks": report.blocks,
+            "blocks_reused": report.blocks_reused,
+            "foreign_blocks_cleared": report.foreign_blocks_cleared,
+        }),
     );
     Ok(())
+}
+
+/// The SHA-256 of a file just sent or written, for the result object.
+async fn sha256(path: &Path) -> Result<String, Failure> {
+    hw_api::digest::sha256_file_async(path)
+        .await
+        .map(|(_, sha256)| sha256)
+        .map_err(|e| Failure::Local {
+            kind: "file",
+            message: format!("{}: {e}", path.display()),
+        })
 }
 
 /// The note on blocks of another tool cleared before an upload, if there were any.
@@ -103,7 +124,16 @@ pub async fn run_download(ctx: &Ctx, command: Download) -> Result<(), Failure> {
             command.out.display(),
             if report.md5_verified { " (MD5 verified)" } else { "" }
         ),
-        json!({"path": command.out, "bytes": report.bytes, "resumed_from": report.resumed_from, "md5_verified": report.md5_verified}),
+        json!({
+            "product": command.at.product,
+            "submission": command.at.submission,
+            "kind": clap::ValueEnum::to_possible_value(&command.kind).map(|v| v.get_name().to_owned()),
+            "path": command.out,
+            "bytes": report.bytes,
+            "sha256": sha256(&command.out).await?,
+            "resumed_from": report.resumed_from,
+            "md5_verified": report.md5_verified,
+        }),
     );
     Ok(())
 }

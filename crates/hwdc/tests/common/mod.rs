@@ -225,3 +225,31 @@ pub fn driver_folder(home: &Scratch, name: &str, inf: &[u8]) -> PathBuf {
     std::fs::write(dir.join("touch.pdb"), b"symbols").unwrap();
     dir
 }
+
+/// Runs `command` with `args`, writing `input` to its standard input (a pipe, not a terminal).
+pub async fn run_with_input(mut command: Command, args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let input = input.to_vec();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}

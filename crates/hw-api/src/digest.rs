@@ -1,0 +1,34 @@
+//! The SHA-256 of a file: what journals, `hwdc` results and CAB summaries report.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+/// The size and SHA-256 (lower-case hex) of the file at `path`, read in 1 MiB pieces.
+pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buffer = vec![0; 1024 * 1024];
+    let mut size = 0;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hash.update(&buffer[..n]);
+    }
+    Ok((
+        size,
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+    ))
+}
+
+/// [`sha256_file`] on the blocking pool.
+pub async fn sha256_file_async(path: &Path) -> std::io::Result<(u64, String)> {
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || sha256_file(&owned))
+        .await
+        .map_err(std::io::Error::other)?
+}

@@ -1,0 +1,230 @@
+//! The commands a person and a pipeline need around the flow: `config init|path|show`,
+//! `completions`, `man`, and the result objects of `upload`, `download` and `commit`.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+/// `hwdc` with the simulator's endpoints and ids but no secret, configured under `home`.
+fn without_secret(sim: &hw_sim::SimHandle, home: &std::path::Path) -> Command {
+    let mut command = common::command(sim, home);
+    command.env_remove("HW_CLIENT_SECRET");
+    command
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_init_writes_a_private_profile_that_show_redacts_and_commands_use() {
+    let sim = start(hw_sim::SimConfig {
+        seed_products: 2,
+        ..quick()
+    })
+    .await;
+    let home = Scratch::new("config-init");
+    let secret = sim.app().unwrap().secret.clone();
+    let init = run_with_input(
+        without_secret(&sim, &home.0),
+        &["--output", "json", "config", "init"],
+        format!("{secret}\n").as_bytes(),
+    )
+    .await
+    .ok();
+    let result = init.json();
+    assert_eq!(result["client_secret_stored"], true, "{result}");
+    let path = std::path::PathBuf::from(result["path"].as_str().unwrap());
+    assert!(path.starts_with(&home.0), "{}", path.display());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("[profile.default]") && text.contains(&secret),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(!init.stdout.contains(&secret) && !init.stderr.contains(&secret));
+
+    // `config path` names the same file.
+    let shown = run(
+        without_secret(&sim, &home.0),
+        &["--output", "json", "config", "path"],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(shown["path"], result["path"]);
+    assert_eq!(shown["exists"], true);
+
+    // `config show`: the secret redacted, each setting with its source.
+    let show = run(without_secret(&sim, &home.0), &["config", "show"])
+        .await
+        .ok();
+    assert!(!show.stdout.contains(&secret), "{}", show.stdout);
+    assert!(
+        show.stdout
+            .contains("client_secret = (set; redacted) (profile)"),
+        "{}",
+        show.stdout
+    );
+    let json = run(
+        without_secret(&sim, &home.0),
+        &["--output", "json", "config", "show"],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(json["settings"]["client_secret"]["source"], "profile");
+    assert_eq!(
+        json["settings"]["tenant_id"]["source"],
+        "flag or HW_TENANT_ID"
+    );
+
+    // Only the profile: every setting from the file.
+    let mut only_profile = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    for var in CREDENTIAL_VARIABLES.iter().chain(&[
+        "HW_API_BASE_URL",
+        "HW_AUTHORITY_HOST",
+        "HW_TENANT_ID",
+        "HW_CLIENT_ID",
+    ]) {
+        only_profile.env_remove(var);
+    }
+    only_profile
+        .env("HOME", &home.0)
+        .env("XDG_CONFIG_HOME", home.0.join(".config"))
+        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
+    let listed = run(only_profile, &["--output", "json", "products", "list"])
+        .await
+        .ok();
+    assert_eq!(listed.json().as_array().unwrap().len(), 2);
+
+    // A second init keeps the profile unless --force; another profile leaves it alone.
+    let again = run_with_input(without_secret(&sim, &home.0), &["config", "init"], b"x\n").await;
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    run(
+        without_secret(&sim, &home.0),
+        &["--profile", "ci", "config", "init", "--no-secret"],
+    )
+    .await
+    .ok();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("[profile.ci]") && text.contains(&secret),
+        "{text}"
+    );
+    // No secret on standard input: refused, nothing written.
+    let empty = run_with_input(
+        without_secret(&sim, &home.0),
+        &["--profile", "other", "config", "init"],
+        b"",
+    )
+    .await;
+    assert_eq!(empty.code, 2, "{}", empty.stderr);
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("profile.other")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_and_the_man_page_come_from_the_same_definitions() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let done = run(
+            Command::new(env!("CARGO_BIN_EXE_hwdc")),
+            &["completions", shell],
+        )
+        .await
+        .ok();
+        for word in ["hwdc", "package", "check", "submit", "signature"] {
+            assert!(done.stdout.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let unknown = run(
+        Command::new(env!("CARGO_BIN_EXE_hwdc")),
+        &["completions", "tcsh"],
+    )
+    .await;
+    assert_eq!(unknown.code, 2);
+    let man = run(Command::new(env!("CARGO_BIN_EXE_hwdc")), &["man"])
+        .await
+        .ok();
+    assert!(man.stdout.contains(".TH hwdc"), "not roff: {}", man.stdout);
+    for word in ["package", "completions", "Exit codes"] {
+        assert!(man.stdout.contains(word), "the man page lacks {word}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_download_and_commit_answer_with_result_objects() {
+    use base64::Engine;
+    use md5::Digest as _;
+    let sim = start(quick()).await;
+    let home = Scratch::new("results");
+    let product = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output", "json", "products", "create", "--name", "Results",
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    let p = id(&product);
+    let s = id(&create_submission(&sim, &home.0, &p).await);
+    let file = home.file("driver.cab", 300_000, b"MSCF");
+    let bytes = std::fs::read(&file).unwrap();
+    let sha256: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&bytes));
+    let up = hwdc(
+        &sim,
+        &home.0,
+        &["--output", "json", "upload", &p, &s, file.to_str().unwrap()],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(up["bytes"], 300_000);
+    assert_eq!(up["sha256"], sha256.as_str());
+    assert_eq!(up["content_md5"], md5.as_str());
+    assert_eq!(up["product"].to_string(), p);
+    let out = home.0.join("back.cab");
+    let down = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "download",
+            &p,
+            &s,
+            "--kind",
+            "initial",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(down["sha256"], sha256.as_str());
+    assert_eq!(down["kind"], "initial");
+    assert_eq!(down["md5_verified"], true);
+    let commit = hwdc(
+        &sim,
+        &home.0,
+        &["--output", "json", "submissions", "commit", &p, &s],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(commit["committed"], true);
+    assert_eq!(commit["submission"].to_string(), s);
+}
