@@ -53,6 +53,8 @@ pub fn run_hw_bench(root: &Path, args: &[String]) -> Result<(), TaskError> {
 struct Sim {
     child: Child,
     base: String,
+    /// The token endpoint's authority, for clients that sign in (hwdc).
+    authority: String,
 }
 
 impl Sim {
@@ -66,18 +68,25 @@ impl Sim {
             .map_err(|e| fail(format!("cannot start hw-sim: {e}")))?;
         let stdout = child.stdout.take().ok_or_else(|| fail("no stdout"))?;
         let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
+        let (mut base, mut authority) = (None, None);
+        while base.is_none() || authority.is_none() {
             let line = lines
                 .next()
                 .ok_or_else(|| fail("hw-sim stopped"))?
                 .map_err(|e| fail(e.to_string()))?;
             if let Some(url) = line.trim().strip_prefix("API base URL:") {
-                break url.trim().to_owned();
+                base = Some(url.trim().to_owned());
+            } else if let Some(url) = line.trim().strip_prefix("authority:") {
+                authority = Some(url.trim().to_owned());
             }
-        };
+        }
         // Keep reading: a closed pipe would make the simulator's next line fail.
         std::thread::spawn(move || lines.for_each(drop));
-        Ok(Self { child, base })
+        Ok(Self {
+            child,
+            base: base.unwrap_or_default(),
+            authority: authority.unwrap_or_default(),
+        })
     }
 }
 
@@ -227,7 +236,7 @@ impl Bench<'_> {
     }
 }
 
-/// `cargo xtask bench [--quick]`: P1–P5; the full run writes BENCHMARKS.md.
+/// `cargo xtask bench [--quick]`: P1–P8; the full run writes BENCHMARKS.md.
 pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work).map_err(|e| fail(e.to_string()))?;
@@ -259,6 +268,85 @@ pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     std::fs::write(&path, with_results(&current, &measured)).map_err(|e| fail(e.to_string()))?;
     println!("written to {}", path.display());
+    Ok(())
+}
+
+/// The peak RSS of a command's own process, in KiB: its `VmHWM`, read until it exits (Linux
+/// only; `None` elsewhere). Its output goes nowhere.
+fn peak_rss_of(command: &mut Command) -> Result<Option<u64>, TaskError> {
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run {}: {e}", shown(command))))?;
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = None;
+    loop {
+        if let Some(exit) = child.try_wait().map_err(|e| fail(e.to_string()))? {
+            if !exit.success() {
+                return Err(fail(format!("{} failed ({exit})", shown(command))));
+            }
+            return Ok(peak);
+        }
+        let read = std::fs::read_to_string(&status).ok().and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        });
+        peak = read.or(peak);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// P8: `hwdc products list --output json` (to /dev/null) against the pager alone, both over
+/// every product; and hwdc's peak RSS at a tenth of the list and at all of it.
+fn cli_listing(b: &mut Bench, sim: &Sim, products: u64) -> Result<(), TaskError> {
+    let cli = |limit: Option<u64>| {
+        let mut c = Command::new(b.bin.join("hwdc"));
+        c.args(["--output", "json", "--no-progress", "products", "list"]);
+        if let Some(limit) = limit {
+            c.args(["--limit", &limit.to_string()]);
+        }
+        c.env("HW_API_BASE_URL", &sim.base)
+            .env("HW_AUTHORITY_HOST", &sim.authority)
+            .env("HW_TENANT_ID", "hw-sim-tenant")
+            .env("HW_CLIENT_ID", "hw-sim-client")
+            .env("HW_CLIENT_SECRET", "hw-sim-secret")
+            .env("HW_AUTH", "secret")
+            .env("HWDC_CONFIG", b.work.join("no-such-config.toml"))
+            .env_remove("HWDC_PROFILE")
+            .stdout(Stdio::null());
+        c
+    };
+    let pager = hw_bench(&b.bin, &["list", "--base", &sim.base, "--token", "bench"]);
+    let mut variants: Vec<Variant> = vec![
+        ("hw-api pager", pager),
+        ("hwdc products list --output json", cli(None)),
+    ];
+    let p8 = compare(b.runs, &mut variants)?;
+    let rss_small = peak_rss_of(&mut cli(Some(products / 10)))?;
+    let rss_full = peak_rss_of(&mut cli(None))?;
+    b.line(format!(
+        "## P8 `hwdc products list --output json`: {products} products, median of {}\n",
+        b.runs
+    ));
+    b.line("| variant | seconds |\n|---|---|".into());
+    for (name, seconds, _) in &p8 {
+        b.line(format!("| {name} | {seconds:.3} |"));
+    }
+    b.line(format!(
+        "\nhwdc / pager: **{:.2}×** (target ≤ 1.5×)",
+        p8[1].1 / p8[0].1
+    ));
+    match (rss_small, rss_full) {
+        (Some(small), Some(full)) => b.line(format!(
+            "hwdc peak RSS at {products}: {full} KiB; at {}: {small} KiB: **{:+.1}%** (memory flat: target within 10%)\n",
+            products / 10,
+            (full as f64 / small.max(1) as f64 - 1.0) * 100.0
+        )),
+        _ => b.line("hwdc's peak RSS cannot be read on this system (no /proc).\n".into()),
+    }
     Ok(())
 }
 
@@ -297,7 +385,7 @@ fn paging(b: &mut Bench, products: u64) -> Result<(), TaskError> {
         .peak_rss_kib
         .unwrap_or(0);
     let rss_full = measure(&mut hw(None))?.0.peak_rss_kib.unwrap_or(0);
-    drop(sim);
+
     b.line(format!(
         "## P1 paging: {products} products ({} pages of 50), median of {}\n",
         products / 50,
@@ -330,7 +418,7 @@ fn paging(b: &mut Bench, products: u64) -> Result<(), TaskError> {
         products / 10,
         (rss_full as f64 / rss_small.max(1) as f64 - 1.0) * 100.0
     ));
-    Ok(())
+    cli_listing(b, &sim, products)
 }
 
 /// P2 and P3: a package of `size_mib` MiB up and down, against curl.

@@ -11,7 +11,7 @@ tasks:
   generate --check   fail with a diff if generated.rs is stale (CI runs this)
   lint               check the spec for what progenitor mishandles
   digest             print the generated API surface (what the insta snapshot holds)
-  bench [--quick]    benchmarks P1-P5 against their floors (writes BENCHMARKS.md)
+  bench [--quick]    benchmarks P1-P8 against their floors (writes BENCHMARKS.md)
   soak [ARGS]        200 submit flows against hw-sim with 10% faults (hw-bench soak --help);
                      --kill: 100 runs of `hwdc submit`, each killed 0-3 times and re-run
   fuzz [ARGS]        a long fuzz run (default 300 s; hw-bench fuzz --help)";

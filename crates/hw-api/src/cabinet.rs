@@ -173,12 +173,40 @@ fn copy_into(file: &PackageFile, to: &mut impl Write) -> std::io::Result<()> {
 /// Reads a cabinet's layout: its driver folders (the first part of each name), the INFs at their
 /// tops in memory and the other files listed, and the files at its root.
 pub fn read_cabinet(path: &Path) -> Result<DriverPackage, PackageError> {
+    let file = std::fs::File::open(path).map_err(|e| PackageError::io(path, e))?;
+    read_cabinet_from(path, std::io::BufReader::new(file))
+}
+
+/// [`read_cabinet`] from any reader; `path` names it in errors.
+///
+/// The `cab` crate (0.6.0) panics on some malformed cabinets (an index out of bounds, found by
+/// `cargo xtask fuzz`): such a panic is caught here and becomes the same typed error as any
+/// other damaged cabinet.
+pub fn read_cabinet_from(
+    path: &Path,
+    reader: impl Read + std::io::Seek,
+) -> Result<DriverPackage, PackageError> {
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_layout(path, reader)));
+    read.unwrap_or_else(|_| {
+        Err(PackageError::Cabinet {
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the cabinet is malformed (its reader gave up)",
+            ),
+        })
+    })
+}
+
+fn read_layout(
+    path: &Path,
+    reader: impl Read + std::io::Seek,
+) -> Result<DriverPackage, PackageError> {
     let bad = |source| PackageError::Cabinet {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(|e| PackageError::io(path, e))?;
-    let mut cabinet = cab::Cabinet::new(std::io::BufReader::new(file)).map_err(bad)?;
+    let mut cabinet = cab::Cabinet::new(reader).map_err(bad)?;
     let mut entries: Vec<(String, u64)> = cabinet
         .folder_entries()
         .flat_map(|folder| folder.file_entries())
@@ -198,10 +226,11 @@ pub fn read_cabinet(path: &Path) -> Result<DriverPackage, PackageError> {
         let relative = rest.join("/");
         let is_inf = rest.len() == 1 && relative.to_ascii_lowercase().ends_with(".inf");
         let source = if is_inf && size <= crate::inf::MAX_INF_BYTES as u64 {
-            let mut bytes = Vec::with_capacity(size as usize);
+            // What the header claims is not trusted for the allocation.
+            let mut bytes = Vec::with_capacity(size.min(64 * 1024) as usize);
             cabinet
                 .read_file(&name)
-                .and_then(|mut r| r.read_to_end(&mut bytes))
+                .and_then(|r| r.take(size).read_to_end(&mut bytes))
                 .map_err(bad)?;
             FileSource::Memory(bytes)
         } else {

@@ -35,8 +35,16 @@ struct Directory {
 
 /// Checks the `.hlkx` file at `path`; findings name it by its file name.
 pub fn check_hlkx(path: &Path) -> Result<Vec<Finding>, PackageError> {
+    let file = std::fs::File::open(path).map_err(|e| PackageError::io(path, e))?;
+    check_hlkx_from(path, std::io::BufReader::new(file))
+}
+
+/// [`check_hlkx`] from any reader; `path` names it in findings and errors.
+pub fn check_hlkx_from(
+    path: &Path,
+    mut reader: impl Read + Seek,
+) -> Result<Vec<Finding>, PackageError> {
     let io = |e| PackageError::io(path, e);
-    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
     let file = PathBuf::from(path.file_name().unwrap_or_default());
     let error = |rule, message: String| Finding {
         severity: Severity::Error,

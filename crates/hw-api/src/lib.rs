@@ -74,6 +74,20 @@ pub mod fuzzing {
         crate::decode::service_error("fuzz", 1, status, &Default::default(), body)
     }
 
+    /// Reads `bytes` as a cabinet, then checks it as a package.
+    pub fn cabinet(bytes: &[u8]) {
+        let path = std::path::Path::new("fuzz.cab");
+        if let Ok(package) = crate::cabinet::read_cabinet_from(path, std::io::Cursor::new(bytes)) {
+            let _ = crate::driver_check::check_package(&package, &Default::default());
+        }
+    }
+
+    /// Checks `bytes` as an HLKX package.
+    pub fn hlkx(bytes: &[u8]) {
+        let path = std::path::Path::new("fuzz.hlkx");
+        let _ = crate::hlkx::check_hlkx_from(path, std::io::Cursor::new(bytes));
+    }
+
     /// Resolves the `next_link` of a page at `page_url` with `links`, and whether the token
     /// may go there (same origin as `base`).
     pub fn next_link(

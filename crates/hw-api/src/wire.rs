@@ -100,11 +100,18 @@ pub(crate) fn excerpt(body: &[u8]) -> Option<String> {
     if text.is_empty() {
         return None;
     }
-    let mut cut: String = text.chars().take(limits::EXCERPT_CHARS).collect();
-    if cut.len() < text.len() {
-        cut.push('…');
+    let cut: String = text.chars().take(limits::EXCERPT_CHARS).collect();
+    let mut truncated = cut.len() < text.len();
+    let mut shown = clean(&cut);
+    // Redaction can lengthen text (a URL is written back percent-encoded): bound it again.
+    if shown.chars().count() > limits::EXCERPT_CHARS {
+        shown = shown.chars().take(limits::EXCERPT_CHARS).collect();
+        truncated = true;
     }
-    Some(clean(&cut))
+    if truncated {
+        shown.push('…');
+    }
+    Some(shown)
 }
 
 /// Text from a peer as it may be shown: one line, secrets redacted.
@@ -124,5 +131,13 @@ mod tests {
         assert_eq!(cut.chars().count(), limits::EXCERPT_CHARS + 1);
         assert!(cut.ends_with('…'));
         assert_eq!(excerpt(b"a\nb").unwrap(), "a b");
+        // A URL that redaction writes back longer (percent-encoded) stays within the bound.
+        let url = format!(
+            "https://a.example/{}?sig=SECRET",
+            "é".repeat(limits::EXCERPT_CHARS / 2)
+        );
+        let cut = excerpt(url.as_bytes()).unwrap();
+        assert_eq!(cut.chars().count(), limits::EXCERPT_CHARS + 1, "{cut}");
+        assert!(!cut.contains("SECRET"));
     }
 }

@@ -53,14 +53,85 @@ pub struct Report {
 
 type Target = fn(&[u8]) -> Result<(), String>;
 
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 8] = [
     ("error-body", error_body),
     ("resources", resources),
     ("driver-metadata", driver_metadata),
     ("sas-and-redaction", sas_and_redaction),
     ("next-link", next_link),
     ("inf", inf),
+    ("cabinet", cabinet),
+    ("hlkx", hlkx),
 ];
+
+/// Reads any bytes as a CAB and checks the package: no panic, bounded memory.
+fn cabinet(input: &[u8]) -> Result<(), String> {
+    hw_api::fuzzing::cabinet(input);
+    Ok(())
+}
+
+/// Checks any bytes as an HLKX: no panic, bounded memory.
+fn hlkx(input: &[u8]) -> Result<(), String> {
+    hw_api::fuzzing::hlkx(input);
+    Ok(())
+}
+
+/// A small cabinet with two driver folders, written by hw-api, for the corpus.
+fn cabinet_seed() -> Vec<u8> {
+    use hw_api::driver_package::DriverPackage;
+    let dir = std::env::temp_dir().join(format!("hw-bench-cab-seed-{}", std::process::id()));
+    for (folder, file, text) in [
+        ("a", "a.inf", INF_SEED),
+        ("a", "a.sys", "MZ"),
+        ("b", "b.inf", INF_SEED),
+    ] {
+        let _ = std::fs::create_dir_all(dir.join(folder));
+        let _ = std::fs::write(dir.join(folder).join(file), text);
+    }
+    let out = dir.join("seed.cab");
+    let written = DriverPackage::from_folders(&[dir.join("a"), dir.join("b")])
+        .ok()
+        .and_then(|package| hw_api::cabinet::write_cabinet(&package, &out).ok())
+        .and_then(|_| std::fs::read(&out).ok());
+    let _ = std::fs::remove_dir_all(&dir);
+    written.unwrap_or_default()
+}
+
+/// A ZIP of stored parts with an OPC content-types part, for the corpus.
+fn hlkx_seed() -> Vec<u8> {
+    let parts: [(&str, &[u8]); 2] = [
+        ("[Content_Types].xml", b"<Types/>"),
+        ("_rels/.rels", b"<Relationships><Relationship Type=\"http://schemas.openxmlformats.org/package/2006/relationships/digital-signature/origin\"/></Relationships>"),
+    ];
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for (name, data) in parts {
+        let offset = out.len() as u32;
+        let len = (data.len() as u32).to_le_bytes();
+        let name_len = (name.len() as u16).to_le_bytes();
+        out.extend(b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        out.extend(len);
+        out.extend(len);
+        out.extend(name_len);
+        out.extend([0, 0]);
+        out.extend(name.as_bytes());
+        out.extend(data);
+        central.extend(b"PK\x01\x02\x14\0\x14\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        central.extend(len);
+        central.extend(len);
+        central.extend(name_len);
+        central.extend([0u8; 12]);
+        central.extend(offset.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let dir_offset = (out.len() as u32).to_le_bytes();
+    let dir_len = (central.len() as u32).to_le_bytes();
+    out.extend(&central);
+    out.extend(b"PK\x05\x06\0\0\0\0\x02\0\x02\0");
+    out.extend(dir_len);
+    out.extend(dir_offset);
+    out.extend([0, 0]);
+    out
+}
 
 /// Runs every target for `budget` in all, from `seed`.
 pub fn run(budget: Duration, seed: u64) -> Result<Report, Finding> {
@@ -149,6 +220,8 @@ fn corpus() -> Vec<Vec<u8>> {
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend(INF_SEED.encode_utf16().flat_map(u16::to_le_bytes));
     corpus.push(utf16);
+    corpus.push(cabinet_seed());
+    corpus.push(hlkx_seed());
     corpus
 }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::{Stream, StreamExt};
+use futures_util::{FutureExt, Stream, StreamExt};
 use hw_api::Error;
 use serde::Serialize;
 
@@ -37,6 +37,29 @@ fn redact_strings(value: &mut serde_json::Value) {
     }
 }
 
+/// Whether serialized JSON holds `sig=` in any case (a SAS signature to redact).
+fn has_signature(json: &[u8]) -> bool {
+    json.iter()
+        .enumerate()
+        .skip(3)
+        .any(|(i, b)| *b == b'=' && json[i - 3..i].eq_ignore_ascii_case(b"sig"))
+}
+
+/// Writes `item` as one line of JSON: serialized straight into `scratch`, and only when that
+/// holds a SAS signature, through the redacting tree.
+fn write_json<T: Serialize>(
+    out: &mut impl Write,
+    scratch: &mut Vec<u8>,
+    item: &T,
+) -> std::io::Result<()> {
+    scratch.clear();
+    if serde_json::to_writer(&mut *scratch, item).is_err() || has_signature(scratch) {
+        out.write_all(redacted_json(item, false).as_bytes())
+    } else {
+        out.write_all(scratch)
+    }
+}
+
 /// Closes a JSON list that an interruption cut short, so stdout stays valid JSON.
 pub fn close_open_list() {
     if OPEN_LIST.swap(false, Ordering::SeqCst) {
@@ -62,12 +85,15 @@ pub struct Output {
 }
 
 impl Output {
-    fn print_row(cells: &[String], columns: &[(&str, usize)]) {
+    /// One line of a table.
+    fn row(cells: &[String], columns: &[(&str, usize)]) -> String {
         let mut line = String::new();
         for (cell, (_, width)) in cells.iter().zip(columns) {
             line.push_str(&format!("{cell:<width$}  "));
         }
-        println!("{}", line.trim_end());
+        let mut line = line.trim_end().to_owned();
+        line.push('\n');
+        line
     }
 
     /// One result.
@@ -78,14 +104,15 @@ impl Output {
             }
             OutputFormat::Table => {
                 let titles: Vec<String> = T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
-                Self::print_row(&titles, T::COLUMNS);
-                Self::print_row(&item.cells(), T::COLUMNS);
+                print!("{}", Self::row(&titles, T::COLUMNS));
+                print!("{}", Self::row(&item.cells(), T::COLUMNS));
             }
         }
     }
 
     /// A list, written as items arrive (memory does not grow with the list); stops after
-    /// `limit` items.
+    /// `limit` items. Output is buffered and flushed whenever the next item is not ready yet,
+    /// so a reader sees each page as soon as it came, without a write per item.
     pub async fn list<T: Row>(
         &self,
         items: impl Stream<Item = Result<T, Error>>,
@@ -93,30 +120,44 @@ impl Output {
     ) -> Result<usize, Error> {
         let mut items = std::pin::pin!(items.take(limit.unwrap_or(usize::MAX)));
         let json = self.format == OutputFormat::Json;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+        let mut scratch = Vec::with_capacity(1024);
         if json {
-            print!("[");
+            let _ = out.write_all(b"[");
             OPEN_LIST.store(true, Ordering::SeqCst);
         } else {
             let titles: Vec<String> = T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
-            Self::print_row(&titles, T::COLUMNS);
+            let _ = out.write_all(Self::row(&titles, T::COLUMNS).as_bytes());
         }
         let mut count = 0;
         let outcome = loop {
-            match items.next().await {
+            let next = match items.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    if out.flush().is_err() {
+                        // The reader went away (`| head`): nothing more to write to.
+                        break Ok(count);
+                    }
+                    items.next().await
+                }
+            };
+            let written = match next {
                 None => break Ok(count),
                 Some(Err(e)) => break Err(e),
-                Some(Ok(item)) if json => {
-                    let separator = if count == 0 { "\n" } else { ",\n" };
-                    print!("{separator}{}", redacted_json(&item, false));
-                }
-                Some(Ok(item)) => Self::print_row(&item.cells(), T::COLUMNS),
+                Some(Ok(item)) if json => out
+                    .write_all(if count == 0 { b"\n" } else { b",\n" })
+                    .and_then(|()| write_json(&mut out, &mut scratch, &item)),
+                Some(Ok(item)) => out.write_all(Self::row(&item.cells(), T::COLUMNS).as_bytes()),
+            };
+            if written.is_err() {
+                break Ok(count);
             }
             count += 1;
-            let _ = std::io::stdout().flush();
         };
         if json && OPEN_LIST.swap(false, Ordering::SeqCst) {
-            println!("{}]", if count == 0 { "" } else { "\n" });
+            let _ = out.write_all(if count == 0 { b"]\n" } else { b"\n]\n" });
         }
+        let _ = out.flush();
         outcome
     }
 

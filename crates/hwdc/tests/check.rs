@@ -29,12 +29,12 @@ fn rules(findings: &Value) -> Vec<(String, Option<u64>)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_good_driver_folder_passes_in_ansi_and_utf16() {
     let home = Scratch::new("check-good");
-    let ansi = driver_folder(&home, "ansi", INF.as_bytes());
+    let ansi = driver_folder(&home.0, "ansi", INF.as_bytes());
     assert_eq!(
         check(&ansi, &[]).await.ok().json(),
         Value::Array(Vec::new())
     );
-    let wide = driver_folder(&home, "utf16", &utf16(INF));
+    let wide = driver_folder(&home.0, "utf16", &utf16(INF));
     assert_eq!(
         check(&wide, &[]).await.ok().json(),
         Value::Array(Vec::new())
@@ -47,7 +47,7 @@ async fn a_broken_driver_folder_fails_with_each_finding_placed() {
     let broken = INF
         .replace("$Windows NT$", "$Windows 95$")
         .replace("touch.sys=1", "missing.sys=1");
-    let dir = driver_folder(&home, "broken", broken.as_bytes());
+    let dir = driver_folder(&home.0, "broken", broken.as_bytes());
     let run = check(&dir, &[]).await;
     assert_eq!(run.code, 5, "{}", run.stderr);
     let findings = run.json();
@@ -71,7 +71,7 @@ async fn a_broken_driver_folder_fails_with_each_finding_placed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_requested_signatures_must_be_covered_by_every_inf() {
     let home = Scratch::new("check-arch");
-    let dir = driver_folder(&home, "touch", INF.as_bytes());
+    let dir = driver_folder(&home.0, "touch", INF.as_bytes());
     check(&dir, &["--signature", "WINDOWS_v100_X64_GE_FULL"])
         .await
         .ok();
@@ -89,7 +89,7 @@ async fn the_requested_signatures_must_be_covered_by_every_inf() {
             "[Touch.NTarm64.10.0...17763]\r\n%Device%=Install,ACPI\\CTS0001\r\n[DestinationDirs]",
         )
         .replace("[Install.NTamd64", "[Install.NT");
-    let dir = driver_folder(&home, "both", both.as_bytes());
+    let dir = driver_folder(&home.0, "both", both.as_bytes());
     let run = check(
         &dir,
         &[

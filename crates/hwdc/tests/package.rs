@@ -69,9 +69,8 @@ async fn the_cab_reads_back_with_equal_bytes_and_is_reproducible() {
     let home = Scratch::new("package");
     let drivers = home.0.join("drivers");
     std::fs::create_dir_all(&drivers).unwrap();
-    let sources = Scratch(drivers.clone());
-    let touch = driver_folder(&sources, "touch", INF.as_bytes());
-    let wide = driver_folder(&sources, "touch-utf16", &utf16(INF));
+    let touch = driver_folder(&drivers, "touch", INF.as_bytes());
+    let wide = driver_folder(&drivers, "touch-utf16", &utf16(INF));
     // More kinds of content, so that every kind of deflate block is written: text, a long run,
     // and a file bigger than one 32 KiB MSZIP frame that ends mid-frame.
     let text: String = (0..4000)
@@ -136,7 +135,7 @@ async fn the_cab_reads_back_with_equal_bytes_and_is_reproducible() {
 async fn a_package_the_check_refuses_is_not_written() {
     let home = Scratch::new("package-refused");
     let broken = driver_folder(
-        &home,
+        &home.0,
         "broken",
         INF.replace("touch.sys=1", "gone.sys=1").as_bytes(),
     );
@@ -156,9 +155,9 @@ async fn a_package_the_check_refuses_is_not_written() {
     assert!(out.is_file());
 
     // Folders of different architectures may not share a cabinet (C4).
-    let x64 = driver_folder(&home, "x64", INF.as_bytes());
+    let x64 = driver_folder(&home.0, "x64", INF.as_bytes());
     let x86_inf = INF.replace("NTamd64", "NTx86");
-    let x86 = driver_folder(&home, "x86", x86_inf.as_bytes());
+    let x86 = driver_folder(&home.0, "x86", x86_inf.as_bytes());
     let mixed = package(&[s(&x64), s(&x86), "--out", s(&home.0.join("mixed.cab"))]).await;
     assert_eq!(mixed.code, 5, "{}", mixed.stderr);
     assert!(mixed.stderr.contains("[C4]"), "{}", mixed.stderr);
@@ -168,19 +167,19 @@ async fn a_package_the_check_refuses_is_not_written() {
     assert_eq!(inside.code, 2, "{}", inside.stderr);
     // The same folder name twice.
     let other = Scratch::new("package-twice");
-    let twin = driver_folder(&other, "x64", INF.as_bytes());
+    let twin = driver_folder(&other.0, "x64", INF.as_bytes());
     let twice = package(&[s(&x64), s(&twin), "--out", s(&home.0.join("t.cab"))]).await;
     assert_eq!(twice.code, 2, "{}", twice.stderr);
 }
 
-fn submit_args(folder: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+fn submit_args(folder: &Path, product: &str, out: &Path, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "--output",
         "json",
         "submit",
         s(folder),
         "--create-product",
-        "Touch",
+        product,
         "--harness",
         "attestation",
         "--signature",
@@ -204,9 +203,9 @@ async fn submit_packages_checks_and_ships_a_driver_folder() {
     let sim = start(quick()).await;
     let home = Scratch::new("submit-folder");
     // A folder the check refuses: nothing is made.
-    let arm_only = driver_folder(&home, "arm", INF.replace("NTamd64", "NTarm64").as_bytes());
+    let arm_only = driver_folder(&home.0, "arm", INF.replace("NTamd64", "NTarm64").as_bytes());
     let out = home.0.join("signed.zip");
-    let args = submit_args(&arm_only, &out, &[]);
+    let args = submit_args(&arm_only, "Touch", &out, &[]);
     let refused = hwdc(
         &sim,
         &home.0,
@@ -220,9 +219,44 @@ async fn submit_packages_checks_and_ships_a_driver_folder() {
         0,
         "nothing is created for a refused package"
     );
+    // `check --product` reads the signatures the product requests.
+    let product = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "products",
+            "create",
+            "--name",
+            "Arm64 only",
+            "--signature",
+            "WINDOWS_v100_ARM64_GE_FULL",
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    let x64_folder = driver_folder(&home.0, "x64", INF.as_bytes());
+    let checked = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "check",
+            s(&x64_folder),
+            "--product",
+            &id(&product),
+        ],
+    )
+    .await;
+    assert_eq!(checked.code, 5, "{}", checked.stderr);
+    assert!(checked.stdout.contains("\"A1\""), "{}", checked.stdout);
+    std::fs::remove_dir_all(&x64_folder).unwrap();
 
-    let touch = driver_folder(&home, "touch", INF.as_bytes());
-    let args = submit_args(&touch, &out, &[]);
+    let touch = driver_folder(&home.0, "touch", INF.as_bytes());
+    let args = submit_args(&touch, "Touch", &out, &[]);
     let done = hwdc(
         &sim,
         &home.0,
@@ -253,5 +287,17 @@ async fn submit_packages_checks_and_ships_a_driver_folder() {
         std::fs::read(&initial).unwrap(),
         std::fs::read(&cab).unwrap()
     );
-    assert_eq!(sim.product_count(), 1);
+    assert_eq!(sim.product_count(), 2);
+
+    // --no-check submits what the check would refuse (the simulator does not judge it).
+    let out = home.0.join("arm-signed.zip");
+    let args = submit_args(&arm_only, "Unchecked", &out, &["--no-check"]);
+    hwdc(
+        &sim,
+        &home.0,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await
+    .ok();
+    assert!(out.is_file());
 }

@@ -211,10 +211,10 @@ pub fn utf16(text: &str) -> Vec<u8> {
     bytes
 }
 
-/// A driver folder `name` in `home` with `inf` (as its bytes), its driver binary (64 KiB of
+/// A driver folder `name` in `parent` with `inf` (as its bytes), its driver binary (64 KiB of
 /// varied bytes, so compression has work to do), its catalog and its symbols.
-pub fn driver_folder(home: &Scratch, name: &str, inf: &[u8]) -> PathBuf {
-    let dir = home.0.join(name);
+pub fn driver_folder(parent: &Path, name: &str, inf: &[u8]) -> PathBuf {
+    let dir = parent.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("touch.inf"), inf).unwrap();
     let binary: Vec<u8> = (0..65_536u32)
