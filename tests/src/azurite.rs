@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::{tools_dir, workspace_root};
+use crate::{install_tool, tools_dir, workspace_root};
 
 /// Azurite's development account (the same on every installation).
 pub const ACCOUNT: &str = "devstoreaccount1";
@@ -165,50 +165,39 @@ fn npm() -> Command {
 /// Installs the pinned Azurite into the target directory unless it is there already; returns
 /// the script of its blob service.
 fn install() -> Result<PathBuf, String> {
+    const MAIN: &str = "node_modules/azurite/dist/src/blob/main.js";
     let source = workspace_root().join("tools/azurite");
     let lock = std::fs::read(source.join("package-lock.json"))
         .map_err(|e| format!("tools/azurite/package-lock.json: {e}"))?;
-    let tools = tools_dir();
-    let dir = tools.join("azurite");
-    let main = dir.join("node_modules/azurite/dist/src/blob/main.js");
-    let stamp = dir.join("installed-lock.json");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    // One installer at a time: test binaries run in parallel.
-    let guard = std::fs::File::create(tools.join("azurite.lock"))
-        .map_err(|e| format!("{}: {e}", tools.display()))?;
-    guard
-        .lock()
-        .map_err(|e| format!("locking the Azurite install: {e}"))?;
-    if std::fs::read(&stamp).ok().as_ref() == Some(&lock) && main.is_file() {
-        return Ok(main);
-    }
-    for file in ["package.json", "package-lock.json"] {
-        std::fs::copy(source.join(file), dir.join(file))
-            .map_err(|e| format!("copying tools/azurite/{file}: {e}"))?;
-    }
-    let output = npm()
-        .args([
-            "ci",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-            "--omit=dev",
-            "--cache",
-        ])
-        .arg(tools.join("npm-cache"))
-        .current_dir(&dir)
-        .output()
-        .map_err(|e| format!("{NEED_NODE}: running npm failed: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "installing Azurite with `npm ci` in {} failed ({}):\n{}",
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    std::fs::write(&stamp, &lock).map_err(|e| format!("{}: {e}", stamp.display()))?;
-    Ok(main)
+    let dir = install_tool("azurite", &lock, MAIN, |dir| {
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(source.join(file), dir.join(file))
+                .map_err(|e| format!("copying tools/azurite/{file}: {e}"))?;
+        }
+        let output = npm()
+            .args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--omit=dev",
+                "--cache",
+            ])
+            .arg(tools_dir().join("npm-cache"))
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("{NEED_NODE}: running npm failed: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "installing Azurite with `npm ci` in {} failed ({}):\n{}",
+                dir.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok(())
+    })?;
+    Ok(dir.join(MAIN))
 }
 
 fn start() -> Result<Azurite, String> {

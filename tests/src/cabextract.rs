@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{tools_dir, workspace_root};
+use crate::{install_tool, workspace_root};
 
 /// What to install when no reader can be found.
 const NEED: &str = "the package tests read CABs back with cabextract: install it \
@@ -78,50 +78,44 @@ fn install() -> Result<PathBuf, String> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
-    let tools = tools_dir();
-    let dir = tools.join("cabextract");
-    let root = dir.join("root");
-    let stamp = dir.join("installed-packages");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    // One installer at a time: test binaries run in parallel.
-    let guard = std::fs::File::create(tools.join("cabextract.lock"))
-        .map_err(|e| format!("{}: {e}", tools.display()))?;
-    guard
-        .lock()
-        .map_err(|e| format!("locking the cabextract install: {e}"))?;
-    let binary = root.join("usr/bin/cabextract");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(pins.as_str()) && binary.is_file() {
-        return Ok(root);
-    }
-    let download = dir.join("debs");
-    let _ = std::fs::remove_dir_all(&download);
-    std::fs::create_dir_all(&download).map_err(|e| format!("{}: {e}", download.display()))?;
-    let output = Command::new("apt-get")
-        .arg("download")
-        .args(&packages)
-        .current_dir(&download)
-        .output()
-        .map_err(|e| format!("{NEED}: running apt-get failed: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "{NEED}: `apt-get download {}` failed ({}): {}",
-            packages.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let debs = std::fs::read_dir(&download).map_err(|e| format!("{}: {e}", download.display()))?;
-    for deb in debs.filter_map(|e| e.ok().map(|e| e.path())) {
-        let status = Command::new("dpkg-deb")
-            .arg("-x")
-            .arg(&deb)
-            .arg(&root)
-            .status()
-            .map_err(|e| format!("{NEED}: running dpkg-deb failed: {e}"))?;
-        if !status.success() {
-            return Err(format!("dpkg-deb -x {} failed ({status})", deb.display()));
-        }
-    }
-    std::fs::write(&stamp, &pins).map_err(|e| format!("{}: {e}", stamp.display()))?;
-    Ok(root)
+    let dir = install_tool(
+        "cabextract",
+        pins.as_bytes(),
+        "root/usr/bin/cabextract",
+        |dir| {
+            let download = dir.join("debs");
+            let _ = std::fs::remove_dir_all(&download);
+            std::fs::create_dir_all(&download)
+                .map_err(|e| format!("{}: {e}", download.display()))?;
+            let output = Command::new("apt-get")
+                .arg("download")
+                .args(&packages)
+                .current_dir(&download)
+                .output()
+                .map_err(|e| format!("{NEED}: running apt-get failed: {e}"))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "{NEED}: `apt-get download {}` failed ({}): {}",
+                    packages.join(" "),
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                ));
+            }
+            let debs =
+                std::fs::read_dir(&download).map_err(|e| format!("{}: {e}", download.display()))?;
+            for deb in debs.filter_map(|e| e.ok().map(|e| e.path())) {
+                let status = Command::new("dpkg-deb")
+                    .arg("-x")
+                    .arg(&deb)
+                    .arg(dir.join("root"))
+                    .status()
+                    .map_err(|e| format!("{NEED}: running dpkg-deb failed: {e}"))?;
+                if !status.success() {
+                    return Err(format!("dpkg-deb -x {} failed ({status})", deb.display()));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(dir.join("root"))
 }

@@ -28,6 +28,32 @@ pub fn tools_dir() -> PathBuf {
         .join("tools")
 }
 
+/// A tool installed once into `<target>/tools/<name>`: `install` fills that folder, under a
+/// file lock (test binaries run in parallel), unless the folder records that `pins` were
+/// installed and holds `ready`. Returns the folder.
+pub fn install_tool(
+    name: &str,
+    pins: &[u8],
+    ready: &str,
+    install: impl FnOnce(&std::path::Path) -> Result<(), String>,
+) -> Result<PathBuf, String> {
+    let tools = tools_dir();
+    let dir = tools.join(name);
+    let stamp = dir.join("installed-pins");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let guard = std::fs::File::create(tools.join(format!("{name}.lock")))
+        .map_err(|e| format!("{}: {e}", tools.display()))?;
+    guard
+        .lock()
+        .map_err(|e| format!("locking the {name} install: {e}"))?;
+    if std::fs::read(&stamp).ok().as_deref() == Some(pins) && dir.join(ready).exists() {
+        return Ok(dir);
+    }
+    install(&dir)?;
+    std::fs::write(&stamp, pins).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    Ok(dir)
+}
+
 /// `openapi/hardware.yaml` as a JSON tree.
 pub fn spec() -> serde_json::Value {
     let text = std::fs::read_to_string(workspace_root().join("openapi/hardware.yaml"))

@@ -314,7 +314,11 @@ fn cli_listing(b: &mut Bench, sim: &Sim, products: u64) -> Result<(), TaskError>
             .env("HW_CLIENT_ID", "hw-sim-client")
             .env("HW_CLIENT_SECRET", "hw-sim-secret")
             .env("HW_AUTH", "secret")
-            .env("HWDC_CONFIG", b.work.join("no-such-config.toml"))
+            // No profile: an empty configuration directory.
+            .env("HOME", b.work.join("home"))
+            .env("XDG_CONFIG_HOME", b.work.join("home"))
+            .env("APPDATA", b.work.join("home"))
+            .env_remove("HWDC_CONFIG")
             .env_remove("HWDC_PROFILE")
             .stdout(Stdio::null());
         c

@@ -58,6 +58,20 @@ fn pairs(map: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The steps of `list` whose script is under `key` (`run`, `pwsh`), with their `env`.
+fn steps(list: &Value, key: &str) -> Vec<Step> {
+    list.as_array()
+        .expect("a list of steps")
+        .iter()
+        .filter_map(|s| {
+            s[key].as_str().map(|script| Step {
+                script: script.to_owned(),
+                env: pairs(&s["env"]),
+            })
+        })
+        .collect()
+}
+
 /// `$env:NAME`, `${{ expr }}` and `$(expr)` replaced; an unknown one fails the test.
 fn expand(text: &str, known: &HashMap<&str, String>, env: &HashMap<String, String>) -> String {
     let mut out = text.to_owned();
@@ -213,17 +227,7 @@ async fn the_github_actions_workflow_runs_against_hw_sim() {
         .next()
         .unwrap()
         .clone();
-    let steps: Vec<Step> = job["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| {
-            s["run"].as_str().map(|script| Step {
-                script: script.to_owned(),
-                env: pairs(&s["env"]),
-            })
-        })
-        .collect();
+    let steps = steps(&job["steps"], "run");
     let sim = start(quick()).await;
     let app = sim.app().unwrap().clone();
     let home = workspace("ci-github");
@@ -252,17 +256,7 @@ async fn the_github_actions_workflow_runs_against_hw_sim() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_azure_pipelines_pipeline_runs_against_hw_sim() {
     let doc = yaml_blocks().remove(1);
-    let steps: Vec<Step> = doc["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| {
-            s["pwsh"].as_str().map(|script| Step {
-                script: script.to_owned(),
-                env: pairs(&s["env"]),
-            })
-        })
-        .collect();
+    let steps = steps(&doc["steps"], "pwsh");
     let sim = start(quick()).await;
     let app = sim.app().unwrap().clone();
     let home = workspace("ci-pipelines");

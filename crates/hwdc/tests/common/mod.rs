@@ -133,13 +133,20 @@ pub fn command(sim: &SimHandle, home: &Path) -> Command {
 
 pub async fn run(mut command: Command, args: &[&str]) -> Run {
     command.args(args);
+    finished(
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap(),
+    )
+}
+
+/// The run a finished process makes.
+fn finished(output: Output) -> Run {
     let Output {
         status,
         stdout,
         stderr,
-    } = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+    } = output;
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -236,20 +243,13 @@ pub async fn run_with_input(mut command: Command, args: &[&str], input: &[u8]) -
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let input = input.to_vec();
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = tokio::task::spawn_blocking(move || {
-        let mut child = command.spawn().unwrap();
-        child.stdin.take().unwrap().write_all(&input).unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap();
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
+    finished(
+        tokio::task::spawn_blocking(move || {
+            let mut child = command.spawn().unwrap();
+            child.stdin.take().unwrap().write_all(&input).unwrap();
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap(),
+    )
 }
