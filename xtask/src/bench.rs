@@ -271,12 +271,14 @@ pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
     Ok(())
 }
 
-/// The peak RSS of a command's own process, in KiB: its `VmHWM`, read until it exits (Linux
-/// only; `None` elsewhere). Its output goes nowhere.
-fn peak_rss_of(command: &mut Command) -> Result<Option<u64>, TaskError> {
+/// The peak RSS of a command's own process, in KiB: its `VmHWM`, read every 5 ms until it exits
+/// (Linux only; `None` elsewhere), so a peak in its last 5 ms is missed: a list's steady state is
+/// what is measured. Its output goes nowhere, its errors to `stderr`.
+fn peak_rss_of(command: &mut Command, stderr: &Path) -> Result<Option<u64>, TaskError> {
+    let errors = std::fs::File::create(stderr).map_err(|e| fail(e.to_string()))?;
     let mut child = command
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(errors)
         .spawn()
         .map_err(|e| fail(format!("cannot run {}: {e}", shown(command))))?;
     let status = format!("/proc/{}/status", child.id());
@@ -284,7 +286,8 @@ fn peak_rss_of(command: &mut Command) -> Result<Option<u64>, TaskError> {
     loop {
         if let Some(exit) = child.try_wait().map_err(|e| fail(e.to_string()))? {
             if !exit.success() {
-                return Err(fail(format!("{} failed ({exit})", shown(command))));
+                let said = std::fs::read_to_string(stderr).unwrap_or_default();
+                return Err(fail(format!("{} failed ({exit}): {said}", shown(command))));
             }
             return Ok(peak);
         }
@@ -329,8 +332,9 @@ fn cli_listing(b: &mut Bench, sim: &Sim, products: u64) -> Result<(), TaskError>
         ("hwdc products list --output json", cli(None)),
     ];
     let p8 = compare(b.runs, &mut variants)?;
-    let rss_small = peak_rss_of(&mut cli(Some(products / 10)))?;
-    let rss_full = peak_rss_of(&mut cli(None))?;
+    let stderr = b.work.join("p8-stderr.txt");
+    let rss_small = peak_rss_of(&mut cli(Some(products / 10)), &stderr)?;
+    let rss_full = peak_rss_of(&mut cli(None), &stderr)?;
     b.line(format!(
         "## P8 `hwdc products list --output json`: {products} products, median of {}\n",
         b.runs

@@ -64,7 +64,24 @@ pub fn check_limits(package: &DriverPackage) -> Result<(), PackageError> {
             format!("a cabinet holds at most {MAX_FILES}"),
         );
     }
+    let total: u64 = package
+        .folders
+        .iter()
+        .flat_map(|f| &f.files)
+        .map(|f| f.size)
+        .sum();
+    if total > MAX_CABINET_BYTES {
+        return too_large(
+            format!("{total} bytes of files"),
+            format!(
+                "a cabinet is less than {MAX_CABINET_BYTES} bytes, and MSZIP may not shrink them"
+            ),
+        );
+    }
     for folder in &package.folders {
+        if folder.files.is_empty() {
+            return Err(PackageError::EmptyFolder(folder.name.clone()));
+        }
         let bytes: u64 = folder.files.iter().map(|f| f.size).sum();
         if bytes > MAX_FOLDER_BYTES {
             return too_large(
@@ -115,16 +132,29 @@ pub fn write_cabinet(package: &DriverPackage, out: &Path) -> Result<CabinetSumma
             .flat_map(|folder| folder.files.iter());
         while let Some(mut entry) = writer.next_file()? {
             let source = sources.next().expect("one source per cabinet entry");
-            copy_into(source, &mut entry)?;
+            copy_into(source, &mut entry).map_err(|source_error| {
+                std::io::Error::other(SourceFailed {
+                    path: match &source.source {
+                        FileSource::Disk(path) => path.clone(),
+                        _ => PathBuf::from(&source.path),
+                    },
+                    source: source_error,
+                })
+            })?;
         }
         let file = writer.finish()?.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&partial, out)
     })();
     if let Err(e) = written {
         let _ = std::fs::remove_file(&partial);
-        return Err(PackageError::io(out, e));
+        // A source file's error names that file; any other, the cabinet.
+        return Err(match e.downcast::<SourceFailed>() {
+            Ok(failed) => PackageError::io(&failed.path, failed.source),
+            Err(e) => PackageError::io(out, e),
+        });
     }
-    std::fs::rename(&partial, out).map_err(|e| PackageError::io(out, e))?;
     let (size, sha256) = crate::digest::sha256_file(out).map_err(|e| PackageError::io(out, e))?;
     Ok(CabinetSummary {
         path: out.to_owned(),
@@ -140,6 +170,16 @@ pub fn write_cabinet(package: &DriverPackage, out: &Path) -> Result<CabinetSumma
             })
             .collect(),
     })
+}
+
+/// A source file that could not be copied into the cabinet (carried through the `cab` crate's
+/// `io::Error`s, so that the error names the file, not the cabinet).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+struct SourceFailed {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
 }
 
 /// Copies one file's bytes into its cabinet entry, checking that it did not change size since
@@ -213,14 +253,16 @@ fn read_layout(
         .map(|file| (file.name().to_owned(), u64::from(file.uncompressed_size())))
         .collect();
     entries.sort();
-    let mut package = DriverPackage::default();
+    // Grouped by folder name, whatever order and separators the names come in.
+    let mut folders: std::collections::BTreeMap<String, Vec<PackageFile>> = Default::default();
+    let mut root_files = Vec::new();
     for (name, size) in entries {
         let parts: Vec<&str> = name.split(['\\', '/']).filter(|p| !p.is_empty()).collect();
         let [folder, rest @ ..] = parts.as_slice() else {
             continue;
         };
         if rest.is_empty() {
-            package.root_files.push(name.clone());
+            root_files.push(name.clone());
             continue;
         }
         let relative = rest.join("/");
@@ -236,19 +278,25 @@ fn read_layout(
         } else {
             FileSource::Listed
         };
-        if package.folders.last().is_none_or(|f| f.name != *folder) {
-            package.folders.push(DriverFolder {
-                name: (*folder).to_owned(),
-                files: Vec::new(),
+        folders
+            .entry((*folder).to_owned())
+            .or_default()
+            .push(PackageFile {
+                path: relative,
+                size,
+                source,
             });
-        }
-        let current = package.folders.last_mut().expect("just pushed");
-        current.files.push(PackageFile {
-            path: relative,
-            size,
-            source,
-        });
     }
+    let package = DriverPackage {
+        folders: folders
+            .into_iter()
+            .map(|(name, mut files)| {
+                files.sort_by(|a, b| a.path.cmp(&b.path));
+                DriverFolder { name, files }
+            })
+            .collect(),
+        root_files,
+    };
     Ok(package)
 }
 
@@ -334,6 +382,76 @@ mod tests {
             check_limits(&named),
             Err(PackageError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn an_empty_folder_and_an_oversized_cabinet_are_refused() {
+        let mut empty = package(&[("one", "a.inf", b"x")]);
+        empty.folders.push(DriverFolder {
+            name: "two".into(),
+            files: Vec::new(),
+        });
+        assert!(
+            matches!(check_limits(&empty), Err(PackageError::EmptyFolder(name)) if name == "two")
+        );
+        let mut big = package(&[("one", "a.sys", b""), ("two", "b.sys", b"")]);
+        big.folders[0].files[0].size = MAX_FOLDER_BYTES;
+        big.folders[1].files[0].size = MAX_FOLDER_BYTES;
+        assert!(matches!(
+            check_limits(&big),
+            Err(PackageError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn a_source_that_cannot_be_read_is_named_in_the_error() {
+        let dir = std::env::temp_dir().join(format!("hw-api-cab-src-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut gone = package(&[("one", "a.inf", b"x")]);
+        gone.folders[0].files[0].source = FileSource::Disk(dir.join("vanished.inf"));
+        let out = dir.join("x.cab");
+        match write_cabinet(&gone, &out) {
+            Err(PackageError::Io { path, .. }) => assert_eq!(path, dir.join("vanished.inf")),
+            other => panic!("{other:?}"),
+        }
+        assert!(!out.exists() && !dir.join("x.cab.new").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn names_are_grouped_by_folder_whatever_their_order_and_separators() {
+        let dir = std::env::temp_dir().join(format!("hw-api-cab-mixed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mixed.cab");
+        let mut builder = CabinetBuilder::new();
+        let folder = builder.add_folder(CompressionType::MsZip);
+        for name in ["one/a.inf", "one0\\b.inf", "one\\c.sys", "root.txt"] {
+            folder.add_file(name);
+        }
+        let mut writer = builder
+            .build(std::fs::File::create(&path).unwrap())
+            .unwrap();
+        while let Some(mut entry) = writer.next_file().unwrap() {
+            entry.write_all(b"x").unwrap();
+        }
+        writer.finish().unwrap();
+        let read = read_cabinet(&path).unwrap();
+        let layout: Vec<(&str, Vec<&str>)> = read
+            .folders
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.files.iter().map(|x| x.path.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            layout,
+            [("one", vec!["a.inf", "c.sys"]), ("one0", vec!["b.inf"])]
+        );
+        assert_eq!(read.root_files, ["root.txt"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

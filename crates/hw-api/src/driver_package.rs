@@ -94,9 +94,19 @@ pub enum PackageError {
     /// Two driver folders have the same name, which a cabinet cannot hold.
     #[error("two driver folders are named {0:?}: a cabinet holds each name once")]
     DuplicateFolder(String),
-    /// A file name that a cabinet cannot hold.
-    #[error("{0:?}: the name is not valid Unicode, which a cabinet cannot hold")]
+    /// A file name that a cabinet cannot hold (not Unicode, or with a character Windows file
+    /// names may not hold, such as `\`, which a cabinet reads as a folder).
+    #[error(
+        "{0:?}: a cabinet cannot hold this name (not Unicode, or holding one of \\ : * ? \" < > |)"
+    )]
     BadName(PathBuf),
+    /// Two files of a folder whose names differ only in case: one file once extracted on
+    /// Windows.
+    #[error("{0:?} is there twice, in different case: Windows names ignore case")]
+    DuplicateFile(String),
+    /// A driver folder with no files, which a cabinet cannot hold.
+    #[error("the driver folder {0:?} holds no files")]
+    EmptyFolder(String),
     /// The package exceeds a limit of the CAB format (rule F1).
     #[error("{what}: {limit} (docs/package-rules.md, \"CAB layout\", F1)")]
     TooLarge {
@@ -137,8 +147,13 @@ impl DriverPackage {
             folders.push(read_folder(path)?);
         }
         folders.sort_by(|a, b| a.name.cmp(&b.name));
-        if let Some(pair) = folders.windows(2).find(|w| w[0].name == w[1].name) {
-            return Err(PackageError::DuplicateFolder(pair[0].name.clone()));
+        // Windows names ignore case: `Touch` and `touch` are one folder once extracted.
+        let mut names = std::collections::BTreeSet::new();
+        if let Some(twice) = folders
+            .iter()
+            .find(|f| !names.insert(f.name.to_lowercase()))
+        {
+            return Err(PackageError::DuplicateFolder(twice.name.clone()));
         }
         Ok(DriverPackage {
             folders,
@@ -174,6 +189,13 @@ fn read_folder(path: &Path) -> Result<DriverFolder, PackageError> {
     let mut files = Vec::new();
     walk(&normal, "", &mut files)?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut seen = BTreeSet::new();
+    if let Some(twice) = files.iter().find(|f| !seen.insert(f.path.to_lowercase())) {
+        return Err(PackageError::DuplicateFile(format!(
+            "{name}/{}",
+            twice.path
+        )));
+    }
     Ok(DriverFolder { name, files })
 }
 
@@ -186,7 +208,9 @@ fn walk(dir: &Path, prefix: &str, files: &mut Vec<PackageFile>) -> Result<(), Pa
         let name = entry
             .file_name()
             .into_string()
-            .map_err(|_| PackageError::BadName(path.clone()))?;
+            .ok()
+            .filter(|n| !n.contains(['\\', ':', '*', '?', '"', '<', '>', '|']))
+            .ok_or_else(|| PackageError::BadName(path.clone()))?;
         let relative = format!("{prefix}{name}");
         // Follows links, as makecab would.
         let meta = std::fs::metadata(&path).map_err(|e| PackageError::io(&path, e))?;
@@ -235,6 +259,27 @@ mod tests {
             DriverPackage::from_folders(&[root.join("a/x.inf")]),
             Err(PackageError::NotAFolder(_))
         ));
+        // Windows names ignore case: folders and files that differ only in case are refused.
+        std::fs::create_dir_all(root.join("other/A")).unwrap();
+        std::fs::write(root.join("other/A/x.inf"), "x").unwrap();
+        assert!(matches!(
+            DriverPackage::from_folders(&[root.join("a"), root.join("other/A")]),
+            Err(PackageError::DuplicateFolder(_))
+        ));
+        if std::fs::write(root.join("a/X.INF"), "x").is_ok() && root.join("a/x.inf").exists() {
+            let found = DriverPackage::from_folders(&[root.join("a")]);
+            assert!(
+                matches!(found, Err(PackageError::DuplicateFile(_))),
+                "{found:?}"
+            );
+            std::fs::remove_file(root.join("a/X.INF")).unwrap();
+        }
+        #[cfg(unix)]
+        {
+            std::fs::write(root.join("a/back\\slash.txt"), "x").unwrap();
+            let found = DriverPackage::from_folders(&[root.join("a")]);
+            assert!(matches!(found, Err(PackageError::BadName(_))), "{found:?}");
+        }
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

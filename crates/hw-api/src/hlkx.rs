@@ -18,6 +18,8 @@ const SIGNATURE_ORIGIN: &str =
 const MAX_RELS: u64 = 1 << 20;
 /// The end of central directory record, without its comment.
 const EOCD_LEN: usize = 22;
+/// The largest central directory read (an HLKX's holds a few thousand names).
+const MAX_DIRECTORY: u32 = 16 << 20;
 
 /// One central directory entry.
 struct Entry {
@@ -123,13 +125,14 @@ fn read_directory(reader: &mut (impl Read + Seek)) -> std::io::Result<Option<Dir
             zip64: true,
         }));
     }
-    if u64::from(dir_offset) + u64::from(dir_size) > size {
+    if u64::from(dir_offset) + u64::from(dir_size) > size || dir_size > MAX_DIRECTORY {
         return Ok(None);
     }
     reader.seek(SeekFrom::Start(dir_offset.into()))?;
     let mut dir = vec![0u8; dir_size as usize];
     reader.read_exact(&mut dir)?;
     let mut entries = Vec::with_capacity(usize::from(count));
+    let mut zip64 = false;
     let mut at = 0;
     while at + 46 <= dir.len() && dir[at..at + 4] == *b"PK\x01\x02" {
         let name_len = usize::from(u16_at(&dir, at + 28));
@@ -138,18 +141,42 @@ fn read_directory(reader: &mut (impl Read + Seek)) -> std::io::Result<Option<Dir
         let Some(name) = dir.get(at + 46..at + 46 + name_len) else {
             return Ok(None);
         };
+        let extra = dir
+            .get(at + 46 + name_len..at + 46 + name_len + extra_len)
+            .unwrap_or_default();
+        let (compressed, plain, offset) = (
+            u32_at(&dir, at + 20),
+            u32_at(&dir, at + 24),
+            u32_at(&dir, at + 42),
+        );
+        // An entry's Zip64 marks: a size or offset saturated, or a Zip64 extra field (id 1).
+        if [compressed, plain, offset].contains(&u32::MAX) || has_zip64_extra(extra) {
+            zip64 = true;
+        }
         entries.push(Entry {
             name: String::from_utf8_lossy(name).into_owned(),
             method: u16_at(&dir, at + 10),
-            compressed: u32_at(&dir, at + 20).into(),
-            local_offset: u32_at(&dir, at + 42).into(),
+            compressed: compressed.into(),
+            local_offset: offset.into(),
         });
         at += 46 + name_len + extra_len + comment_len;
     }
-    Ok(Some(Directory {
-        entries,
-        zip64: false,
-    }))
+    if entries.len() != usize::from(count) {
+        return Ok(None);
+    }
+    Ok(Some(Directory { entries, zip64 }))
+}
+
+/// Whether an extra field holds a Zip64 record (header id 0x0001).
+fn has_zip64_extra(mut extra: &[u8]) -> bool {
+    while extra.len() >= 4 {
+        let (id, len) = (u16_at(extra, 0), usize::from(u16_at(extra, 2)));
+        if id == 1 {
+            return true;
+        }
+        extra = extra.get(4 + len..).unwrap_or_default();
+    }
+    false
 }
 
 /// The text of a small part, stored or deflated; `None` when it cannot be read.
@@ -275,6 +302,21 @@ mod tests {
         let plain_zip = zip(&[("readme.txt", b"hi")], false);
         assert_eq!(check(&plain_zip), ["H1"]);
         assert_eq!(check(b"MSCF not a zip"), ["H1"]);
+        // An entry's Zip64 extra field (id 1), with a plain end record.
+        let mut extra = zip(&[("[Content_Types].xml", types)], false);
+        let central = extra.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        extra[central + 30] = 4; // extra field length
+        let name_end = central + 46 + "[Content_Types].xml".len();
+        extra.splice(name_end..name_end, [1, 0, 0, 0]);
+        let eocd = extra.len() - 22;
+        let size = u32::from_le_bytes(extra[eocd + 12..eocd + 16].try_into().unwrap()) + 4;
+        extra[eocd + 12..eocd + 16].copy_from_slice(&size.to_le_bytes());
+        assert_eq!(check(&extra), ["H2"]);
+        // A directory with fewer entries than its end record counts.
+        let mut short = zip(&[("[Content_Types].xml", types)], false);
+        let eocd = short.len() - 22;
+        short[eocd + 10] = 2;
+        assert_eq!(check(&short), ["H1"]);
         assert_eq!(check(b"PK\x03\x04 cut short"), ["H1"]);
     }
 }

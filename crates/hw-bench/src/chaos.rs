@@ -221,6 +221,7 @@ async fn one_run(
         "json".into(),
         "--quiet".into(),
         "submit".into(),
+        "--no-check".into(),
         path.display().to_string(),
         "--name".into(),
         name.into(),

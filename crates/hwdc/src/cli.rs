@@ -287,8 +287,9 @@ pub struct Package {
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Write a profile: tenant, client and, unless --no-secret, the client secret (asked for
-    /// without echo, or read from standard input when it is not a terminal). The file is made
-    /// readable by its owner only.
+    /// without echo, or read from standard input when it is not a terminal). Other profiles are
+    /// kept (comments and layout are not). On Unix the file is made readable by its owner only
+    /// (mode 0600); on Windows it takes the access list of its folder, the user's own by default.
     Init(ConfigInit),
     /// Print the configuration file's path.
     Path,
@@ -629,7 +630,8 @@ pub struct Submit {
     /// signed package's path (`<out>.upload.cab`) and submitted.
     #[arg(value_name = "PACKAGE_OR_DRIVER_DIR")]
     pub file: PathBuf,
-    /// Submit a driver folder without checking it first.
+    /// Submit without checking the package first (a driver folder, a .cab or an .hlkx is
+    /// checked by default; other files never are).
     #[arg(long)]
     pub no_check: bool,
     /// The product to submit to.

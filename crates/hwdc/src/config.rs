@@ -223,27 +223,31 @@ fn explain(unavailable: Unavailable) -> ConfigError {
     ConfigError(Unavailable::new(tried).to_string())
 }
 
+/// The credential a flag of its own chooses, when no --auth is given: a flag outranks `auto`'s
+/// order (a secret in the environment does not beat an explicit --client-certificate).
+fn flagged(global: &Global) -> Option<AuthKind> {
+    if global.client_certificate.is_some() {
+        Some(AuthKind::Certificate)
+    } else if global.federated_token_file.is_some() {
+        Some(AuthKind::Federated)
+    } else if global.service_connection_id.is_some() {
+        Some(AuthKind::AzurePipelines)
+    } else {
+        None
+    }
+}
+
 /// The client the settings describe, and whom it signs in as.
 pub async fn connect(global: &Global) -> Result<Connected, ConfigError> {
     let profile = load_profile(global)?;
     let settings = credential_settings(global, &profile)?;
     // A flag of one credential chooses it over `auto`'s order (a secret in the environment
     // does not outrank an explicit --client-certificate).
-    let flagged = if global.client_certificate.is_some() {
-        Some(CredentialKind::Certificate)
-    } else if global.federated_token_file.is_some() {
-        Some(CredentialKind::Federated)
-    } else if global.service_connection_id.is_some() {
-        Some(CredentialKind::AzurePipelines)
-    } else {
-        None
-    };
     let kind = global
         .auth
-        .map(AuthKind::kind)
-        .or(flagged)
-        .or(profile.auth.map(AuthKind::kind))
-        .unwrap_or(CredentialKind::Auto);
+        .or(flagged(global))
+        .or(profile.auth)
+        .map_or(CredentialKind::Auto, AuthKind::kind);
     let chosen = choose(kind, &settings).await.map_err(explain)?;
     let base_url = global
         .base_url
@@ -294,7 +298,14 @@ pub type Described = (&'static str, String, &'static str);
 pub fn describe(global: &Global) -> Result<Vec<Described>, ConfigError> {
     let profile = load_profile(global)?;
     let show = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string());
-    let debug = |value: Option<String>| value.map(|v| v.to_lowercase());
+    let named = |kind: Option<AuthKind>| {
+        kind.and_then(|k| clap::ValueEnum::to_possible_value(&k))
+            .map(|v| v.get_name().to_owned())
+    };
+    let endpoint = |kind: Option<TokenEndpoint>| {
+        kind.and_then(|k| clap::ValueEnum::to_possible_value(&k))
+            .map(|v| v.get_name().to_owned())
+    };
     // Each setting with its possible sources, first match wins.
     type Sources = Vec<(Option<String>, &'static str)>;
     let candidates: Vec<(&'static str, Sources)> = vec![
@@ -334,12 +345,18 @@ pub fn describe(global: &Global) -> Result<Vec<Described>, ConfigError> {
         (
             "auth",
             vec![
-                (
-                    debug(global.auth.map(|a| format!("{a:?}"))),
-                    "flag or HW_AUTH",
-                ),
-                (debug(profile.auth.map(|a| format!("{a:?}"))), "profile"),
+                (named(global.auth), "flag or HW_AUTH"),
+                (named(flagged(global)), "chosen by its credential's flag"),
+                (named(profile.auth), "profile"),
                 (Some("auto".into()), "default"),
+            ],
+        ),
+        (
+            "token_endpoint",
+            vec![
+                (endpoint(global.token_endpoint), "flag"),
+                (endpoint(profile.token_endpoint), "profile"),
+                (Some("v2".into()), "default"),
             ],
         ),
         (
@@ -394,6 +411,19 @@ pub fn describe(global: &Global) -> Result<Vec<Described>, ConfigError> {
                 (
                     env("AZURE_FEDERATED_TOKEN_FILE"),
                     "AZURE_FEDERATED_TOKEN_FILE",
+                ),
+            ],
+        ),
+        (
+            "service_connection_id",
+            vec![
+                (
+                    global.service_connection_id.clone(),
+                    "flag or HW_SERVICE_CONNECTION_ID",
+                ),
+                (
+                    env("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"),
+                    "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID",
                 ),
             ],
         ),

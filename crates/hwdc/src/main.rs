@@ -50,18 +50,24 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Package(c) => commands::package::run(ctx, c).await,
         Command::Config(c) => commands::settings::run(ctx, c).await,
         Command::Completions { shell } => {
+            // Rendered in memory: clap_complete panics when its writer fails (a closed pipe).
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "hwdc", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "hwdc", &mut script);
+            output::emit(&String::from_utf8_lossy(&script));
             Ok(())
         }
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
             clap_mangen::Man::new(command)
-                .render(&mut std::io::stdout())
+                .render(&mut page)
                 .map_err(|e| Failure::Local {
                     kind: "file",
-                    message: format!("cannot write the man page: {e}"),
-                })
+                    message: format!("cannot render the man page: {e}"),
+                })?;
+            output::emit(&String::from_utf8_lossy(&page));
+            Ok(())
         }
     }
 }
@@ -101,8 +107,25 @@ fn parse() -> Result<Cli, ExitCode> {
     }
 }
 
+/// Keeps the `cab` crate's panics off standard error: it panics on some malformed cabinets,
+/// which `hw_api::cabinet` catches and reports as a typed error, so their message is only noise.
+/// Every other panic is shown as usual.
+fn quiet_cab_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let from_cab = info.location().is_some_and(|l| {
+            let file = l.file();
+            file.contains("/cab-") || file.contains("\\cab-")
+        });
+        if !from_cab {
+            default(info);
+        }
+    }));
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    quiet_cab_panics();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(code) => return code,
@@ -126,6 +149,13 @@ async fn main() -> ExitCode {
     if matches!(outcome, Err(Failure::Interrupted)) {
         output::close_open_list();
     }
+    let outcome = match outcome {
+        Ok(()) if output::write_failed() => Err(Failure::Local {
+            kind: "file",
+            message: "the result could not be written to standard output".into(),
+        }),
+        other => other,
+    };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

@@ -13,6 +13,25 @@ use crate::exit;
 
 /// Whether a JSON list was opened on stdout and not closed yet.
 static OPEN_LIST: AtomicBool = AtomicBool::new(false);
+/// Whether a result could not be written (other than to a reader that went away).
+static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to standard output: never a panic (as `print!` gives on a closed pipe); a
+/// failed write other than a closed pipe is remembered for [`write_failed`].
+pub fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        tracing::error!("cannot write the output: {e}");
+        WRITE_FAILED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Whether a result could not be written: the command must not report success.
+pub fn write_failed() -> bool {
+    WRITE_FAILED.load(Ordering::SeqCst)
+}
 
 /// `value` as JSON with every SAS signature redacted (download URLs are secrets).
 fn redacted_json<T: Serialize>(value: &T, pretty: bool) -> String {
@@ -60,10 +79,24 @@ fn write_json<T: Serialize>(
     }
 }
 
+/// How a list ends when its output cannot be written: the reader going away (`| head`) ends
+/// it quietly, as the reader stopped reading; any other write error (a full disk) is a failure,
+/// never a list silently cut short.
+fn write_ended(error: std::io::Error, count: usize) -> Result<usize, exit::Failure> {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(count)
+    } else {
+        Err(exit::Failure::Local {
+            kind: "file",
+            message: format!("cannot write the output: {error}"),
+        })
+    }
+}
+
 /// Closes a JSON list that an interruption cut short, so stdout stays valid JSON.
 pub fn close_open_list() {
     if OPEN_LIST.swap(false, Ordering::SeqCst) {
-        println!("\n]");
+        emit("\n]\n");
     }
 }
 
@@ -99,13 +132,11 @@ impl Output {
     /// One result.
     pub fn item<T: Row>(&self, item: &T) {
         match self.format {
-            OutputFormat::Json => {
-                println!("{}", redacted_json(item, true))
-            }
+            OutputFormat::Json => emit(&format!("{}\n", redacted_json(item, true))),
             OutputFormat::Table => {
                 let titles: Vec<String> = T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
-                print!("{}", Self::row(&titles, T::COLUMNS));
-                print!("{}", Self::row(&item.cells(), T::COLUMNS));
+                emit(&Self::row(&titles, T::COLUMNS));
+                emit(&Self::row(&item.cells(), T::COLUMNS));
             }
         }
     }
@@ -117,7 +148,7 @@ impl Output {
         &self,
         items: impl Stream<Item = Result<T, Error>>,
         limit: Option<usize>,
-    ) -> Result<usize, Error> {
+    ) -> Result<usize, exit::Failure> {
         let mut items = std::pin::pin!(items.take(limit.unwrap_or(usize::MAX)));
         let json = self.format == OutputFormat::Json;
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
@@ -134,38 +165,39 @@ impl Output {
             let next = match items.next().now_or_never() {
                 Some(next) => next,
                 None => {
-                    if out.flush().is_err() {
-                        // The reader went away (`| head`): nothing more to write to.
-                        break Ok(count);
+                    if let Err(e) = out.flush() {
+                        break write_ended(e, count);
                     }
                     items.next().await
                 }
             };
             let written = match next {
                 None => break Ok(count),
-                Some(Err(e)) => break Err(e),
+                Some(Err(e)) => break Err(exit::Failure::from(e)),
                 Some(Ok(item)) if json => out
                     .write_all(if count == 0 { b"\n" } else { b",\n" })
                     .and_then(|()| write_json(&mut out, &mut scratch, &item)),
                 Some(Ok(item)) => out.write_all(Self::row(&item.cells(), T::COLUMNS).as_bytes()),
             };
-            if written.is_err() {
-                break Ok(count);
+            if let Err(e) = written {
+                break write_ended(e, count);
             }
             count += 1;
         };
         if json && OPEN_LIST.swap(false, Ordering::SeqCst) {
             let _ = out.write_all(if count == 0 { b"]\n" } else { b"\n]\n" });
         }
-        let _ = out.flush();
-        outcome
+        match (outcome, out.flush()) {
+            (Ok(count), Err(e)) => write_ended(e, count),
+            (outcome, _) => outcome,
+        }
     }
 
     /// The result of an action: a sentence in table mode, `value` in JSON mode.
     pub fn done(&self, sentence: &str, value: serde_json::Value) {
         match self.format {
-            OutputFormat::Json => println!("{}", redacted_json(&value, true)),
-            OutputFormat::Table => println!("{sentence}"),
+            OutputFormat::Json => emit(&format!("{}\n", redacted_json(&value, true))),
+            OutputFormat::Table => emit(&format!("{sentence}\n")),
         }
     }
 

@@ -35,10 +35,12 @@ fn yaml_blocks() -> Vec<serde_json::Value> {
     blocks
 }
 
-/// One step of a pipeline: its script and the environment it adds.
+/// One step of a pipeline: its script and the environment it adds (its job's, then its own),
+/// or an Azure Pipelines `publish` of a file as an artifact.
 struct Step {
     script: String,
     env: Vec<(String, String)>,
+    publish: Option<(String, String)>,
 }
 
 fn pairs(map: &Value) -> Vec<(String, String)> {
@@ -58,15 +60,31 @@ fn pairs(map: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// The steps of `list` whose script is under `key` (`run`, `pwsh`), with their `env`.
-fn steps(list: &Value, key: &str) -> Vec<Step> {
-    list.as_array()
+/// The steps of `job` whose script is under `key` (`run`, `pwsh`), and its `publish` steps,
+/// each with the job's `env` and its own.
+fn steps(job: &Value, key: &str) -> Vec<Step> {
+    let job_env = pairs(&job["env"]);
+    job["steps"]
+        .as_array()
         .expect("a list of steps")
         .iter()
         .filter_map(|s| {
-            s[key].as_str().map(|script| Step {
-                script: script.to_owned(),
-                env: pairs(&s["env"]),
+            let env = job_env.iter().cloned().chain(pairs(&s["env"])).collect();
+            if let Some(script) = s[key].as_str() {
+                return Some(Step {
+                    script: script.to_owned(),
+                    env,
+                    publish: None,
+                });
+            }
+            let file = s["publish"].as_str()?;
+            let artifact = s["artifact"]
+                .as_str()
+                .expect("a publish step names its artifact");
+            Some(Step {
+                script: String::new(),
+                env,
+                publish: Some((file.to_owned(), artifact.to_owned())),
             })
         })
         .collect()
@@ -138,6 +156,13 @@ async fn run_pipeline(
 ) -> usize {
     let mut ran = 0;
     for step in steps {
+        // An artifact lands in `<workspace>/<artifact>/`, where `download: current` puts it.
+        if let Some((file, artifact)) = &step.publish {
+            let into = workspace.join(artifact);
+            std::fs::create_dir_all(&into).unwrap();
+            std::fs::copy(workspace.join(file), into.join(file)).unwrap();
+            continue;
+        }
         let mut env: HashMap<String, String> = HashMap::new();
         for (k, v) in base_env.iter().chain(&step.env) {
             env.insert(k.clone(), expand(v, known, &env));
@@ -195,7 +220,7 @@ fn workspace(name: &str) -> Scratch {
     home
 }
 
-fn assert_shipped(sim: &SimHandle, home: &Path) {
+fn assert_shipped(sim: &SimHandle, home: &Path, journal: &Path) {
     let result: Value =
         serde_json::from_slice(&std::fs::read(home.join("submit.json")).unwrap()).unwrap();
     let signed = PathBuf::from(result["signed_package"].as_str().unwrap());
@@ -208,7 +233,7 @@ fn assert_shipped(sim: &SimHandle, home: &Path) {
     assert_eq!(sim.product_count(), 1);
     let journals: Vec<_> = std::fs::read_dir(home.join("journals")).unwrap().collect();
     assert!(
-        journals.is_empty(),
+        journals.is_empty() && !journal.exists(),
         "the journal is removed when the flow finishes"
     );
 }
@@ -220,14 +245,12 @@ async fn the_github_actions_workflow_runs_against_hw_sim() {
         doc["permissions"]["id-token"], "write",
         "OIDC needs the id-token permission"
     );
-    let job = doc["jobs"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
-    let steps = steps(&job["steps"], "run");
+    let jobs = doc["jobs"].as_object().unwrap();
+    assert_eq!(jobs["submit"]["needs"], "package");
+    let steps: Vec<Step> = ["package", "submit"]
+        .iter()
+        .flat_map(|name| steps(&jobs[*name], "run"))
+        .collect();
     let sim = start(quick()).await;
     let app = sim.app().unwrap().clone();
     let home = workspace("ci-github");
@@ -236,38 +259,41 @@ async fn the_github_actions_workflow_runs_against_hw_sim() {
         ("vars.HW_CLIENT_ID", app.client_id.clone()),
         ("vars.EV_CERT_THUMBPRINT", "0123456789abcdef".to_owned()),
         ("github.ref_name", "v1.2.3".to_owned()),
-        ("github.sha", "0a1b2c3d".to_owned()),
     ]);
     // What GitHub sets in a job with `id-token: write`.
-    let mut env = pairs(&job["env"]);
-    env.push((
-        "ACTIONS_ID_TOKEN_REQUEST_URL".into(),
-        sim.github_token_url(),
-    ));
-    env.push((
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
-        sim.config().oidc_request_token.clone(),
-    ));
+    let env = vec![
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL".to_owned(),
+            sim.github_token_url(),
+        ),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_owned(),
+            sim.config().oidc_request_token.clone(),
+        ),
+    ];
     let ran = run_pipeline(&sim, &home.0, env, steps, &known).await;
     assert_eq!(ran, 3, "check, package, submit");
-    assert_shipped(&sim, &home.0);
+    assert_shipped(&sim, &home.0, &home.0.join("hwdc-journal.json"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_azure_pipelines_pipeline_runs_against_hw_sim() {
     let doc = yaml_blocks().remove(1);
-    let steps = steps(&doc["steps"], "pwsh");
+    let jobs = doc["jobs"].as_array().unwrap();
+    assert_eq!(jobs[1]["dependsOn"], jobs[0]["job"]);
+    let steps: Vec<Step> = jobs.iter().flat_map(|job| steps(job, "pwsh")).collect();
     let sim = start(quick()).await;
     let app = sim.app().unwrap().clone();
     let home = workspace("ci-pipelines");
     let known = HashMap::from([
         ("Build.SourceBranchName", "v1.2.3".to_owned()),
-        ("Build.SourceVersion", "0a1b2c3d".to_owned()),
+        ("Build.BuildId", "4711".to_owned()),
         (
             "System.AccessToken",
             sim.config().oidc_request_token.clone(),
         ),
         ("EV_CERT_THUMBPRINT", "0123456789abcdef".to_owned()),
+        ("Pipeline.Workspace", home.0.display().to_string()),
     ]);
     // The pipeline's variables become the environment; the test's app replaces the
     // placeholders, and the agent adds the OIDC request address.
@@ -283,5 +309,6 @@ async fn the_azure_pipelines_pipeline_runs_against_hw_sim() {
     env.push(("SYSTEM_OIDCREQUESTURI".into(), sim.pipelines_oidc_url()));
     let ran = run_pipeline(&sim, &home.0, env, steps, &known).await;
     assert_eq!(ran, 3, "check, package, submit");
-    assert_shipped(&sim, &home.0);
+    assert!(home.0.join("signed-driver/signed.zip").is_file());
+    assert_shipped(&sim, &home.0, &home.0.join("journals/4711.json"));
 }

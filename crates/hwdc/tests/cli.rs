@@ -315,6 +315,7 @@ async fn submit_runs_the_whole_flow_and_a_rerun_resumes() {
             "--output".to_owned(),
             "json".into(),
             "submit".into(),
+            "--no-check".into(),
             package.to_str().unwrap().into(),
             "--create-product".into(),
             "Submitted".into(),
@@ -467,6 +468,7 @@ async fn each_class_of_failure_has_its_exit_code() {
         &home.0,
         &[
             "submit",
+            "--no-check",
             package.to_str().unwrap(),
             "--product",
             &product,
@@ -588,6 +590,7 @@ async fn no_secret_appears_in_any_output_at_trace_level() {
         &[
             "-vvv",
             "submit",
+            "--no-check",
             package.to_str().unwrap(),
             "--product",
             &product,
@@ -876,6 +879,7 @@ async fn a_derived_submit_killed_mid_upload_continues_the_same_submission() {
         "--output",
         "json",
         "submit",
+        "--no-check",
         package.to_str().unwrap(),
         "--product",
         &product,
@@ -953,6 +957,7 @@ async fn a_journal_of_another_package_is_refused_and_restart_discards_it() {
     let out = home.0.join("signed.cab");
     let args = [
         "submit",
+        "--no-check",
         package.to_str().unwrap(),
         "--create-product",
         "Journal",
@@ -1044,6 +1049,7 @@ async fn a_rerun_settles_the_create_an_interrupted_run_sent() {
         "--output",
         "json",
         "submit",
+        "--no-check",
         package.to_str().unwrap(),
         "--product",
         &product,

@@ -149,6 +149,20 @@ async fn completions_and_the_man_page_come_from_the_same_definitions() {
     )
     .await;
     assert_eq!(unknown.code, 2);
+    // A reader that goes away (`| head`) ends the output quietly: no panic, exit 0.
+    let mut closed = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    closed
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = closed.spawn().unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && !stderr.contains("panicked"),
+        "{stderr}"
+    );
     let man = run(Command::new(env!("CARGO_BIN_EXE_hwdc")), &["man"])
         .await
         .ok();

@@ -289,6 +289,45 @@ async fn submit_packages_checks_and_ships_a_driver_folder() {
     );
     assert_eq!(sim.product_count(), 2);
 
+    // A journal inside the driver folder would be packed with it: refused.
+    let inside = submit_args(
+        &touch,
+        "Touch",
+        &out,
+        &["--state", s(&touch.join("j.json"))],
+    );
+    let run = hwdc(
+        &sim,
+        &home.0,
+        &inside.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // A .cab given to submit is checked first: a cabinet with a file at its root is refused
+    // before anything is made.
+    let rooted = home.0.join("rooted.cab");
+    let mut builder = cab::CabinetBuilder::new();
+    builder
+        .add_folder(cab::CompressionType::MsZip)
+        .add_file("stray.txt");
+    let mut writer = builder
+        .build(std::fs::File::create(&rooted).unwrap())
+        .unwrap();
+    while let Some(mut entry) = writer.next_file().unwrap() {
+        std::io::Write::write_all(&mut entry, b"x").unwrap();
+    }
+    writer.finish().unwrap();
+    let args = submit_args(&rooted, "Rooted", &home.0.join("rooted-signed.zip"), &[]);
+    let run = hwdc(
+        &sim,
+        &home.0,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("[C1]"), "{}", run.stderr);
+    assert_eq!(sim.product_count(), 2, "nothing is made for a refused .cab");
+
     // --no-check submits what the check would refuse (the simulator does not judge it).
     let out = home.0.join("arm-signed.zip");
     let args = submit_args(&arm_only, "Unchecked", &out, &["--no-check"]);

@@ -41,7 +41,10 @@ pub fn package_failure(error: PackageError) -> Failure {
         PackageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             "not_found"
         }
-        PackageError::NotAFolder(_) | PackageError::DuplicateFolder(_) => "usage",
+        PackageError::NotAFolder(_)
+        | PackageError::DuplicateFolder(_)
+        | PackageError::DuplicateFile(_)
+        | PackageError::EmptyFolder(_) => "usage",
         _ => "file",
     };
     Failure::Local {
@@ -74,6 +77,13 @@ pub async fn options(
         .iter()
         .map(|c| c.as_str().to_owned());
     Ok(CheckOptions::default().with_signatures(codes))
+}
+
+/// Whether `path` names a package `check` reads (a `.cab` or an `.hlkx`).
+pub fn is_package_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("cab") || e.eq_ignore_ascii_case("hlkx"))
 }
 
 /// The findings for `path`: a driver folder, a `.cab` or an `.hlkx`.

@@ -39,7 +39,7 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
     let json = ctx.out.format == OutputFormat::Json;
     let say = |text: String| {
         if !json && !ctx.global.quiet {
-            println!("{text}");
+            crate::output::emit(&format!("{text}\n"));
         }
     };
     let sim = hw_sim::start(hw_sim::SimConfig {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use hw_api::Id;
+use hw_api::driver_check::CheckOptions;
 use hw_api::ship::{FileStateStore, ProductChoice, ShipEvent, ShipPlan, StateStore, Transfers};
 use serde_json::json;
 
@@ -27,29 +28,19 @@ fn upload_cab(out: &Path) -> PathBuf {
 /// Runs `submit`.
 pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     let config::Connected { client, account } = ctx.connect().await?;
-    let package = if command.file.is_dir() {
-        // A driver folder: checked against the product's (or the new product's) signatures,
-        // packaged reproducibly (a re-run makes the same bytes, so the journal continues).
+    // Checked against the product's (or the new product's) signatures, unless --no-check.
+    let options = if command.no_check {
+        CheckOptions::default()
+    } else {
         let targets = Targets {
             signatures: command.signatures.clone(),
             product: command.product,
         };
-        let options = check::options(ctx, &targets, Some(&client)).await?;
-        let cab = upload_cab(&command.out);
-        let (summary, _) = package::build(
-            ctx,
-            std::slice::from_ref(&command.file),
-            &cab,
-            &options,
-            command.no_check,
-        )?;
-        ctx.say(&format!(
-            "packaged {} as {} ({} bytes)",
-            command.file.display(),
-            cab.display(),
-            summary.size
-        ));
-        cab
+        check::options(ctx, &targets, Some(&client)).await?
+    };
+    let folder = command.file.is_dir();
+    let package = if folder {
+        upload_cab(&command.out)
     } else if command.file.is_file() {
         command.file.clone()
     } else {
@@ -105,11 +96,51 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
             ),
         });
     }
+    let inside_folder = folder
+        && std::path::absolute(store.path())
+            .ok()
+            .zip(std::fs::canonicalize(&command.file).ok())
+            .is_some_and(|(state, dir)| {
+                std::fs::canonicalize(state.parent().unwrap_or(&state))
+                    .is_ok_and(|parent| parent.starts_with(dir))
+            });
+    if inside_folder {
+        return Err(Failure::Local {
+            kind: "usage",
+            message: format!(
+                "--state {} is inside the driver folder, which would pack it: keep the journal elsewhere",
+                store.path().display()
+            ),
+        });
+    }
     // One run at a time per journal: a second run started while the first still works (a
-    // pipeline's retry after a timeout) stops here.
+    // pipeline's retry after a timeout) stops here, before it packages or uploads anything.
     let lock = store.lock()?;
     if command.restart {
         store.clear()?;
+    }
+    if folder {
+        // Packaged reproducibly: a re-run makes the same bytes, so the journal's package
+        // checksum still matches and the flow continues.
+        let (summary, _) = package::build(
+            ctx,
+            std::slice::from_ref(&command.file),
+            &package,
+            &options,
+            command.no_check,
+        )?;
+        ctx.say(&format!(
+            "packaged {} as {} ({} bytes)",
+            command.file.display(),
+            package.display(),
+            summary.size
+        ));
+    } else if !command.no_check && check::is_package_file(&package) {
+        let findings = check::findings(&package, &options)?;
+        check::tell(ctx, &findings);
+        if check::count(&findings).0 > 0 {
+            return Err(check::failed(&package.display().to_string(), &findings));
+        }
     }
     let uploading = Bytes::new(ctx.out.progress, "uploading");
     let downloading = Bytes::new(ctx.out.progress, "downloading");

@@ -84,7 +84,7 @@ pub async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
             "submission": command.at.submission,
             "file": command.file,
             "bytes": report.bytes,
-            "sha256": sha256(&command.file).await?,
+            "sha256": sha256(&command.file).await,
             "content_md5": report.content_md5,
             "blocks": report.blocks,
             "blocks_reused": report.blocks_reused,
@@ -94,15 +94,16 @@ pub async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The SHA-256 of a file just sent or written, for the result object.
-async fn sha256(path: &Path) -> Result<String, Failure> {
-    hw_api::digest::sha256_file_async(path)
-        .await
-        .map(|(_, sha256)| sha256)
-        .map_err(|e| Failure::Local {
-            kind: "file",
-            message: format!("{}: {e}", path.display()),
-        })
+/// The SHA-256 of a file just sent or written, for the result object: `None` (with a warning)
+/// when it cannot be read again, which does not undo the transfer that succeeded.
+async fn sha256(path: &Path) -> Option<String> {
+    match hw_api::digest::sha256_file_async(path).await {
+        Ok((_, sha256)) => Some(sha256),
+        Err(e) => {
+            tracing::warn!("cannot read {} again for its SHA-256: {e}", path.display());
+            None
+        }
+    }
 }
 
 /// The note on blocks of another tool cleared before an upload, if there were any.
@@ -130,7 +131,7 @@ pub async fn run_download(ctx: &Ctx, command: Download) -> Result<(), Failure> {
             "kind": clap::ValueEnum::to_possible_value(&command.kind).map(|v| v.get_name().to_owned()),
             "path": command.out,
             "bytes": report.bytes,
-            "sha256": sha256(&command.out).await?,
+            "sha256": sha256(&command.out).await,
             "resumed_from": report.resumed_from,
             "md5_verified": report.md5_verified,
         }),
