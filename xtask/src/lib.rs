@@ -7,6 +7,7 @@ pub mod bench;
 pub mod codegen;
 pub mod digest;
 pub mod lint;
+pub mod msrv;
 pub mod open_enums;
 pub mod spec;
 

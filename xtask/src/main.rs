@@ -10,6 +10,7 @@ tasks:
   generate           regenerate crates/hw-api-gen/src/generated.rs from openapi/hardware.yaml
   generate --check   fail with a diff if generated.rs is stale (CI runs this)
   lint               check the spec for what progenitor mishandles
+  msrv               check the declared rust-version against the dependencies and the toolchain
   digest             print the generated API surface (what the insta snapshot holds)
   bench [--quick]    benchmarks P1-P8 against their floors (writes BENCHMARKS.md)
   soak [ARGS]        200 submit flows against hw-sim with 10% faults (hw-bench soak --help);
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
             .map_err(|e| xtask::TaskError(format!("cannot read generated.rs: {e}")))
             .and_then(|src| digest::digest(&src))
             .map(|d| print!("{d}")),
+        ["msrv"] => xtask::msrv::run(&root),
         ["bench"] => xtask::bench::run(&root, false),
         ["bench", "--quick"] => xtask::bench::run(&root, true),
         ["soak", rest @ ..] => xtask::bench::run_hw_bench(

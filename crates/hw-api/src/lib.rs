@@ -24,6 +24,57 @@
 //!   honouring `Retry-After`; a create is never resent blindly ([`Error::Ambiguous`]).
 //! - **Secrets**: tokens and secrets are `secrecy` types; SAS signatures and tokens are redacted
 //!   from errors and logs.
+//!
+//! # Guide: the flow, step by step
+//!
+//! The same steps as the README's "Using the client", each with the call that does it. Every
+//! step can be run again after an interruption: creates are settled rather than resent,
+//! transfers resume, commits are checked before they are repeated.
+//!
+//! ```no_run
+//! # async fn flow(
+//! #     client: hw_api::Client,
+//! #     body: hw_api::types::NewProduct,
+//! #     package: &std::path::Path,
+//! #     out: &std::path::Path,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! use hw_api::WaitOptions;
+//! use hw_api::transfer::Silent;
+//! use hw_api::types::{DownloadType, NewSubmission, SubmissionType};
+//!
+//! // 1. The product, made once: an unclear answer is settled against what existed before.
+//! let product = client.create_product_once(&body).await?;
+//! // 2. A submission of it (initial or derived), made once in the same way.
+//! let new = NewSubmission { name: "driver 1.2.3".try_into()?, type_: SubmissionType::Initial };
+//! let submission = client.create_submission_once(product.id, &new).await?;
+//! // 3. The package, to the submission's blob: blocks with their MD5, resumable.
+//! client.upload_package(product.id, submission.id, package, &Silent).await?;
+//! // 4. The commit, checked before it is ever repeated.
+//! client.commit_submission(product.id, submission.id).await?;
+//! // 5. Microsoft's workflow, polled with growing pauses up to a deadline; a failure is an
+//! //    error with its step, messages and error report.
+//! let options = WaitOptions::default();
+//! client.wait_for_submission(product.id, submission.id, &options, &mut |_| {}).await?;
+//! // 6. The signed package, checked against its MD5 and renamed into place when complete.
+//! let kind = DownloadType::SignedPackage;
+//! client.download_package(product.id, submission.id, kind, out, &Silent).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! - [`Client::ship`] runs steps 1 to 6 with a journal ([`ship::StateStore`]), so that a
+//!   re-run after a crash continues the same submission.
+//! - [`Client::publish`] then makes a shipping label from the driver metadata's hardware ids
+//!   ([`targeting`]), checking the documented rules before it sends anything.
+//! - Driver packages: [`driver_package`], [`cabinet`] (the attestation CAB, reproducible) and
+//!   [`driver_check`] (the rules a package is held to offline) build and check what step 3
+//!   uploads; [`inf`] reads INF files.
+//! - Sign-in: [`auth::ClientCredentials`] (a secret or a certificate), the federated sources
+//!   of CI systems, managed identities, the Azure CLI, or a [`TokenProvider`](auth::TokenProvider)
+//!   of your own; [`auth::choose`] picks one from the environment.
+//! - Tests of your own code: `hw-sim` (a dev-dependency) starts the service, its token endpoint
+//!   and its blob storage in-process; see the `test_against_hw_sim` example.
+
+#![warn(missing_docs)]
 
 pub mod auth;
 pub mod cabinet;

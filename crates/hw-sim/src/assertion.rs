@@ -29,9 +29,13 @@ const MAX_LIFETIME: u64 = 600 + SKEW;
 /// Why an assertion was refused: the HTTP status, OAuth error, AADSTS code and message.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refusal {
+    /// The HTTP status.
     pub status: u16,
+    /// The OAuth error (`invalid_client`, …).
     pub error: &'static str,
+    /// The AADSTS code.
     pub code: u64,
+    /// The message Entra would give.
     pub message: String,
 }
 

@@ -188,8 +188,11 @@ fn draw(seed: u64, rule: u64, operation: &str, nth: u64) -> f64 {
 /// Which of the simulator's servers a request reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
+    /// The Hardware API.
     Api,
+    /// The token endpoint (and the identity endpoints).
     Token,
+    /// Blob storage.
     Blob,
 }
 

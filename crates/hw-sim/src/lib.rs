@@ -14,6 +14,7 @@
 //! service's error shapes, paginates like the service, runs the signing workflow of committed
 //! submissions on a configurable clock, and can inject faults (see [`faults`]).
 
+#![warn(missing_docs)]
 // Handlers return `Result<_, Response>`: the error is the response to send, built once per
 // failed request, so its size does not matter.
 #![allow(clippy::result_large_err)]

@@ -19,18 +19,25 @@ pub const FIRST_LABEL_ID: u64 = 1_152_921_504_606_978_422;
 /// The seller id of the simulated account.
 pub const SELLER_ID: u64 = 29_963_920;
 /// The first submission id.
+/// The id of the first submission the simulator makes.
 pub const FIRST_SUBMISSION_ID: u64 = 1_152_921_504_621_465_124;
 
 /// A submission and what the simulator needs to run its workflow.
 #[derive(Clone, Debug)]
 pub struct SubmissionRecord {
+    /// Its id.
     pub id: u64,
+    /// Its product's id.
     pub product_id: u64,
+    /// Its name.
     pub name: String,
+    /// Initial or derived.
     pub kind: SubmissionType,
+    /// When it was created (RFC 3339).
     pub created: String,
     /// The blob the package is uploaded to.
     pub package_blob: String,
+    /// When it was committed, if it was.
     pub committed_at: Option<Instant>,
     /// The step the package asked to fail at.
     pub fail_at: Option<usize>,
@@ -41,8 +48,11 @@ pub struct SubmissionRecord {
 /// A shipping label and its workflow.
 #[derive(Clone, Debug)]
 pub struct LabelRecord {
+    /// Its id.
     pub id: u64,
+    /// Its product's id.
     pub product_id: u64,
+    /// Its submission's id.
     pub submission_id: u64,
     /// The label as created (and updated), without its workflow status.
     pub label: hw_api_gen::types::ShippingLabel,
@@ -55,10 +65,15 @@ pub struct LabelRecord {
 /// A package sent for pre-production signing.
 #[derive(Clone, Debug)]
 pub struct PreprodRecord {
+    /// Its id.
     pub id: String,
+    /// The package.
     pub data: Bytes,
+    /// When it arrived.
     pub received_at: Instant,
+    /// When it arrived (RFC 3339).
     pub received: String,
+    /// Whether its signing is to fail.
     pub fail: bool,
 }
 
@@ -95,16 +110,25 @@ pub struct Recorded {
 /// The simulator's mutable state.
 #[derive(Default)]
 pub struct Store {
+    /// The products, by id.
     pub products: BTreeMap<u64, Product>,
+    /// The submissions, by id.
     pub submissions: BTreeMap<u64, SubmissionRecord>,
+    /// The shipping labels, by id.
     pub labels: BTreeMap<u64, LabelRecord>,
+    /// The pre-production packages, by id.
     pub preprod: BTreeMap<String, PreprodRecord>,
+    /// The next shipping label id.
     pub next_label: u64,
+    /// The blobs, by name.
     pub blobs: HashMap<String, Blob>,
     /// Issued access tokens and when they expire (expired ones are dropped as new ones are issued).
     pub tokens: HashMap<String, Instant>,
+    /// The next product id.
     pub next_product: u64,
+    /// The next submission id.
     pub next_submission: u64,
+    /// A counter for names and ETags.
     pub counter: u64,
     /// Requests to the blob service that carried an `Authorization` header.
     pub blob_authorization_headers: u64,
@@ -112,6 +136,7 @@ pub struct Store {
     pub requests: BTreeMap<String, u64>,
     /// Requests per operation id being handled now, and the most there were at once.
     pub in_flight: BTreeMap<String, (u64, u64)>,
+    /// The responses kept for conformance checks.
     pub recorded: Vec<Recorded>,
 }
 

@@ -1,0 +1,81 @@
+//! The whole flow for one package with `Client::ship`: the product (created once by name),
+//! a submission, the upload, the commit, the wait for Microsoft's signature and the download,
+//! with a journal so that running it again after an interruption continues the same work.
+//!
+//! `cargo run -p hw-api --example submit_flow -- PACKAGE OUT` (without arguments it makes a
+//! sample package in a scratch folder and uses an embedded hw-sim).
+
+mod common;
+
+use hw_api::ship::{FileStateStore, ProductChoice, ShipEvent, ShipPlan, Transfers};
+use hw_api::transfer::Silent;
+use hw_api::types::{NewProduct, NewSubmission, SubmissionType};
+
+#[tokio::main]
+async fn main() -> Result<(), common::Failure> {
+    let connection = common::connect(0).await?;
+    let mut args = std::env::args_os().skip(1);
+    let scratch = std::env::temp_dir().join(format!("hw-api-submit-{}", std::process::id()));
+    let (package, out) = match (args.next(), args.next()) {
+        (Some(package), Some(out)) => (package.into(), out.into()),
+        _ => {
+            std::fs::create_dir_all(&scratch)?;
+            let package = scratch.join("driver.cab");
+            std::fs::write(&package, vec![7u8; 300_000])?;
+            (package, scratch.join("signed.cab"))
+        }
+    };
+    let product: NewProduct = serde_json::from_value(serde_json::json!({
+        "productName": "Example Touch Controller",
+        "testHarness": "attestation",
+        "deviceType": "internal",
+        "isTestSign": false,
+        "isFlightSign": false,
+        "marketingNames": ["Example Touch Controller"],
+        "requestedSignatures": ["WINDOWS_v100_X64_GE_FULL"],
+        "deviceMetadataIds": [],
+        "firmwareVersion": "0",
+        "additionalAttributes": {},
+    }))?;
+    let submission = NewSubmission {
+        name: "example 1.0.0".try_into()?,
+        type_: SubmissionType::Initial,
+    };
+    let plan = ShipPlan::new(
+        &package,
+        ProductChoice::Named(Box::new(product)),
+        submission,
+        &out,
+        connection.account.clone(),
+    );
+    let store = FileStateStore::beside(&package);
+    let mut events = |event: ShipEvent<'_>| match event {
+        ShipEvent::Product { id, created } => {
+            eprintln!("product {id}{}", if created { " (created)" } else { "" })
+        }
+        ShipEvent::Submission(id) => eprintln!("submission {id}"),
+        ShipEvent::Uploaded(report) => eprintln!("uploaded {} bytes", report.bytes),
+        ShipEvent::Committed => eprintln!("committed; waiting for Microsoft's signature"),
+        ShipEvent::Downloaded(report) => eprintln!("downloaded {} bytes", report.bytes),
+        _ => {}
+    };
+    let transfers = Transfers {
+        upload: &Silent,
+        download: &Silent,
+    };
+    let report = connection
+        .client
+        .ship(&plan, &store, &mut events, transfers)
+        .await?;
+    println!(
+        "product {}, submission {}: signed package in {} (SHA-256 {})",
+        report.product,
+        report.submission,
+        out.display(),
+        report.signed_sha256
+    );
+    if connection.sim.is_some() {
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    Ok(())
+}
