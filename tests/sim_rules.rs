@@ -433,3 +433,68 @@ async fn attestation_products_refuse_derived_submissions() {
         (Some(400), Some(&ErrorCode::InvalidInput))
     );
 }
+
+#[tokio::test]
+async fn what_the_spec_forbids_in_a_request_is_refused_and_what_it_allows_is_ignored() {
+    let sim = TestSim::quick().await;
+    let product = sim.add_product("p");
+    let http = reqwest::Client::new();
+    let token = sim.issue_token();
+    let patch = |body: serde_json::Value| {
+        http.patch(format!("{}/hardware/products/{product}", sim.api_url()))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    // A declared property may not be null, nor an enum property hold another value.
+    let null = patch(serde_json::json!({"productName": "p", "announcementDate": null}))
+        .await
+        .unwrap();
+    assert_eq!(null.status().as_u16(), 400);
+    let text = null.text().await.unwrap();
+    assert!(text.contains("/announcementDate may not be null"), "{text}");
+    let create = http
+        .post(format!("{}/hardware/products", sim.api_url()))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "productName": "q", "testHarness": "attestation", "deviceType": "sideways",
+            "isTestSign": false, "isFlightSign": false, "marketingNames": ["q"],
+            "requestedSignatures": ["WINDOWS_v100_X64_GE_FULL"], "deviceMetadataIds": [],
+            "firmwareVersion": "0", "additionalAttributes": {}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status().as_u16(), 400);
+    assert!(create.text().await.unwrap().contains("/deviceType"));
+    // A property the spec does not declare is allowed (`additionalProperties`), null or not:
+    // the rule it meets is the service's own (no update before an initial submission).
+    let extra = patch(serde_json::json!({"productName": "p", "somethingElse": null}))
+        .await
+        .unwrap();
+    let text = extra.text().await.unwrap();
+    assert!(!text.contains("may not be null"), "{text}");
+    // A boolean query parameter of another type is refused.
+    let submission = sim
+        .client()
+        .create_submission_once(
+            Id(product),
+            &NewSubmission {
+                name: "v1".try_into().unwrap(),
+                type_: SubmissionType::Initial,
+            },
+        )
+        .await
+        .unwrap();
+    let labels = http
+        .get(format!(
+            "{}/hardware/products/{product}/submissions/{}/shippingLabels?includeTargetingInfo=null",
+            sim.api_url(),
+            submission.id
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(labels.status().as_u16(), 400);
+}

@@ -50,15 +50,17 @@ pub fn run_hw_bench(root: &Path, args: &[String]) -> Result<(), TaskError> {
 }
 
 /// A running simulator, stopped when dropped.
-struct Sim {
+pub(crate) struct Sim {
     child: Child,
-    base: String,
+    /// The API base URL.
+    pub(crate) base: String,
     /// The token endpoint's authority, for clients that sign in (hwdc).
     authority: String,
 }
 
 impl Sim {
-    fn start(bin: &Path, args: &[&str]) -> Result<Self, TaskError> {
+    /// Starts `bin/hw-sim` with `args`; its API accepts the static token `bench`.
+    pub(crate) fn start(bin: &Path, args: &[&str]) -> Result<Self, TaskError> {
         let mut child = Command::new(bin.join("hw-sim"))
             .args(["--addr", "127.0.0.1:0", "--static-token", "bench"])
             .args(args)

@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod codegen;
+pub mod conformance;
 pub mod digest;
 pub mod lint;
 pub mod msrv;

@@ -11,6 +11,8 @@ tasks:
   generate --check   fail with a diff if generated.rs is stale (CI runs this)
   lint               check the spec for what progenitor mishandles
   msrv               check the declared rust-version against the dependencies and the toolchain
+  conformance [--max-examples N] [--seed S]
+                     schemathesis (pinned, in target/tools) against hw-sim, --checks all
   digest             print the generated API surface (what the insta snapshot holds)
   bench [--quick]    benchmarks P1-P8 against their floors (writes BENCHMARKS.md)
   soak [ARGS]        200 submit flows against hw-sim with 10% faults (hw-bench soak --help);
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
             .and_then(|src| digest::digest(&src))
             .map(|d| print!("{d}")),
         ["msrv"] => xtask::msrv::run(&root),
+        ["conformance", rest @ ..] => xtask::conformance::run(&root, rest),
         ["bench"] => xtask::bench::run(&root, false),
         ["bench", "--quick"] => xtask::bench::run(&root, true),
         ["soak", rest @ ..] => xtask::bench::run_hw_bench(

@@ -95,9 +95,27 @@ fn render(sim: &Shared, prefix: &str, record: &LabelRecord, targeting: bool) -> 
     label
 }
 
-fn include_targeting(query: Option<&str>) -> bool {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .any(|(k, v)| k == "includeTargetingInfo" && v.eq_ignore_ascii_case("true"))
+/// The `includeTargetingInfo` query parameter: a boolean, or a 400 as for any parameter of the
+/// wrong type.
+fn include_targeting(query: Option<&str>) -> Result<bool, Response> {
+    let mut include = false;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if key != "includeTargetingInfo" {
+            continue;
+        }
+        include = match value.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(functional(
+                    StatusCode::BAD_REQUEST,
+                    "invalidInput",
+                    &format!("includeTargetingInfo must be true or false, not {value:?}"),
+                ));
+            }
+        };
+    }
+    Ok(include)
 }
 
 /// The (bundle, INF, OS code, hardware id) combinations of a submission's driver metadata, with
@@ -179,7 +197,10 @@ pub async fn list(
     if let Err(e) = find(&store, &t, None) {
         return e;
     }
-    let targeting = include_targeting(query.as_deref());
+    let targeting = match include_targeting(query.as_deref()) {
+        Ok(targeting) => targeting,
+        Err(e) => return e,
+    };
     let labels: Vec<&LabelRecord> = store
         .labels
         .values()
@@ -201,17 +222,15 @@ pub async fn list(
 /// `GET …/shippingLabels/{shippingLabelId}`.
 pub async fn get(State(sim): State<Arc<Shared>>, t: Target, RawQuery(query): RawQuery) -> Response {
     let label = t.label;
+    let targeting = match include_targeting(query.as_deref()) {
+        Ok(targeting) => targeting,
+        Err(e) => return e,
+    };
     let store = state::lock(&sim.store);
     if let Err(e) = find(&store, &t, Some(label)) {
         return e;
     }
-    Json(render(
-        &sim,
-        &t.prefix,
-        &store.labels[&label],
-        include_targeting(query.as_deref()),
-    ))
-    .into_response()
+    Json(render(&sim, &t.prefix, &store.labels[&label], targeting)).into_response()
 }
 
 /// `POST …/shippingLabels`.

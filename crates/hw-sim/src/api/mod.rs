@@ -347,13 +347,170 @@ fn json_body(
             &sim.activity_id(),
         ));
     }
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) if value.is_object() => Ok(value),
-        _ => Err(functional(
-            StatusCode::BAD_REQUEST,
-            "invalidInput",
-            "The request body is not a valid JSON object",
-        )),
+    let value = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) if value.is_object() => value,
+        _ => {
+            return Err(functional(
+                StatusCode::BAD_REQUEST,
+                "invalidInput",
+                "The request body is not a valid JSON object",
+            ));
+        }
+    };
+    match refused_value(&value, "") {
+        Some(why) => Err(functional(StatusCode::BAD_REQUEST, "invalidInput", &why)),
+        None => Ok(value),
+    }
+}
+
+/// The properties of the spec's request bodies (`openapi/hardware.yaml`), kept here as a list
+/// rather than read from the spec. None may be `null` but `restrictedToAudiences` (the one
+/// `nullable: true`); properties the spec does not declare are ignored, as `additionalProperties`
+/// allows them.
+const DECLARED: &[&str] = &[
+    "acpiVersion",
+    "action",
+    "additionalAttributes",
+    "additionalInfo",
+    "additionalInfoForMsApproval",
+    "affectedOems",
+    "announcementDate",
+    "biosVersion",
+    "bundleId",
+    "businessJustification",
+    "ceiling",
+    "ceilingBuildNumber",
+    "chid",
+    "chids",
+    "chipsetName",
+    "coEngDriverPublishInfo",
+    "destination",
+    "deviceMetadataIds",
+    "deviceType",
+    "deviceVersion",
+    "distributionState",
+    "driverName",
+    "driverVersion",
+    "enforceChidTargeting",
+    "filterVersion",
+    "firmwareVersion",
+    "flooring",
+    "flooringBuildNumber",
+    "goLiveDate",
+    "guestOs",
+    "hardwareIds",
+    "hasUiSoftware",
+    "inServicePublishInfo",
+    "infId",
+    "isAutoInstallDuringOSUpgrade",
+    "isAutoInstallOnApplicableSystems",
+    "isCoEngineered",
+    "isDisclosureRestricted",
+    "isFlightSign",
+    "isForUnreleasedHardware",
+    "isRebootRequired",
+    "isSAFTE",
+    "isSES",
+    "isTestSign",
+    "isThirdPartyNeeded",
+    "manualAcquisition",
+    "marketingNames",
+    "maxMemory",
+    "maxProcessors",
+    "microsoftContact",
+    "microsoftName",
+    "microsoftVersion",
+    "name",
+    "operatingSystemCode",
+    "pnpString",
+    "processorArchitecture",
+    "productName",
+    "productVersion",
+    "proprietaryName",
+    "proprietaryVersion",
+    "publishToWindows10s",
+    "publishingSpecifications",
+    "raidController",
+    "receiverPublisherId",
+    "recipientSpecifications",
+    "requestedSignatures",
+    "selectedProductTypes",
+    "storageController",
+    "supportLink",
+    "supportsDifferential",
+    "supportsSector4K4K",
+    "supportsSector4K512E",
+    "svvp",
+    "targeting",
+    "testHarness",
+    "type",
+    "uefiVersion",
+    "usedBetterBoot",
+    "usedBootSupport",
+    "usedMicrosoft",
+    "usedProprietary",
+    "validationsPerformed",
+    "visibleToAccounts",
+];
+
+/// Whether `value` is one the spec's enum of property `key` lists, when `key` has one (the
+/// generated open enums know the spec's values).
+fn known_enum_value(key: &str, value: &str) -> bool {
+    use hw_api_gen::types as t;
+    match key {
+        "action" => t::TargetingAction::from(value).is_known(),
+        "ceiling" | "flooring" => t::OsRelease::from(value).is_known(),
+        "destination" => t::Destination::from(value).is_known(),
+        "deviceType" => t::DeviceType::from(value).is_known(),
+        "distributionState" => t::DistributionState::from(value).is_known(),
+        "guestOs" => t::SvvpGuestOs::from(value).is_known(),
+        "operatingSystemCode" | "requestedSignatures" => t::OsCode::from(value).is_known(),
+        "processorArchitecture" => t::ProcessorArchitecture::from(value).is_known(),
+        "testHarness" => t::TestHarness::from(value).is_known(),
+        // A submission's `type` is judged by its handler, with the other fields' validation
+        // errors (a 422 that lists them all).
+        _ => true,
+    }
+}
+
+/// What the spec forbids in a request body: a `null` for a declared property that is not
+/// nullable, or a value outside a declared enum. As a message naming the JSON path.
+fn refused_value(value: &serde_json::Value, path: &str) -> Option<String> {
+    let check = |key: &str, field: &serde_json::Value, here: String| -> Option<String> {
+        if !DECLARED.contains(&key) {
+            return None;
+        }
+        match field {
+            // A map from OS family to product type: each value is a product type.
+            serde_json::Value::Object(types) if key == "selectedProductTypes" => {
+                types.iter().find_map(|(family, kind)| match kind.as_str() {
+                    Some(kind) if hw_api_gen::types::ProductType::from(kind).is_known() => None,
+                    _ => Some(format!("{here}/{family}: {kind} is not a product type")),
+                })
+            }
+            serde_json::Value::Null if key == "restrictedToAudiences" => None,
+            serde_json::Value::Null => Some(format!("{here} may not be null")),
+            serde_json::Value::String(text) if !known_enum_value(key, text) => {
+                Some(format!("{here}: {text:?} is not one of its values"))
+            }
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                let at = format!("{here}/{i}");
+                match item {
+                    serde_json::Value::Null => Some(format!("{at} may not be null")),
+                    serde_json::Value::String(text) if !known_enum_value(key, text) => {
+                        Some(format!("{at}: {text:?} is not one of its values"))
+                    }
+                    other => refused_value(other, &at),
+                }
+            }),
+            other => refused_value(other, &here),
+        }
+    };
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .find_map(|(key, field)| check(key, field, format!("{path}/{key}"))),
+        _ => None,
     }
 }
 
