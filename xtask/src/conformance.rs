@@ -49,7 +49,7 @@ fn install(root: &Path) -> Result<PathBuf, TaskError> {
     let python = if cfg!(windows) { "python" } else { "python3" };
     run_ok(
         Command::new(python).arg("-m").arg("venv").arg(&venv),
-        "python3 -m venv (schemathesis needs Python 3.9 or later)",
+        &format!("{python} -m venv (schemathesis needs Python 3.9 or later on PATH)"),
     )?;
     run_ok(
         Command::new(venv_program(&venv, "pip"))
@@ -83,8 +83,12 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), TaskError> {
             .current_dir(root),
         "cargo build -p hw-sim",
     )?;
+    // Where cargo put it: CARGO_TARGET_DIR when set, else the workspace's target folder.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
     let sim = Sim::start(
-        &root.join("target/debug"),
+        &target.join("debug"),
         &["--products", "3", "--submissions", "2"],
     )?;
     // Its cache goes beside its environment, not into the working tree.

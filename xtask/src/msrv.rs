@@ -2,7 +2,8 @@
 //! older toolchain (rustup can fetch none here). Two checks, with clippy's `incompatible_msrv`
 //! lint (which `cargo clippy -D warnings` runs, reading the same `rust-version`) as the third:
 //!
-//! - no package of the resolved dependency tree declares a newer `rust-version` than ours;
+//! - no package of the resolved dependency tree (every optional dependency included) declares
+//!   a newer `rust-version` than ours;
 //! - the toolchain that builds and tests the workspace is not older than it.
 
 use std::path::Path;
@@ -27,7 +28,13 @@ fn version(text: &str) -> Option<(u64, u64, u64)> {
 /// Runs both checks and prints what they found.
 pub fn run(root: &Path) -> Result<(), TaskError> {
     let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--locked"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--all-features",
+        ])
         .current_dir(root)
         .output()
         .map_err(|e| fail(format!("cannot run cargo metadata: {e}")))?;
@@ -72,7 +79,8 @@ pub fn run(root: &Path) -> Result<(), TaskError> {
             shown(ours)
         );
     }
-    let rustc = Command::new("rustc")
+    // The compiler cargo uses (RUSTC, as cargo sets it for build scripts and users may).
+    let rustc = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
         .arg("--version")
         .output()
         .map_err(|e| fail(format!("cannot run rustc: {e}")))?;

@@ -2,8 +2,9 @@
 //! a submission, the upload, the commit, the wait for Microsoft's signature and the download,
 //! with a journal so that running it again after an interruption continues the same work.
 //!
-//! `cargo run -p hw-api --example submit_flow -- PACKAGE OUT` (without arguments it makes a
-//! sample package in a scratch folder and uses an embedded hw-sim).
+//! `cargo run -p hw-api --example submit_flow -- PACKAGE OUT` submits PACKAGE with the account
+//! the `HW_*` variables name; without arguments it makes a sample package in a scratch folder
+//! and submits it to an embedded hw-sim, whatever the environment says.
 
 mod common;
 
@@ -13,16 +14,19 @@ use hw_api::types::{NewProduct, NewSubmission, SubmissionType};
 
 #[tokio::main]
 async fn main() -> Result<(), common::Failure> {
-    let connection = common::connect(0).await?;
     let mut args = std::env::args_os().skip(1);
     let scratch = std::env::temp_dir().join(format!("hw-api-submit-{}", std::process::id()));
-    let (package, out) = match (args.next(), args.next()) {
-        (Some(package), Some(out)) => (package.into(), out.into()),
+    let (connection, package, out, sample) = match (args.next(), args.next()) {
+        (Some(package), Some(out)) => {
+            (common::connect(0).await?, package.into(), out.into(), false)
+        }
         _ => {
+            // A sample package is never sent to a real account.
             std::fs::create_dir_all(&scratch)?;
             let package = scratch.join("driver.cab");
             std::fs::write(&package, vec![7u8; 300_000])?;
-            (package, scratch.join("signed.cab"))
+            let out = scratch.join("signed.cab");
+            (common::simulated(0).await?, package, out, true)
         }
     };
     let product: NewProduct = serde_json::from_value(serde_json::json!({
@@ -74,7 +78,7 @@ async fn main() -> Result<(), common::Failure> {
         out.display(),
         report.signed_sha256
     );
-    if connection.sim.is_some() {
+    if sample {
         std::fs::remove_dir_all(&scratch)?;
     }
     Ok(())

@@ -27,7 +27,8 @@
 //!
 //! # Guide: the flow, step by step
 //!
-//! The same steps as the README's "Using the client", each with the call that does it. Every
+//! The same steps as the workspace README's "Using the client", each with the call that does
+//! it. Every
 //! step can be run again after an interruption: creates are settled rather than resent,
 //! transfers resume, commits are checked before they are repeated.
 //!

@@ -244,6 +244,10 @@ pub enum Command {
     },
     /// Print hwdc's man page (roff) to standard output.
     Man,
+    /// Check the configuration end to end without changing anything: the settings, the
+    /// sign-in, the API (the first page of products), the clock against the service's, and the
+    /// proxy settings. Exits with the code of the first check that failed.
+    Doctor,
 }
 
 /// `check`.

@@ -57,6 +57,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             output::emit(&String::from_utf8_lossy(&script));
             Ok(())
         }
+        Command::Doctor => commands::doctor::run(ctx).await,
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             let mut page = Vec::new();

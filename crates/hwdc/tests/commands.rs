@@ -242,3 +242,56 @@ async fn upload_download_and_commit_answer_with_result_objects() {
     assert_eq!(commit["committed"], true);
     assert_eq!(commit["submission"].to_string(), s);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_checks_a_working_configuration_and_names_what_is_broken() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("doctor");
+    let secret = sim.app().unwrap().secret.clone();
+    let results = |findings: &serde_json::Value| -> Vec<(String, String)> {
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["check"].as_str().unwrap().to_owned(),
+                    f["result"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    // A proxy with credentials, bypassed for the simulator's loopback address.
+    let mut working = common::command(&sim, &home.0);
+    working
+        .env("HTTPS_PROXY", "http://user:proxy-password@127.0.0.1:9")
+        .env("NO_PROXY", "127.0.0.1,localhost");
+    let ok = run(working, &["--output", "json", "doctor"]).await.ok();
+    let found = results(&ok.json());
+    for check in ["settings", "credential", "api", "clock", "proxy"] {
+        assert!(
+            found.iter().any(|(c, r)| c == check && r == "ok"),
+            "{check}: {found:?}"
+        );
+    }
+    assert!(!ok.stdout.contains(&secret) && !ok.stderr.contains(&secret));
+    assert!(!ok.stdout.contains("proxy-password"), "{}", ok.stdout);
+    assert!(
+        ok.stdout
+            .contains("HTTPS_PROXY=http://REDACTED@127.0.0.1:9"),
+        "{}",
+        ok.stdout
+    );
+
+    // A wrong secret: the sign-in fails, with the exit code of an authentication failure.
+    let mut wrong = common::command(&sim, &home.0);
+    wrong.env("HW_CLIENT_SECRET", "not-the-secret");
+    let refused = run(wrong, &["--output", "json", "doctor"]).await;
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    let found = results(&serde_json::from_str(&refused.stdout).unwrap());
+    assert!(
+        found.contains(&("sign-in".to_owned(), "error".to_owned())),
+        "{found:?}"
+    );
+    assert!(!refused.stdout.contains("not-the-secret"));
+}

@@ -47,6 +47,12 @@ pub async fn connect(products: usize) -> Result<Connection, Failure> {
             sim: None,
         });
     }
+    eprintln!("no HW_* settings: using an embedded hw-sim");
+    simulated(products).await
+}
+
+/// Connects to an embedded simulator with `products` products.
+pub async fn simulated(products: usize) -> Result<Connection, Failure> {
     let sim = hw_sim::start(hw_sim::SimConfig {
         seed_products: products,
         step_duration: Duration::from_millis(20),

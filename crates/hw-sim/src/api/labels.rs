@@ -222,14 +222,14 @@ pub async fn list(
 /// `GET …/shippingLabels/{shippingLabelId}`.
 pub async fn get(State(sim): State<Arc<Shared>>, t: Target, RawQuery(query): RawQuery) -> Response {
     let label = t.label;
-    let targeting = match include_targeting(query.as_deref()) {
-        Ok(targeting) => targeting,
-        Err(e) => return e,
-    };
     let store = state::lock(&sim.store);
     if let Err(e) = find(&store, &t, Some(label)) {
         return e;
     }
+    let targeting = match include_targeting(query.as_deref()) {
+        Ok(targeting) => targeting,
+        Err(e) => return e,
+    };
     Json(render(&sim, &t.prefix, &store.labels[&label], targeting)).into_response()
 }
 

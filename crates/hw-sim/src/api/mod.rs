@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use bytes::Bytes;
 
-pub use errors::{functional, gateway};
+pub use errors::{functional, gateway, validation};
 pub use paging::MAX_PAGE_SIZE;
 
 use crate::shared::Shared;
@@ -358,15 +358,17 @@ fn json_body(
         }
     };
     match refused_value(&value, "") {
-        Some(why) => Err(functional(StatusCode::BAD_REQUEST, "invalidInput", &why)),
+        Some((target, why)) => Err(validation(&[(target.as_str(), why.as_str())])),
         None => Ok(value),
     }
 }
 
 /// The properties of the spec's request bodies (`openapi/hardware.yaml`), kept here as a list
-/// rather than read from the spec. None may be `null` but `restrictedToAudiences` (the one
-/// `nullable: true`); properties the spec does not declare are ignored, as `additionalProperties`
-/// allows them.
+/// rather than read from the spec. None may be `null` but `restrictedToAudiences` (`nullable:
+/// true` in a label update); properties the spec does not declare are ignored, as
+/// `additionalProperties` allows them. The list is by name, not by schema: a property declared
+/// in one request schema and sent as an extra property of another is held to the same rule,
+/// which is stricter than the spec only for such a body.
 const DECLARED: &[&str] = &[
     "acpiVersion",
     "action",
@@ -473,33 +475,39 @@ fn known_enum_value(key: &str, value: &str) -> bool {
     }
 }
 
+/// `key` as a JSON Pointer segment (`~` and `/` escaped).
+fn pointer(path: &str, key: &str) -> String {
+    format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
 /// What the spec forbids in a request body: a `null` for a declared property that is not
-/// nullable, or a value outside a declared enum. As a message naming the JSON path.
-fn refused_value(value: &serde_json::Value, path: &str) -> Option<String> {
-    let check = |key: &str, field: &serde_json::Value, here: String| -> Option<String> {
+/// nullable, or a value outside a declared enum. As the JSON Pointer of the field and why.
+fn refused_value(value: &serde_json::Value, path: &str) -> Option<(String, String)> {
+    let enum_value = |key: &str, at: &str, text: &str| {
+        (!known_enum_value(key, text))
+            .then(|| (at.to_owned(), format!("{text:?} is not one of its values")))
+    };
+    let check = |key: &str, field: &serde_json::Value, here: String| -> Option<(String, String)> {
         if !DECLARED.contains(&key) {
             return None;
         }
+        let null = |at: &str| Some((at.to_owned(), "may not be null".to_owned()));
         match field {
             // A map from OS family to product type: each value is a product type.
             serde_json::Value::Object(types) if key == "selectedProductTypes" => {
                 types.iter().find_map(|(family, kind)| match kind.as_str() {
                     Some(kind) if hw_api_gen::types::ProductType::from(kind).is_known() => None,
-                    _ => Some(format!("{here}/{family}: {kind} is not a product type")),
+                    _ => Some((pointer(&here, family), "is not a product type".to_owned())),
                 })
             }
             serde_json::Value::Null if key == "restrictedToAudiences" => None,
-            serde_json::Value::Null => Some(format!("{here} may not be null")),
-            serde_json::Value::String(text) if !known_enum_value(key, text) => {
-                Some(format!("{here}: {text:?} is not one of its values"))
-            }
+            serde_json::Value::Null => null(&here),
+            serde_json::Value::String(text) => enum_value(key, &here, text),
             serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
                 let at = format!("{here}/{i}");
                 match item {
-                    serde_json::Value::Null => Some(format!("{at} may not be null")),
-                    serde_json::Value::String(text) if !known_enum_value(key, text) => {
-                        Some(format!("{at}: {text:?} is not one of its values"))
-                    }
+                    serde_json::Value::Null => null(&at),
+                    serde_json::Value::String(text) => enum_value(key, &at, text),
                     other => refused_value(other, &at),
                 }
             }),
@@ -509,7 +517,7 @@ fn refused_value(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {
         serde_json::Value::Object(map) => map
             .iter()
-            .find_map(|(key, field)| check(key, field, format!("{path}/{key}"))),
+            .find_map(|(key, field)| check(key, field, pointer(path, key))),
         _ => None,
     }
 }
