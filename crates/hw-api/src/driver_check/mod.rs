@@ -81,6 +81,15 @@ pub fn signing_reminder(cab: &Path) -> Finding {
 /// Checks one INF, named `file`, whose package has a file at a relative path when `exists`
 /// says so.
 pub fn check_inf(file: &Path, bytes: &[u8], exists: &dyn Fn(&Path) -> bool) -> Vec<Finding> {
+    check_and_parse(file, bytes, exists).0
+}
+
+/// [`check_inf`], and the INF read, when it could be, for the package rules that need it too.
+pub(crate) fn check_and_parse(
+    file: &Path,
+    bytes: &[u8],
+    exists: &dyn Fn(&Path) -> bool,
+) -> (Vec<Finding>, Option<Inf>) {
     let mut out = Findings {
         file: file.to_owned(),
         found: Vec::new(),
@@ -93,11 +102,11 @@ pub fn check_inf(file: &Path, bytes: &[u8], exists: &dyn Fn(&Path) -> bool) -> V
                 "I1",
                 format!("the INF is {what}: save it as ANSI or UTF-16 LE"),
             );
-            return out.found;
+            return (out.found, None);
         }
         Err(e) => {
             out.error(None, "I1", e.to_string());
-            return out.found;
+            return (out.found, None);
         }
     };
     for problem in inf.problems() {
@@ -107,7 +116,7 @@ pub fn check_inf(file: &Path, bytes: &[u8], exists: &dyn Fn(&Path) -> bool) -> V
     source_files(&inf, &mut out, exists);
     manufacturer(&inf, &mut out);
     install::check(&inf, &mut out, is_extension(&inf));
-    out.found
+    (out.found, Some(inf))
 }
 
 /// Whether `inf` is an extension INF (by its class or class GUID).

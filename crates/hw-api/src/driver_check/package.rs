@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::architecture::{Arch, architectures};
-use super::{Finding, Severity, check_inf};
+use super::{Finding, Severity, check_and_parse};
 use crate::driver_package::{DriverFolder, DriverPackage, PackageError};
 use crate::inf::Inf;
 
@@ -184,8 +184,9 @@ fn check_driver_folder(
             }
             Err(e) => return Err(e),
         };
-        findings.extend(check_inf(&name, &bytes, &exists));
-        if let Ok(inf) = Inf::parse(&bytes) {
+        let (found, inf) = check_and_parse(&name, &bytes, &exists);
+        findings.extend(found);
+        if let Some(inf) = inf {
             let inf_arches = architectures(&inf);
             signatures(&inf, &inf_arches, options, &name, findings);
             covered.extend(inf_arches);
