@@ -233,8 +233,8 @@ mod tests {
 
     #[test]
     fn folders_and_files_come_sorted_whatever_the_order_given() {
-        let root = std::env::temp_dir().join(format!("hw-api-package-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
         for (folder, file) in [("b", "z.inf"), ("b", "sub/a.sys"), ("a", "x.inf")] {
             let path = root.join(folder).join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -735,10 +735,11 @@ async fn file_sha256(path: &Path) -> Result<String, Error> {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("hw-api-ship-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join("driver.cab.hwdc.json")
+    /// A journal path in a fresh directory, removed when the returned guard drops.
+    fn scratch() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("driver.cab.hwdc.json");
+        (dir, path)
     }
 
     fn plan(account: &str, name: &str, product: ProductChoice) -> ShipPlan {
@@ -751,7 +752,8 @@ mod tests {
 
     #[test]
     fn the_file_store_saves_atomically_loads_and_clears() {
-        let store = FileStateStore::new(scratch("store"));
+        let (_dir, path) = scratch();
+        let store = FileStateStore::new(path);
         assert_eq!(store.load().unwrap(), None);
         let by_id = plan("tenant/app", "1.0", ProductChoice::Id(Id(7)));
         let mut state = ShipState::new("ab".into(), &by_id);
@@ -795,7 +797,8 @@ mod tests {
 
     #[test]
     fn one_run_at_a_time_holds_the_lock() {
-        let store = FileStateStore::new(scratch("lock"));
+        let (_dir, path) = scratch();
+        let store = FileStateStore::new(path);
         let held = store.lock().unwrap();
         let err = store.lock().unwrap_err();
         assert!(matches!(err, Error::StateLocked(_)), "{err:?}");
@@ -805,7 +808,7 @@ mod tests {
 
     #[test]
     fn clearing_leaves_a_file_that_is_not_a_journal() {
-        let path = scratch("not-a-journal");
+        let (_dir, path) = scratch();
         std::fs::write(&path, b"MSCF a package").unwrap();
         assert!(FileStateStore::new(&path).clear().is_err());
         assert!(path.exists());
@@ -813,7 +816,7 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_state_is_refused() {
-        let path = scratch("garbage");
+        let (_dir, path) = scratch();
         std::fs::write(&path, b"{not json").unwrap();
         let err = FileStateStore::new(&path).load().unwrap_err();
         assert!(matches!(err, Error::StateMismatch(_)), "{err:?}");

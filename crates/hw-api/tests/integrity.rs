@@ -91,12 +91,11 @@ fn sas(server: &MockServer) -> String {
     )
 }
 
-/// A fresh destination under the system temporary directory.
-fn destination(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hw-api-integrity-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("package.cab")
+/// A destination in a fresh directory, removed when the returned guard drops.
+fn destination() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("package.cab");
+    (dir, path)
 }
 
 fn part_of(dest: &std::path::Path) -> PathBuf {
@@ -107,7 +106,7 @@ fn part_of(dest: &std::path::Path) -> PathBuf {
 async fn a_matching_download_is_verified() {
     let server = blob_server(Some(BODY)).await;
     let client = common::static_client(&server);
-    let dest = destination("match");
+    let (_dir, dest) = destination();
     let report = client
         .download_from(&sas(&server), &dest, &Silent)
         .await
@@ -125,7 +124,7 @@ async fn a_matching_download_is_verified() {
 async fn without_a_whole_md5_each_range_is_checked() {
     let server = blob_server(None).await;
     let client = common::static_client(&server);
-    let dest = destination("ranges");
+    let (_dir, dest) = destination();
     let report = client
         .download_from(&sas(&server), &dest, &Silent)
         .await
@@ -140,7 +139,7 @@ async fn without_a_whole_md5_each_range_is_checked() {
 async fn a_corrupted_download_is_refused_and_removed() {
     let server = blob_server(Some(b"what was uploaded")).await;
     let client = common::static_client(&server);
-    let dest = destination("corrupt");
+    let (_dir, dest) = destination();
     let err = client
         .download_from(&sas(&server), &dest, &Silent)
         .await
@@ -168,7 +167,7 @@ async fn with_the_check_off_the_file_is_kept_and_reported_unchecked() {
     let client = common::static_client_with(&server, |builder| {
         builder.transfer_options(TransferOptions::default().with_verify_md5(false))
     });
-    let dest = destination("unchecked");
+    let (_dir, dest) = destination();
     let report = client
         .download_from(&sas(&server), &dest, &Silent)
         .await
