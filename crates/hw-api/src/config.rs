@@ -10,6 +10,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::inner::Inner;
 use crate::origin;
+use crate::record::Recorder;
 use crate::retry::RetryPolicy;
 use crate::transfer::TransferOptions;
 use crate::transport::Transport;
@@ -31,6 +32,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     transfer: TransferOptions,
     max_pages: u32,
+    recorder: Option<Recorder>,
 }
 
 impl Default for ClientBuilder {
@@ -44,6 +46,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             transfer: TransferOptions::default(),
             max_pages: crate::pager::DEFAULT_MAX_PAGES,
+            recorder: None,
         }
     }
 }
@@ -110,6 +113,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Records every exchange of the client (API, token endpoint, blob storage) to
+    /// `recorder`, redacted as it is written: a trace to attach to a report of a difference
+    /// from the real service (`docs/traces.md`).
+    pub fn record(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let trimmed = self.base_url.trim_end_matches('/');
@@ -138,9 +149,16 @@ impl ClientBuilder {
                     crate::error::chain(&crate::error::NetworkError::new(e))
                 ))
             })?;
-        let blob = crate::transfer::blob_client(&self.user_agent, self.connect_timeout);
+        let blob = crate::transfer::blob_client(
+            &self.user_agent,
+            self.connect_timeout,
+            self.recorder.clone(),
+        );
+        if let Some(recorder) = &self.recorder {
+            recorder.client(&base);
+        }
         Ok(Client::from_inner(Inner {
-            api: Transport::new(base, http, tokens, self.retry),
+            api: Transport::new(base, http, tokens, self.retry, self.recorder),
             blob,
             transfer: self.transfer,
             max_pages: self.max_pages,

@@ -280,6 +280,5 @@ mod tests {
             let found = DriverPackage::from_folders(&[root.join("a")]);
             assert!(matches!(found, Err(PackageError::BadName(_))), "{found:?}");
         }
-        std::fs::remove_dir_all(&root).unwrap();
     }
 }

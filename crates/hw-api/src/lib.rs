@@ -94,6 +94,7 @@ mod inner;
 mod origin;
 mod package;
 mod pager;
+pub mod record;
 pub mod redact;
 mod retry;
 pub mod ship;
@@ -110,6 +111,7 @@ pub use error::{
     Error, ErrorCode, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure, chain,
 };
 pub use pager::{DEFAULT_MAX_PAGES, Page, PageStream, Pager};
+pub use record::{RecordOptions, Recorder};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use wait::{LabelMilestone, SubmissionProgress, SubmissionStatus, WaitOptions};
@@ -132,6 +134,13 @@ pub mod fuzzing {
         if let Ok(package) = crate::cabinet::read_cabinet_from(path, std::io::Cursor::new(bytes)) {
             let _ = crate::driver_check::check_package(&package, &Default::default());
         }
+    }
+
+    /// Records exchanges made of `input` with secrets planted in every place a trace keeps,
+    /// plain and anonymized; `Err` names a secret that survived into the trace.
+    pub fn trace_redaction(input: &[u8]) -> Result<(), String> {
+        crate::record::fuzz::check(input, false)?;
+        crate::record::fuzz::check(input, true)
     }
 
     /// Checks `bytes` as an HLKX package.

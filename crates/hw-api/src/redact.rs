@@ -50,6 +50,8 @@ const SECRET_MARKERS: &[&str] = &[
     "client_assertion=",
     "refresh_token=",
     "bearer ",
+    "bearer+",
+    "bearer%20",
 ];
 
 /// A URL as it may be shown: allow-listed query values only, no user-info, no fragment.
@@ -138,7 +140,8 @@ fn urls(text: &str) -> String {
     out
 }
 
-fn markers(text: &str) -> String {
+/// Free text with the value after each secret marker replaced (URLs left as they are).
+pub(crate) fn markers(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;

@@ -31,6 +31,7 @@ use crate::auth::cache::TokenCache;
 use crate::decode;
 use crate::error::{Error, NetworkError};
 use crate::origin;
+use crate::record::{Http, Recorder, Service};
 use crate::redact;
 use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
 use crate::transfer::TransferError;
@@ -52,7 +53,7 @@ pub(crate) struct Operation {
 /// Sends the API's requests: the HTTP client, the base URL, the token cache and the retry
 /// policy.
 pub(crate) struct Transport {
-    http: reqwest::Client,
+    http: Http,
     base: Url,
     requests: RequestFactory,
     tokens: Arc<TokenCache>,
@@ -91,13 +92,14 @@ impl Transport {
         http: reqwest::Client,
         tokens: Arc<dyn TokenProvider>,
         retry: RetryPolicy,
+        recorder: Option<Recorder>,
     ) -> Self {
         let requests = RequestFactory::new(base.as_str(), http.clone());
         Self {
-            http,
+            tokens: Arc::new(TokenCache::new(tokens, recorder.clone())),
+            http: Http::new(http, Service::Api, recorder),
             base,
             requests,
-            tokens: Arc::new(TokenCache::new(tokens)),
             retry,
         }
     }
@@ -252,7 +254,7 @@ impl Transport {
                 request_id = Empty,
             );
             let outcome = self
-                .exchange(request, receive)
+                .exchange(op, request, receive)
                 .instrument(attempt_span.clone())
                 .await;
             let status = match &outcome {
@@ -295,6 +297,7 @@ impl Transport {
     /// One exchange: sends `request` and reads its answer.
     async fn exchange<T, R, RF>(
         &self,
+        op: &Operation,
         request: reqwest::Request,
         receive: &R,
     ) -> Result<(u16, HeaderMap, T), Failure>
@@ -302,7 +305,11 @@ impl Transport {
         R: Fn(reqwest::Response) -> RF,
         RF: Future<Output = Received<T>>,
     {
-        let response = self.http.execute(request).await.map_err(Failure::network)?;
+        let response = self
+            .http
+            .execute(op.id, request)
+            .await
+            .map_err(Failure::network)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         if !response.status().is_success() {

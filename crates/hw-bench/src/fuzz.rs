@@ -53,7 +53,7 @@ pub struct Report {
 
 type Target = fn(&[u8]) -> Result<(), String>;
 
-const TARGETS: [(&str, Target); 8] = [
+const TARGETS: [(&str, Target); 9] = [
     ("error-body", error_body),
     ("resources", resources),
     ("driver-metadata", driver_metadata),
@@ -62,6 +62,7 @@ const TARGETS: [(&str, Target); 8] = [
     ("inf", inf),
     ("cabinet", cabinet),
     ("hlkx", hlkx),
+    ("trace-redaction", hw_api::fuzzing::trace_redaction),
 ];
 
 /// Reads any bytes as a CAB and checks the package: no panic, bounded memory.

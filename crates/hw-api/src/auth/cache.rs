@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use tokio::time::Instant;
 
 use super::{AccessToken, AuthError, TokenProvider};
+use crate::record::{self, Recorder};
 
 /// The most a token is refreshed ahead of its expiry (less for short-lived tokens: half their
 /// lifetime).
@@ -27,6 +28,8 @@ pub(crate) struct Lease {
 /// Caches the tokens of a provider.
 pub(crate) struct TokenCache {
     provider: Arc<dyn TokenProvider>,
+    /// Lent to the provider's fetches, which it records; it learns each token to hide it.
+    recorder: Option<Recorder>,
     state: Mutex<State>,
     /// Held while fetching: refreshes are single-flight.
     refresh: tokio::sync::Mutex<()>,
@@ -97,9 +100,10 @@ impl Drop for Refreshing<'_> {
 }
 
 impl TokenCache {
-    pub(crate) fn new(provider: Arc<dyn TokenProvider>) -> Self {
+    pub(crate) fn new(provider: Arc<dyn TokenProvider>, recorder: Option<Recorder>) -> Self {
         Self {
             provider,
+            recorder,
             state: Mutex::new(State::default()),
             refresh: tokio::sync::Mutex::new(()),
         }
@@ -133,7 +137,10 @@ impl TokenCache {
         }
         let refreshing = Refreshing::start(self);
         let requested_at = Instant::now();
-        let fetched = self.provider.fetch_token().await;
+        let fetched = record::lend(self.recorder.as_ref(), self.provider.fetch_token()).await;
+        if let (Ok(token), Some(recorder)) = (&fetched, &self.recorder) {
+            recorder.add_secret(&token.secret);
+        }
         drop(refreshing);
         let mut state = self.state();
         match fetched {
@@ -213,7 +220,7 @@ mod tests {
             lifetime,
             fail_from,
         });
-        (provider.clone(), TokenCache::new(provider))
+        (provider.clone(), TokenCache::new(provider, None))
     }
 
     #[tokio::test(start_paused = true)]
@@ -265,7 +272,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn callers_with_a_valid_token_do_not_wait_for_a_refresh() {
-        let cache = Arc::new(TokenCache::new(Arc::new(Slow(AtomicUsize::new(0)))));
+        let cache = Arc::new(TokenCache::new(Arc::new(Slow(AtomicUsize::new(0))), None));
         cache.get().await.unwrap();
         tokio::time::advance(Duration::from_secs(400)).await;
         let refreshing = tokio::spawn({
@@ -285,7 +292,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_refresh_dropped_midway_does_not_stop_later_refreshes() {
-        let cache = Arc::new(TokenCache::new(Arc::new(Slow(AtomicUsize::new(0)))));
+        let cache = Arc::new(TokenCache::new(Arc::new(Slow(AtomicUsize::new(0))), None));
         cache.get().await.unwrap();
         tokio::time::advance(Duration::from_secs(400)).await;
         // A caller gives up on its refresh (its timeout fires while the provider is slow).

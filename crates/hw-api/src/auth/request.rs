@@ -13,7 +13,7 @@ use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
 /// refused for good, read by `refused`.
 pub(crate) async fn send<T, Accepted, Refused>(
     retry: &RetryPolicy,
-    what: &str,
+    what: &'static str,
     build: impl Fn() -> reqwest::RequestBuilder,
     accepted: impl Fn(reqwest::Response) -> Accepted,
     refused: impl Fn(reqwest::Response) -> Refused,
@@ -24,7 +24,7 @@ where
 {
     let (build, accepted, refused) = (&build, &accepted, &refused);
     retry::run(retry, what, |_| async move {
-        let (error, failed, wait) = match build().send().await {
+        let (error, failed, wait) = match crate::record::send_token(what, build()).await {
             Ok(response) if response.status().is_success() => {
                 return Attempt::Done(accepted(response).await);
             }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::ranges::{RANGE_MD5_LIMIT, RangePlan, Stopped};
 use super::{Progress, RangeMd5, SasUrl, TransferError, TransferOptions, request, send};
 use crate::error::NetworkError;
+use crate::record::Http;
 use crate::retry::RetryPolicy;
 
 /// What a download did.
@@ -79,7 +80,7 @@ const MAX_RESTARTS: u32 = 3;
 
 /// Downloads `sas` to `dest` as `options` say (ranges, connections, checks, stall timeout).
 pub(crate) async fn download(
-    http: &reqwest::Client,
+    http: &Http,
     retry: &RetryPolicy,
     sas: &SasUrl,
     dest: &Path,
@@ -279,19 +280,26 @@ struct Properties {
 /// The blob's properties, asked for with `If-Match: pinned` when there is a partial download
 /// of it; `None` when the blob is no longer the one with that ETag.
 async fn properties(
-    http: &reqwest::Client,
+    http: &Http,
     retry: &RetryPolicy,
     sas: &SasUrl,
     pinned: Option<&str>,
     stall: Duration,
 ) -> Result<Option<Properties>, TransferError> {
-    let sent = send(retry, "getBlobProperties", &sas.redacted(), stall, || {
-        let head = request(http, Method::HEAD, sas, sas.url().clone());
-        match pinned {
-            Some(etag) => head.header(IF_MATCH, etag),
-            None => head,
-        }
-    })
+    let sent = send(
+        http,
+        retry,
+        "getBlobProperties",
+        &sas.redacted(),
+        stall,
+        || {
+            let head = request(http, Method::HEAD, sas, sas.url().clone());
+            match pinned {
+                Some(etag) => head.header(IF_MATCH, etag),
+                None => head,
+            }
+        },
+    )
     .await;
     let response = match sent {
         Ok(response) => response,
@@ -320,13 +328,13 @@ async fn properties(
 
 /// Fetches a small text blob (driver metadata, an error report), at most `limit` bytes.
 pub(crate) async fn fetch_text(
-    http: &reqwest::Client,
+    http: &Http,
     retry: &RetryPolicy,
     sas: &SasUrl,
     limit: usize,
     stall: Duration,
 ) -> Result<String, TransferError> {
-    let response = send(retry, "getBlob", &sas.redacted(), stall, || {
+    let response = send(http, retry, "getBlob", &sas.redacted(), stall, || {
         request(http, Method::GET, sas, sas.url().clone())
     })
     .await?;

@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::NetworkError;
 pub use crate::error::TransferError;
+use crate::record::{BodyDigest, Http};
 use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
 use crate::wire::{self, limits};
 
@@ -165,18 +166,21 @@ pub enum RangeMd5 {
 pub(crate) fn blob_client(
     user_agent: &str,
     connect_timeout: Duration,
-) -> Result<reqwest::Client, String> {
+    recorder: Option<crate::record::Recorder>,
+) -> Result<Http, String> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(user_agent)
         .build()
+        .map(|client| Http::new(client, crate::record::Service::Blob, recorder))
         .map_err(|e| crate::error::chain(&NetworkError::new(e)))
 }
 
 /// Sends the request `build` makes until it succeeds or the retry policy gives up; an attempt
 /// that gets no answer within `stall` is given up and tried again.
 pub(crate) async fn send(
+    http: &Http,
     retry: &RetryPolicy,
     operation: &'static str,
     shown_url: &str,
@@ -187,12 +191,16 @@ pub(crate) async fn send(
         stall,
         min_throughput: None,
     };
-    send_watched(retry, operation, shown_url, &watch, &|_| build()).await
+    send_watched(http, retry, operation, shown_url, &watch, None, &|_| {
+        build()
+    })
+    .await
 }
 
 /// Sends `data` with the request `build` makes (given the body) until it succeeds or the retry
 /// policy gives up, each attempt watched for stalls as `options` say.
 pub(crate) async fn send_body(
+    http: &Http,
     retry: &RetryPolicy,
     operation: &'static str,
     shown_url: &str,
@@ -201,24 +209,40 @@ pub(crate) async fn send_body(
     build: impl Fn(reqwest::Body) -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, TransferError> {
     let watch = options.watch();
-    send_watched(retry, operation, shown_url, &watch, &|clock| {
-        build(watch::body(data.clone(), clock)).header(reqwest::header::CONTENT_LENGTH, data.len())
-    })
+    // The body is streamed (for the stall watch): a trace is given its digest beforehand.
+    let digest = http.recording().then(|| BodyDigest::of(data));
+    send_watched(
+        http,
+        retry,
+        operation,
+        shown_url,
+        &watch,
+        digest,
+        &|clock| {
+            build(watch::body(data.clone(), clock))
+                .header(reqwest::header::CONTENT_LENGTH, data.len())
+        },
+    )
     .await
 }
 
 /// The one loop of blob requests: each attempt's request from `build` (given its progress
-/// clock), watched as `watch` says and classified by [`retry::classify`].
+/// clock), sent through `http`, watched as `watch` says and classified by
+/// [`retry::classify`]; `digest` describes a streamed body to a trace.
 async fn send_watched(
+    http: &Http,
     retry: &RetryPolicy,
     operation: &'static str,
     shown_url: &str,
     watch: &watch::Watch,
+    digest: Option<BodyDigest>,
     build: &impl Fn(&std::sync::Arc<watch::Clock>) -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, TransferError> {
+    let digest = &digest;
     retry::run(retry, operation, |attempt| async move {
         let clock = watch::Clock::start();
-        let sent = match watch::watched(watch, &clock, build(&clock).send()).await {
+        let sending = http.send(operation, build(&clock), digest.clone());
+        let sent = match watch::watched(watch, &clock, sending).await {
             Ok(sent) => sent,
             Err(why) => {
                 let error = TransferError::Transport {
@@ -276,12 +300,12 @@ pub(crate) fn xml_element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
 
 /// A request to `url` with the SAS's service version, if it names one.
 pub(crate) fn request(
-    http: &reqwest::Client,
+    http: &Http,
     method: reqwest::Method,
     sas: &SasUrl,
     url: url::Url,
 ) -> reqwest::RequestBuilder {
-    let request = http.request(method, url);
+    let request = http.client().request(method, url);
     if sas.version().is_empty() {
         request
     } else {

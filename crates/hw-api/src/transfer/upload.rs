@@ -19,6 +19,7 @@ use md5::{Digest, Md5};
 use reqwest::Method;
 
 use super::{Limits, Progress, SasUrl, TransferError, TransferOptions, request, send, send_body};
+use crate::record::Http;
 use crate::retry::RetryPolicy;
 use crate::wire::{self, limits};
 
@@ -45,7 +46,7 @@ pub struct UploadReport {
 
 /// Uploads the file at `path` to `sas`.
 pub(crate) async fn upload(
-    http: &reqwest::Client,
+    http: &Http,
     retry: &RetryPolicy,
     sas: &SasUrl,
     path: &Path,
@@ -389,7 +390,7 @@ async fn read_block(
 
 /// The blob client, the retry policy, the SAS URL and the options of one upload.
 struct Target<'a> {
-    http: &'a reqwest::Client,
+    http: &'a Http,
     retry: &'a RetryPolicy,
     sas: &'a SasUrl,
     options: &'a TransferOptions,
@@ -400,6 +401,7 @@ async fn put_blob(to: &Target<'_>, data: Bytes) -> Result<Option<String>, Transf
     let md5 = STANDARD.encode(Md5::digest(&data));
     let (http, sas) = (to.http, to.sas);
     let response = send_body(
+        to.http,
         to.retry,
         "putBlob",
         &sas.redacted(),
@@ -425,6 +427,7 @@ async fn put_block(
     let (http, sas) = (to.http, to.sas);
     let url = sas.with_query(&[("comp", "block"), ("blockid", id)]);
     send_body(
+        to.http,
         to.retry,
         "putBlock",
         &sas.redacted(),
@@ -441,7 +444,7 @@ async fn put_block(
 }
 
 async fn put_block_list(
-    http: &reqwest::Client,
+    http: &Http,
     retry: &RetryPolicy,
     sas: &SasUrl,
     stall: std::time::Duration,
@@ -454,7 +457,7 @@ async fn put_block_list(
     }
     xml.push_str("</BlockList>");
     let url = sas.with_query(&[("comp", "blocklist")]);
-    let response = send(retry, "putBlockList", &sas.redacted(), stall, || {
+    let response = send(http, retry, "putBlockList", &sas.redacted(), stall, || {
         let request =
             request(http, Method::PUT, sas, url.clone()).header("content-type", "application/xml");
         let request = match content_md5 {
@@ -469,13 +472,13 @@ async fn put_block_list(
 
 /// The uncommitted blocks the blob already holds: (base64 id, size). None if the blob is new.
 async fn uncommitted_blocks(
-    http: &reqwest::Client,
+    http: &Http,
     retry: &RetryPolicy,
     sas: &SasUrl,
     stall: std::time::Duration,
 ) -> Result<HashSet<(String, u64)>, TransferError> {
     let url = sas.with_query(&[("comp", "blocklist"), ("blocklisttype", "uncommitted")]);
-    let response = send(retry, "getBlockList", &sas.redacted(), stall, || {
+    let response = send(http, retry, "getBlockList", &sas.redacted(), stall, || {
         request(http, Method::GET, sas, url.clone())
     })
     .await;

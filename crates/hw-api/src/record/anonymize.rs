@@ -1,0 +1,255 @@
+//! `--record-anonymize`: ids and names replaced consistently across a trace, so that the
+//! relations between its exchanges survive (the product a submission belongs to, the id a
+//! create returned and the next request used).
+//!
+//! Ids are the values of keys named `id`, `…Id`, `…ID`, `…_id` or `…Ids`, and the path
+//! segments of five digits or more or shaped like a GUID; names are the values of the keys of
+//! [`NAME_KEYS`]. Each original is then replaced wherever else it appears in the trace's text
+//! (an error message that quotes a product's name, say): ids as whole words, names as
+//! substrings.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::entry::{Body, Entry, Message};
+
+/// Keys whose values are names a person or a company chose.
+const NAME_KEYS: &[&str] = &[
+    "companyName",
+    "contactEmail",
+    "displayName",
+    "email",
+    "friendlyName",
+    "marketingNames",
+    "name",
+    "partnerName",
+    "productName",
+    "publisherDisplayName",
+    "publisherName",
+    "submitterName",
+    "upn",
+    "userPrincipalName",
+];
+
+/// Names shorter than this are not replaced in free text (they would match ordinary words).
+const MIN_NAME_LEN: usize = 3;
+/// Ids shorter than this are not replaced in free text or in paths.
+const MIN_ID_LEN: usize = 5;
+
+/// The replacements made so far.
+#[derive(Default)]
+pub(super) struct Anonymizer {
+    ids: HashMap<String, String>,
+    names: HashMap<String, String>,
+    /// `names` longest first, rebuilt when a name is added.
+    names_by_length: Vec<(String, String)>,
+}
+
+impl Anonymizer {
+    /// Anonymizes one exchange in place.
+    pub(super) fn entry(&mut self, entry: &mut Entry) {
+        for message in [Some(&mut entry.request), entry.response.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            match &mut message.body {
+                Some(Body::Json(value)) => self.value(None, value),
+                Some(Body::Form(fields)) => {
+                    for (key, value) in fields.iter_mut() {
+                        if is_id_key(key) {
+                            *value = self.id(value);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        entry.target = self.target(&entry.target, entry.service == "token");
+        // What the structured pass learnt, wherever else it appears.
+        entry.target = self.free_text(&entry.target);
+        if let Some(error) = &mut entry.error {
+            *error = self.free_text(error);
+        }
+        for message in [Some(&mut entry.request), entry.response.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            self.message_text(message);
+        }
+    }
+
+    /// The replacement of id `original`.
+    fn id(&mut self, original: &str) -> String {
+        let n = self.ids.len() + 1;
+        self.ids
+            .entry(original.to_owned())
+            .or_insert_with(|| {
+                if !original.is_empty() && original.bytes().all(|b| b.is_ascii_digit()) {
+                    // Same length where possible, so that the shape of the trace stays.
+                    let width = original.len().max(MIN_ID_LEN);
+                    format!("9{n:0>w$}", w = width - 1)
+                } else if is_guid(original) {
+                    format!("00000000-0000-4000-8000-{n:012x}")
+                } else {
+                    format!("id-{n}")
+                }
+            })
+            .clone()
+    }
+
+    /// The replacement of name `original`.
+    fn name(&mut self, original: &str) -> String {
+        if let Some(known) = self.names.get(original) {
+            return known.clone();
+        }
+        let replacement = format!("name-{}", self.names.len() + 1);
+        self.names.insert(original.to_owned(), replacement.clone());
+        self.names_by_length = self
+            .names
+            .iter()
+            .filter(|(k, _)| k.chars().count() >= MIN_NAME_LEN)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.names_by_length
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        replacement
+    }
+
+    /// Replaces the ids and names of a JSON value found under `key`.
+    fn value(&mut self, key: Option<&str>, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (k, child) in map.iter_mut() {
+                    self.value(Some(k), child);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.value(key, item);
+                }
+            }
+            Value::String(s) if key.is_some_and(is_id_key) => *s = self.id(s),
+            Value::Number(n) if key.is_some_and(is_id_key) => {
+                let mapped = self.id(&n.to_string());
+                *value = mapped
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or(Value::String(mapped));
+            }
+            Value::String(s) if key.is_some_and(|k| NAME_KEYS.contains(&k)) => {
+                *s = self.name(s);
+            }
+            _ => {}
+        }
+    }
+
+    /// A path and query with its id segments (and, for a token endpoint, the tenant: the first
+    /// segment) replaced, and the values of id-named query parameters.
+    fn target(&mut self, target: &str, token: bool) -> String {
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target, None),
+        };
+        let mut segments = Vec::new();
+        for (i, segment) in path.split('/').enumerate() {
+            let id_like = (segment.len() >= MIN_ID_LEN
+                && segment.bytes().all(|b| b.is_ascii_digit()))
+                || is_guid(segment);
+            let tenant = token && i == 1 && !segment.is_empty();
+            segments.push(if id_like || tenant {
+                self.id(segment)
+            } else {
+                segment.to_owned()
+            });
+        }
+        let mut out = segments.join("/");
+        if let Some(query) = query {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, v)) if is_id_key(k) => format!("{k}={}", self.id(v)),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            out.push('?');
+            out.push_str(&pairs.join("&"));
+        }
+        out
+    }
+
+    /// The free-text pass over a message: header values and every string of its body.
+    fn message_text(&mut self, message: &mut Message) {
+        for value in message.headers.values_mut() {
+            *value = self.free_text(value);
+        }
+        match &mut message.body {
+            Some(Body::Json(value)) => self.json_text(value),
+            Some(Body::Text(text)) => *text = self.free_text(text),
+            Some(Body::Form(fields)) => {
+                for value in fields.values_mut() {
+                    *value = self.free_text(value);
+                }
+            }
+            Some(Body::Digest(_)) | None => {}
+        }
+    }
+
+    fn json_text(&mut self, value: &mut Value) {
+        match value {
+            Value::String(s) => *s = self.free_text(s),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.json_text(v)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.json_text(v)),
+            _ => {}
+        }
+    }
+
+    /// `text` with every known name (as a substring) and id (as a whole word) replaced.
+    fn free_text(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (original, replacement) in &self.names_by_length {
+            if out.contains(original.as_str()) {
+                out = out.replace(original.as_str(), replacement);
+            }
+        }
+        let mut replaced = String::with_capacity(out.len());
+        let mut word = String::new();
+        let flush = |word: &mut String, replaced: &mut String| {
+            match self.ids.get(word.as_str()) {
+                Some(id) if word.len() >= MIN_ID_LEN => replaced.push_str(id),
+                _ => replaced.push_str(word),
+            }
+            word.clear();
+        };
+        for c in out.chars() {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut replaced);
+                replaced.push(c);
+            }
+        }
+        flush(&mut word, &mut replaced);
+        replaced
+    }
+}
+
+/// Whether a JSON key or query parameter names an id.
+fn is_id_key(key: &str) -> bool {
+    key == "id"
+        || key == "ids"
+        || key.ends_with("Id")
+        || key.ends_with("ID")
+        || key.ends_with("_id")
+        || key.ends_with("Ids")
+}
+
+/// Whether `s` is a GUID (`8-4-4-4-12` hexadecimal digits).
+fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
