@@ -133,6 +133,14 @@ pub struct Global {
     /// as long as it takes).
     #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(10..=3600))]
     pub stall_timeout: Option<u64>,
+    /// Write a trace of every exchange with the service (API, sign-in, blob storage) to FILE,
+    /// one JSON line each, secrets removed as it is written: to attach to a report of a
+    /// difference from the real service (`hw-sim --replay FILE` serves it again).
+    #[arg(long, global = true, value_name = "FILE", env = "HWDC_RECORD")]
+    pub record: Option<PathBuf>,
+    /// With --record: also replace ids (consistently, so that relations survive) and names.
+    #[arg(long, global = true, requires = "record")]
+    pub record_anonymize: bool,
 }
 
 /// A number of seconds from 0.01 to 3600.

@@ -238,7 +238,10 @@ fn flagged(global: &Global) -> Option<AuthKind> {
 }
 
 /// The client the settings describe, and whom it signs in as.
-pub async fn connect(global: &Global) -> Result<Connected, ConfigError> {
+pub async fn connect(
+    global: &Global,
+    recorder: Option<&hw_api::Recorder>,
+) -> Result<Connected, ConfigError> {
     let profile = load_profile(global)?;
     let settings = credential_settings(global, &profile)?;
     // A flag of one credential chooses it over `auto`'s order (a secret in the environment
@@ -248,6 +251,21 @@ pub async fn connect(global: &Global) -> Result<Connected, ConfigError> {
         .or(flagged(global))
         .or(profile.auth)
         .map_or(CredentialKind::Auto, AuthKind::kind);
+    if let Some(recorder) = recorder {
+        // The trace never holds them anyway; should the service echo one, it is replaced.
+        for secret in [
+            &settings.client_secret,
+            &settings.certificate_password,
+            &settings.github_request_token,
+            &settings.pipelines_access_token,
+            &settings.identity_header,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            recorder.add_secret(secret);
+        }
+    }
     let chosen = choose(kind, &settings).await.map_err(explain)?;
     let base_url = global
         .base_url
@@ -283,6 +301,9 @@ pub async fn connect(global: &Global) -> Result<Connected, ConfigError> {
         transfer = transfer.with_stall_timeout(std::time::Duration::from_secs(seconds));
     }
     builder = builder.transfer_options(transfer);
+    if let Some(recorder) = recorder {
+        builder = builder.record(recorder.clone());
+    }
     let client = builder.build().map_err(|e| ConfigError(e.to_string()))?;
     let origin = client.base_url().origin().ascii_serialization();
     let account = format!("{} at {origin}", chosen.identity).to_lowercase();

@@ -124,6 +124,39 @@ fn quiet_cab_panics() {
     }));
 }
 
+/// The trace `--record` asks for, created afresh.
+fn start_recording(global: &cli::Global) -> Result<Option<hw_api::Recorder>, Failure> {
+    let Some(path) = &global.record else {
+        return Ok(None);
+    };
+    let options = hw_api::RecordOptions::default()
+        .with_anonymize(global.record_anonymize)
+        .with_tool(concat!("hwdc ", env!("CARGO_PKG_VERSION")));
+    hw_api::Recorder::create(path, options)
+        .map(Some)
+        .map_err(|e| Failure::Local {
+            kind: "file",
+            message: format!("cannot write the trace {}: {e}", path.display()),
+        })
+}
+
+/// Says where the trace is, or that it is incomplete.
+fn finish_recording(ctx: &Ctx) {
+    let (Some(recorder), Some(path)) = (&ctx.recorder, &ctx.global.record) else {
+        return;
+    };
+    match recorder.finish() {
+        Ok(()) => ctx.say(&format!(
+            "the trace is in {}: plain JSON lines without secrets; read it before you share it",
+            path.display()
+        )),
+        Err(e) => eprintln!(
+            "warning: the trace {} is incomplete: {e}",
+            path.display()
+        ),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     quiet_cab_panics();
@@ -136,17 +169,27 @@ async fn main() -> ExitCode {
         && !cli.global.no_progress
         && !cli.global.quiet
         && std::io::stderr().is_terminal();
+    let out = Output {
+        format: cli.global.output,
+        progress,
+    };
+    let recorder = match start_recording(&cli.global) {
+        Ok(recorder) => recorder,
+        Err(failure) => {
+            out.error(&failure);
+            return ExitCode::from(failure.code());
+        }
+    };
     let ctx = Ctx {
-        out: Output {
-            format: cli.global.output,
-            progress,
-        },
+        out,
         global: cli.global,
+        recorder,
     };
     let outcome = tokio::select! {
         outcome = run(&ctx, cli.command) => outcome,
         _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted),
     };
+    finish_recording(&ctx);
     if matches!(outcome, Err(Failure::Interrupted)) {
         output::close_open_list();
     }

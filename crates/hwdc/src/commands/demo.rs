@@ -63,7 +63,11 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
         ClientCredentials::new(&app.tenant_id, &app.client_id, app.secret.clone().into())
             .with_authority(sim.authority_url())
             .map_err(|e| local(e.to_string()))?;
-    let client = Client::builder()
+    let mut builder = Client::builder();
+    if let Some(recorder) = &ctx.recorder {
+        builder = builder.record(recorder.clone());
+    }
+    let client = builder
         .base_url(sim.api_url())
         .token_provider(credentials)
         .retry_policy(RetryPolicy::default())

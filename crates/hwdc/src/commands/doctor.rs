@@ -109,7 +109,7 @@ pub async fn run(ctx: &Ctx) -> Result<(), Failure> {
         }
     }
     if failure.is_none() {
-        match config::connect(&ctx.global).await {
+        match config::connect(&ctx.global, ctx.recorder.as_ref()).await {
             Err(e) => {
                 findings.push(finding("credential", "error", e.to_string()));
                 failure = Some(Failure::from(e));

@@ -13,7 +13,7 @@ pub mod transfer;
 
 use std::time::Duration;
 
-use hw_api::{Client, WaitOptions};
+use hw_api::{Client, Recorder, WaitOptions};
 
 use crate::cli::{Global, WaitArgs};
 use crate::config;
@@ -24,6 +24,8 @@ use crate::output::Output;
 pub struct Ctx {
     pub global: Global,
     pub out: Output,
+    /// Where exchanges are traced (`--record`).
+    pub recorder: Option<Recorder>,
 }
 
 impl Ctx {
@@ -34,7 +36,7 @@ impl Ctx {
 
     /// The API client the settings describe, and the account it signs in as.
     pub async fn connect(&self) -> Result<config::Connected, Failure> {
-        Ok(config::connect(&self.global).await?)
+        Ok(config::connect(&self.global, self.recorder.as_ref()).await?)
     }
 
     /// Tells a person what is happening, on standard error (not with `--quiet`).
