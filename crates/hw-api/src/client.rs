@@ -28,6 +28,14 @@ macro_rules! operations {
             idempotent: $idempotent,
         };)*
 
+        /// The operation of the spec's `operationId` `id`.
+        pub(crate) fn operation(id: &str) -> Option<&'static Operation> {
+            match id {
+                $($id => Some(&$name),)*
+                _ => None,
+            }
+        }
+
         /// Every operation the client knows, for checks against the spec.
         #[doc(hidden)]
         pub fn operations() -> Vec<(&'static str, &'static str, &'static str, bool)> {

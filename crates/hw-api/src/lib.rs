@@ -96,6 +96,7 @@ mod package;
 mod pager;
 pub mod record;
 pub mod redact;
+mod resend;
 mod retry;
 pub mod ship;
 pub mod targeting;

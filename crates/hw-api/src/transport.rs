@@ -139,6 +139,15 @@ impl Transport {
         self.send(op, built.request, read_nothing).await
     }
 
+    /// Sends `request` as operation `op`; any 2xx is success, its body read and dropped.
+    pub(crate) async fn unit(
+        &self,
+        op: &Operation,
+        request: reqwest::Request,
+    ) -> Result<(), Error> {
+        self.send(op, request, read_nothing).await
+    }
+
     /// Sends `request` as operation `op` and decodes its success as `T`.
     pub(crate) async fn json<T: DeserializeOwned>(
         &self,

@@ -150,6 +150,9 @@ pub struct SimConfig {
     pub link_total_mbit: Option<f64>,
     /// Whether the API's connections cross the link too.
     pub link_api: bool,
+    /// Serve this recorded trace instead of the simulated API and blob storage
+    /// ([`crate::replay`]); the token endpoint stays the simulator's.
+    pub replay: Option<crate::replay::Trace>,
 }
 
 impl Default for SimConfig {
@@ -178,6 +181,7 @@ impl Default for SimConfig {
             link: None,
             link_total_mbit: None,
             link_api: false,
+            replay: None,
         }
     }
 }

@@ -57,6 +57,7 @@ pub mod faults;
 mod identity;
 pub mod link;
 mod record;
+pub mod replay;
 pub mod sas;
 mod server;
 mod shared;
@@ -66,6 +67,7 @@ pub mod workflow;
 
 pub use config::{AppCredential, BlobLimits, FederatedCredential, SimConfig};
 pub use faults::{Fault, FaultRule};
+pub use replay::{ReplayReport, Trace, TraceError};
 pub use server::{SimHandle, start};
 pub use shared::Urls;
 pub use state::{Recorded, SubmissionRecord};

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{AppCredential, SimConfig};
 use crate::faults::{Faults, Service};
+use crate::replay::{self, Replay, ReplayReport};
 use crate::shared::{Shared, Urls};
 use crate::state::{self, Recorded, Store, SubmissionRecord};
 use crate::{api, blob, fault_layer, link, record, token};
@@ -21,6 +22,7 @@ use crate::{api, blob, fault_layer, link, record, token};
 /// A running simulator. Dropping it stops the servers.
 pub struct SimHandle {
     shared: Arc<Shared>,
+    replay: Option<Arc<Replay>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -67,16 +69,35 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         Some(shaper) => router.layer(middleware::from_fn_with_state(shaper.clone(), link::shape)),
         None => router,
     };
-    let api = with_faults(api::router(shared.clone()), Service::Api).layer(
-        middleware::from_fn_with_state(shared.clone(), record::record),
-    );
+    let replay = shared.config.replay.as_ref().map(|trace| {
+        Arc::new(Replay::new(
+            trace,
+            &shared.urls.api_origin,
+            &shared.urls.blob_origin,
+        ))
+    });
+    let api = match &replay {
+        // Requests are still signed in: the simulator's token endpoint issues the tokens.
+        Some(replay) => replay::router(replay.clone(), "api").layer(
+            middleware::from_fn_with_state(shared.clone(), api::authenticate),
+        ),
+        None => api::router(shared.clone()),
+    };
+    let api = with_faults(api, Service::Api).layer(middleware::from_fn_with_state(
+        shared.clone(),
+        record::record,
+    ));
     let api = if shared.config.link_api {
         shaped(api)
     } else {
         api
     };
     let token = with_faults(token::router(shared.clone()), Service::Token);
-    let blob = shaped(with_faults(blob::router(shared.clone()), Service::Blob));
+    let blob = match &replay {
+        Some(replay) => replay::router(replay.clone(), "blob"),
+        None => blob::router(shared.clone()),
+    };
+    let blob = shaped(with_faults(blob, Service::Blob));
     let (shutdown, signal) = watch::channel(false);
     let tasks = [
         (api_listener, api),
@@ -101,15 +122,35 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     .collect();
     Ok(SimHandle {
         shared,
+        replay,
         shutdown,
         tasks,
     })
 }
 
 impl SimHandle {
-    /// The API base URL clients use: `http://127.0.0.1:PORT/v2.0/my`.
+    /// The API base URL clients use: `http://127.0.0.1:PORT/v2.0/my` (in a replay, the
+    /// recorded base URL's path).
     pub fn api_url(&self) -> String {
-        format!("{}/v2.0/my", self.shared.urls.api_origin)
+        let path = match &self.shared.config.replay {
+            Some(trace) => trace.api_base_path(),
+            None => "/v2.0/my".to_owned(),
+        };
+        format!("{}{path}", self.shared.urls.api_origin)
+    }
+
+    /// How the replay goes (`None` unless the simulator replays a trace).
+    pub fn replay_report(&self) -> Option<ReplayReport> {
+        self.replay.as_ref().map(|r| r.report())
+    }
+
+    /// The recorded blob origins of a replay, and the simulator's blob paths they are served
+    /// under.
+    pub fn replay_blob_origins(&self) -> Vec<(String, String)> {
+        self.replay
+            .as_ref()
+            .map(|r| r.blob_origins().to_vec())
+            .unwrap_or_default()
     }
 
     /// The listening URLs.

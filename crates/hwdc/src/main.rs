@@ -150,10 +150,7 @@ fn finish_recording(ctx: &Ctx) {
             "the trace is in {}: plain JSON lines without secrets; read it before you share it",
             path.display()
         )),
-        Err(e) => eprintln!(
-            "warning: the trace {} is incomplete: {e}",
-            path.display()
-        ),
+        Err(e) => eprintln!("warning: the trace {} is incomplete: {e}", path.display()),
     }
 }
 

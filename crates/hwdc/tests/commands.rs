@@ -295,3 +295,110 @@ async fn doctor_checks_a_working_configuration_and_names_what_is_broken() {
     );
     assert!(!refused.stdout.contains("not-the-secret"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_record_leaves_a_trace_that_replays_for_anyone() {
+    let sim = start(hw_sim::SimConfig {
+        seed_products: 3,
+        ..quick()
+    })
+    .await;
+    let home = Scratch::new("doctor-record");
+    let secret = sim.app().unwrap().secret.clone();
+    let trace = home.0.join("doctor.jsonl");
+    let trace_arg = trace.to_str().unwrap();
+    let ran = hwdc(&sim, &home.0, &["doctor", "--record", trace_arg])
+        .await
+        .ok();
+    assert!(ran.stderr.contains("the trace is in"), "{}", ran.stderr);
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(!text.contains(&secret), "{text}");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0]["tool"],
+        format!("hwdc {}", env!("CARGO_PKG_VERSION"))
+    );
+    let services: Vec<&str> = lines[1..]
+        .iter()
+        .filter_map(|l| l["service"].as_str())
+        .collect();
+    assert!(
+        services.contains(&"token") && services.contains(&"api"),
+        "{services:?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&trace).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Anyone reproduces the run against the replayed trace.
+    let replay = start(hw_sim::SimConfig {
+        replay: Some(hw_sim::Trace::from_file(&trace).unwrap()),
+        ..quick()
+    })
+    .await;
+    let again = run(
+        common::command(&replay, &home.0),
+        &["--output", "json", "doctor"],
+    )
+    .await
+    .ok();
+    let findings = again.json();
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "api"
+                && f["result"] == "ok"
+                && f["detail"].as_str().unwrap().contains("3 products")),
+        "{findings}"
+    );
+    assert_eq!(replay.replay_report().unwrap().misses, Vec::<String>::new());
+
+    // An anonymized trace keeps no product name.
+    let anonymized = home.0.join("anonymized.jsonl");
+    hwdc(
+        &sim,
+        &home.0,
+        &[
+            "products",
+            "list",
+            "--record",
+            anonymized.to_str().unwrap(),
+            "--record-anonymize",
+        ],
+    )
+    .await
+    .ok();
+    let text = std::fs::read_to_string(&anonymized).unwrap();
+    for (id, name, _) in sim.products() {
+        assert!(
+            !text.contains(&name) && !text.contains(&id.to_string()),
+            "{text}"
+        );
+    }
+
+    // A trace that cannot be written is an error before anything is sent.
+    let refused = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "doctor",
+            "--record",
+            home.0.join("no/such/dir/t.jsonl").to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("cannot write the trace"),
+        "{}",
+        refused.stderr
+    );
+}

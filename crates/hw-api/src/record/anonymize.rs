@@ -8,7 +8,7 @@
 //! (an error message that quotes a product's name, say): ids as whole words, names as
 //! substrings.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -41,6 +41,8 @@ const MIN_ID_LEN: usize = 5;
 #[derive(Default)]
 pub(super) struct Anonymizer {
     ids: HashMap<String, String>,
+    /// The replacements given, which are never replaced again.
+    given: HashSet<String>,
     names: HashMap<String, String>,
     /// `names` longest first, rebuilt when a name is added.
     names_by_length: Vec<(String, String)>,
@@ -81,8 +83,12 @@ impl Anonymizer {
 
     /// The replacement of id `original`.
     fn id(&mut self, original: &str) -> String {
+        if self.given.contains(original) {
+            return original.to_owned();
+        }
         let n = self.ids.len() + 1;
-        self.ids
+        let replacement = self
+            .ids
             .entry(original.to_owned())
             .or_insert_with(|| {
                 if !original.is_empty() && original.bytes().all(|b| b.is_ascii_digit()) {
@@ -95,7 +101,9 @@ impl Anonymizer {
                     format!("id-{n}")
                 }
             })
-            .clone()
+            .clone();
+        self.given.insert(replacement.clone());
+        replacement
     }
 
     /// The replacement of name `original`.
@@ -103,8 +111,12 @@ impl Anonymizer {
         if let Some(known) = self.names.get(original) {
             return known.clone();
         }
+        if self.given.contains(original) {
+            return original.to_owned();
+        }
         let replacement = format!("name-{}", self.names.len() + 1);
         self.names.insert(original.to_owned(), replacement.clone());
+        self.given.insert(replacement.clone());
         self.names_by_length = self
             .names
             .iter()
@@ -178,10 +190,11 @@ impl Anonymizer {
         out
     }
 
-    /// The free-text pass over a message: header values and every string of its body.
+    /// The free-text pass over a message: the `Location` header (the other kept headers are
+    /// sizes, ranges, digests, dates and request ids) and every string of its body.
     fn message_text(&mut self, message: &mut Message) {
-        for value in message.headers.values_mut() {
-            *value = self.free_text(value);
+        if let Some(location) = message.headers.get_mut("location") {
+            *location = self.free_text(location);
         }
         match &mut message.body {
             Some(Body::Json(value)) => self.json_text(value),
@@ -204,32 +217,46 @@ impl Anonymizer {
         }
     }
 
-    /// `text` with every known name (as a substring) and id (as a whole word) replaced.
-    fn free_text(&self, text: &str) -> String {
+    /// `text` with every known name (as a substring) and id (as a whole word) replaced; a GUID
+    /// anywhere, and a path segment of five digits or more, is an id even when first met here
+    /// (a SAS URL in a body names the blob before any request to it does).
+    fn free_text(&mut self, text: &str) -> String {
         let mut out = text.to_owned();
         for (original, replacement) in &self.names_by_length {
             if out.contains(original.as_str()) {
                 out = out.replace(original.as_str(), replacement);
             }
         }
+        let chars: Vec<char> = out.chars().collect();
         let mut replaced = String::with_capacity(out.len());
-        let mut word = String::new();
-        let flush = |word: &mut String, replaced: &mut String| {
-            match self.ids.get(word.as_str()) {
-                Some(id) if word.len() >= MIN_ID_LEN => replaced.push_str(id),
-                _ => replaced.push_str(word),
+        let mut start = 0;
+        while start < chars.len() {
+            let is_word = |c: char| c.is_ascii_alphanumeric() || c == '-';
+            if !is_word(chars[start]) {
+                replaced.push(chars[start]);
+                start += 1;
+                continue;
             }
-            word.clear();
-        };
-        for c in out.chars() {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                word.push(c);
+            let end = (start..chars.len())
+                .find(|&i| !is_word(chars[i]))
+                .unwrap_or(chars.len());
+            let word: String = chars[start..end].iter().collect();
+            let in_path = start > 0
+                && chars[start - 1] == '/'
+                && chars
+                    .get(end)
+                    .is_none_or(|c| matches!(c, '/' | '?' | '"' | '#'));
+            let digits = word.len() >= MIN_ID_LEN && word.bytes().all(|b| b.is_ascii_digit());
+            if is_guid(&word) || (digits && in_path) {
+                replaced.push_str(&self.id(&word));
             } else {
-                flush(&mut word, &mut replaced);
-                replaced.push(c);
+                match self.ids.get(&word) {
+                    Some(id) if word.len() >= MIN_ID_LEN => replaced.push_str(id),
+                    _ => replaced.push_str(&word),
+                }
             }
+            start = end;
         }
-        flush(&mut word, &mut replaced);
         replaced
     }
 }

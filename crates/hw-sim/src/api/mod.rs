@@ -1,6 +1,6 @@
 //! The Hardware Dev Center API: routes, authentication, and which operation a request is.
 
-mod errors;
+pub(crate) mod errors;
 mod labels;
 mod outputs;
 mod paging;
@@ -199,7 +199,11 @@ pub fn operation_id(method: &Method, path: &str) -> Option<&'static str> {
 
 /// 401 unless the request carries a token the token endpoint issued (and that has not expired)
 /// or one of the configured static tokens.
-async fn authenticate(State(sim): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+pub(crate) async fn authenticate(
+    State(sim): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let token = request
         .headers()
         .get(header::AUTHORIZATION)

@@ -80,6 +80,11 @@ struct Args {
     /// Shape the API's connections too.
     #[arg(long)]
     link_api: bool,
+    /// Serve a trace that `hwdc --record` wrote instead of the simulated service: each request
+    /// gets the recorded answer, in order; one the trace does not hold gets a 501 that says so.
+    /// The token endpoint signs clients in as usual.
+    #[arg(long, value_name = "FILE")]
+    replay: Option<std::path::PathBuf>,
 }
 
 /// The DER certificates of the PEM files at `paths`.
@@ -97,7 +102,15 @@ fn certificates(paths: &[std::path::PathBuf]) -> std::io::Result<Vec<Vec<u8>>> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    let replay = match &args.replay {
+        Some(path) => Some(
+            hw_sim::Trace::from_file(path)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
     let config = SimConfig {
+        replay,
         api_addr: args.addr,
         token_addr: args.token_addr,
         blob_addr: args.blob_addr,
@@ -135,7 +148,28 @@ async fn main() -> std::io::Result<()> {
             app.tenant_id, app.client_id
         );
     }
+    if let (Some(path), Some(report)) = (&args.replay, sim.replay_report()) {
+        println!(
+            "  replaying {}: {} exchanges with the API and blob storage",
+            path.display(),
+            report.left
+        );
+        for (recorded, local) in sim.replay_blob_origins() {
+            println!("  blob storage {recorded} is served under {local}");
+        }
+    }
     tokio::signal::ctrl_c().await?;
+    if let Some(report) = sim.replay_report() {
+        println!(
+            "replay: {} exchanges served, {} not asked for, {} requests not in the trace",
+            report.served,
+            report.left,
+            report.misses.len()
+        );
+        for miss in &report.misses {
+            println!("  not in the trace: {miss}");
+        }
+    }
     sim.stop().await;
     Ok(())
 }

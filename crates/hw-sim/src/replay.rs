@@ -1,0 +1,601 @@
+//! `hw-sim --replay FILE`: serves a trace that hw-api recorded (`docs/traces.md`) instead of
+//! the simulated service, so that what a user saw can be reproduced by anyone with `hwdc`.
+//!
+//! - Each API and blob request is matched to the recorded exchanges with the same method and
+//!   target (path and query; for blob reads, also the `Range`), in the order they were sent;
+//!   a request the trace does not hold (or no longer holds) gets a 501 that says so, in the
+//!   service's error shape (or storage's, for blob requests), and is listed in the report.
+//! - The token endpoint is the simulator's own: clients sign in as usual, and the API asks for
+//!   their tokens as it always does. Recorded token exchanges are not served.
+//! - Links in replayed bodies are rewritten: the recorded API origin to the simulator's, each
+//!   recorded blob origin to the simulator's blob service under `/o{N}`.
+//! - The SAS URLs in replayed bodies have their start (`st`) and expiry (`se`) moved by the
+//!   time since the trace was recorded, so that a URL that was valid then is valid now (and
+//!   one that had expired still has); blob requests are matched without `sig`, `st` and `se`.
+//! - A blob's content is not in a trace (only its size and MD5): a replayed read serves
+//!   filler bytes of the recorded size (the same byte at the same offset in every read), and
+//!   the MD5 headers are those of the filler, so that the client's checks hold.
+//! - Exchanges that got no answer (a dropped connection) are not served: the client's retry
+//!   meets the next recorded attempt.
+//!
+//! The parser is the simulator's own: it shares no code with the recorder.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Body as AxumBody;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use md5::{Digest, Md5};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The trace format this simulator reads.
+const FORMAT: u32 = 1;
+
+/// Why a trace cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line is not what the format says.
+    #[error("line {line}: {message}")]
+    Line {
+        /// The line, from 1.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// A parsed trace, ready to be served.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    exchanges: Vec<Exchange>,
+    /// The recorded API base URL (`https://host/v2.0/my`), if a client line says.
+    api_base: Option<String>,
+    /// When the recording started, if the first line says.
+    started: Option<SystemTime>,
+}
+
+/// One line of a trace.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Line {
+    Trace {
+        format: u32,
+        #[serde(default)]
+        started: Option<String>,
+    },
+    Client {
+        api_base: String,
+    },
+    Exchange(Box<Exchange>),
+}
+
+/// One recorded exchange.
+#[derive(Deserialize, Debug, Clone)]
+pub struct Exchange {
+    /// The order in which the request was sent.
+    pub seq: u64,
+    /// `api`, `token` or `blob`.
+    pub service: String,
+    /// The operation.
+    pub operation: String,
+    /// The HTTP method.
+    pub method: String,
+    /// `scheme://host[:port]`.
+    pub origin: String,
+    /// The path and query.
+    pub target: String,
+    #[serde(default)]
+    request: Message,
+    /// The answer's status, if there was one.
+    pub status: Option<u16>,
+    response: Option<Message>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+struct Message {
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<Body>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(rename_all = "lowercase")]
+enum Body {
+    Json(Value),
+    Text(String),
+    Form(BTreeMap<String, String>),
+    Digest { size: u64 },
+}
+
+impl Trace {
+    /// Reads the trace at `path`.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, TraceError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TraceError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Parses a trace: JSON lines, the first saying its format.
+    pub fn parse(text: &str) -> Result<Self, TraceError> {
+        let mut exchanges = Vec::new();
+        let mut api_base = None;
+        let mut format = None;
+        let mut started = None;
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            if raw.trim().is_empty() {
+                continue;
+            }
+            let parsed: Line = serde_json::from_str(raw).map_err(|e| TraceError::Line {
+                line,
+                message: format!("not a trace line: {e}"),
+            })?;
+            match parsed {
+                Line::Trace { format: f, .. } if f > FORMAT => {
+                    return Err(TraceError::Line {
+                        line,
+                        message: format!(
+                            "trace format {f}: this simulator reads format {FORMAT}; update hw-sim"
+                        ),
+                    });
+                }
+                Line::Trace {
+                    format: f,
+                    started: s,
+                } => {
+                    format = Some(f);
+                    started = s.and_then(|s| httpdate::parse_http_date(&s).ok());
+                }
+                Line::Client { api_base: base } => {
+                    api_base.get_or_insert(base);
+                }
+                Line::Exchange(_) if format.is_none() => {
+                    return Err(TraceError::Line {
+                        line,
+                        message: "an exchange before the trace's first line".into(),
+                    });
+                }
+                Line::Exchange(exchange) => exchanges.push(*exchange),
+            }
+        }
+        if format.is_none() {
+            return Err(TraceError::Line {
+                line: 1,
+                message: "not a trace: it has no first line of kind \"trace\"".into(),
+            });
+        }
+        exchanges.sort_by_key(|e| e.seq);
+        Ok(Self {
+            exchanges,
+            api_base,
+            started,
+        })
+    }
+
+    /// The recorded exchanges, in the order they were sent.
+    pub fn exchanges(&self) -> &[Exchange] {
+        &self.exchanges
+    }
+
+    /// The path of the recorded API base URL (`/v2.0/my` when the trace does not say).
+    pub fn api_base_path(&self) -> String {
+        self.api_base
+            .as_deref()
+            .and_then(|b| url::Url::parse(b).ok())
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "/v2.0/my".into())
+    }
+
+    /// The recorded API origin: the client line's, else the first API exchange's.
+    fn api_origin(&self) -> Option<String> {
+        self.api_base
+            .as_deref()
+            .and_then(|b| url::Url::parse(b).ok())
+            .map(|u| u.origin().ascii_serialization())
+            .or_else(|| {
+                self.exchanges
+                    .iter()
+                    .find(|e| e.service == "api")
+                    .map(|e| e.origin.clone())
+            })
+    }
+}
+
+/// How a replay went so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplayReport {
+    /// Exchanges served.
+    pub served: usize,
+    /// Exchanges of the trace not asked for (yet).
+    pub left: usize,
+    /// Requests the trace did not hold: `METHOD target`.
+    pub misses: Vec<String>,
+}
+
+/// The key a request is matched by.
+type Key = (&'static str, String, String, Option<String>);
+
+/// A trace being served.
+pub(crate) struct Replay {
+    queues: Mutex<HashMap<Key, VecDeque<Exchange>>>,
+    /// Recorded origin → the simulator's (blob origins with their `/o{N}` prefix).
+    origins: Vec<(String, String)>,
+    /// Recorded blob origin → its `/o{N}` prefix.
+    blob_prefixes: Vec<(String, String)>,
+    report: Mutex<ReplayReport>,
+    /// The MD5 of the first N filler bytes, by N.
+    filler_md5: Mutex<HashMap<u64, String>>,
+    /// How long ago the trace was recorded: what SAS times are moved by.
+    age: Duration,
+}
+
+impl Replay {
+    /// Serves `trace` with the simulator at `api_origin` and `blob_origin`.
+    pub(crate) fn new(trace: &Trace, api_origin: &str, blob_origin: &str) -> Self {
+        let mut blob_prefixes: Vec<(String, String)> = Vec::new();
+        for e in trace.exchanges.iter().filter(|e| e.service == "blob") {
+            if !blob_prefixes.iter().any(|(o, _)| *o == e.origin) {
+                let prefix = format!("/o{}", blob_prefixes.len() + 1);
+                blob_prefixes.push((e.origin.clone(), prefix));
+            }
+        }
+        let mut origins: Vec<(String, String)> = blob_prefixes
+            .iter()
+            .map(|(o, p)| (o.clone(), format!("{blob_origin}{p}")))
+            .collect();
+        if let Some(api) = trace.api_origin() {
+            origins.push((api, api_origin.to_owned()));
+        }
+        // Longest first, so that an origin is never rewritten inside a longer one.
+        origins.sort_by_key(|o| std::cmp::Reverse(o.0.len()));
+        let mut queues: HashMap<Key, VecDeque<Exchange>> = HashMap::new();
+        let mut total = 0;
+        for e in &trace.exchanges {
+            let (Some(_), Some(service)) = (e.status, service_of(&e.service)) else {
+                continue;
+            };
+            let target = match service {
+                "blob" => {
+                    let prefix = blob_prefixes
+                        .iter()
+                        .find(|(o, _)| *o == e.origin)
+                        .map(|(_, p)| p.as_str())
+                        .unwrap_or_default();
+                    without_sas_times(&format!("{prefix}{}", e.target))
+                }
+                _ => e.target.clone(),
+            };
+            let range = (service == "blob")
+                .then(|| e.request.headers.get("range").cloned())
+                .flatten();
+            queues
+                .entry((service, e.method.clone(), target, range))
+                .or_default()
+                .push_back(e.clone());
+            total += 1;
+        }
+        Self {
+            queues: Mutex::new(queues),
+            origins,
+            blob_prefixes,
+            report: Mutex::new(ReplayReport {
+                left: total,
+                ..ReplayReport::default()
+            }),
+            filler_md5: Mutex::new(HashMap::new()),
+            age: trace
+                .started
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// How the replay went so far.
+    pub(crate) fn report(&self) -> ReplayReport {
+        lock(&self.report).clone()
+    }
+
+    /// The next recorded exchange for a request, if the trace holds one.
+    fn take(&self, key: &Key) -> Option<Exchange> {
+        let next = lock(&self.queues)
+            .get_mut(key)
+            .and_then(VecDeque::pop_front);
+        let mut report = lock(&self.report);
+        match &next {
+            Some(_) => {
+                report.served += 1;
+                report.left -= 1;
+            }
+            None => report.misses.push(format!("{} {}", key.1, key.2)),
+        }
+        next
+    }
+
+    /// What the trace still holds for `service`, for the error of a miss: a few targets.
+    fn still_held(&self, service: &str, method: &str) -> Vec<String> {
+        let queues = lock(&self.queues);
+        let mut held: Vec<(u64, String)> = queues
+            .iter()
+            .filter(|(k, q)| k.0 == service && k.1 == method && !q.is_empty())
+            .map(|(k, q)| (q[0].seq, format!("{} ({})", k.2, q[0].operation)))
+            .collect();
+        held.sort();
+        held.into_iter().take(3).map(|(_, t)| t).collect()
+    }
+
+    /// Recorded origins rewritten to the simulator's, and a SAS URL's times moved by the
+    /// trace's age.
+    fn rewrite(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (recorded, local) in &self.origins {
+            if out.contains(recorded.as_str()) {
+                out = out.replace(recorded.as_str(), local);
+            }
+        }
+        if out.contains("se=")
+            && let Some(moved) = self.moved_sas_times(&out)
+        {
+            return moved;
+        }
+        out
+    }
+
+    /// `url` with its `st` and `se` moved by the trace's age, if it is a URL with them.
+    fn moved_sas_times(&self, url: &str) -> Option<String> {
+        let mut parsed = url::Url::parse(url).ok()?;
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let moved = matches!(k.as_ref(), "st" | "se")
+                    .then(|| humantime::parse_rfc3339_weak(&v).ok())
+                    .flatten()
+                    .map(|t| humantime::format_rfc3339_seconds(t + self.age).to_string());
+                (k.into_owned(), moved.unwrap_or_else(|| v.into_owned()))
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+        Some(parsed.to_string())
+    }
+
+    fn rewrite_json(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => *s = self.rewrite(s),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.rewrite_json(v)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.rewrite_json(v)),
+            _ => {}
+        }
+    }
+
+    /// The MD5 (base64) of the first `len` filler bytes.
+    fn whole_filler_md5(&self, len: u64) -> String {
+        if let Some(md5) = lock(&self.filler_md5).get(&len) {
+            return md5.clone();
+        }
+        let md5 = md5_base64(&filler(0, len));
+        lock(&self.filler_md5).insert(len, md5.clone());
+        md5
+    }
+
+    /// The response of a recorded exchange.
+    fn respond(&self, exchange: Exchange, head: bool) -> Response {
+        let status = exchange
+            .status
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = exchange.response.unwrap_or_default();
+        let mut headers = message.headers;
+        let body = match message.body {
+            None => Vec::new(),
+            Some(Body::Json(mut value)) => {
+                self.rewrite_json(&mut value);
+                serde_json::to_vec(&value).unwrap_or_default()
+            }
+            Some(Body::Text(text)) => self.rewrite(&text).into_bytes(),
+            Some(Body::Form(fields)) => url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields)
+                .finish()
+                .into_bytes(),
+            Some(Body::Digest { size }) => {
+                let start = headers
+                    .get("content-range")
+                    .and_then(|r| content_range(r))
+                    .map_or(0, |(start, _)| start);
+                filler(start, size)
+            }
+        };
+        let total = headers
+            .get("content-range")
+            .and_then(|r| content_range(r))
+            .map(|(_, total)| total)
+            .or_else(|| headers.get("content-length").and_then(|l| l.parse().ok()));
+        // MD5 headers describe the filler that is served, not the recorded content.
+        if let Some(total) = total {
+            if headers.contains_key("x-ms-blob-content-md5") {
+                headers.insert("x-ms-blob-content-md5".into(), self.whole_filler_md5(total));
+            }
+            if headers.contains_key("content-md5") {
+                let md5 = if head {
+                    self.whole_filler_md5(total)
+                } else {
+                    md5_base64(&body)
+                };
+                headers.insert("content-md5".into(), md5);
+            }
+        }
+        let mut builder = Response::builder().status(status);
+        for (name, value) in &headers {
+            // The length is the served body's; a HEAD keeps the recorded one (the blob's size).
+            if name == "content-length" && !head {
+                continue;
+            }
+            let value = self.rewrite(value);
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                builder = builder.header(name, value);
+            }
+        }
+        let body = if head { Vec::new() } else { body };
+        builder
+            .body(AxumBody::from(body))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    }
+
+    /// The answer to a request the trace does not hold.
+    fn miss(&self, service: &'static str, method: &str, target: &str) -> Response {
+        let held = self.still_held(service, method);
+        let message = if held.is_empty() {
+            format!(
+                "the trace holds no further {method} {target}, nor any other {method} to the {service} service"
+            )
+        } else {
+            format!(
+                "the trace holds no further {method} {target}; its next {method} requests to the {service} service: {}",
+                held.join(", ")
+            )
+        };
+        eprintln!("hw-sim replay: {message}");
+        if service == "blob" {
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>NotInTrace</Code><Message>{}</Message></Error>",
+                message.replace('&', "&amp;").replace('<', "&lt;")
+            );
+            let mut response = (
+                StatusCode::NOT_IMPLEMENTED,
+                [(header::CONTENT_TYPE, "application/xml")],
+                xml,
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert("x-ms-error-code", HeaderValue::from_static("NotInTrace"));
+            response
+        } else {
+            crate::api::errors::functional(StatusCode::NOT_IMPLEMENTED, "notInTrace", &message)
+        }
+    }
+
+    /// Serves one request of `service`.
+    async fn serve(&self, service: &'static str, request: Request) -> Response {
+        let method = request.method().as_str().to_owned();
+        let target = request.uri().path_and_query().map_or_else(
+            || request.uri().path().to_owned(),
+            |p| p.as_str().to_owned(),
+        );
+        let range = (service == "blob")
+            .then(|| {
+                request
+                    .headers()
+                    .get(header::RANGE)
+                    .or_else(|| request.headers().get("x-ms-range"))
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            })
+            .flatten();
+        let head = method == "HEAD";
+        // The body is read whole, so that the client's upload completes as it did.
+        let _ = axum::body::to_bytes(request.into_body(), usize::MAX).await;
+        let target = if service == "blob" {
+            without_sas_times(&target)
+        } else {
+            target
+        };
+        let key = (service, method, target, range);
+        match self.take(&key) {
+            Some(exchange) => self.respond(exchange, head),
+            None => self.miss(service, &key.1, &key.2),
+        }
+    }
+}
+
+/// A lock, whether or not a holder panicked (the data stays consistent: each holder changes
+/// it in one step).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The services a replay serves.
+fn service_of(name: &str) -> Option<&'static str> {
+    match name {
+        "api" => Some("api"),
+        "blob" => Some("blob"),
+        _ => None,
+    }
+}
+
+/// A blob target without the SAS fields that change between a recording and its replay (the
+/// signature and the times, which a replay moves).
+fn without_sas_times(target: &str) -> String {
+    let Some((path, query)) = target.split_once('?') else {
+        return target.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            !matches!(key, "sig" | "st" | "se")
+        })
+        .collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
+}
+
+/// `bytes START-END/TOTAL` as (START, TOTAL).
+fn content_range(value: &str) -> Option<(u64, u64)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (start, _) = range.split_once('-')?;
+    Some((start.trim().parse().ok()?, total.trim().parse().ok()?))
+}
+
+/// `len` filler bytes from offset `start`: the same byte at the same offset in every read.
+fn filler(start: u64, len: u64) -> Vec<u8> {
+    (start..start + len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+fn md5_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Md5::digest(bytes))
+}
+
+/// The router of `service` (`api` or `blob`) in a replay: every request goes to the trace.
+pub(crate) fn router(replay: Arc<Replay>, service: &'static str) -> Router {
+    Router::new()
+        .fallback(
+            move |State(replay): State<Arc<Replay>>, request: Request| async move {
+                replay.serve(service, request).await
+            },
+        )
+        .with_state(replay)
+}
+
+impl Replay {
+    /// The `/o{N}` prefixes of the recorded blob origins, for the start-up message.
+    pub(crate) fn blob_origins(&self) -> &[(String, String)] {
+        &self.blob_prefixes
+    }
+}
