@@ -14,6 +14,11 @@
 //! service's error shapes, paginates like the service, runs the signing workflow of committed
 //! submissions on a configurable clock, and can inject faults (see [`faults`]).
 //!
+//! # Replaying a trace
+//!
+//! [`SimConfig::replay`] (`hw-sim --replay FILE`) serves a trace that hw-api recorded
+//! (`hwdc --record`) instead of the simulated API and blob storage; see [`replay`].
+//!
 //! # In a downstream crate's tests
 //!
 //! Add `hw-sim` as a dev-dependency, start one simulator per test (each on its own free

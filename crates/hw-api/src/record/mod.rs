@@ -6,13 +6,13 @@
 //! headers (request ids, `Retry-After`, content type, the blob headers), the bodies, and
 //! timings. What never is: the `Authorization` header or any other header off the
 //! allow-list, a token, a client secret, an assertion, a SAS `sig`, a blob's content (its size
-//! and MD5 instead). Each value passes through [`scrub`] before it is written, and the written
+//! and MD5 instead). Each value passes through `scrub` before it is written, and the written
 //! line once more through the secrets the recorder knows of (every token the client was
 //! issued, and any added with [`Recorder::add_secret`]).
 //!
-//! The API and blob clients record through [`Http`]; token providers, which are built before
+//! The API and blob clients record through `Http`; token providers, which are built before
 //! the client and may be shared, record through the recorder the client's token cache lends
-//! them for each fetch ([`lend`]).
+//! them for each fetch (`lend`).
 
 mod anonymize;
 mod entry;
