@@ -45,6 +45,7 @@ const SECRET_MARKERS: &[&str] = &[
     "sig=",
     "sig%3d",
     "access_token\":\"",
+    "access_token\": \"",
     "access_token=",
     "client_secret=",
     "client_assertion=",

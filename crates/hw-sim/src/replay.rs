@@ -345,35 +345,63 @@ impl Replay {
     /// Recorded origins rewritten to the simulator's, and a SAS URL's times moved by the
     /// trace's age.
     fn rewrite(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for (recorded, local) in &self.origins {
-            if out.contains(recorded.as_str()) {
-                out = out.replace(recorded.as_str(), local);
+        // One pass: a replacement is never looked at again (a local address may contain a
+        // recorded one).
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        while at < text.len() {
+            let found = self
+                .origins
+                .iter()
+                .find(|(recorded, _)| text[at..].starts_with(recorded.as_str()));
+            match found {
+                Some((recorded, local)) => {
+                    out.push_str(local);
+                    at += recorded.len();
+                }
+                None => {
+                    let c = text[at..].chars().next().unwrap_or_default();
+                    out.push(c);
+                    at += c.len_utf8().max(1);
+                }
             }
         }
-        if out.contains("se=")
-            && let Some(moved) = self.moved_sas_times(&out)
-        {
-            return moved;
-        }
-        out
+        self.moved_sas_times(&out)
     }
 
-    /// `url` with its `st` and `se` moved by the trace's age, if it is a URL with them.
-    fn moved_sas_times(&self, url: &str) -> Option<String> {
-        let mut parsed = url::Url::parse(url).ok()?;
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(k, v)| {
-                let moved = matches!(k.as_ref(), "st" | "se")
-                    .then(|| humantime::parse_rfc3339_weak(&v).ok())
-                    .flatten()
-                    .map(|t| humantime::format_rfc3339_seconds(t + self.age).to_string());
-                (k.into_owned(), moved.unwrap_or_else(|| v.into_owned()))
-            })
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-        Some(parsed.to_string())
+    /// `text` with the value of each `st=` and `se=` query parameter moved by the trace's
+    /// age; nothing else of it changes.
+    fn moved_sas_times(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = ["?st=", "&st=", "?se=", "&se="]
+            .iter()
+            .filter_map(|m| rest.find(m))
+            .min()
+        {
+            let value_start = i + 4;
+            out.push_str(&rest[..value_start]);
+            let len = rest[value_start..]
+                .find(|c: char| matches!(c, '&' | '#' | '"' | '\'') || c.is_whitespace())
+                .unwrap_or(rest.len() - value_start);
+            let value = &rest[value_start..value_start + len];
+            let encoded = value.contains("%3A") || value.contains("%3a");
+            let decoded = value.replace("%3A", ":").replace("%3a", ":");
+            match humantime::parse_rfc3339_weak(&decoded) {
+                Ok(time) => {
+                    let moved = humantime::format_rfc3339_seconds(time + self.age).to_string();
+                    out.push_str(&if encoded {
+                        moved.replace(':', "%3A")
+                    } else {
+                        moved
+                    });
+                }
+                Err(_) => out.push_str(value),
+            }
+            rest = &rest[value_start + len..];
+        }
+        out.push_str(rest);
+        out
     }
 
     fn rewrite_json(&self, value: &mut Value) {
@@ -403,6 +431,7 @@ impl Replay {
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = exchange.response.unwrap_or_default();
         let mut headers = message.headers;
+        let content = matches!(message.body, Some(Body::Digest { .. }));
         let body = match message.body {
             None => Vec::new(),
             Some(Body::Json(mut value)) => {
@@ -427,8 +456,9 @@ impl Replay {
             .and_then(|r| content_range(r))
             .map(|(_, total)| total)
             .or_else(|| headers.get("content-length").and_then(|l| l.parse().ok()));
-        // MD5 headers describe the filler that is served, not the recorded content.
-        if let Some(total) = total {
+        // MD5 headers of served content describe the filler, not the recorded content (the
+        // MD5 storage echoes after a write stays as it was).
+        if let Some(total) = total.filter(|_| content || head) {
             if headers.contains_key("x-ms-blob-content-md5") {
                 headers.insert("x-ms-blob-content-md5".into(), self.whole_filler_md5(total));
             }
@@ -507,7 +537,6 @@ impl Replay {
                 request
                     .headers()
                     .get(header::RANGE)
-                    .or_else(|| request.headers().get("x-ms-range"))
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
             })
@@ -597,5 +626,56 @@ impl Replay {
     /// The `/o{N}` prefixes of the recorded blob origins, for the start-up message.
     pub(crate) fn blob_origins(&self) -> &[(String, String)] {
         &self.blob_prefixes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replay(age: Duration) -> Replay {
+        let trace = Trace::parse(concat!(
+            "{\"kind\":\"trace\",\"format\":1}\n",
+            "{\"kind\":\"client\",\"api_base\":\"https://api.test/v2.0/my\"}\n",
+            "{\"kind\":\"exchange\",\"seq\":1,\"service\":\"blob\",\"operation\":\"getBlob\",\"method\":\"GET\",\"origin\":\"http://127.0.0.1:1\",\"target\":\"/c/b\",\"status\":200}\n",
+        ))
+        .unwrap();
+        let mut replay = Replay::new(&trace, "http://127.0.0.1:10", "http://127.0.0.1:1000");
+        replay.age = age;
+        replay
+    }
+
+    #[test]
+    fn sas_times_move_by_the_trace_age_and_nothing_else_changes() {
+        let replay = replay(Duration::from_secs(86_400));
+        let url = "http://127.0.0.1:1/c/b?sv=2019-12-12&st=2026-12-01T09:00:00Z&se=2026-12-01T10%3A00%3A00Z&sp=r&x=a%20b&sig=REDACTED";
+        assert_eq!(
+            replay.rewrite(url),
+            "http://127.0.0.1:1000/o1/c/b?sv=2019-12-12&st=2026-12-02T09:00:00Z&se=2026-12-02T10%3A00%3A00Z&sp=r&x=a%20b&sig=REDACTED"
+        );
+        // `response=` is not `se=`; a value that is not a date stays.
+        assert_eq!(
+            replay.rewrite("a?response=1&se=soon"),
+            "a?response=1&se=soon"
+        );
+    }
+
+    #[test]
+    fn origins_are_rewritten_in_one_pass() {
+        // The simulator's API origin contains the recorded blob origin: never rewritten twice.
+        let replay = replay(Duration::ZERO);
+        assert_eq!(
+            replay.rewrite("https://api.test/v2.0/my/x and http://127.0.0.1:1/c"),
+            "http://127.0.0.1:10/v2.0/my/x and http://127.0.0.1:1000/o1/c"
+        );
+    }
+
+    #[test]
+    fn blob_targets_are_matched_without_signature_and_times() {
+        assert_eq!(
+            without_sas_times("/o1/c/b?sv=1&st=a&se=b&sp=r&comp=block&blockid=x&sig=s"),
+            "/o1/c/b?sv=1&sp=r&comp=block&blockid=x"
+        );
+        assert_eq!(without_sas_times("/o1/c/b?sig=s"), "/o1/c/b");
     }
 }

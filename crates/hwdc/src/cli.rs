@@ -136,7 +136,7 @@ pub struct Global {
     /// Write a trace of every exchange with the service (API, sign-in, blob storage) to FILE,
     /// one JSON line each, secrets removed as it is written: to attach to a report of a
     /// difference from the real service (`hw-sim --replay FILE` serves it again).
-    #[arg(long, global = true, value_name = "FILE", env = "HWDC_RECORD")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
     /// With --record: also replace ids (consistently, so that relations survive) and names.
     #[arg(long, global = true, requires = "record")]

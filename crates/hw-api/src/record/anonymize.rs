@@ -34,6 +34,20 @@ const NAME_KEYS: &[&str] = &[
 
 /// Names shorter than this are not replaced in free text (they would match ordinary words).
 const MIN_NAME_LEN: usize = 3;
+/// Query parameters whose values are paging cursors, which may encode ids (hw-sim's do): each
+/// replaced as a whole, the same way in a request's target and in the link that gave it.
+const CURSOR_PARAMS: &[&str] = &["continuationtoken=", "skiptoken=", "$skiptoken="];
+/// Kept headers that can carry an id (a tenant, a location); the others are sizes, ranges,
+/// digests and dates.
+const ID_HEADERS: &[&str] = &[
+    "location",
+    "ms-cv",
+    "request-id",
+    "www-authenticate",
+    "x-ms-correlation-id",
+    "x-ms-request-id",
+    "x-request-id",
+];
 /// Ids shorter than this are not replaced in free text or in paths.
 const MIN_ID_LEN: usize = 5;
 
@@ -69,9 +83,10 @@ impl Anonymizer {
         }
         entry.target = self.target(&entry.target, entry.service == "token");
         // What the structured pass learnt, wherever else it appears.
-        entry.target = self.free_text(&entry.target);
+        // (Ids only in a target: a name may be part of a path, `/hardware`.)
+        entry.target = self.free_text(&entry.target, false);
         if let Some(error) = &mut entry.error {
-            *error = self.free_text(error);
+            *error = self.free_text(error, true);
         }
         for message in [Some(&mut entry.request), entry.response.as_mut()]
             .into_iter()
@@ -83,6 +98,9 @@ impl Anonymizer {
 
     /// The replacement of id `original`.
     fn id(&mut self, original: &str) -> String {
+        if let Some(known) = self.ids.get(original) {
+            return known.clone();
+        }
         if self.given.contains(original) {
             return original.to_owned();
         }
@@ -165,8 +183,10 @@ impl Anonymizer {
         };
         let mut segments = Vec::new();
         for (i, segment) in path.split('/').enumerate() {
-            let id_like = (segment.len() >= MIN_ID_LEN
-                && segment.bytes().all(|b| b.is_ascii_digit()))
+            let digits = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+            // A short id is one when a body already said it is (`"id": 7`).
+            let id_like = (digits
+                && (segment.len() >= MIN_ID_LEN || self.ids.contains_key(segment)))
                 || is_guid(segment);
             let tenant = token && i == 1 && !segment.is_empty();
             segments.push(if id_like || tenant {
@@ -180,7 +200,7 @@ impl Anonymizer {
             let pairs: Vec<String> = query
                 .split('&')
                 .map(|pair| match pair.split_once('=') {
-                    Some((k, v)) if is_id_key(k) => format!("{k}={}", self.id(v)),
+                    Some((k, v)) if is_id_key(k) || is_cursor(k) => format!("{k}={}", self.id(v)),
                     _ => pair.to_owned(),
                 })
                 .collect();
@@ -190,18 +210,20 @@ impl Anonymizer {
         out
     }
 
-    /// The free-text pass over a message: the `Location` header (the other kept headers are
-    /// sizes, ranges, digests, dates and request ids) and every string of its body.
+    /// The free-text pass over a message: the headers that can carry an id, and every string
+    /// of its body.
     fn message_text(&mut self, message: &mut Message) {
-        if let Some(location) = message.headers.get_mut("location") {
-            *location = self.free_text(location);
+        for (name, value) in message.headers.iter_mut() {
+            if ID_HEADERS.contains(&name.as_str()) {
+                *value = self.free_text(value, false);
+            }
         }
         match &mut message.body {
             Some(Body::Json(value)) => self.json_text(value),
-            Some(Body::Text(text)) => *text = self.free_text(text),
+            Some(Body::Text(text)) => *text = self.free_text(text, true),
             Some(Body::Form(fields)) => {
                 for value in fields.values_mut() {
-                    *value = self.free_text(value);
+                    *value = self.free_text(value, true);
                 }
             }
             Some(Body::Digest(_)) | None => {}
@@ -210,7 +232,7 @@ impl Anonymizer {
 
     fn json_text(&mut self, value: &mut Value) {
         match value {
-            Value::String(s) => *s = self.free_text(s),
+            Value::String(s) => *s = self.free_text(s, true),
             Value::Array(items) => items.iter_mut().for_each(|v| self.json_text(v)),
             Value::Object(map) => map.values_mut().for_each(|v| self.json_text(v)),
             _ => {}
@@ -220,11 +242,15 @@ impl Anonymizer {
     /// `text` with every known name (as a substring) and id (as a whole word) replaced; a GUID
     /// anywhere, and a path segment of five digits or more, is an id even when first met here
     /// (a SAS URL in a body names the blob before any request to it does).
-    fn free_text(&mut self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for (original, replacement) in &self.names_by_length {
-            if out.contains(original.as_str()) {
-                out = out.replace(original.as_str(), replacement);
+    fn free_text(&mut self, text: &str, names: bool) -> String {
+        let mut out = self.cursors(text);
+        if names {
+            for (original, replacement) in &self.names_by_length {
+                // Within a longer text only, as a whole word: a string that is just the name
+                // was a name's value (replaced already) or is something else (an enum value).
+                if out.len() > original.len() && out.contains(original.as_str()) {
+                    out = replace_words(&out, original, replacement);
+                }
             }
         }
         let chars: Vec<char> = out.chars().collect();
@@ -259,6 +285,65 @@ impl Anonymizer {
         }
         replaced
     }
+}
+
+impl Anonymizer {
+    /// `text` with the value of each paging cursor parameter replaced.
+    fn cursors(&mut self, text: &str) -> String {
+        let lower = text.to_ascii_lowercase();
+        if !CURSOR_PARAMS.iter().any(|p| lower.contains(p)) {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        while let Some((start, len)) = CURSOR_PARAMS
+            .iter()
+            .filter_map(|p| lower[at..].find(p).map(|i| (at + i, p.len())))
+            .min()
+        {
+            let value_start = start + len;
+            out.push_str(&text[at..value_start]);
+            let value_len = text[value_start..]
+                .find(|c: char| matches!(c, '&' | '#' | '"' | '\'') || c.is_whitespace())
+                .unwrap_or(text.len() - value_start);
+            let value = &text[value_start..value_start + value_len];
+            if !value.is_empty() {
+                out.push_str(&self.id(value));
+            }
+            at = value_start + value_len;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+}
+
+/// Whether query parameter `key` is a paging cursor.
+fn is_cursor(key: &str) -> bool {
+    CURSOR_PARAMS.iter().any(|p| {
+        p.strip_suffix('=')
+            .is_some_and(|p| p.eq_ignore_ascii_case(key))
+    })
+}
+
+/// `text` with each whole-word occurrence of `word` replaced (the characters either side are
+/// not letters or digits).
+fn replace_words(text: &str, word: &str, replacement: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + word.len()..].chars().next();
+        let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+        out.push_str(&rest[..i]);
+        if boundary(before) && boundary(after) {
+            out.push_str(replacement);
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether a JSON key or query parameter names an id.

@@ -25,7 +25,7 @@ pub(super) enum Header<'a> {
 }
 
 /// One exchange: a request and its answer, or why there was none.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, Default)]
 pub(super) struct Entry {
     /// Always `exchange`.
     pub(super) kind: &'static str,

@@ -18,6 +18,8 @@ const BEARER: &str = "B3arerT0kenValue";
 const SIG: &str = "S1gnatureValue";
 const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
 const FORM_SECRET: &str = "F0rmS3cr3tValue";
+/// An opaque (not JWT-shaped) token in an issuer's answer.
+const OPAQUE: &str = "0paqueT0kenValue";
 
 /// A writer into shared memory.
 #[derive(Clone, Default)]
@@ -83,6 +85,21 @@ pub(crate) fn check(input: &[u8], anonymize: bool) -> Result<(), String> {
         "expires_in": 3600,
     })
     .to_string();
+    // Issuers' answers with an opaque token: as JSON fields the allow-list does not know, and
+    // in a body that is not JSON (the token may be anywhere in it).
+    let issuer_json = serde_json::json!({
+        "token_type": "Bearer",
+        "access_token": format!("{text}{OPAQUE}"),
+        "value": OPAQUE,
+        "oidcToken": OPAQUE,
+        "expires_in": 3600,
+    })
+    .to_string();
+    let issuer_text = format!("{text}\"access_token\" : \"{OPAQUE}\" {text}");
+    let issuer_bodies: [(&str, &str, &str); 2] = [
+        ("application/json", &planted, &issuer_json),
+        ("text/plain", &planted, &issuer_text),
+    ];
     let bodies: [(&str, &str, &str); 5] = [
         ("application/json", &json_body, &json_body),
         ("text/html", &planted, &planted),
@@ -94,11 +111,11 @@ pub(crate) fn check(input: &[u8], anonymize: bool) -> Result<(), String> {
         ("application/json", &planted, &token_answer),
         ("application/xml", &planted, &planted),
     ];
-    for (service, (content_type, request_body, answer)) in
-        [Service::Api, Service::Token, Service::Blob]
-            .into_iter()
-            .flat_map(|s| bodies.iter().map(move |b| (s, b)))
-    {
+    let exchanges = [Service::Api, Service::Token, Service::Blob]
+        .into_iter()
+        .flat_map(|s| bodies.iter().map(move |b| (s, b)))
+        .chain(issuer_bodies.iter().map(|b| (Service::Token, b)));
+    for (service, (content_type, request_body, answer)) in exchanges {
         let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
         let headers = request.headers_mut();
         headers.insert(
@@ -124,19 +141,25 @@ pub(crate) fn check(input: &[u8], anonymize: bool) -> Result<(), String> {
             answer_headers.insert(HeaderName::from_static("x-ms-request-id"), value);
         }
         let status = 200 + u16::from(input.get(1).copied().unwrap_or(0)) % 400;
-        synthetic(
-            &recorder,
-            service,
-            &request,
-            status,
-            &answer_headers,
-            answer.as_bytes(),
-        );
+        // Cut short as well as whole: a part of a body is scrubbed as carefully.
+        let answer = answer.as_bytes();
+        let cut = answer.len() * usize::from(input.get(2).copied().unwrap_or(0)) / 255;
+        for (body, ended) in [(answer, true), (&answer[..cut], false)] {
+            synthetic(
+                &recorder,
+                service,
+                &request,
+                status,
+                &answer_headers,
+                body,
+                ended,
+            );
+        }
     }
     recorder.finish().map_err(|e| e.to_string())?;
     let written = memory.text();
     for line in written.lines() {
-        for secret in [KNOWN, BEARER, SIG, JWT, FORM_SECRET] {
+        for secret in [KNOWN, BEARER, SIG, JWT, FORM_SECRET, OPAQUE] {
             if line.contains(secret) {
                 return Err(format!("{secret} survived in {line}"));
             }

@@ -130,6 +130,8 @@ pub(super) struct Pending {
     entry: Entry,
     sent: Instant,
     secrets: Vec<SecretString>,
+    /// The exchange is written; dropped unwritten, it is written as abandoned.
+    written: bool,
 }
 
 impl Pending {
@@ -187,6 +189,7 @@ impl Pending {
             entry,
             sent,
             secrets,
+            written: false,
         }
     }
 
@@ -248,6 +251,10 @@ impl Pending {
                         raw.as_bytes(),
                         &self.secrets,
                     )),
+                    // Part of an issuer's answer cannot go through its allow-list.
+                    Body::Text(raw) if self.service == Service::Token => {
+                        Some(scrub::token_digest(raw.as_bytes()))
+                    }
                     Body::Text(raw) => Some(Body::Text(scrub::text(&raw, &self.secrets))),
                     other => Some(other),
                 };
@@ -260,9 +267,26 @@ impl Pending {
         self.finish();
     }
 
-    fn finish(mut self) {
+    fn finish(&mut self) {
+        if std::mem::replace(&mut self.written, true) {
+            return;
+        }
         self.entry.ms = self.sent.elapsed().as_millis() as u64;
-        self.recorder.write_entry(self.entry);
+        self.recorder.write_entry(std::mem::take(&mut self.entry));
+    }
+}
+
+impl Drop for Pending {
+    /// A request given up before its answer (a stall timeout, a cancelled call, Ctrl-C) is
+    /// written too: such failures are what a trace is for.
+    fn drop(&mut self) {
+        if !self.written {
+            self.entry.error = Some(
+                "the request was given up before its answer (a stall timeout or a cancelled call)"
+                    .into(),
+            );
+            self.finish();
+        }
     }
 }
 
@@ -282,7 +306,8 @@ fn streamed_digest(headers: &reqwest::header::HeaderMap) -> Option<BodyDigest> {
 }
 
 /// Records one exchange without sending it: `request`, answered with `status`, `headers` and
-/// `body`, through the same steps as a real one (for the fuzz harness and the tests).
+/// `body` (read to its end, or not: `ended`), through the same steps as a real one (for the
+/// fuzz harness and the tests).
 pub(crate) fn synthetic(
     recorder: &Recorder,
     service: Service,
@@ -290,9 +315,10 @@ pub(crate) fn synthetic(
     status: u16,
     headers: &reqwest::header::HeaderMap,
     body: &[u8],
+    ended: bool,
 ) {
     let mut pending = Pending::begin(recorder, service, "synthetic", request, None);
     let mut capture = pending.note_answer(status, headers);
     capture.add(body);
-    pending.finish_with(capture.into_body(true), None);
+    pending.finish_with(capture.into_body(ended), None);
 }

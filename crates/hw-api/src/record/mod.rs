@@ -190,7 +190,7 @@ impl Recorder {
     /// Records the API's base URL, which a replay needs to serve the trace under the same path.
     pub(crate) fn client(&self, api_base: &url::Url) {
         self.write_line(&Header::Client {
-            api_base: scrub::text(api_base.as_str(), &[]),
+            api_base: crate::redact::url(api_base),
         });
     }
 

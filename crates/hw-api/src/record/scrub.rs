@@ -136,13 +136,22 @@ pub(super) fn body(
     if form {
         return Body::Form(form_fields(bytes, secrets));
     }
-    match serde_json::from_slice::<Value>(bytes) {
+    let json_bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    match serde_json::from_slice::<Value>(json_bytes) {
         Ok(mut value) => {
             json(&mut value, service == Service::Token, secrets);
             Body::Json(value)
         }
+        // An issuer's answer is kept only through its allow-list: anything else may be a token.
+        Err(_) if service == Service::Token => token_digest(bytes),
         Err(_) => Body::Text(text(&String::from_utf8_lossy(bytes), secrets)),
     }
+}
+
+/// An issuer's body that cannot be read through the allow-list (cut short, not JSON): its size
+/// and MD5 only.
+pub(super) fn token_digest(bytes: &[u8]) -> Body {
+    Body::Digest(super::entry::BodyDigest::of(bytes))
 }
 
 /// Scrubs a JSON value in place; `token_answer` keeps only [`TOKEN_FIELDS`] of its objects.
@@ -209,16 +218,37 @@ fn known(text: &str, secrets: &[SecretString]) -> String {
     out
 }
 
-/// The forms a secret takes in text.
-fn forms(secret: &str) -> [String; 3] {
-    let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+/// The forms a secret takes in text: as it is, form-encoded (`+` for a space), percent-encoded
+/// with upper- and lower-case hexadecimal digits, and JSON-escaped.
+fn forms(secret: &str) -> [String; 5] {
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let percent = |upper: bool| -> String {
+        secret
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    char::from(b).to_string()
+                } else if upper {
+                    format!("%{b:02X}")
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect()
+    };
     let escaped = serde_json::to_string(secret).unwrap_or_default();
     let escaped = escaped
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or_default()
         .to_owned();
-    [secret.to_owned(), encoded, escaped]
+    [
+        secret.to_owned(),
+        form,
+        percent(true),
+        percent(false),
+        escaped,
+    ]
 }
 
 /// A written line with each known secret replaced once more: the last guard.

@@ -76,7 +76,15 @@ fn an_exchange_keeps_its_shape_and_loses_its_secrets() {
         "message": "echo client-secret-value",
     });
     let (headers, bytes) = json_answer(&body);
-    synthetic(&recorder, Service::Api, &request, 200, &headers, &bytes);
+    synthetic(
+        &recorder,
+        Service::Api,
+        &request,
+        200,
+        &headers,
+        &bytes,
+        true,
+    );
     let entry = &lines(&memory)[1];
     assert_eq!(entry["kind"], "exchange");
     assert_eq!(entry["service"], "api");
@@ -153,7 +161,15 @@ fn anonymized_ids_and_names_are_replaced_consistently() {
         "message": "touch-1.2.3 of product 14631253285588838 was made",
     });
     let (headers, bytes) = json_answer(&body);
-    synthetic(&recorder, Service::Api, &request, 201, &headers, &bytes);
+    synthetic(
+        &recorder,
+        Service::Api,
+        &request,
+        201,
+        &headers,
+        &bytes,
+        true,
+    );
     let text = memory.text();
     assert!(!text.contains(product), "{text}");
     assert!(!text.contains("1152921504606846976"), "{text}");
@@ -225,4 +241,30 @@ async fn a_recorded_body_passes_unchanged_with_its_length() {
         json!({"size": content.len(), "md5": super::entry::BodyDigest::of(&content).md5})
     );
     assert!(entry.get("error").is_none());
+}
+
+#[tokio::test]
+async fn a_request_given_up_before_its_answer_is_written_as_such() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let (recorder, memory) = recorder(false);
+    let http = Http::new(reqwest::Client::new(), Service::Api, Some(recorder));
+    let sending = http.send("getProduct", http.client().get(server.uri()), None);
+    let given_up = tokio::time::timeout(std::time::Duration::from_millis(100), sending).await;
+    assert!(given_up.is_err());
+    let entry = &lines(&memory)[1];
+    assert_eq!(entry["operation"], "getProduct");
+    assert!(entry.get("status").is_none());
+    assert!(
+        entry["error"]
+            .as_str()
+            .unwrap()
+            .contains("given up before its answer"),
+        "{entry}"
+    );
 }
