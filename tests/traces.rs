@@ -229,6 +229,16 @@ fn spec_findings(name: &str, trace: &str) -> Vec<String> {
         .collect()
 }
 
+/// A simulator that replays `trace`.
+async fn replaying(trace: &str) -> hw_sim::SimHandle {
+    hw_sim::start(SimConfig {
+        replay: Some(Trace::parse(trace).unwrap()),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
 /// A client of `sim` with `recording_sim`'s transfer options and quick waits.
 fn replay_client(sim: &hw_sim::SimHandle, retry: RetryPolicy) -> Client {
     let app = sim.app().unwrap();
@@ -252,12 +262,7 @@ fn replay_client(sim: &hw_sim::SimHandle, retry: RetryPolicy) -> Client {
 /// again, its answer decoded as its operation's type (or, for a recorded failure, the same
 /// status). Returns the differences.
 async fn replay_requests(name: &str, trace: &str) -> Vec<String> {
-    let sim = hw_sim::start(SimConfig {
-        replay: Some(Trace::parse(trace).unwrap()),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = replaying(trace).await;
     // One recorded exchange per request: retries would take the next recorded answer.
     let client = replay_client(&sim, RetryPolicy::none());
     let mut findings = Vec::new();
@@ -360,12 +365,7 @@ async fn a_recorded_flow_keeps_no_secret_and_fits_the_spec() {
 async fn a_recorded_flow_replays_through_the_client_plain_and_anonymized() {
     for anonymize in [false, true] {
         let (trace, recorded) = record(anonymize).await;
-        let sim = hw_sim::start(SimConfig {
-            replay: Some(Trace::parse(&trace).unwrap()),
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
+        let sim = replaying(&trace).await;
         let client = replay_client(&sim, RetryPolicy::default());
         let dir = Dir::new("trace-replay");
         let replayed = flow(&client, dir.path()).await;
@@ -437,12 +437,7 @@ async fn every_committed_trace_fits_the_spec_and_replays_through_the_client() {
 #[tokio::test]
 async fn a_request_the_trace_does_not_hold_gets_a_clear_error() {
     let (trace, _) = record(false).await;
-    let sim = hw_sim::start(SimConfig {
-        replay: Some(Trace::parse(&trace).unwrap()),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = replaying(&trace).await;
     let client = replay_client(&sim, RetryPolicy::default());
     let error = client.get_product(Id(424242)).await.unwrap_err();
     assert_eq!(error.status(), Some(501));
