@@ -155,3 +155,36 @@ async fn a_dropped_connection_cuts_the_body_partway() {
     assert!(declared > 10);
     assert!(response.bytes().await.is_err(), "then the body breaks off");
 }
+
+#[tokio::test]
+async fn the_quota_answers_429_with_retry_after_and_the_shared_rate_stays_under_it() {
+    let sim = TestSim::start(SimConfig {
+        rate_limit: Some(600),
+        rate_limit_burst: Some(2),
+        ..SimConfig::default()
+    })
+    .await;
+    let product = Id(sim.add_product("p"));
+    // Past the burst, the gateway's 429: a Retry-After and its own error shape.
+    let unpaced = sim
+        .client_builder()
+        .rate_limit(hw_api::RateLimit::off())
+        .retry_policy(hw_api::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let answers: Vec<_> =
+        futures_util::future::join_all((0..3).map(|_| unpaced.get_product(product))).await;
+    let throttled: Vec<&Error> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
+    assert_eq!(throttled.len(), 1, "{answers:?}");
+    assert_eq!(throttled[0].status(), Some(429));
+    assert_eq!(throttled[0].kind(), hw_api::ErrorKind::Throttled);
+    assert_eq!(sim.quota(), Some((2, 1)));
+    // Sixteen readers on one client with the shared rate: every read succeeds, and the 429s
+    // are a few in a burst, not one per reader per round.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let client = sim.client();
+    let reads = futures_util::future::join_all((0..16).map(|_| client.get_product(product))).await;
+    assert!(reads.iter().all(Result::is_ok), "{reads:?}");
+    let (_, throttled) = sim.quota().unwrap();
+    assert!(throttled - 1 <= 16, "{throttled} 429s for 16 reads");
+}

@@ -10,6 +10,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::inner::Inner;
 use crate::origin;
+use crate::rate_limit::RateLimit;
 use crate::record::Recorder;
 use crate::retry::RetryPolicy;
 use crate::transfer::TransferOptions;
@@ -32,6 +33,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     transfer: TransferOptions,
     max_pages: u32,
+    rate: RateLimit,
     recorder: Option<Recorder>,
 }
 
@@ -46,6 +48,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             transfer: TransferOptions::default(),
             max_pages: crate::pager::DEFAULT_MAX_PAGES,
+            rate: RateLimit::default(),
             recorder: None,
         }
     }
@@ -113,6 +116,13 @@ impl ClientBuilder {
         self
     }
 
+    /// How API requests are paced: one adaptive rate that the client's clones share (default
+    /// [`RateLimit::default`]; [`RateLimit::off`] turns it off). Blob transfers are not paced.
+    pub fn rate_limit(mut self, rate: RateLimit) -> Self {
+        self.rate = rate;
+        self
+    }
+
     /// Records every exchange of the client (API, token endpoint, blob storage) to
     /// `recorder`, redacted as it is written: a trace to attach to a report of a difference
     /// from the real service (`docs/traces.md`).
@@ -158,7 +168,7 @@ impl ClientBuilder {
             recorder.client(&base);
         }
         Ok(Client::from_inner(Inner {
-            api: Transport::new(base, http, tokens, self.retry, self.recorder),
+            api: Transport::new(base, http, tokens, self.retry, self.rate, self.recorder),
             blob,
             transfer: self.transfer,
             max_pages: self.max_pages,

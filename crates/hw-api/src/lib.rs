@@ -78,6 +78,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod batch;
 pub mod cabinet;
 mod client;
 mod commit;
@@ -94,6 +95,7 @@ mod inner;
 mod origin;
 mod package;
 mod pager;
+mod rate_limit;
 pub mod record;
 pub mod redact;
 mod resend;
@@ -112,6 +114,7 @@ pub use error::{
     Error, ErrorCode, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure, chain,
 };
 pub use pager::{DEFAULT_MAX_PAGES, Page, PageStream, Pager};
+pub use rate_limit::RateLimit;
 pub use record::{RecordOptions, Recorder};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};

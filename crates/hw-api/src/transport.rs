@@ -5,8 +5,10 @@
 //!    `hw_api_gen::RequestFactory`) or, for a URL the service gave (a `next_link`), here;
 //! 2. **authorized**: [`origin::may_carry_token`] decides whether the token may go to the
 //!    request's URL, and the token of this attempt is attached;
-//! 3. **sent and retried**: by the one retry engine ([`retry::run`]) with the one
-//!    classification ([`retry::classify`]); a 401 fetches a fresh token once;
+//! 3. **paced, sent and retried**: each attempt waits for the client's shared rate
+//!    ([`crate::rate_limit`]), which its answer adapts (a 429 lowers it, a success raises it);
+//!    the one retry engine ([`retry::run`]) with the one classification ([`retry::classify`])
+//!    decides on another attempt; a 401 fetches a fresh token once;
 //! 4. **read**: bounded ([`wire::limits`]);
 //! 5. **decoded**: success and both error shapes ([`decode`]).
 //!
@@ -31,6 +33,7 @@ use crate::auth::cache::TokenCache;
 use crate::decode;
 use crate::error::{Error, NetworkError};
 use crate::origin;
+use crate::rate_limit::{Limiter, RateLimit};
 use crate::record::{Http, Recorder, Service};
 use crate::redact;
 use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
@@ -58,6 +61,8 @@ pub(crate) struct Transport {
     requests: RequestFactory,
     tokens: Arc<TokenCache>,
     retry: RetryPolicy,
+    /// The shared rate every attempt waits for.
+    limiter: Limiter,
 }
 
 /// How one attempt failed.
@@ -92,6 +97,7 @@ impl Transport {
         http: reqwest::Client,
         tokens: Arc<dyn TokenProvider>,
         retry: RetryPolicy,
+        rate: RateLimit,
         recorder: Option<Recorder>,
     ) -> Self {
         let requests = RequestFactory::new(base.as_str(), http.clone());
@@ -101,6 +107,7 @@ impl Transport {
             base,
             requests,
             retry,
+            limiter: Limiter::new(rate),
         }
     }
 
@@ -256,11 +263,13 @@ impl Transport {
                     }));
                 }
             };
+            self.limiter.acquire().await;
             let attempt_span = tracing::debug_span!(
                 "hw_api.attempt",
                 attempt,
                 http.response.status_code = Empty,
                 request_id = Empty,
+                rate_limit.per_second = self.limiter.rate(),
             );
             let outcome = self
                 .exchange(op, request, receive)
@@ -274,6 +283,15 @@ impl Transport {
             if let Some(status) = status {
                 attempt_span.record("http.response.status_code", status);
                 span.record("http.response.status_code", status);
+            }
+            match &outcome {
+                Ok(_) => self.limiter.succeeded(),
+                Err(Failure::Status {
+                    status: 429,
+                    headers,
+                    ..
+                }) => self.limiter.throttled(server_wait(headers, SystemTime::now())),
+                Err(_) => {}
             }
             let request_id = match &outcome {
                 Ok((_, headers, _)) | Err(Failure::Status { headers, .. }) => {

@@ -257,3 +257,57 @@ async fn a_wait_past_the_deadline_fails_at_once_with_the_hint() {
     );
     assert!(err.to_string().contains("retry after 30 s"), "{err}");
 }
+
+/// Product 1's first read is throttled for a second; product 2 is never throttled. Returns how
+/// long a read of product 2, started while product 1 waits out its 429, took.
+async fn read_during_anothers_429(rate: hw_api::RateLimit) -> Duration {
+    use wiremock::matchers::path;
+    let server = MockServer::start().await;
+    let one = "/v2.0/my/hardware/products/1";
+    Mock::given(method("GET"))
+        .and(path(one))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(one))
+        .respond_with(ResponseTemplate::new(200).set_body_json(product(1)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2.0/my/hardware/products/2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(product(2)))
+        .mount(&server)
+        .await;
+    let client = static_client_with(&server, |b| b.rate_limit(rate));
+    let throttled = tokio::spawn({
+        let client = client.clone();
+        async move { client.get_product(Id(1)).await }
+    });
+    while server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Time for the client to read the 429 (microseconds; this leaves a wide margin).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let start = Instant::now();
+    client.get_product(Id(2)).await.unwrap();
+    let took = start.elapsed();
+    throttled.await.unwrap().unwrap();
+    took
+}
+
+#[tokio::test]
+async fn a_429_pauses_every_request_of_the_client_not_only_its_own() {
+    // The rest of the second the service asked for (a tenth of it went before the read).
+    let shared = read_during_anothers_429(hw_api::RateLimit::default()).await;
+    assert!(shared >= Duration::from_millis(700), "{shared:?}");
+    // Without the shared rate, only the throttled request waits.
+    let alone = read_during_anothers_429(hw_api::RateLimit::off()).await;
+    assert!(alone < Duration::from_millis(700), "{alone:?}");
+}

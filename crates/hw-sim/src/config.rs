@@ -150,6 +150,11 @@ pub struct SimConfig {
     pub link_total_mbit: Option<f64>,
     /// Whether the API's connections cross the link too.
     pub link_api: bool,
+    /// The account's quota of API requests per minute (`--rate-limit`), as a token bucket;
+    /// `None`: no quota.
+    pub rate_limit: Option<u32>,
+    /// How many requests the quota lets through at once (default: one second's worth).
+    pub rate_limit_burst: Option<u32>,
     /// Serve this recorded trace instead of the simulated API and blob storage
     /// ([`crate::replay`]); the token endpoint stays the simulator's.
     pub replay: Option<crate::replay::Trace>,
@@ -182,6 +187,8 @@ impl Default for SimConfig {
             link_total_mbit: None,
             link_api: false,
             replay: None,
+            rate_limit: None,
+            rate_limit_burst: None,
         }
     }
 }

@@ -61,6 +61,7 @@ mod fault_layer;
 pub mod faults;
 mod identity;
 pub mod link;
+pub mod quota;
 mod record;
 pub mod replay;
 pub mod sas;

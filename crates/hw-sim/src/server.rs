@@ -275,6 +275,15 @@ impl SimHandle {
             .map(|b| b.data.clone())
     }
 
+    /// How many API requests the quota (`SimConfig::rate_limit`) let through and refused with
+    /// 429: `None` without a quota.
+    pub fn quota(&self) -> Option<(u64, u64)> {
+        self.shared
+            .quota
+            .as_ref()
+            .map(|q| (q.admitted(), q.throttled()))
+    }
+
     /// How many blob requests carried an `Authorization` header (they were refused).
     pub fn blob_authorization_headers(&self) -> u64 {
         state::lock(&self.shared.store).blob_authorization_headers

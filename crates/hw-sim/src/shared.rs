@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     /// The key its own OIDC issuer signs tokens with (HS256, per run).
     pub(crate) oidc_key: aws_lc_rs::hmac::Key,
     activities: AtomicU64,
+    /// The account's request quota, if it has one.
+    pub(crate) quota: Option<crate::quota::Quota>,
 }
 
 impl Shared {
@@ -49,7 +51,6 @@ impl Shared {
         urls: Urls,
     ) -> Self {
         Self {
-            config,
             store: Mutex::new(store),
             sas_key,
             urls,
@@ -59,6 +60,10 @@ impl Shared {
                 aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key)
             },
             activities: AtomicU64::new(0),
+            quota: config
+                .rate_limit
+                .map(|per_minute| crate::quota::Quota::new(per_minute, config.rate_limit_burst)),
+            config,
         }
     }
 

@@ -61,6 +61,8 @@ pub fn router(sim: Arc<Shared>) -> Router {
         .route(&format!("{PREPROD}/{{package}}/assets"), get(preprod::assets))
         .route(&format!("{PREPROD}/{{package}}/assets/{{asset}}"), get(preprod::get_asset))
         .route(&format!("{PREPROD}/{{package}}/assets/{{asset}}/download"), get(preprod::download))
+        // The quota counts signed-in requests: it runs after `authenticate`, which wraps it.
+        .route_layer(middleware::from_fn_with_state(sim.clone(), crate::quota::enforce))
         .route_layer(middleware::from_fn_with_state(sim.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY));
     Router::new()

@@ -85,6 +85,13 @@ struct Args {
     /// The token endpoint signs clients in as usual.
     #[arg(long, value_name = "FILE")]
     replay: Option<std::path::PathBuf>,
+    /// The account's quota: API requests per minute; past it the API answers 429 with
+    /// `Retry-After`, as the gateway does.
+    #[arg(long, value_name = "PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit: Option<u32>,
+    /// How many requests the quota lets through at once (default: one second's worth).
+    #[arg(long, value_name = "REQUESTS", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_burst: Option<u32>,
 }
 
 /// The DER certificates of the PEM files at `paths`.
@@ -111,6 +118,8 @@ async fn main() -> std::io::Result<()> {
     };
     let config = SimConfig {
         replay,
+        rate_limit: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
         api_addr: args.addr,
         token_addr: args.token_addr,
         blob_addr: args.blob_addr,
@@ -158,7 +167,13 @@ async fn main() -> std::io::Result<()> {
             println!("  blob storage {recorded} is served under {local}");
         }
     }
+    if let Some(per_minute) = args.rate_limit {
+        println!("  quota: {per_minute} API requests per minute");
+    }
     tokio::signal::ctrl_c().await?;
+    if let Some((admitted, throttled)) = sim.quota() {
+        println!("quota: {admitted} requests let through, {throttled} answered 429");
+    }
     if let Some(report) = sim.replay_report() {
         println!(
             "replay: {} exchanges served, {} not asked for, {} requests not in the trace",

@@ -1,0 +1,425 @@
+//! The client's shared, adaptive request rate: every API request waits for a token of one
+//! bucket that the client's clones share, so that many flows on one client stay under the
+//! account's quota together instead of each meeting it on its own.
+//!
+//! The rate adapts to the service, as the AWS SDKs' adaptive retry mode does:
+//!
+//! - a 429 pauses every request for the `Retry-After` it gave, and lowers the rate to
+//!   [`RateLimit::decrease`] times the lesser of the rate and the rate of the successes of the
+//!   last second: a client whose requests got 4 answers a second before it was throttled
+//!   learns that the quota is near 4, whatever its rate allowed. One lowering per burst of
+//!   429s: the answers to requests already in flight say nothing new;
+//! - each success raises it: quickly back towards the rate of the last 429 (half the gap per
+//!   second), then slowly past it ([`RateLimit::increase`] requests per second every second),
+//!   probing for more, up to [`RateLimit::ceiling`].
+//!
+//! Blob transfers are not paced: storage has limits of its own, far above the API's.
+//!
+//! Hand-written: the crates that pace requests (governor, tower's rate limit) have a fixed
+//! rate; what is needed here is the rate itself changing with the service's answers.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// How a client paces its API requests. Start from [`RateLimit::default`] and change what you
+/// need with the `with_*` methods; [`RateLimit::off`] sends every request at once.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Whether requests are paced at all.
+    pub enabled: bool,
+    /// The most requests per second, whatever the service allows; also the starting rate.
+    pub ceiling: f64,
+    /// The least requests per second a run of 429s brings the rate down to.
+    pub floor: f64,
+    /// How many requests may go at once after a quiet spell.
+    pub burst: f64,
+    /// What a 429 multiplies the rate by (between 0 and 1).
+    pub decrease: f64,
+    /// How many requests per second the rate gains for each second of sustained success, past
+    /// the rate of the last 429.
+    pub increase: f64,
+}
+
+impl Default for RateLimit {
+    /// Paced, from and up to 100 requests per second (far above one flow's needs: the rate
+    /// matters once the service throttles), bursts of 10, a 429 taking the rate to 70%, and a
+    /// quarter of a request per second gained per second of success past the last 429's rate.
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ceiling: 100.0,
+            floor: 0.1,
+            burst: 10.0,
+            decrease: 0.7,
+            increase: 0.25,
+        }
+    }
+}
+
+impl RateLimit {
+    /// No pacing: each request is sent as soon as it is made, and a 429 delays only its own
+    /// retry.
+    pub fn off() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    /// The most requests per second (at least the floor).
+    pub fn with_ceiling(mut self, per_second: f64) -> Self {
+        self.ceiling = per_second.max(self.floor);
+        self
+    }
+
+    /// How many requests may go at once after a quiet spell (at least 1).
+    pub fn with_burst(mut self, requests: f64) -> Self {
+        self.burst = requests.max(1.0);
+        self
+    }
+
+    /// What a 429 multiplies the rate by (kept between 0.05 and 1).
+    pub fn with_decrease(mut self, factor: f64) -> Self {
+        self.decrease = factor.clamp(0.05, 1.0);
+        self
+    }
+
+    /// How many requests per second the rate gains per second of success (at least 0).
+    pub fn with_increase(mut self, per_second: f64) -> Self {
+        self.increase = per_second.max(0.0);
+        self
+    }
+}
+
+/// How far back successes are counted to measure the rate the service allows.
+const MEASURED: Duration = Duration::from_secs(1);
+/// The most successes counted (far above any quota per second).
+const MAX_COUNTED: usize = 10_000;
+
+/// The bucket a client's clones share.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    options: RateLimit,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Requests per second now.
+    rate: f64,
+    /// Tokens in the bucket (negative: owed by requests already let through).
+    tokens: f64,
+    /// When `tokens` was last brought up to date; in the future during a pause (a
+    /// `Retry-After`), so that the requests waiting then go at the rate from its end, not all
+    /// at once.
+    updated: Instant,
+    /// When the rate was last lowered.
+    lowered: Option<Instant>,
+    /// The rate the last 429 came at, which success climbs back to quickly.
+    last_max: Option<f64>,
+    /// When the successes of the last second came.
+    successes: std::collections::VecDeque<Instant>,
+}
+
+impl Limiter {
+    /// A full bucket at the ceiling rate.
+    pub(crate) fn new(options: RateLimit) -> Self {
+        let options = RateLimit {
+            ceiling: options.ceiling.max(options.floor).max(f64::MIN_POSITIVE),
+            floor: options.floor.max(f64::MIN_POSITIVE),
+            burst: options.burst.max(1.0),
+            ..options
+        };
+        let state = State {
+            rate: options.ceiling,
+            tokens: options.burst,
+            updated: Instant::now(),
+            lowered: None,
+            last_max: None,
+            successes: std::collections::VecDeque::new(),
+        };
+        Self {
+            options,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// The rate now, in requests per second.
+    pub(crate) fn rate(&self) -> f64 {
+        self.state().rate
+    }
+
+    /// Waits until a request may be sent, and takes its token.
+    pub(crate) async fn acquire(&self) {
+        if !self.options.enabled {
+            return;
+        }
+        let wait = {
+            let mut state = self.state();
+            let now = Instant::now();
+            state.refill(now, self.options.burst);
+            // The token is taken now, so that waiters leave in the order they came.
+            state.tokens -= 1.0;
+            let for_pause = state.updated.saturating_duration_since(now);
+            let for_token = Duration::from_secs_f64((-state.tokens).max(0.0) / state.rate);
+            for_pause + for_token
+        };
+        if !wait.is_zero() {
+            tracing::trace!(
+                wait_ms = wait.as_millis() as u64,
+                "hw_api.rate_limit: waiting for the shared rate"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// A request was throttled (429), with the service's wait if it gave one: the rate is
+    /// lowered (once per burst of 429s) and every request waits that long.
+    pub(crate) fn throttled(&self, server_wait: Option<Duration>) {
+        if !self.options.enabled {
+            return;
+        }
+        let mut state = self.state();
+        let now = Instant::now();
+        state.refill(now, self.options.burst);
+        let interval = Duration::from_secs_f64(1.0 / state.rate);
+        let pause = server_wait.unwrap_or(interval);
+        state.updated = state.updated.max(now + pause);
+        // A 429 within the pause of the last lowering answers a request sent before it.
+        let recent = state
+            .lowered
+            .is_some_and(|at| now.saturating_duration_since(at) < pause.max(interval));
+        if !recent {
+            let base = state
+                .success_rate(now)
+                .map_or(state.rate, |measured| state.rate.min(measured));
+            state.last_max = Some(base);
+            state.rate = (base * self.options.decrease).max(self.options.floor);
+            state.lowered = Some(now);
+            // What was let through at the old rate is owed at the new one.
+            state.tokens = state.tokens.min(0.0);
+            tracing::info!(
+                rate = state.rate,
+                pause_ms = pause.as_millis() as u64,
+                "hw_api.rate_limit: throttled by the service; lowering the shared rate"
+            );
+        }
+    }
+
+    /// A request succeeded: the rate gains a share of a second's gain (a second of success at
+    /// rate r is r successes): half the gap to the last 429's rate, or `increase` past it.
+    pub(crate) fn succeeded(&self) {
+        if !self.options.enabled {
+            return;
+        }
+        let mut state = self.state();
+        state.count_success(Instant::now());
+        if state.rate < self.options.ceiling {
+            let per_second = match state.last_max {
+                Some(max) if state.rate < 0.95 * max => 0.5 * (max - state.rate),
+                _ => self.options.increase,
+            };
+            state.rate = (state.rate + per_second / state.rate).min(self.options.ceiling);
+            tracing::trace!(
+                rate = state.rate,
+                "hw_api.rate_limit: raising the shared rate"
+            );
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    /// Notes a success now, forgetting those more than a second old.
+    fn count_success(&mut self, now: Instant) {
+        while self
+            .successes
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > MEASURED)
+        {
+            self.successes.pop_front();
+        }
+        if self.successes.len() < MAX_COUNTED {
+            self.successes.push_back(now);
+        }
+    }
+
+    /// The successes per second of the last second, if there were any (over a quarter of a
+    /// second at least, so that a first burst does not read as a high rate).
+    fn success_rate(&mut self, now: Instant) -> Option<f64> {
+        self.count_success(now);
+        self.successes.pop_back();
+        let first = *self.successes.front()?;
+        let span = now.saturating_duration_since(first).max(MEASURED / 4);
+        Some(self.successes.len() as f64 / span.as_secs_f64())
+    }
+
+    /// Adds the tokens earned since the last update, up to `burst` (none during a pause).
+    fn refill(&mut self, now: Instant, burst: f64) {
+        if now > self.updated {
+            let elapsed = (now - self.updated).as_secs_f64();
+            self.tokens = (self.tokens + elapsed * self.rate).min(burst);
+            self.updated = now;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Acquires `n` tokens one after another; returns when each was granted, from the start.
+    async fn grant_times(limiter: &Limiter, n: usize) -> Vec<Duration> {
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..n {
+            limiter.acquire().await;
+            times.push(start.elapsed());
+        }
+        times
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_go_at_the_rate_after_a_burst() {
+        let limiter = Limiter::new(RateLimit::default().with_ceiling(10.0).with_burst(3.0));
+        let times = grant_times(&limiter, 8).await;
+        // Three at once, then one every 100 ms.
+        assert!(times[..3].iter().all(|t| t.is_zero()), "{times:?}");
+        for (i, t) in times[3..].iter().enumerate() {
+            let expected = Duration::from_millis(100 * (i as u64 + 1));
+            assert!(t.abs_diff(expected) < Duration::from_millis(2), "{times:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_lowers_the_rate_once_and_pauses_everyone() {
+        let limiter = Limiter::new(RateLimit::default().with_ceiling(10.0).with_burst(1.0));
+        limiter.acquire().await;
+        limiter.throttled(Some(Duration::from_secs(2)));
+        // The 429s of requests already in flight do not lower it again.
+        limiter.throttled(Some(Duration::from_secs(2)));
+        limiter.throttled(None);
+        assert!((limiter.rate() - 7.0).abs() < 1e-9, "{}", limiter.rate());
+        let start = Instant::now();
+        limiter.acquire().await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        // A 429 after the pause is news: lowered again.
+        tokio::time::advance(Duration::from_secs(3)).await;
+        limiter.throttled(None);
+        assert!((limiter.rate() - 4.9).abs() < 1e-9, "{}", limiter.rate());
+        // With successes in the last second, from the rate they came at (2 in half a second:
+        // 4 per second), not the 4.9 per second that was allowed.
+        tokio::time::advance(Duration::from_secs(3)).await;
+        limiter.succeeded();
+        tokio::time::advance(Duration::from_millis(500)).await;
+        limiter.succeeded();
+        limiter.throttled(None);
+        assert!(
+            (limiter.rate() - 0.7 * 4.0).abs() < 0.01,
+            "{}",
+            limiter.rate()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_waiting_out_a_pause_go_at_the_rate_from_its_end() {
+        let limiter = Limiter::new(RateLimit::default().with_ceiling(10.0).with_burst(1.0));
+        limiter.acquire().await;
+        limiter.throttled(Some(Duration::from_secs(1)));
+        let times = grant_times(&limiter, 4).await;
+        // The rate is 7 per second after the 429: one every 1/7 s from the pause's end.
+        for (i, t) in times.iter().enumerate() {
+            let expected = Duration::from_secs(1) + Duration::from_secs_f64((i + 1) as f64 / 7.0);
+            assert!(t.abs_diff(expected) < Duration::from_millis(2), "{times:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sustained_success_raises_the_rate_additively_up_to_the_ceiling() {
+        let limiter = Limiter::new(
+            RateLimit::default()
+                .with_ceiling(10.0)
+                .with_decrease(0.5)
+                .with_increase(1.0),
+        );
+        limiter.throttled(None);
+        assert!((limiter.rate() - 5.0).abs() < 1e-9);
+        // A second of successes (5 at 5 per second) closes a good part of the gap to 10.
+        for _ in 0..5 {
+            limiter.succeeded();
+        }
+        assert!((6.5..7.5).contains(&limiter.rate()), "{}", limiter.rate());
+        for _ in 0..1000 {
+            limiter.succeeded();
+        }
+        assert_eq!(limiter.rate(), 10.0);
+        // Past the last 429's rate, the gain is `increase` per second: slow probing.
+        let probing = Limiter::new(
+            RateLimit::default()
+                .with_ceiling(1000.0)
+                .with_decrease(0.5)
+                .with_increase(1.0),
+        );
+        probing.throttled(None);
+        for _ in 0..10_000 {
+            probing.succeeded();
+        }
+        let after = probing.rate();
+        for _ in 0..100 {
+            probing.succeeded();
+        }
+        // 100 successes at about `after` per second: 100 / after seconds, +1 per second.
+        let gained = probing.rate() - after;
+        assert!((gained - 100.0 / after).abs() < 0.05, "{after} {gained}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_429s_stop_at_the_floor_and_off_never_waits() {
+        let limiter = Limiter::new(RateLimit::default().with_ceiling(1.0));
+        for _ in 0..200 {
+            tokio::time::advance(Duration::from_secs(60)).await;
+            limiter.throttled(None);
+        }
+        assert_eq!(limiter.rate(), RateLimit::default().floor);
+        let off = Limiter::new(RateLimit::off().with_ceiling(1.0).with_burst(1.0));
+        off.throttled(Some(Duration::from_secs(60)));
+        let start = Instant::now();
+        for _ in 0..100 {
+            off.acquire().await;
+        }
+        assert!(start.elapsed().is_zero());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_waiters_share_one_rate() {
+        let limiter = std::sync::Arc::new(Limiter::new(
+            RateLimit::default().with_ceiling(20.0).with_burst(1.0),
+        ));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move { limiter.acquire().await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        // 40 requests at 20 per second, the first at once: 1.95 s.
+        let took = start.elapsed();
+        assert!(
+            took.abs_diff(Duration::from_millis(1950)) < Duration::from_millis(5),
+            "{took:?}"
+        );
+    }
+}
