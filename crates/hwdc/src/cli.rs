@@ -233,6 +233,10 @@ pub enum Command {
     /// The whole flow for one package: create the product if asked, create the submission,
     /// upload, commit, wait, download the signed package. A re-run resumes.
     Submit(Submit),
+    /// Ship many packages at once from a TOML manifest (`[[package]]` tables), each with its own
+    /// journal: a re-run resumes every unfinished entry and skips the finished ones. Exits 0
+    /// when every entry succeeded, else with the code of the most serious failure.
+    Batch(Batch),
     /// Run the whole flow against a built-in simulator of the service, explained step by step.
     Demo(Demo),
     /// Check a driver folder, a .cab or an .hlkx against the package rules before uploading it
@@ -372,7 +376,8 @@ pub struct CreateProduct {
 }
 
 /// Test harnesses.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Harness {
     /// Hardware Lab Kit.
     Hlk,
@@ -454,7 +459,8 @@ pub struct SubmissionRef {
 }
 
 /// Submission types.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// The product's first submission.
     Initial,
@@ -682,6 +688,23 @@ pub struct Submit {
     /// create whose candidates a person has looked at).
     #[arg(long, requires = "product")]
     pub submission: Option<u64>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// `batch`.
+#[derive(Args, Debug)]
+pub struct Batch {
+    /// The manifest: `[[package]]` tables with `file` (a package or a driver folder), `name`,
+    /// `product` or `create-product`, `harness`, `signatures`, `type`, `out` and optionally
+    /// `submission`; relative paths are relative to the manifest.
+    pub manifest: PathBuf,
+    /// How many entries run at once (their requests share one paced rate).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Submit without checking the packages first.
+    #[arg(long)]
+    pub no_check: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

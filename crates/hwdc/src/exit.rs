@@ -16,6 +16,9 @@ pub enum Failure {
     Local { kind: &'static str, message: String },
     /// Ctrl-C.
     Interrupted,
+    /// Entries of a batch failed; the code is the most serious of theirs (the summary has
+    /// each).
+    Batch(u8),
 }
 
 impl From<Error> for Failure {
@@ -59,6 +62,7 @@ impl Failure {
         match self {
             Failure::Config(_) => 2,
             Failure::Interrupted => 130,
+            Failure::Batch(code) => *code,
             Failure::Local { kind: "usage", .. } => 2,
             Failure::Local {
                 kind: "not_found", ..
@@ -79,6 +83,9 @@ impl Failure {
             Failure::Config(e) => e.to_string(),
             Failure::Local { message, .. } => message.clone(),
             Failure::Interrupted => "interrupted; re-run the command to resume".into(),
+            Failure::Batch(_) => {
+                "entries of the batch failed (the summary says which and why); re-run it to resume the unfinished ones".into()
+            }
         }
     }
 
@@ -86,6 +93,7 @@ impl Failure {
         match self {
             Failure::Config(_) => "config",
             Failure::Interrupted => "interrupted",
+            Failure::Batch(_) => "batch",
             Failure::Local { kind, .. } => kind,
             Failure::Api(e) => e.name(),
         }

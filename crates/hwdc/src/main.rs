@@ -45,6 +45,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Labels(c) => commands::labels::run(ctx, c).await,
         Command::Audiences(c) => commands::labels::audiences(ctx, c).await,
         Command::Submit(c) => commands::submit::run(ctx, c).await,
+        Command::Batch(c) => commands::batch::run(ctx, c).await,
         Command::Demo(c) => commands::demo::run(ctx, c).await,
         Command::Check(c) => commands::check::run(ctx, c).await,
         Command::Package(c) => commands::package::run(ctx, c).await,

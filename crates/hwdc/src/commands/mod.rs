@@ -1,5 +1,6 @@
 //! The commands.
 
+pub mod batch;
 pub mod check;
 pub mod demo;
 pub mod doctor;

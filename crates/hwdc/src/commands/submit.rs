@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use hw_api::Id;
 use hw_api::driver_check::CheckOptions;
-use hw_api::ship::{FileStateStore, ProductChoice, ShipEvent, ShipPlan, StateStore, Transfers};
+use hw_api::ship::{
+    FileStateStore, ProductChoice, ShipEvent, ShipPlan, StateLock, StateStore, Transfers,
+};
+use hw_api::{Client, Id};
 use serde_json::json;
 
 use super::Ctx;
@@ -25,9 +27,96 @@ fn upload_cab(out: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// A package made ready to ship: checked (or packaged from its driver folder), its plan made
+/// and its journal locked (`submit` and each entry of `batch`).
+pub struct Prepared {
+    /// The flow.
+    pub plan: ShipPlan,
+    /// Its journal.
+    pub store: FileStateStore,
+    /// The journal's lock, held while the flow runs.
+    pub lock: StateLock,
+}
+
 /// Runs `submit`.
 pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     let config::Connected { client, account } = ctx.connect().await?;
+    let Prepared { plan, store, lock } = prepare(ctx, &client, &account, &command).await?;
+    let uploading = Bytes::new(ctx.out.progress, "uploading");
+    let downloading = Bytes::new(ctx.out.progress, "downloading");
+    let mut spinner: Option<Spinner> = None;
+    let mut events = |event: ShipEvent<'_>| match event {
+        ShipEvent::Resumed(state) => ctx.say(&format!(
+            "continuing from {} (submission {})",
+            store.path().display(),
+            state
+                .submission
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "not made yet".into())
+        )),
+        ShipEvent::Product { id, created: true } => ctx.say(&format!("product {id} (created)")),
+        ShipEvent::Product { id, .. } => ctx.say(&format!("product {id}")),
+        ShipEvent::Submission(id) => ctx.say(&format!("submission {id} ({})", command.name)),
+        ShipEvent::Uploaded(report) => {
+            uploading.finish();
+            ctx.say(&format!(
+                "uploaded {} bytes ({} blocks, {} already there{})",
+                report.bytes,
+                report.blocks,
+                report.blocks_reused,
+                super::transfer::cleared(report.foreign_blocks_cleared)
+            ));
+        }
+        ShipEvent::Committed => ctx.say("committed; waiting for Microsoft to sign it"),
+        ShipEvent::AlreadyCommitted => {
+            ctx.say("already committed; waiting for Microsoft to sign it")
+        }
+        ShipEvent::Waiting(submission) => spinner
+            .get_or_insert_with(|| Spinner::new(ctx.out.progress, "signing"))
+            .set(submission_status(submission)),
+        ShipEvent::Downloaded(_) => downloading.finish(),
+        _ => {}
+    };
+    let transfers = Transfers {
+        upload: &uploading,
+        download: &downloading,
+    };
+    let shipped = client.ship(&plan, &store, &mut events, transfers).await;
+    if let Some(spinner) = spinner {
+        spinner.finish();
+    }
+    uploading.finish();
+    downloading.finish();
+    let report = shipped?;
+    lock.remove();
+    ctx.out.done(
+        &format!(
+            "Signed package of submission {} written to {} ({} bytes).",
+            report.submission,
+            command.out.display(),
+            report.download.bytes
+        ),
+        json!({
+            "product": report.product.get(),
+            "submission": report.submission.get(),
+            "signed_package": command.out,
+            "bytes": report.download.bytes,
+            "md5_verified": report.download.md5_verified,
+            "sha256": report.signed_sha256,
+        }),
+    );
+    Ok(())
+}
+
+/// Checks `command`'s package (or packages its driver folder) against the product's signatures
+/// (unless `--no-check`), makes its plan and locks its journal (cleared first with
+/// `--restart`).
+pub async fn prepare(
+    ctx: &Ctx,
+    client: &Client,
+    account: &str,
+    command: &Submit,
+) -> Result<Prepared, Failure> {
     // Checked against the product's (or the new product's) signatures, unless --no-check.
     let options = if command.no_check {
         CheckOptions::default()
@@ -36,7 +125,7 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
             signatures: command.signatures.clone(),
             product: command.product,
         };
-        check::options(ctx, &targets, Some(&client)).await?
+        check::options(ctx, &targets, Some(client)).await?
     };
     let folder = command.file.is_dir();
     let package = if folder {
@@ -142,68 +231,5 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
             return Err(check::failed(&package.display().to_string(), &findings));
         }
     }
-    let uploading = Bytes::new(ctx.out.progress, "uploading");
-    let downloading = Bytes::new(ctx.out.progress, "downloading");
-    let mut spinner: Option<Spinner> = None;
-    let mut events = |event: ShipEvent<'_>| match event {
-        ShipEvent::Resumed(state) => ctx.say(&format!(
-            "continuing from {} (submission {})",
-            store.path().display(),
-            state
-                .submission
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "not made yet".into())
-        )),
-        ShipEvent::Product { id, created: true } => ctx.say(&format!("product {id} (created)")),
-        ShipEvent::Product { id, .. } => ctx.say(&format!("product {id}")),
-        ShipEvent::Submission(id) => ctx.say(&format!("submission {id} ({})", command.name)),
-        ShipEvent::Uploaded(report) => {
-            uploading.finish();
-            ctx.say(&format!(
-                "uploaded {} bytes ({} blocks, {} already there{})",
-                report.bytes,
-                report.blocks,
-                report.blocks_reused,
-                super::transfer::cleared(report.foreign_blocks_cleared)
-            ));
-        }
-        ShipEvent::Committed => ctx.say("committed; waiting for Microsoft to sign it"),
-        ShipEvent::AlreadyCommitted => {
-            ctx.say("already committed; waiting for Microsoft to sign it")
-        }
-        ShipEvent::Waiting(submission) => spinner
-            .get_or_insert_with(|| Spinner::new(ctx.out.progress, "signing"))
-            .set(submission_status(submission)),
-        ShipEvent::Downloaded(_) => downloading.finish(),
-        _ => {}
-    };
-    let transfers = Transfers {
-        upload: &uploading,
-        download: &downloading,
-    };
-    let shipped = client.ship(&plan, &store, &mut events, transfers).await;
-    if let Some(spinner) = spinner {
-        spinner.finish();
-    }
-    uploading.finish();
-    downloading.finish();
-    let report = shipped?;
-    lock.remove();
-    ctx.out.done(
-        &format!(
-            "Signed package of submission {} written to {} ({} bytes).",
-            report.submission,
-            command.out.display(),
-            report.download.bytes
-        ),
-        json!({
-            "product": report.product.get(),
-            "submission": report.submission.get(),
-            "signed_package": command.out,
-            "bytes": report.download.bytes,
-            "md5_verified": report.download.md5_verified,
-            "sha256": report.signed_sha256,
-        }),
-    );
-    Ok(())
+    Ok(Prepared { plan, store, lock })
 }

@@ -1,0 +1,181 @@
+//! `hwdc batch MANIFEST` against hw-sim with a quota and faults: every entry shipped, a JSON
+//! summary, the most serious exit code, a re-run that skips what is done, and a killed batch
+//! resumed with each entry's submission made once.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use hw_sim::{Fault, FaultRule, SimConfig};
+use serde_json::Value;
+
+/// A manifest of `n` packages (one a driver folder) under `dir`, each creating its own product;
+/// `failing` names an entry whose package fails Microsoft's workflow.
+fn manifest(dir: &Path, n: usize, failing: Option<usize>) -> std::path::PathBuf {
+    let mut text = String::new();
+    for i in 0..n {
+        let file = if i == 0 {
+            driver_folder(dir, "touch", INF.as_bytes());
+            "touch".to_owned()
+        } else {
+            let head: &[u8] = if Some(i) == failing {
+                b"PK HWSIM-FAIL-AT:validation"
+            } else {
+                b"PK"
+            };
+            let name = format!("driver-{i}.pkg");
+            let mut bytes = head.to_vec();
+            bytes.extend((0..40_000 + i).map(|k| (k % 251) as u8));
+            std::fs::write(dir.join(&name), bytes).unwrap();
+            name
+        };
+        text.push_str(&format!(
+            "[[package]]\nfile = \"{file}\"\nname = \"fleet-{i}\"\ncreate-product = \"Fleet {i}\"\nharness = \"attestation\"\nsignatures = [\"WINDOWS_v100_X64_RS5_FULL\"]\ntype = \"initial\"\nout = \"signed/fleet-{i}.cab\"\n\n"
+        ));
+    }
+    std::fs::create_dir_all(dir.join("signed")).unwrap();
+    let path = dir.join("fleet.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn by_name(summary: &Value) -> std::collections::BTreeMap<String, Value> {
+    summary
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_owned(), e.clone()))
+        .collect()
+}
+
+fn quota_sim() -> SimConfig {
+    SimConfig {
+        rate_limit: Some(1200),
+        faults: vec![FaultRule::new(Fault::InternalError, 0.1).only("getSubmission")],
+        ..quick()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_ships_every_entry_and_a_rerun_skips_them() {
+    let sim = start(quota_sim()).await;
+    let home = Scratch::new("batch");
+    let manifest = manifest(&home.0, 5, None);
+    let args = [
+        "--output",
+        "json",
+        "batch",
+        manifest.to_str().unwrap(),
+        "--jobs",
+        "3",
+        "--poll",
+        "0.01",
+    ];
+    let first = hwdc(&sim, &home.0, &args).await.ok();
+    let entries = by_name(&first.json());
+    assert_eq!(entries.len(), 5, "{}", first.stdout);
+    for i in 0..5 {
+        let entry = &entries[&format!("fleet-{i}")];
+        assert_eq!(entry["state"], "succeeded", "{entry}");
+        let out = home.0.join(format!("signed/fleet-{i}.cab"));
+        let (_, sha256) = hw_api::digest::sha256_file(&out).unwrap();
+        assert_eq!(entry["signed_sha256"], sha256);
+        assert!(entry["product"].is_u64() && entry["submission"].is_u64());
+    }
+    let submissions: usize = sim.products().iter().map(|(_, _, n)| n).sum();
+    assert_eq!(submissions, 5);
+    let (_, throttled) = sim.quota().unwrap();
+    assert!(throttled <= 20, "{throttled} 429s");
+
+    let again = hwdc(&sim, &home.0, &args).await.ok();
+    for entry in by_name(&again.json()).values() {
+        assert_eq!(entry["state"], "skipped", "{entry}");
+    }
+    let submissions: usize = sim.products().iter().map(|(_, _, n)| n).sum();
+    assert_eq!(submissions, 5, "nothing was sent again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_entry_gives_its_code_and_leaves_the_others_shipped() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("batch-fail");
+    let manifest = manifest(&home.0, 3, Some(2));
+    let run = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output",
+            "json",
+            "batch",
+            manifest.to_str().unwrap(),
+            "--poll",
+            "0.01",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    let entries = by_name(&serde_json::from_str(&run.stdout).unwrap());
+    assert_eq!(entries["fleet-0"]["state"], "succeeded");
+    assert_eq!(entries["fleet-1"]["state"], "succeeded");
+    assert_eq!(entries["fleet-2"]["state"], "failed");
+    assert_eq!(entries["fleet-2"]["error"]["exit_code"], 6);
+
+    // A manifest that names neither a product nor one to create is a usage error.
+    let bad = home.0.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[package]]\nfile = \"x.cab\"\nname = \"x\"\nout = \"x.out\"\n",
+    )
+    .unwrap();
+    let refused = hwdc(&sim, &home.0, &["batch", bad.to_str().unwrap()]).await;
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("package 1 (x)") && refused.stderr.contains("create-product"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_batch_resumes_each_entry_with_the_same_submission() {
+    let sim = start(SimConfig {
+        step_duration: Duration::from_millis(150),
+        ..quota_sim()
+    })
+    .await;
+    let home = Scratch::new("batch-killed");
+    let manifest = manifest(&home.0, 4, None);
+    let args = [
+        "--output",
+        "json",
+        "batch",
+        manifest.to_str().unwrap(),
+        "--jobs",
+        "4",
+        "--poll",
+        "0.01",
+    ];
+    let mut killed = command(&sim, &home.0)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once every entry has its submission and some are committed.
+    let started = std::time::Instant::now();
+    while sim.requests("commitSubmission") < 2 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no commits");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let rerun = hwdc(&sim, &home.0, &args).await.ok();
+    for entry in by_name(&rerun.json()).values() {
+        assert_eq!(entry["state"], "succeeded", "{entry}");
+    }
+    for (_, name, submissions) in sim.products() {
+        assert_eq!(submissions, 1, "{name}: one submission, made once");
+    }
+}
