@@ -160,7 +160,7 @@ async fn a_dropped_connection_cuts_the_body_partway() {
 async fn the_quota_answers_429_with_retry_after_and_the_shared_rate_stays_under_it() {
     let sim = TestSim::start(SimConfig {
         rate_limit: Some(600),
-        rate_limit_burst: Some(2),
+        rate_limit_burst: Some(5),
         ..SimConfig::default()
     })
     .await;
@@ -173,15 +173,15 @@ async fn the_quota_answers_429_with_retry_after_and_the_shared_rate_stays_under_
         .build()
         .unwrap();
     let answers: Vec<_> =
-        futures_util::future::join_all((0..3).map(|_| unpaced.get_product(product))).await;
+        futures_util::future::join_all((0..6).map(|_| unpaced.get_product(product))).await;
     let throttled: Vec<&Error> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
     assert_eq!(throttled.len(), 1, "{answers:?}");
     assert_eq!(throttled[0].status(), Some(429));
     assert_eq!(throttled[0].kind(), hw_api::ErrorKind::Throttled);
-    assert_eq!(sim.quota(), Some((2, 1)));
+    assert_eq!(sim.quota(), Some((5, 1)));
     // Sixteen readers on one client with the shared rate: every read succeeds, and the 429s
     // are a few in a burst, not one per reader per round.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let client = sim.client();
     let reads = futures_util::future::join_all((0..16).map(|_| client.get_product(product))).await;
     assert!(reads.iter().all(Result::is_ok), "{reads:?}");

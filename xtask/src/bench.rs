@@ -238,7 +238,26 @@ impl Bench<'_> {
     }
 }
 
-/// `cargo xtask bench [--quick]`: P1–P8; the full run writes BENCHMARKS.md.
+/// `cargo xtask bench --fleet [--quick]`: P9 alone; the full size writes its block of
+/// BENCHMARKS.md.
+pub fn run_fleet(root: &Path, quick: bool) -> Result<(), TaskError> {
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work).map_err(|e| fail(e.to_string()))?;
+    let mut b = Bench {
+        root,
+        bin: build(root)?,
+        work,
+        runs: 1,
+        report: String::new(),
+    };
+    fleet(&mut b, if quick { 20 } else { 200 })?;
+    if !quick {
+        write_block(root, FLEET_START, FLEET_END, &b.report)?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench [--quick]`: P1–P9; the full run writes BENCHMARKS.md.
 pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work).map_err(|e| fail(e.to_string()))?;
@@ -258,6 +277,18 @@ pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
         return Ok(());
     }
     build_cost(&mut b)?;
+    write_block(root, RESULTS_START, RESULTS_END, &b.report)?;
+    let mut fleet_report = Bench {
+        report: String::new(),
+        runs: 1,
+        ..b
+    };
+    fleet(&mut fleet_report, 200)?;
+    write_block(root, FLEET_START, FLEET_END, &fleet_report.report)
+}
+
+/// Writes `report` between `start` and `end` in BENCHMARKS.md, with the machine it ran on.
+fn write_block(root: &Path, start: &str, end: &str, report: &str) -> Result<(), TaskError> {
     let path = root.join("BENCHMARKS.md");
     let measured = format!(
         "Measured by `cargo xtask bench` on {} cores ({}).\n\n{}",
@@ -265,11 +296,92 @@ pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
             .map(|n| n.get())
             .unwrap_or(0),
         std::env::consts::ARCH,
-        b.report
+        report
     );
     let current = std::fs::read_to_string(&path).unwrap_or_default();
-    std::fs::write(&path, with_results(&current, &measured)).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(&path, with_block(&current, start, end, &measured))
+        .map_err(|e| fail(e.to_string()))?;
     println!("written to {}", path.display());
+    Ok(())
+}
+
+/// The quota of P9, per minute.
+const FLEET_QUOTA: u32 = 600;
+
+/// One P9 run: `entries` flows, 16 at once, against a fresh simulator with the quota.
+fn fleet_run(b: &Bench, entries: usize, unpaced: bool) -> Result<serde_json::Value, TaskError> {
+    let sim = Sim::start(
+        &b.bin,
+        &[
+            "--rate-limit",
+            &FLEET_QUOTA.to_string(),
+            "--step-ms",
+            "100",
+            "--products",
+            "0",
+        ],
+    )?;
+    let work = b.work.join(if unpaced { "fleet-unpaced" } else { "fleet-adaptive" });
+    let entries = entries.to_string();
+    let mut args = vec![
+        "fleet",
+        "--base",
+        &sim.base,
+        "--token",
+        "bench",
+        "--entries",
+        &entries,
+        "--concurrency",
+        "16",
+        "--work",
+    ];
+    let work = work.to_string_lossy().into_owned();
+    args.push(&work);
+    if unpaced {
+        args.push("--unpaced");
+    }
+    let (_, stdout) = measure(&mut hw_bench(&b.bin, &args))?;
+    serde_json::from_str(stdout.trim()).map_err(|e| fail(format!("hw-bench fleet: {e}: {stdout}")))
+}
+
+/// P9: `entries` small submits under a quota of 600 requests a minute, with the client's
+/// adaptive rate and without it (concurrency 16, each request honouring its own Retry-After);
+/// and the adaptive client's peak RSS at a tenth of the entries.
+fn fleet(b: &mut Bench, entries: usize) -> Result<(), TaskError> {
+    let per_second = f64::from(FLEET_QUOTA) / 60.0;
+    b.line(format!(
+        "## P9 {entries} small submits under a quota of {FLEET_QUOTA} requests a minute, 16 at once\n"
+    ));
+    b.line("| variant | seconds | API requests | 429s | 429 share | seconds / ideal | failed |\n|---|---|---|---|---|---|---|".into());
+    let mut adaptive_rss = None;
+    let mut shares = Vec::new();
+    for (name, unpaced) in [("adaptive shared rate", false), ("unpaced, per-request Retry-After", true)] {
+        let m = fleet_run(b, entries, unpaced)?;
+        let number = |key: &str| m[key].as_f64().unwrap_or(0.0);
+        let (seconds, requests, throttled) = (number("seconds"), number("requests"), number("throttled"));
+        // The quota's ideal: the requests it let through, at its rate.
+        let ideal = (requests - throttled) / per_second;
+        shares.push(throttled / requests.max(1.0));
+        b.line(format!(
+            "| {name} | {seconds:.1} | {requests} | {throttled} | {:.1}% | **{:.2}×** | {} |",
+            100.0 * throttled / requests.max(1.0),
+            seconds / ideal.max(f64::MIN_POSITIVE),
+            m["failed"]
+        ));
+        if !unpaced {
+            adaptive_rss = m["peak_rss_kib"].as_u64();
+        }
+    }
+    b.line("\nTargets: adaptive seconds / ideal ≤ 1.15× (ideal: the requests the quota let through ÷ its rate), 429s ≤ 5% of requests.".into());
+    let small = fleet_run(b, (entries / 10).max(1), false)?;
+    match (small["peak_rss_kib"].as_u64(), adaptive_rss) {
+        (Some(small_rss), Some(full)) if small_rss > 0 && full > 0 => b.line(format!(
+            "Adaptive client's peak RSS at {entries} entries: {full} KiB; at {}: {small_rss} KiB: **{:+.1}%** (memory flat: target within 10%)\n",
+            (entries / 10).max(1),
+            (full as f64 / small_rss as f64 - 1.0) * 100.0
+        )),
+        _ => b.line("The client's peak RSS cannot be read on this system (no /proc).\n".into()),
+    }
     Ok(())
 }
 
@@ -672,15 +784,21 @@ const RESULTS_END: &str = "<!-- end of results -->";
 
 /// `document` with the text between the results markers replaced by `results` (the rest of the
 /// file is written by hand); a new document if it has no markers.
-fn with_results(document: &str, results: &str) -> String {
-    let block = format!("{RESULTS_START}\n{results}{RESULTS_END}");
-    match (document.find(RESULTS_START), document.find(RESULTS_END)) {
+const FLEET_START: &str = "<!-- P9 results: written by `cargo xtask bench` and `cargo xtask bench --fleet` -->";
+const FLEET_END: &str = "<!-- end of P9 results -->";
+
+/// `document` with what is between `start` and `end` replaced by `results` (both added at
+/// the end when missing).
+fn with_block(document: &str, start_marker: &str, end_marker: &str, results: &str) -> String {
+    let block = format!("{start_marker}\n{results}{end_marker}");
+    match (document.find(start_marker), document.find(end_marker)) {
         (Some(start), Some(end)) if start < end => format!(
             "{}{block}{}",
             &document[..start],
-            &document[end + RESULTS_END.len()..]
+            &document[end + end_marker.len()..]
         ),
-        _ => format!("# Benchmarks\n\n{block}\n"),
+        _ if document.is_empty() => format!("# Benchmarks\n\n{block}\n"),
+        _ => format!("{}\n{block}\n", document.trim_end()),
     }
 }
 
@@ -705,6 +823,20 @@ fn write_package(path: &Path, mib: u64) -> Result<(), TaskError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_results(document: &str, results: &str) -> String {
+        with_block(document, RESULTS_START, RESULTS_END, results)
+    }
+
+    #[test]
+    fn a_second_block_is_added_at_the_end_and_replaced_alone() {
+        let first = with_results("", "one\n");
+        let both = with_block(&first, FLEET_START, FLEET_END, "p9\n");
+        assert!(both.starts_with(&first.trim_end().to_owned()) && both.contains("p9"));
+        let again = with_block(&with_results(&both, "two\n"), FLEET_START, FLEET_END, "p9b\n");
+        assert!(again.contains("two") && again.contains("p9b"));
+        assert!(!again.contains("one") && !again.contains("p9\n"));
+    }
 
     #[test]
     fn results_replace_only_their_block() {

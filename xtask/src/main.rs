@@ -14,7 +14,8 @@ tasks:
   conformance [--max-examples N] [--seed S]
                      schemathesis (pinned, in target/tools) against hw-sim, --checks all
   digest             print the generated API surface (what the insta snapshot holds)
-  bench [--quick]    benchmarks P1-P8 against their floors (writes BENCHMARKS.md)
+  bench [--quick]    benchmarks P1-P9 against their floors (writes BENCHMARKS.md)
+  bench --fleet      only P9, the fleet under a quota (its block of BENCHMARKS.md)
   soak [ARGS]        200 submit flows against hw-sim with 10% faults (hw-bench soak --help);
                      --kill: 100 runs of `hwdc submit`, each killed 0-3 times and re-run
   fuzz [ARGS]        a long fuzz run (default 300 s; hw-bench fuzz --help)";
@@ -35,6 +36,8 @@ fn main() -> ExitCode {
         ["conformance", rest @ ..] => xtask::conformance::run(&root, rest),
         ["bench"] => xtask::bench::run(&root, false),
         ["bench", "--quick"] => xtask::bench::run(&root, true),
+        ["bench", "--fleet"] => xtask::bench::run_fleet(&root, false),
+        ["bench", "--fleet", "--quick"] => xtask::bench::run_fleet(&root, true),
         ["soak", rest @ ..] => xtask::bench::run_hw_bench(
             &root,
             &[&["soak"], rest]

@@ -34,7 +34,8 @@ pub struct RateLimit {
     pub ceiling: f64,
     /// The least requests per second a run of 429s brings the rate down to.
     pub floor: f64,
-    /// How many requests may go at once after a quiet spell.
+    /// How many requests may go at once after a quiet spell (never more than a second's worth
+    /// at the current rate).
     pub burst: f64,
     /// What a 429 multiplies the rate by (between 0 and 1).
     pub decrease: f64,
@@ -44,15 +45,16 @@ pub struct RateLimit {
 }
 
 impl Default for RateLimit {
-    /// Paced, from and up to 100 requests per second (far above one flow's needs: the rate
-    /// matters once the service throttles), bursts of 10, a 429 taking the rate to 70%, and a
-    /// quarter of a request per second gained per second of success past the last 429's rate.
+    /// On, starting at 10,000 requests per second (so in practice unpaced until the service
+    /// first throttles: a list of 100,000 products goes at full speed), bursts of 50, a 429
+    /// taking the rate to 70% of what the service allowed, and a quarter of a request per second
+    /// gained per second of success past the last 429's rate.
     fn default() -> Self {
         Self {
             enabled: true,
-            ceiling: 100.0,
+            ceiling: 10_000.0,
             floor: 0.1,
-            burst: 10.0,
+            burst: 50.0,
             decrease: 0.7,
             increase: 0.25,
         }
@@ -135,7 +137,7 @@ impl Limiter {
         };
         let state = State {
             rate: options.ceiling,
-            tokens: options.burst,
+            tokens: options.burst.min(options.ceiling.max(1.0)),
             updated: Instant::now(),
             lowered: None,
             last_max: None,
@@ -250,21 +252,23 @@ impl State {
         }
     }
 
-    /// The successes per second of the last second, if there were any (over a quarter of a
-    /// second at least, so that a first burst does not read as a high rate).
+    /// The successes per second of the last second, if there were any (counted over a whole
+    /// second, so that a first burst does not read as a high rate).
     fn success_rate(&mut self, now: Instant) -> Option<f64> {
         self.count_success(now);
         self.successes.pop_back();
         let first = *self.successes.front()?;
-        let span = now.saturating_duration_since(first).max(MEASURED / 4);
+        let span = now.saturating_duration_since(first).max(MEASURED);
         Some(self.successes.len() as f64 / span.as_secs_f64())
     }
 
-    /// Adds the tokens earned since the last update, up to `burst` (none during a pause).
+    /// Adds the tokens earned since the last update, up to `burst` and a second's worth at the
+    /// current rate (none during a pause).
     fn refill(&mut self, now: Instant, burst: f64) {
         if now > self.updated {
             let elapsed = (now - self.updated).as_secs_f64();
-            self.tokens = (self.tokens + elapsed * self.rate).min(burst);
+            let most = burst.min(self.rate.max(1.0));
+            self.tokens = (self.tokens + elapsed * self.rate).min(most);
             self.updated = now;
         }
     }
@@ -317,15 +321,16 @@ mod tests {
         tokio::time::advance(Duration::from_secs(3)).await;
         limiter.throttled(None);
         assert!((limiter.rate() - 4.9).abs() < 1e-9, "{}", limiter.rate());
-        // With successes in the last second, from the rate they came at (2 in half a second:
-        // 4 per second), not the 4.9 per second that was allowed.
+        // With successes in the last second, from the rate they came at (3 in the last
+        // second), not the 4.9 per second that was allowed.
         tokio::time::advance(Duration::from_secs(3)).await;
-        limiter.succeeded();
-        tokio::time::advance(Duration::from_millis(500)).await;
-        limiter.succeeded();
+        for _ in 0..3 {
+            limiter.succeeded();
+            tokio::time::advance(Duration::from_millis(300)).await;
+        }
         limiter.throttled(None);
         assert!(
-            (limiter.rate() - 0.7 * 4.0).abs() < 0.01,
+            (limiter.rate() - 0.7 * 3.0).abs() < 0.01,
             "{}",
             limiter.rate()
         );

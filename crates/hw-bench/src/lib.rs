@@ -3,5 +3,6 @@
 pub mod alloc;
 pub mod chaos;
 pub mod clients;
+pub mod fleet;
 pub mod fuzz;
 pub mod soak;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hw_bench::{chaos, clients, fuzz, soak};
+use hw_bench::{chaos, clients, fleet, fuzz, soak};
 
 #[derive(Parser)]
 #[command(about = "Benchmarks, soak and fuzzing of hw-api (run through cargo xtask)")]
@@ -65,6 +65,23 @@ enum Command {
         product: Option<u64>,
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
         concurrency: u16,
+    },
+    /// P9: `entries` small submit flows on one client, `concurrency` at once, with the adaptive
+    /// rate or (`--unpaced`) without it.
+    Fleet {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 200)]
+        entries: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long)]
+        unpaced: bool,
+        /// Where the packages, journals and signed packages go (made afresh).
+        #[arg(long)]
+        work: PathBuf,
     },
     /// The fault soak; with `--kill`, the chaos soak of the `hwdc` binary beside this one.
     Soak {
@@ -124,6 +141,16 @@ async fn main() -> ExitCode {
         } => clients::fanout(&base, &token, product, usize::from(concurrency))
             .await
             .map(|m| json(&m)),
+        Command::Fleet {
+            base,
+            token,
+            entries,
+            concurrency,
+            unpaced,
+            work,
+        } => fleet::run(&base, &token, entries, concurrency, !unpaced, &work)
+            .await
+            .map(|m| serde_json::to_string(&m).unwrap_or_default()),
         Command::Soak {
             flows,
             concurrency,
