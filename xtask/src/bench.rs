@@ -321,7 +321,11 @@ fn fleet_run(b: &Bench, entries: usize, unpaced: bool) -> Result<serde_json::Val
             "0",
         ],
     )?;
-    let work = b.work.join(if unpaced { "fleet-unpaced" } else { "fleet-adaptive" });
+    let work = b.work.join(if unpaced {
+        "fleet-unpaced"
+    } else {
+        "fleet-adaptive"
+    });
     let entries = entries.to_string();
     let mut args = vec![
         "fleet",
@@ -355,10 +359,14 @@ fn fleet(b: &mut Bench, entries: usize) -> Result<(), TaskError> {
     b.line("| variant | seconds | API requests | 429s | 429 share | seconds / ideal | failed |\n|---|---|---|---|---|---|---|".into());
     let mut adaptive_rss = None;
     let mut shares = Vec::new();
-    for (name, unpaced) in [("adaptive shared rate", false), ("unpaced, per-request Retry-After", true)] {
+    for (name, unpaced) in [
+        ("adaptive shared rate", false),
+        ("unpaced, per-request Retry-After", true),
+    ] {
         let m = fleet_run(b, entries, unpaced)?;
         let number = |key: &str| m[key].as_f64().unwrap_or(0.0);
-        let (seconds, requests, throttled) = (number("seconds"), number("requests"), number("throttled"));
+        let (seconds, requests, throttled) =
+            (number("seconds"), number("requests"), number("throttled"));
         // The quota's ideal: the requests it let through, at its rate.
         let ideal = (requests - throttled) / per_second;
         shares.push(throttled / requests.max(1.0));
@@ -784,7 +792,8 @@ const RESULTS_END: &str = "<!-- end of results -->";
 
 /// `document` with the text between the results markers replaced by `results` (the rest of the
 /// file is written by hand); a new document if it has no markers.
-const FLEET_START: &str = "<!-- P9 results: written by `cargo xtask bench` and `cargo xtask bench --fleet` -->";
+const FLEET_START: &str =
+    "<!-- P9 results: written by `cargo xtask bench` and `cargo xtask bench --fleet` -->";
 const FLEET_END: &str = "<!-- end of P9 results -->";
 
 /// `document` with what is between `start` and `end` replaced by `results` (both added at
@@ -833,7 +842,12 @@ mod tests {
         let first = with_results("", "one\n");
         let both = with_block(&first, FLEET_START, FLEET_END, "p9\n");
         assert!(both.starts_with(&first.trim_end().to_owned()) && both.contains("p9"));
-        let again = with_block(&with_results(&both, "two\n"), FLEET_START, FLEET_END, "p9b\n");
+        let again = with_block(
+            &with_results(&both, "two\n"),
+            FLEET_START,
+            FLEET_END,
+            "p9b\n",
+        );
         assert!(again.contains("two") && again.contains("p9b"));
         assert!(!again.contains("one") && !again.contains("p9\n"));
     }

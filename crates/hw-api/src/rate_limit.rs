@@ -15,6 +15,9 @@
 //!
 //! Blob transfers are not paced: storage has limits of its own, far above the API's.
 //!
+//! The account's quota is per minute and unpublished, so the rate is learnt from the 429s
+//! rather than configured (`docs/service-notes.md`, "Client-side rate limiting").
+//!
 //! Hand-written: the crates that pace requests (governor, tower's rate limit) have a fixed
 //! rate; what is needed here is the rate itself changing with the service's answers.
 

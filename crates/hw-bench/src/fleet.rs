@@ -64,8 +64,8 @@ pub async fn run(
     let _ = std::fs::remove_dir_all(work);
     std::fs::create_dir_all(work).map_err(|e| e.to_string())?;
     let counter = Counter::default();
-    let recorder =
-        Recorder::to_writer(counter.clone(), RecordOptions::default()).map_err(|e| e.to_string())?;
+    let recorder = Recorder::to_writer(counter.clone(), RecordOptions::default())
+        .map_err(|e| e.to_string())?;
     let rate = if adaptive {
         RateLimit::default()
     } else {
