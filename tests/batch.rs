@@ -69,10 +69,7 @@ async fn a_batch_ships_every_item_within_its_concurrency_under_the_quota() {
                 "hw-sim-tenant/hw-sim-client",
             )
             .with_wait(WaitOptions::default().with_first_interval(Duration::from_millis(10)));
-            BatchItem {
-                store: Box::new(FileStateStore::beside(&package)),
-                plan,
-            }
+            BatchItem::new(plan, Box::new(FileStateStore::beside(&package)))
         })
         .collect();
     let seen = Seen::default();

@@ -11,11 +11,28 @@ use crate::ship::{ShipEvent, ShipPlan, ShipReport, StateStore, Transfers};
 use crate::transfer::Progress;
 
 /// One flow of a batch: what to ship, and where its journal is kept.
+#[non_exhaustive]
 pub struct BatchItem {
     /// The flow.
     pub plan: ShipPlan,
     /// Its journal (one per item: two items must not share one).
     pub store: Box<dyn StateStore>,
+}
+
+impl BatchItem {
+    /// The flow `plan`, with its journal in `store`.
+    pub fn new(plan: ShipPlan, store: Box<dyn StateStore>) -> Self {
+        Self { plan, store }
+    }
+}
+
+impl std::fmt::Debug for BatchItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchItem")
+            .field("plan", &self.plan)
+            .field("store", &self.store.describe())
+            .finish()
+    }
 }
 
 /// Hears how each item of a batch goes, by its index in the batch. Every method does nothing

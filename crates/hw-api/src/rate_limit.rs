@@ -2,13 +2,17 @@
 //! bucket that the client's clones share, so that many flows on one client stay under the
 //! account's quota together instead of each meeting it on its own.
 //!
-//! The rate adapts to the service, as the AWS SDKs' adaptive retry mode does:
+//! The rate adapts to the service, in the spirit of the AWS SDKs' adaptive retry mode (which
+//! grows its rate with CUBIC; this one climbs back quickly, then probes linearly):
 //!
 //! - a 429 pauses every request for the `Retry-After` it gave, and lowers the rate to
 //!   [`RateLimit::decrease`] times the lesser of the rate and the rate of the successes of the
 //!   last second: a client whose requests got 4 answers a second before it was throttled
-//!   learns that the quota is near 4, whatever its rate allowed. One lowering per burst of
-//!   429s: the answers to requests already in flight say nothing new;
+//!   learns that the quota is near 4, whatever its rate allowed (with no success in that
+//!   second, the rate itself is lowered). One lowering per burst: a 429 to a request sent before
+//!   the last lowering says nothing new. The pause is capped at the retry policy's longest
+//!   honoured wait (`RetryPolicy::with_max_retry_after`), and requests already waiting for
+//!   their turn wait it out too;
 //! - each success raises it: quickly back towards the rate of the last 429 (half the gap per
 //!   second), then slowly past it ([`RateLimit::increase`] requests per second every second),
 //!   probing for more, up to [`RateLimit::ceiling`].
@@ -86,6 +90,12 @@ impl RateLimit {
         self
     }
 
+    /// The least requests per second after 429s (kept between 0.001 and the ceiling).
+    pub fn with_floor(mut self, per_second: f64) -> Self {
+        self.floor = per_second.clamp(MIN_RATE, self.ceiling.max(MIN_RATE));
+        self
+    }
+
     /// What a 429 multiplies the rate by (kept between 0.05 and 1).
     pub fn with_decrease(mut self, factor: f64) -> Self {
         self.decrease = factor.clamp(0.05, 1.0);
@@ -99,6 +109,25 @@ impl RateLimit {
     }
 }
 
+/// The least rate the limiter runs at, whatever the options say (a request every 1,000 s).
+const MIN_RATE: f64 = 0.001;
+/// The most rate it runs at.
+const MAX_RATE: f64 = 1_000_000.0;
+
+/// `value` if it is a number, else `default`, kept between `low` and `high`.
+fn sane(value: f64, default: f64, low: f64, high: f64) -> f64 {
+    if value.is_finite() {
+        value.clamp(low, high)
+    } else {
+        default
+    }
+}
+
+/// A duration of `seconds`, capped at a day (a rate near the floor must not overflow).
+fn seconds(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds.clamp(0.0, 86_400.0)).unwrap_or(Duration::from_secs(86_400))
+}
+
 /// How far back successes are counted to measure the rate the service allows.
 const MEASURED: Duration = Duration::from_secs(1);
 /// The most successes counted (far above any quota per second).
@@ -108,6 +137,9 @@ const MAX_COUNTED: usize = 10_000;
 #[derive(Debug)]
 pub(crate) struct Limiter {
     options: RateLimit,
+    /// The longest pause a 429 may impose on everyone (the retry policy's longest honoured
+    /// wait: a request asked to wait longer fails, and must not stall the others).
+    max_pause: Duration,
     state: Mutex<State>,
 }
 
@@ -121,8 +153,9 @@ struct State {
     /// `Retry-After`), so that the requests waiting then go at the rate from its end, not all
     /// at once.
     updated: Instant,
-    /// When the rate was last lowered.
-    lowered: Option<Instant>,
+    /// How many times the rate was lowered: a 429 to a request sent before the last lowering
+    /// says nothing new.
+    generation: u64,
     /// The rate the last 429 came at, which success climbs back to quickly.
     last_max: Option<f64>,
     /// When the successes of the last second came.
@@ -130,26 +163,37 @@ struct State {
 }
 
 impl Limiter {
-    /// A full bucket at the ceiling rate.
-    pub(crate) fn new(options: RateLimit) -> Self {
+    /// A full bucket at the ceiling rate; a 429 pauses everyone for at most `max_pause`.
+    pub(crate) fn new(options: RateLimit, max_pause: Duration) -> Self {
+        // The fields are public: every one is checked here, whatever built it.
+        let defaults = RateLimit::default();
+        let floor = sane(options.floor, defaults.floor, MIN_RATE, MAX_RATE);
         let options = RateLimit {
-            ceiling: options.ceiling.max(options.floor).max(f64::MIN_POSITIVE),
-            floor: options.floor.max(f64::MIN_POSITIVE),
-            burst: options.burst.max(1.0),
-            ..options
+            enabled: options.enabled,
+            floor,
+            ceiling: sane(options.ceiling, defaults.ceiling, floor, MAX_RATE),
+            burst: sane(options.burst, defaults.burst, 1.0, MAX_RATE),
+            decrease: sane(options.decrease, defaults.decrease, 0.05, 1.0),
+            increase: sane(options.increase, defaults.increase, 0.0, MAX_RATE),
         };
         let state = State {
             rate: options.ceiling,
             tokens: options.burst.min(options.ceiling.max(1.0)),
             updated: Instant::now(),
-            lowered: None,
+            generation: 0,
             last_max: None,
             successes: std::collections::VecDeque::new(),
         };
         Self {
             options,
+            max_pause,
             state: Mutex::new(state),
         }
+    }
+
+    /// Whether requests are paced.
+    pub(crate) fn enabled(&self) -> bool {
+        self.options.enabled
     }
 
     /// The rate now, in requests per second.
@@ -157,10 +201,11 @@ impl Limiter {
         self.state().rate
     }
 
-    /// Waits until a request may be sent, and takes its token.
-    pub(crate) async fn acquire(&self) {
+    /// Waits until a request may be sent, and takes its token; returns the rate's generation
+    /// when it went, for [`Limiter::throttled`].
+    pub(crate) async fn acquire(&self) -> u64 {
         if !self.options.enabled {
-            return;
+            return 0;
         }
         let wait = {
             let mut state = self.state();
@@ -169,7 +214,7 @@ impl Limiter {
             // The token is taken now, so that waiters leave in the order they came.
             state.tokens -= 1.0;
             let for_pause = state.updated.saturating_duration_since(now);
-            let for_token = Duration::from_secs_f64((-state.tokens).max(0.0) / state.rate);
+            let for_token = seconds((-state.tokens).max(0.0) / state.rate);
             for_pause + for_token
         };
         if !wait.is_zero() {
@@ -179,31 +224,44 @@ impl Limiter {
             );
             tokio::time::sleep(wait).await;
         }
+        // A pause that began while this request waited for its turn is waited out too.
+        loop {
+            let (pause, generation) = {
+                let state = self.state();
+                (
+                    state.updated.saturating_duration_since(Instant::now()),
+                    state.generation,
+                )
+            };
+            if pause.is_zero() {
+                return generation;
+            }
+            tokio::time::sleep(pause).await;
+        }
     }
 
-    /// A request was throttled (429), with the service's wait if it gave one: the rate is
-    /// lowered (once per burst of 429s) and every request waits that long.
-    pub(crate) fn throttled(&self, server_wait: Option<Duration>) {
+    /// A request sent at rate generation `sent` was throttled (429), with the service's wait
+    /// if it gave one: every request waits that long (at most `max_pause`), and the rate is
+    /// lowered unless it already was since that request went.
+    pub(crate) fn throttled(&self, server_wait: Option<Duration>, sent: u64) {
         if !self.options.enabled {
             return;
         }
         let mut state = self.state();
         let now = Instant::now();
         state.refill(now, self.options.burst);
-        let interval = Duration::from_secs_f64(1.0 / state.rate);
-        let pause = server_wait.unwrap_or(interval);
-        state.updated = state.updated.max(now + pause);
-        // A 429 within the pause of the last lowering answers a request sent before it.
-        let recent = state
-            .lowered
-            .is_some_and(|at| now.saturating_duration_since(at) < pause.max(interval));
-        if !recent {
+        let interval = seconds(1.0 / state.rate);
+        let pause = server_wait.unwrap_or(interval).min(self.max_pause);
+        if let Some(until) = now.checked_add(pause) {
+            state.updated = state.updated.max(until);
+        }
+        if sent == state.generation {
             let base = state
                 .success_rate(now)
                 .map_or(state.rate, |measured| state.rate.min(measured));
             state.last_max = Some(base);
             state.rate = (base * self.options.decrease).max(self.options.floor);
-            state.lowered = Some(now);
+            state.generation += 1;
             // What was let through at the old rate is owed at the new one.
             state.tokens = state.tokens.min(0.0);
             tracing::info!(
@@ -281,6 +339,13 @@ impl State {
 mod tests {
     use super::*;
 
+    /// The longest pause the tests' limiters allow.
+    const PAUSE: Duration = Duration::from_secs(120);
+
+    fn limiter(options: RateLimit) -> Limiter {
+        Limiter::new(options, PAUSE)
+    }
+
     /// Acquires `n` tokens one after another; returns when each was granted, from the start.
     async fn grant_times(limiter: &Limiter, n: usize) -> Vec<Duration> {
         let start = Instant::now();
@@ -294,7 +359,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_go_at_the_rate_after_a_burst() {
-        let limiter = Limiter::new(RateLimit::default().with_ceiling(10.0).with_burst(3.0));
+        let limiter = limiter(RateLimit::default().with_ceiling(10.0).with_burst(3.0));
         let times = grant_times(&limiter, 8).await;
         // Three at once, then one every 100 ms.
         assert!(times[..3].iter().all(|t| t.is_zero()), "{times:?}");
@@ -305,33 +370,34 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_429_lowers_the_rate_once_and_pauses_everyone() {
-        let limiter = Limiter::new(RateLimit::default().with_ceiling(10.0).with_burst(1.0));
-        limiter.acquire().await;
-        limiter.throttled(Some(Duration::from_secs(2)));
-        // The 429s of requests already in flight do not lower it again.
-        limiter.throttled(Some(Duration::from_secs(2)));
-        limiter.throttled(None);
+    async fn a_429_lowers_the_rate_once_per_generation_and_pauses_everyone() {
+        let limiter = limiter(RateLimit::default().with_ceiling(10.0).with_burst(1.0));
+        let sent = limiter.acquire().await;
+        limiter.throttled(Some(Duration::from_secs(2)), sent);
+        // The 429s of requests sent before the lowering do not lower it again.
+        limiter.throttled(Some(Duration::from_secs(2)), sent);
+        limiter.throttled(None, sent);
         assert!((limiter.rate() - 7.0).abs() < 1e-9, "{}", limiter.rate());
         let start = Instant::now();
-        limiter.acquire().await;
+        let sent = limiter.acquire().await;
         assert!(
             start.elapsed() >= Duration::from_secs(2),
             "{:?}",
             start.elapsed()
         );
-        // A 429 after the pause is news: lowered again.
+        // A 429 to a request sent after the lowering is news: lowered again.
         tokio::time::advance(Duration::from_secs(3)).await;
-        limiter.throttled(None);
+        limiter.throttled(None, sent);
         assert!((limiter.rate() - 4.9).abs() < 1e-9, "{}", limiter.rate());
         // With successes in the last second, from the rate they came at (3 in the last
         // second), not the 4.9 per second that was allowed.
         tokio::time::advance(Duration::from_secs(3)).await;
+        let sent = limiter.acquire().await;
         for _ in 0..3 {
             limiter.succeeded();
             tokio::time::advance(Duration::from_millis(300)).await;
         }
-        limiter.throttled(None);
+        limiter.throttled(None, sent);
         assert!(
             (limiter.rate() - 0.7 * 3.0).abs() < 0.01,
             "{}",
@@ -341,9 +407,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_waiting_out_a_pause_go_at_the_rate_from_its_end() {
-        let limiter = Limiter::new(RateLimit::default().with_ceiling(10.0).with_burst(1.0));
-        limiter.acquire().await;
-        limiter.throttled(Some(Duration::from_secs(1)));
+        let limiter = limiter(RateLimit::default().with_ceiling(10.0).with_burst(1.0));
+        let sent = limiter.acquire().await;
+        limiter.throttled(Some(Duration::from_secs(1)), sent);
         let times = grant_times(&limiter, 4).await;
         // The rate is 7 per second after the 429: one every 1/7 s from the pause's end.
         for (i, t) in times.iter().enumerate() {
@@ -353,14 +419,80 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn sustained_success_raises_the_rate_additively_up_to_the_ceiling() {
-        let limiter = Limiter::new(
+    async fn a_pause_that_begins_while_requests_wait_their_turn_holds_them_too() {
+        let limiter = std::sync::Arc::new(limiter(
+            RateLimit::default().with_ceiling(10.0).with_burst(1.0),
+        ));
+        let sent = limiter.acquire().await;
+        // Two requests queue for their turns (100 and 200 ms away)...
+        let start = Instant::now();
+        let waiting: Vec<_> = (0..2)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move {
+                    limiter.acquire().await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // ...when a 429 asks everyone to wait a second.
+        limiter.throttled(Some(Duration::from_secs(1)), sent);
+        for task in waiting {
+            let went = task.await.unwrap();
+            assert!(
+                went - start >= Duration::from_millis(1050),
+                "{:?}",
+                went - start
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_retry_after_pauses_no_longer_than_the_retry_policy_honours() {
+        let limiter = Limiter::new(RateLimit::default(), Duration::from_secs(120));
+        let sent = limiter.acquire().await;
+        limiter.throttled(Some(Duration::from_secs(u64::MAX)), sent);
+        let start = Instant::now();
+        limiter.acquire().await;
+        assert!(
+            start.elapsed() <= Duration::from_secs(121),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn options_out_of_range_are_made_sane() {
+        let wild = RateLimit {
+            enabled: true,
+            ceiling: f64::INFINITY,
+            floor: 1e-300,
+            burst: f64::NAN,
+            decrease: 7.0,
+            increase: -3.0,
+        };
+        let limiter = limiter(wild);
+        let sent = limiter.acquire().await;
+        limiter.throttled(None, sent);
+        let rate = limiter.rate();
+        assert!(rate.is_finite() && rate > 0.0, "{rate}");
+        limiter.succeeded();
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert!(limiter.rate() > 0.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sustained_success_climbs_back_then_probes_additively_up_to_the_ceiling() {
+        let limiter = limiter(
             RateLimit::default()
                 .with_ceiling(10.0)
                 .with_decrease(0.5)
                 .with_increase(1.0),
         );
-        limiter.throttled(None);
+        limiter.throttled(None, 0);
         assert!((limiter.rate() - 5.0).abs() < 1e-9);
         // A second of successes (5 at 5 per second) closes a good part of the gap to 10.
         for _ in 0..5 {
@@ -372,13 +504,7 @@ mod tests {
         }
         assert_eq!(limiter.rate(), 10.0);
         // Past the last 429's rate, the gain is `increase` per second: slow probing.
-        let probing = Limiter::new(
-            RateLimit::default()
-                .with_ceiling(1000.0)
-                .with_decrease(0.5)
-                .with_increase(1.0),
-        );
-        probing.throttled(None);
+        let probing = limiter_probing();
         for _ in 0..10_000 {
             probing.succeeded();
         }
@@ -391,16 +517,28 @@ mod tests {
         assert!((gained - 100.0 / after).abs() < 0.05, "{after} {gained}");
     }
 
+    fn limiter_probing() -> Limiter {
+        let probing = limiter(
+            RateLimit::default()
+                .with_ceiling(1000.0)
+                .with_decrease(0.5)
+                .with_increase(1.0),
+        );
+        probing.throttled(None, 0);
+        probing
+    }
+
     #[tokio::test(start_paused = true)]
     async fn repeated_429s_stop_at_the_floor_and_off_never_waits() {
-        let limiter = Limiter::new(RateLimit::default().with_ceiling(1.0));
+        let limiter = limiter(RateLimit::default().with_ceiling(1.0));
         for _ in 0..200 {
             tokio::time::advance(Duration::from_secs(60)).await;
-            limiter.throttled(None);
+            let sent = limiter.acquire().await;
+            limiter.throttled(None, sent);
         }
         assert_eq!(limiter.rate(), RateLimit::default().floor);
-        let off = Limiter::new(RateLimit::off().with_ceiling(1.0).with_burst(1.0));
-        off.throttled(Some(Duration::from_secs(60)));
+        let off = Limiter::new(RateLimit::off().with_ceiling(1.0).with_burst(1.0), PAUSE);
+        off.throttled(Some(Duration::from_secs(60)), 0);
         let start = Instant::now();
         for _ in 0..100 {
             off.acquire().await;
@@ -410,7 +548,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_waiters_share_one_rate() {
-        let limiter = std::sync::Arc::new(Limiter::new(
+        let limiter = std::sync::Arc::new(limiter(
             RateLimit::default().with_ceiling(20.0).with_burst(1.0),
         ));
         let start = Instant::now();

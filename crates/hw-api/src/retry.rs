@@ -87,6 +87,11 @@ impl RetryPolicy {
         self.max_attempts
     }
 
+    /// The longest wait a server may ask for that is honoured.
+    pub(crate) fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+
     /// How long to let a request whose outcome is unclear settle at the service before
     /// checking what it did: twice the first backoff.
     pub(crate) fn settle_delay(&self) -> Duration {

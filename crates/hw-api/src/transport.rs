@@ -106,8 +106,8 @@ impl Transport {
             http: Http::new(http, Service::Api, recorder),
             base,
             requests,
+            limiter: Limiter::new(rate, retry.max_retry_after()),
             retry,
-            limiter: Limiter::new(rate),
         }
     }
 
@@ -239,6 +239,8 @@ impl Transport {
         retry::run(&self.retry, op.id, |attempt| async move {
             let span = tracing::Span::current();
             span.record("attempts", attempt);
+            // Paced before the token is taken, so that a long pause does not send a stale one.
+            let generation = self.limiter.acquire().await;
             let lease = match self.tokens.get().await {
                 Ok(lease) => lease,
                 Err(source) => {
@@ -263,14 +265,16 @@ impl Transport {
                     }));
                 }
             };
-            self.limiter.acquire().await;
             let attempt_span = tracing::debug_span!(
                 "hw_api.attempt",
                 attempt,
                 http.response.status_code = Empty,
                 request_id = Empty,
-                rate_limit.per_second = self.limiter.rate(),
+                rate_limit.per_second = Empty,
             );
+            if self.limiter.enabled() {
+                attempt_span.record("rate_limit.per_second", self.limiter.rate());
+            }
             let outcome = self
                 .exchange(op, request, receive)
                 .instrument(attempt_span.clone())
@@ -290,7 +294,9 @@ impl Transport {
                     status: 429,
                     headers,
                     ..
-                }) => self.limiter.throttled(server_wait(headers, SystemTime::now())),
+                }) => self
+                    .limiter
+                    .throttled(server_wait(headers, SystemTime::now()), generation),
                 Err(_) => {}
             }
             let request_id = match &outcome {

@@ -258,15 +258,15 @@ async fn a_wait_past_the_deadline_fails_at_once_with_the_hint() {
     assert!(err.to_string().contains("retry after 30 s"), "{err}");
 }
 
-/// Product 1's first read is throttled for a second; product 2 is never throttled. Returns how
-/// long a read of product 2, started while product 1 waits out its 429, took.
+/// Product 1's first read is throttled for three seconds; product 2 is never throttled.
+/// Returns how long a read of product 2, started while product 1 waits out its 429, took.
 async fn read_during_anothers_429(rate: hw_api::RateLimit) -> Duration {
     use wiremock::matchers::path;
     let server = MockServer::start().await;
     let one = "/v2.0/my/hardware/products/1";
     Mock::given(method("GET"))
         .and(path(one))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3"))
         .up_to_n_times(1)
         .mount(&server)
         .await;
@@ -304,10 +304,10 @@ async fn read_during_anothers_429(rate: hw_api::RateLimit) -> Duration {
 
 #[tokio::test]
 async fn a_429_pauses_every_request_of_the_client_not_only_its_own() {
-    // The rest of the second the service asked for (a tenth of it went before the read).
+    // The rest of the three seconds the service asked for (wide margins: a loaded machine).
     let shared = read_during_anothers_429(hw_api::RateLimit::default()).await;
-    assert!(shared >= Duration::from_millis(700), "{shared:?}");
+    assert!(shared >= Duration::from_secs(2), "{shared:?}");
     // Without the shared rate, only the throttled request waits.
     let alone = read_during_anothers_429(hw_api::RateLimit::off()).await;
-    assert!(alone < Duration::from_millis(700), "{alone:?}");
+    assert!(alone < Duration::from_secs(2), "{alone:?}");
 }

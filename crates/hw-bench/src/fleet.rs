@@ -139,8 +139,8 @@ fn item(work: &Path, i: usize) -> Result<BatchItem, String> {
             .with_first_interval(Duration::from_millis(500))
             .with_max_interval(Duration::from_secs(2)),
     );
-    Ok(BatchItem {
-        store: Box::new(FileStateStore::beside(&package)),
+    Ok(BatchItem::new(
         plan,
-    })
+        Box::new(FileStateStore::beside(&package)),
+    ))
 }

@@ -20,7 +20,9 @@ Exit codes:
       again (submit: --submission ID continues with the one you keep)
   75  transient failure after retries (throttling, outages, an expired or refused SAS URL);
       re-run to resume
-  130 interrupted (Ctrl-C); re-run upload, download or submit to resume";
+  130 interrupted (Ctrl-C); re-run upload, download, submit or batch to resume
+batch exits 0 when every entry succeeded or was skipped, else with the most serious entry's
+code: 8, then 3, 6, 5, 4, 2, 1, 7, 75, 130";
 
 /// Ship drivers through the Microsoft Hardware Dev Center.
 ///

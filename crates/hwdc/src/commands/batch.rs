@@ -1,15 +1,21 @@
 //! `hwdc batch MANIFEST`: many packages at once on one client, each entry a `submit` with its
-//! own journal (`Client::ship_batch`), their requests sharing the client's paced rate. A
-//! re-run of the same manifest resumes each unfinished entry (its journal) and skips each
-//! finished one (recorded in `<manifest>.done.json` with its signed package's SHA-256).
+//! own journal (`Client::ship_batch`), their requests sharing the client's paced rate.
+//!
+//! Exactly once per entry: each entry's journal is `<out>.hwdc.json` (the outs are unique).
+//! When an entry finishes, its record (product, submission, the package's and the signed
+//! package's SHA-256) is written to `<manifest>.done.json` before its journal is removed, so
+//! that at every moment one of them says what was done. A re-run resumes each unfinished entry
+//! from its journal, skips each finished one whose signed package is unchanged, downloads again
+//! (from the recorded submission) one whose signed package is gone, and submits anew only an
+//! entry whose package changed.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hw_api::Error;
 use hw_api::batch::{BatchItem, BatchObserver};
-use hw_api::ship::{ShipEvent, ShipReport, StateLock};
+use hw_api::ship::{FileStateStore, ShipEvent, ShipReport, ShipState, StateLock, StateStore};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
@@ -63,8 +69,35 @@ fn default_kind() -> Kind {
 struct Done {
     product: u64,
     submission: u64,
+    /// The signed package (absolute).
     out: PathBuf,
+    /// The signed package's SHA-256.
     sha256: String,
+    /// The uploaded package's SHA-256 (a driver folder's CAB, packaged reproducibly).
+    package_sha256: String,
+}
+
+impl Done {
+    /// The record of a finished flow, from its last journal.
+    fn of(state: &ShipState, out: &Path) -> Option<Self> {
+        Some(Self {
+            product: state.product?.get(),
+            submission: state.submission?.get(),
+            out: out.to_owned(),
+            sha256: state.downloaded_sha256.clone()?,
+            package_sha256: state.package_sha256.clone(),
+        })
+    }
+}
+
+/// What an earlier run did with an entry.
+enum Earlier {
+    /// Nothing finished: a journal, if any, continues it.
+    Nothing,
+    /// Finished, and its signed package is as it was written.
+    Finished(Done),
+    /// Finished, but its signed package is gone or changed: downloaded again.
+    Download(Done),
 }
 
 /// One entry's outcome, as the summary shows it.
@@ -141,6 +174,8 @@ fn read_manifest(path: &Path) -> Result<Vec<Entry>, Failure> {
     let manifest: Manifest =
         toml::from_str(&text).map_err(|e| local(format!("{}: {e}", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));
+    // Absolute, so that a re-run from another folder names the same files.
+    let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
     let mut names = HashSet::new();
     let mut outs = HashSet::new();
     let mut entries = Vec::new();
@@ -154,8 +189,8 @@ fn read_manifest(path: &Path) -> Result<Vec<Entry>, Failure> {
         if entry.submission.is_some() && entry.product.is_none() {
             return Err(local(format!("{at}: `submission` needs `product`")));
         }
-        entry.file = base.join(&entry.file);
-        entry.out = base.join(&entry.out);
+        entry.file = absolute(base.join(&entry.file));
+        entry.out = absolute(base.join(&entry.out));
         if !names.insert(entry.name.clone()) {
             return Err(local(format!("{at}: another package has the same name")));
         }
@@ -184,11 +219,19 @@ fn as_submit(entry: &Entry, command: &Batch) -> Submit {
         name: entry.name.clone(),
         kind: entry.kind,
         out: entry.out.clone(),
-        state: None,
+        // One journal per entry, even when two entries upload the same file.
+        state: Some(journal(&entry.out)),
         restart: false,
         submission: entry.submission,
         wait: command.wait,
     }
+}
+
+/// An entry's journal: `<out>.hwdc.json`.
+fn journal(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".hwdc.json");
+    PathBuf::from(name)
 }
 
 /// `<manifest>.done.json`: the finished entries, by name.
@@ -202,51 +245,127 @@ impl DoneFile {
         let mut name = manifest.as_os_str().to_owned();
         name.push(".done.json");
         let path = PathBuf::from(name);
-        let entries = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Failure::Local {
-                kind: "file",
-                message: format!(
-                    "{} is not a record of finished entries: {e}",
-                    path.display()
-                ),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                return Err(Failure::Local {
-                    kind: "file",
-                    message: format!("cannot read {}: {e}", path.display()),
-                });
-            }
-        };
+        let entries = Self::read(&path).map_err(file_failure)?;
         Ok(Self {
             path,
             entries: Mutex::new(entries),
         })
     }
 
-    /// The record of `entry` if it finished and its signed package is still what it was.
-    fn finished(&self, entry: &Entry) -> Option<Done> {
-        let done = self.entries.lock().ok()?.get(&entry.name).cloned()?;
-        let same_out = done.out == entry.out;
-        let unchanged =
-            hw_api::digest::sha256_file(&entry.out).is_ok_and(|(_, sha256)| sha256 == done.sha256);
-        (same_out && unchanged).then_some(done)
+    /// The records on disk (none if there is no file yet).
+    fn read(path: &Path) -> Result<BTreeMap<String, Done>, String> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                format!(
+                    "{} is not a record of finished entries: {e}",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
     }
 
-    /// Records a finished entry, atomically (a temporary file renamed over the old one).
-    fn record(&self, name: &str, done: Done) -> Result<(), Failure> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+    fn entries(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Done>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What an earlier run did with `entry`, as the records on disk say now (another run may
+    /// have finished it meanwhile).
+    fn earlier(&self, entry: &Entry) -> Result<Earlier, Failure> {
+        let on_disk = Self::read(&self.path).map_err(file_failure)?;
+        let done = {
+            let mut entries = self.entries();
+            entries.extend(on_disk);
+            entries
+                .get(&entry.name)
+                .filter(|d| d.out == entry.out)
+                .cloned()
+        };
+        let Some(done) = done else {
+            return Ok(Earlier::Nothing);
+        };
+        // A file whose content changed is a new driver: submitted anew. (A driver folder is
+        // only packaged later, so its changes are not seen here: give a new driver a new name.)
+        if entry.file.is_file()
+            && hw_api::digest::sha256_file(&entry.file)
+                .is_ok_and(|(_, sha256)| sha256 != done.package_sha256)
+        {
+            return Ok(Earlier::Nothing);
+        }
+        let unchanged =
+            hw_api::digest::sha256_file(&entry.out).is_ok_and(|(_, sha256)| sha256 == done.sha256);
+        Ok(if unchanged {
+            Earlier::Finished(done)
+        } else {
+            Earlier::Download(done)
+        })
+    }
+
+    /// Records a finished entry, merged with what is on disk, atomically (a temporary file,
+    /// synced, renamed over the old one).
+    fn record(&self, name: &str, done: Done) -> Result<(), String> {
+        let mut entries = self.entries();
+        entries.extend(Self::read(&self.path)?);
         entries.insert(name.to_owned(), done);
-        let text = serde_json::to_vec_pretty(&*entries).unwrap_or_default();
+        let cannot =
+            |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", self.path.display());
+        let text = serde_json::to_vec_pretty(&*entries).map_err(|e| cannot(&e))?;
         let mut temporary = self.path.as_os_str().to_owned();
-        temporary.push(".tmp");
+        temporary.push(format!(".new-{}", std::process::id()));
         let temporary = PathBuf::from(temporary);
-        std::fs::write(&temporary, text)
-            .and_then(|()| std::fs::rename(&temporary, &self.path))
-            .map_err(|e| Failure::Local {
-                kind: "file",
-                message: format!("cannot write {}: {e}", self.path.display()),
-            })
+        let written = (|| {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&temporary)?;
+            file.write_all(&text)?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, &self.path)
+        })();
+        written.map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            cannot(&e)
+        })
+    }
+}
+
+/// A failure to read or write a local file.
+fn file_failure(message: String) -> Failure {
+    Failure::Local {
+        kind: "file",
+        message,
+    }
+}
+
+/// An entry's journal, which records the entry as finished before it is removed.
+struct EntryStore {
+    journal: FileStateStore,
+    done: Arc<DoneFile>,
+    name: String,
+    out: PathBuf,
+}
+
+impl StateStore for EntryStore {
+    fn load(&self) -> Result<Option<ShipState>, Error> {
+        self.journal.load()
+    }
+
+    fn save(&self, state: &ShipState) -> Result<(), Error> {
+        self.journal.save(state)
+    }
+
+    /// Records the finished entry first: if that fails, the journal stays, and a re-run finds
+    /// the flow done in it.
+    fn clear(&self) -> Result<(), Error> {
+        if let Some(done) = self.journal.load()?.and_then(|s| Done::of(&s, &self.out)) {
+            self.done
+                .record(&self.name, done)
+                .map_err(Error::StateMismatch)?;
+        }
+        self.journal.clear()
+    }
+
+    fn describe(&self) -> String {
+        self.journal.describe()
     }
 }
 
@@ -255,10 +374,6 @@ struct Lines<'a> {
     ctx: &'a Ctx,
     names: Vec<String>,
     bars: Vec<ProgressBar>,
-    done: &'a DoneFile,
-    entries: &'a [Entry],
-    /// Where each item of the batch is in `entries`.
-    positions: Vec<usize>,
 }
 
 impl Lines<'_> {
@@ -306,19 +421,7 @@ impl BatchObserver for Lines<'_> {
 
     fn finished(&self, index: usize, result: &Result<ShipReport, Error>) {
         match result {
-            Ok(report) => {
-                let entry = &self.entries[self.positions[index]];
-                let done = Done {
-                    product: report.product.get(),
-                    submission: report.submission.get(),
-                    out: entry.out.clone(),
-                    sha256: report.signed_sha256.clone(),
-                };
-                if let Err(e) = self.done.record(&entry.name, done) {
-                    self.ctx.out.error(&e);
-                }
-                self.tell(index, "signed".into());
-            }
+            Ok(_) => self.tell(index, "signed".into()),
             Err(e) => self.tell(index, format!("failed: {e}")),
         }
         if self.ctx.out.progress {
@@ -330,23 +433,48 @@ impl BatchObserver for Lines<'_> {
 /// Runs `batch`.
 pub async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
     let entries = read_manifest(&command.manifest)?;
-    let done = DoneFile::open(&command.manifest)?;
+    let done = Arc::new(DoneFile::open(&command.manifest)?);
     let config::Connected { client, account } = ctx.connect().await?;
     let mut outcomes: Vec<Option<Outcome>> = entries.iter().map(|_| None).collect();
     let mut items = Vec::new();
     let mut positions = Vec::new();
     let mut locks: Vec<StateLock> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
-        if let Some(finished) = done.finished(entry) {
+        let mut submit = as_submit(entry, &command);
+        match done.earlier(entry) {
+            Ok(Earlier::Finished(finished)) => {
+                outcomes[i] = Some(outcome(entry, "skipped", Some(&finished), None, None));
+                continue;
+            }
+            Ok(Earlier::Download(finished)) => {
+                // The same submission, downloaded again: never a second one.
+                submit.product = Some(finished.product);
+                submit.create_product = None;
+                submit.submission = Some(finished.submission);
+            }
+            Ok(Earlier::Nothing) => {}
+            Err(failure) => {
+                outcomes[i] = Some(outcome(entry, "failed", None, None, Some(&failure)));
+                continue;
+            }
+        }
+        let prepared = prepare(ctx, &client, &account, &submit).await;
+        // Under the journal's lock, look again: another run may have finished it meanwhile.
+        if prepared.is_ok()
+            && let Ok(Earlier::Finished(finished)) = done.earlier(entry)
+        {
             outcomes[i] = Some(outcome(entry, "skipped", Some(&finished), None, None));
             continue;
         }
-        match prepare(ctx, &client, &account, &as_submit(entry, &command)).await {
+        match prepared {
             Ok(Prepared { plan, store, lock }) => {
-                items.push(BatchItem {
-                    plan,
-                    store: Box::new(store),
-                });
+                let store = EntryStore {
+                    journal: store,
+                    done: done.clone(),
+                    name: entry.name.clone(),
+                    out: entry.out.clone(),
+                };
+                items.push(BatchItem::new(plan, Box::new(store)));
                 positions.push(i);
                 locks.push(lock);
             }
@@ -373,14 +501,7 @@ pub async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
             bar
         })
         .collect();
-    let lines = Lines {
-        ctx,
-        names,
-        bars,
-        done: &done,
-        entries: &entries,
-        positions: positions.clone(),
-    };
+    let lines = Lines { ctx, names, bars };
     let results = client
         .ship_batch(&items, usize::from(command.jobs), &lines)
         .await;
@@ -394,14 +515,10 @@ pub async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
                     submission: report.submission.get(),
                     out: entry.out.clone(),
                     sha256: report.signed_sha256.clone(),
+                    package_sha256: String::new(),
                 };
-                outcome(
-                    entry,
-                    "succeeded",
-                    Some(&finished),
-                    Some(report.download.bytes),
-                    None,
-                )
+                let bytes = Some(report.download.bytes);
+                outcome(entry, "succeeded", Some(&finished), bytes, None)
             }
             Err(e) => outcome(entry, "failed", None, None, Some(&Failure::from(e))),
         });
