@@ -229,7 +229,20 @@ struct Bench<'a> {
     report: String,
 }
 
-impl Bench<'_> {
+impl<'a> Bench<'a> {
+    /// A bench of `runs` runs per variant, the release binaries built, its work folder made.
+    fn new(root: &'a Path, runs: usize) -> Result<Self, TaskError> {
+        let work = root.join("target/bench");
+        std::fs::create_dir_all(&work).map_err(|e| fail(e.to_string()))?;
+        Ok(Self {
+            root,
+            bin: build(root)?,
+            work,
+            runs,
+            report: String::new(),
+        })
+    }
+
     /// Prints `text` and adds it to the report.
     fn line(&mut self, text: String) {
         println!("{text}");
@@ -241,15 +254,7 @@ impl Bench<'_> {
 /// `cargo xtask bench --fleet [--quick]`: P9 alone; the full size writes its block of
 /// BENCHMARKS.md.
 pub fn run_fleet(root: &Path, quick: bool) -> Result<(), TaskError> {
-    let work = root.join("target/bench");
-    std::fs::create_dir_all(&work).map_err(|e| fail(e.to_string()))?;
-    let mut b = Bench {
-        root,
-        bin: build(root)?,
-        work,
-        runs: 1,
-        report: String::new(),
-    };
+    let mut b = Bench::new(root, 1)?;
     fleet(&mut b, if quick { 20 } else { 200 })?;
     if !quick {
         write_block(root, FLEET_START, FLEET_END, &b.report)?;
@@ -259,15 +264,7 @@ pub fn run_fleet(root: &Path, quick: bool) -> Result<(), TaskError> {
 
 /// `cargo xtask bench [--quick]`: P1–P9; the full run writes BENCHMARKS.md.
 pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
-    let work = root.join("target/bench");
-    std::fs::create_dir_all(&work).map_err(|e| fail(e.to_string()))?;
-    let mut b = Bench {
-        root,
-        bin: build(root)?,
-        work,
-        runs: if quick { 1 } else { 5 },
-        report: String::new(),
-    };
+    let mut b = Bench::new(root, if quick { 1 } else { 5 })?;
     paging(&mut b, if quick { 10_000 } else { 100_000 })?;
     transfer(&mut b, if quick { 64 } else { 1024 })?;
     long_link(&mut b, if quick { 32 } else { 256 })?;

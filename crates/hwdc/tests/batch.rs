@@ -50,6 +50,19 @@ fn by_name(summary: &Value) -> std::collections::BTreeMap<String, Value> {
         .collect()
 }
 
+/// `hwdc --output json batch MANIFEST` with quick polls.
+async fn batch(sim: &hw_sim::SimHandle, home: &Path, manifest: &Path) -> Run {
+    let args = [
+        "--output",
+        "json",
+        "batch",
+        manifest.to_str().unwrap(),
+        "--poll",
+        "0.01",
+    ];
+    hwdc(sim, home, &args).await
+}
+
 fn quota_sim() -> SimConfig {
     SimConfig {
         rate_limit: Some(1200),
@@ -132,20 +145,7 @@ async fn two_entries_may_upload_the_same_file() {
         ));
     }
     std::fs::write(&manifest, text).unwrap();
-    let run = hwdc(
-        &sim,
-        &home.0,
-        &[
-            "--output",
-            "json",
-            "batch",
-            manifest.to_str().unwrap(),
-            "--poll",
-            "0.01",
-        ],
-    )
-    .await
-    .ok();
+    let run = batch(&sim, &home.0, &manifest).await.ok();
     for entry in by_name(&run.json()).values() {
         assert_eq!(entry["state"], "succeeded", "{entry}");
     }
@@ -156,19 +156,7 @@ async fn a_failed_entry_gives_its_code_and_leaves_the_others_shipped() {
     let sim = start(quick()).await;
     let home = Scratch::new("batch-fail");
     let manifest = manifest(&home.0, 3, Some(2));
-    let run = hwdc(
-        &sim,
-        &home.0,
-        &[
-            "--output",
-            "json",
-            "batch",
-            manifest.to_str().unwrap(),
-            "--poll",
-            "0.01",
-        ],
-    )
-    .await;
+    let run = batch(&sim, &home.0, &manifest).await;
     assert_eq!(run.code, 6, "{}", run.stderr);
     let entries = by_name(&serde_json::from_str(&run.stdout).unwrap());
     assert_eq!(entries["fleet-0"]["state"], "succeeded");
