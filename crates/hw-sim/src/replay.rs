@@ -542,8 +542,10 @@ impl Replay {
             })
             .flatten();
         let head = method == "HEAD";
-        // The body is read whole, so that the client's upload completes as it did.
-        let _ = axum::body::to_bytes(request.into_body(), usize::MAX).await;
+        // The body is read to its end (and dropped as it comes: a package may be large), so
+        // that the client's upload completes as it did.
+        let mut body = request.into_body().into_data_stream();
+        while let Some(Ok(_)) = futures_util::StreamExt::next(&mut body).await {}
         let target = if service == "blob" {
             without_sas_times(&target)
         } else {
