@@ -309,6 +309,11 @@ impl Replay {
         }
     }
 
+    /// The `/o{N}` prefixes of the recorded blob origins, for the start-up message.
+    pub(crate) fn blob_origins(&self) -> &[(String, String)] {
+        &self.blob_prefixes
+    }
+
     /// How the replay went so far.
     pub(crate) fn report(&self) -> ReplayReport {
         lock(&self.report).clone()
@@ -622,13 +627,6 @@ pub(crate) fn router(replay: Arc<Replay>, service: &'static str) -> Router {
             },
         )
         .with_state(replay)
-}
-
-impl Replay {
-    /// The `/o{N}` prefixes of the recorded blob origins, for the start-up message.
-    pub(crate) fn blob_origins(&self) -> &[(String, String)] {
-        &self.blob_prefixes
-    }
 }
 
 #[cfg(test)]

@@ -50,16 +50,20 @@ fn by_name(summary: &Value) -> std::collections::BTreeMap<String, Value> {
         .collect()
 }
 
-/// `hwdc --output json batch MANIFEST` with quick polls.
+/// The arguments of `hwdc --output json batch MANIFEST --jobs JOBS` with quick polls.
+fn batch_args(manifest: &Path, jobs: &str) -> Vec<String> {
+    let manifest = manifest.to_string_lossy();
+    [
+        "--output", "json", "batch", &manifest, "--jobs", jobs, "--poll", "0.01",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// `hwdc --output json batch MANIFEST` with quick polls and the default jobs.
 async fn batch(sim: &hw_sim::SimHandle, home: &Path, manifest: &Path) -> Run {
-    let args = [
-        "--output",
-        "json",
-        "batch",
-        manifest.to_str().unwrap(),
-        "--poll",
-        "0.01",
-    ];
+    let args = batch_args(manifest, "4");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     hwdc(sim, home, &args).await
 }
 
@@ -76,16 +80,8 @@ async fn a_batch_ships_every_entry_and_a_rerun_skips_them() {
     let sim = start(quota_sim()).await;
     let home = Scratch::new("batch");
     let manifest = manifest(&home.0, 5, None);
-    let args = [
-        "--output",
-        "json",
-        "batch",
-        manifest.to_str().unwrap(),
-        "--jobs",
-        "3",
-        "--poll",
-        "0.01",
-    ];
+    let args = batch_args(&manifest, "3");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let first = hwdc(&sim, &home.0, &args).await.ok();
     let entries = by_name(&first.json());
     assert_eq!(entries.len(), 5, "{}", first.stdout);
@@ -189,18 +185,10 @@ async fn a_killed_batch_resumes_each_entry_with_the_same_submission() {
     .await;
     let home = Scratch::new("batch-killed");
     let manifest = manifest(&home.0, 4, None);
-    let args = [
-        "--output",
-        "json",
-        "batch",
-        manifest.to_str().unwrap(),
-        "--jobs",
-        "4",
-        "--poll",
-        "0.01",
-    ];
+    let args = batch_args(&manifest, "4");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut killed = command(&sim, &home.0)
-        .args(args)
+        .args(&args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -226,7 +226,7 @@ impl Recorder {
                 .secrets
                 .read()
                 .unwrap_or_else(|p| p.into_inner());
-            scrub::known_in_line(&line, &secrets)
+            scrub::known(&line, &secrets)
         };
         let mut out = self.out();
         if out.error.is_some() {

@@ -206,7 +206,7 @@ fn form_fields(bytes: &[u8], secrets: &[SecretString]) -> BTreeMap<String, Strin
 
 /// `text` with each known secret replaced, as it is and in the forms it takes in a URL or a
 /// form (percent-encoded) and in JSON (escaped).
-fn known(text: &str, secrets: &[SecretString]) -> String {
+pub(super) fn known(text: &str, secrets: &[SecretString]) -> String {
     let mut out = text.to_owned();
     for secret in secrets {
         for form in forms(secret.expose_secret()) {
@@ -249,11 +249,6 @@ fn forms(secret: &str) -> [String; 5] {
         percent(false),
         escaped,
     ]
-}
-
-/// A written line with each known secret replaced once more: the last guard.
-pub(super) fn known_in_line(line: &str, secrets: &[SecretString]) -> String {
-    known(line, secrets)
 }
 
 /// Text with every JWT-shaped run (`eyJ…`, base64url segments joined by two dots or more)

@@ -510,15 +510,13 @@ pub async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
         outcomes[position] = Some(match result {
             Ok(report) => {
                 lock.remove();
-                let finished = Done {
-                    product: report.product.get(),
-                    submission: report.submission.get(),
-                    out: entry.out.clone(),
-                    sha256: report.signed_sha256.clone(),
-                    package_sha256: String::new(),
-                };
-                let bytes = Some(report.download.bytes);
-                outcome(entry, "succeeded", Some(&finished), bytes, None)
+                Outcome {
+                    product: Some(report.product.get()),
+                    submission: Some(report.submission.get()),
+                    signed_sha256: Some(report.signed_sha256),
+                    signed_bytes: Some(report.download.bytes),
+                    ..outcome(entry, "succeeded", None, None, None)
+                }
             }
             Err(e) => outcome(entry, "failed", None, None, Some(&Failure::from(e))),
         });
