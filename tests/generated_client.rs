@@ -132,7 +132,7 @@ async fn create_submission_posts_json_and_expects_201() {
 }
 
 #[tokio::test]
-async fn commit_submission_posts_without_a_body_and_expects_202() {
+async fn commit_submission_posts_an_empty_json_body_and_expects_202() {
     let (server, client) = server_and_client().await;
     Mock::given(method("POST"))
         .and(path(format!(
@@ -149,6 +149,9 @@ async fn commit_submission_posts_without_a_body_and_expects_202() {
     assert_eq!(accepted.status().as_u16(), 202);
     let received = &server.received_requests().await.unwrap()[0];
     assert!(received.body.is_empty());
+    // The hooks give it the headers of an empty JSON body, as the service wants them.
+    assert_eq!(received.headers["content-type"], "application/json");
+    assert_eq!(received.headers["content-length"], "0");
 }
 
 #[tokio::test]

@@ -187,6 +187,102 @@ async fn uploaded_submission(
     (product, submission, std::fs::read(&path).unwrap())
 }
 
+/// A file the service lists with a `null` URL is not available yet: lists and reads decode it,
+/// and the flows that need its URL read the submission again until it is there, or until their
+/// deadline; a file of another kind that is not listed at all fails at once.
+#[tokio::test]
+async fn files_listed_without_their_url_yet_are_read_again() {
+    const WITHHELD: u32 = 12;
+    let sim = TestSim::start(SimConfig {
+        step_duration: Duration::from_millis(20),
+        withhold_urls: WITHHELD,
+        ..SimConfig::default()
+    })
+    .await;
+    let patient = |wait: WaitOptions| {
+        sim.client_builder()
+            .transfer_options(small_blocks())
+            .file_url_wait(wait)
+            .build()
+            .unwrap()
+    };
+    let client = patient(quick_wait());
+    let product = new_product(&client, "not yet").await;
+    let created = client
+        .create_submission_once(product, &initial("v1"))
+        .await
+        .unwrap();
+    let item_urls = |s: &hw_api::types::Submission| -> Vec<bool> {
+        s.downloads
+            .iter()
+            .flat_map(|d| d.items.iter())
+            .map(|i| i.url.is_some())
+            .collect()
+    };
+    assert_eq!(
+        item_urls(&created),
+        vec![false],
+        "the create's answer lists it without a URL"
+    );
+    let listed: Vec<_> = client
+        .list_submissions(product)
+        .try_collect()
+        .await
+        .expect("a list with a null URL decodes");
+    assert_eq!(item_urls(&listed[0]), vec![false]);
+    // The upload reads the submission until the URL is there.
+    let left = sim.submission(created.id.get()).unwrap().urls_withheld;
+    assert!(left > 0, "some reads are still withheld");
+    let reads_before = sim.requests("getSubmission");
+    let (_dir, path) = package("not-yet", 300 * KIB as usize, b"PK");
+    client
+        .upload_package(product, created.id, &path, &Silent)
+        .await
+        .unwrap();
+    let reads = sim.requests("getSubmission") - reads_before;
+    assert_eq!(
+        u64::from(left) + 1,
+        reads,
+        "the withheld reads, then the one with the URL"
+    );
+    assert_eq!(sim.submission(created.id.get()).unwrap().urls_withheld, 0);
+    let blob = sim
+        .blob(&sim.submission(created.id.get()).unwrap().package_blob)
+        .expect("the package was uploaded");
+    assert_eq!(blob.len(), 300 * KIB as usize);
+    // Not listed at all, and not the package to upload: no wait.
+    let started = std::time::Instant::now();
+    let err = client
+        .download_url(product, created.id, DownloadType::SignedPackage)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert_eq!(sim.requests("getSubmission") - reads_before, reads + 1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A URL that stays unavailable past the deadline fails, naming the file.
+    let hurried = patient(
+        WaitOptions::default()
+            .with_first_interval(Duration::from_millis(50))
+            .with_max_interval(Duration::from_millis(50))
+            .with_deadline(Some(Duration::from_millis(120))),
+    );
+    let other = new_product(&hurried, "never").await;
+    let second = hurried
+        .create_submission(other, &initial("v1"))
+        .await
+        .unwrap();
+    let err = hurried
+        .upload_package(other, second.id, &path, &Silent)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("initialPackage"), "{err}");
+    let left = sim.submission(second.id.get()).unwrap().urls_withheld;
+    assert!(
+        left > 0 && left < WITHHELD - 1,
+        "read again until the deadline: {left} left"
+    );
+}
+
 #[tokio::test]
 async fn the_whole_flow_from_product_to_published_label() {
     let sim = sim_with(Vec::new()).await;
@@ -399,6 +495,8 @@ async fn an_expired_sas_url_is_refused_before_sending_and_a_fresh_one_works() {
         .unwrap();
     let stale = submission.downloads.unwrap().items[0]
         .url
+        .as_ref()
+        .expect("a URL")
         .expose()
         .to_owned();
     tokio::time::sleep(Duration::from_millis(2100)).await;

@@ -158,7 +158,10 @@ fn debug_output_of_resources_hides_sas_signatures() {
         !shown.contains("TOPSECRETSIG") && !shown.contains("ALSOSECRET"),
         "{shown}"
     );
-    let url = &submission.downloads.as_ref().unwrap().items[0].url;
+    let url = &submission.downloads.as_ref().unwrap().items[0]
+        .url
+        .as_ref()
+        .expect("a URL");
     assert!(
         url.expose().ends_with("sig=TOPSECRETSIG"),
         "the real URL is kept for requests"
@@ -168,5 +171,31 @@ fn debug_output_of_resources_hides_sas_signatures() {
             .unwrap()
             .contains("TOPSECRETSIG"),
         "and written back unchanged"
+    );
+}
+
+/// A list whose item names a file not available yet (`url: null`), as the service sends it:
+/// it decodes, the file is kept without a URL, and it is written back as `null`.
+#[test]
+fn a_file_without_its_url_yet_decodes_and_is_written_back_as_null() {
+    let page: hw_api_gen::types::SubmissionList = serde_json::from_value(json!({
+        "value": [{
+            "id": 1152921504621465124u64, "productId": 14631253285588838u64, "name": "v1",
+            "downloads": {"items": [
+                {"type": "initialPackage", "url": null},
+                {"type": "signedPackage", "url": "https://a.blob.core.windows.net/c/s?sv=2019-12-12&sr=b&sp=r&sig=S"}
+            ], "messages": []}
+        }],
+        "links": []
+    }))
+    .expect("a null URL is not an error");
+    let items = &page.value[0].downloads.as_ref().unwrap().items;
+    assert_eq!(items[0].type_, DownloadType::InitialPackage);
+    assert!(items[0].url.is_none());
+    assert!(items[1].url.is_some());
+    let written = serde_json::to_value(&page).unwrap();
+    assert_eq!(
+        written["value"][0]["downloads"]["items"][0],
+        json!({"type": "initialPackage", "url": null})
     );
 }

@@ -27,6 +27,8 @@ async fn upload_url(sim: &TestSim) -> String {
         .find(|i| i.type_ == DownloadType::InitialPackage)
         .unwrap()
         .url
+        .as_ref()
+        .expect("a URL")
         .expose()
         .to_owned()
 }

@@ -44,7 +44,7 @@ fn package_url(submission: &hw_api::types::Submission) -> String {
         .iter()
         .find(|i| i.type_ == DownloadType::InitialPackage)
         .expect("initialPackage");
-    item.url.expose().to_owned()
+    item.url.as_ref().expect("a URL").expose().to_owned()
 }
 
 #[tokio::test]
@@ -203,6 +203,87 @@ async fn wrong_media_type_is_415_and_invalid_input_is_422() {
     assert_eq!(body["error"]["code"], "invalidInput");
 }
 
+/// A bodiless POST or PUT needs the JSON media type, as the service's gateway wants it
+/// (`docs/service-notes.md`, "Hardware API: base URL and headers"); a preprod upload needs the
+/// package's. A refused request changes nothing.
+#[tokio::test]
+async fn bodiless_requests_need_the_json_media_type_and_a_preprod_upload_its_own() {
+    let sim = TestSim::quick().await;
+    let product = Id(sim.add_product("p"));
+    let client = sim.client();
+    let created = client
+        .create_submission(product, &new_submission("v1", SubmissionType::Initial))
+        .await
+        .unwrap();
+    let submission = format!(
+        "{}/hardware/products/{product}/submissions/{}",
+        sim.api_url(),
+        created.id
+    );
+    let labels = format!("{submission}/shippingLabels/1");
+    let http = reqwest::Client::new();
+    let token = sim.issue_token();
+    let send = |method: reqwest::Method, url: String, media: Option<&'static str>| {
+        let mut request = http.request(method, url).bearer_auth(&token);
+        if let Some(media) = media {
+            request = request.header("content-type", media);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let bodiless = [
+        (reqwest::Method::POST, format!("{submission}/commit")),
+        (
+            reqwest::Method::POST,
+            format!("{submission}/createpublishermetadata"),
+        ),
+        (reqwest::Method::PUT, format!("{labels}/cancel")),
+    ];
+    for (method, url) in &bodiless {
+        for media in [None, Some("text/plain"), Some("application/octet-stream")] {
+            let refused = send(method.clone(), url.clone(), media).await;
+            assert_eq!(
+                refused.status().as_u16(),
+                415,
+                "{method} {url} with {media:?}"
+            );
+            let body: serde_json::Value = refused.json().await.unwrap();
+            assert_eq!(body["statusCode"], 415, "the gateway's shape: {body}");
+        }
+        // The right media type (a charset parameter aside) gets past it, to the rules.
+        let passed = send(
+            method.clone(),
+            url.clone(),
+            Some("application/json; charset=utf-8"),
+        )
+        .await;
+        assert_ne!(passed.status().as_u16(), 415, "{method} {url}");
+    }
+    let current = client.get_submission(product, created.id).await.unwrap();
+    assert_eq!(
+        current.commit_status,
+        Some(CommitStatus::CommitPending),
+        "a refused commit changed nothing, and the accepted one was refused for the missing package"
+    );
+    let preprod = format!("{}/hardware/preprod/packages", sim.api_url());
+    for media in [None, Some("application/json")] {
+        let refused = send(reqwest::Method::PUT, preprod.clone(), media).await;
+        assert_eq!(
+            refused.status().as_u16(),
+            415,
+            "preprod upload with {media:?}"
+        );
+    }
+    let uploaded = http
+        .put(&preprod)
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .body("MSCF a package")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status().as_u16(), 200);
+}
+
 #[tokio::test]
 async fn commit_rules_and_the_workflow_to_a_signed_package() {
     let sim = TestSim::quick().await;
@@ -278,7 +359,9 @@ async fn commit_rules_and_the_workflow_to_a_signed_package() {
         .iter()
         .find(|i| i.type_ == DownloadType::SignedPackage)
         .unwrap()
-        .url;
+        .url
+        .clone()
+        .expect("a URL");
     let signed = reqwest::get(signed_url.expose())
         .await
         .unwrap()
@@ -290,7 +373,9 @@ async fn commit_rules_and_the_workflow_to_a_signed_package() {
         .iter()
         .find(|i| i.type_ == DownloadType::DriverMetadata)
         .unwrap()
-        .url;
+        .url
+        .clone()
+        .expect("a URL");
     let metadata: serde_json::Value = reqwest::get(metadata_url.expose())
         .await
         .unwrap()

@@ -98,7 +98,7 @@ impl Conformance {
         if !self.validators.contains_key(name) {
             let root = json!({
                 "$ref": format!("#/components/schemas/{name}"),
-                "components": self.spec["components"].clone(),
+                "components": json_schema(&self.spec["components"]),
             });
             let validator =
                 jsonschema::validator_for(&root).map_err(|e| format!("schema {name}: {e}"))?;
@@ -108,8 +108,51 @@ impl Conformance {
     }
 }
 
+/// `value` with OpenAPI 3.0's `nullable: true` written as JSON Schema has it, which the
+/// validator reads: the schema, or `null`.
+fn json_schema(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut converted: serde_json::Map<String, Value> = map
+                .iter()
+                .filter(|(key, _)| key.as_str() != "nullable")
+                .map(|(key, v)| (key.clone(), json_schema(v)))
+                .collect();
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                let description = converted.remove("description");
+                let mut either = json!({"anyOf": [converted, {"type": "null"}]});
+                if let Some(description) = description {
+                    either["description"] = description;
+                }
+                either
+            } else {
+                Value::Object(converted)
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(json_schema).collect()),
+        other => other.clone(),
+    }
+}
+
 impl Default for Conformance {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nullable_schema_admits_null_and_only_then() {
+        let nullable = json!({"allOf": [{"type": "string"}], "nullable": true});
+        let validator = jsonschema::validator_for(&json_schema(&nullable)).unwrap();
+        assert!(validator.is_valid(&json!(null)));
+        assert!(validator.is_valid(&json!("a")));
+        assert!(!validator.is_valid(&json!(1)));
+        let plain = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        let validator = jsonschema::validator_for(&json_schema(&plain)).unwrap();
+        assert!(!validator.is_valid(&json!({"a": null})));
     }
 }

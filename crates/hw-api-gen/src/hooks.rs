@@ -6,7 +6,9 @@
 //!
 //! 1. `pre` removes the `api-version` header progenitor adds to every request (the service has
 //!    no such header, and a real gateway might object to it; `docs/service-notes.md`,
-//!    "Progenitor: api-version header and error decoding");
+//!    "Progenitor: api-version header and error decoding"), and sends a POST or PUT without a
+//!    body as an empty JSON request, as the service wants it (progenitor sets a content type
+//!    only for a body; `docs/service-notes.md`, "Hardware API: base URL and headers");
 //! 2. `exec` hands the finished request to the call's capture, when it has one, instead of
 //!    sending it. hw-api sends every request itself, through one transport (token, retries,
 //!    bounded reads, decoding); the generated methods are its typed request builders. Without a
@@ -68,6 +70,7 @@ impl ClientHooks<Hooks> for Client {
         _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         request.headers_mut().remove("api-version");
+        declare_empty_body(request);
         Ok(())
     }
 
@@ -85,6 +88,25 @@ impl ClientHooks<Hooks> for Client {
             None => self.client().execute(request).await,
         }
     }
+}
+
+/// Gives a POST or PUT that has no body (commit, publisher metadata, a label's cancel) the
+/// headers of an empty JSON body, `Content-Type: application/json` and `Content-Length: 0`: the
+/// service answers 415 without them. A request with a body keeps the media type its generated
+/// call set from the spec.
+fn declare_empty_body(request: &mut reqwest::Request) {
+    use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+    let sends = matches!(
+        *request.method(),
+        reqwest::Method::POST | reqwest::Method::PUT
+    );
+    if !sends || request.body().is_some() {
+        return;
+    }
+    let headers = request.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    *request.body_mut() = Some(reqwest::Body::from(Vec::new()));
 }
 
 /// A request built by a generated call, with the type its success decodes to.

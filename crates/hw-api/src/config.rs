@@ -15,6 +15,7 @@ use crate::record::Recorder;
 use crate::retry::RetryPolicy;
 use crate::transfer::TransferOptions;
 use crate::transport::Transport;
+use crate::wait::WaitOptions;
 
 /// The production API, version 2.0.
 pub const DEFAULT_BASE_URL: &str = "https://manage.devcenter.microsoft.com/v2.0/my";
@@ -35,6 +36,7 @@ pub struct ClientBuilder {
     max_pages: u32,
     rate: RateLimit,
     recorder: Option<Recorder>,
+    file_url_wait: WaitOptions,
 }
 
 impl Default for ClientBuilder {
@@ -50,6 +52,7 @@ impl Default for ClientBuilder {
             max_pages: crate::pager::DEFAULT_MAX_PAGES,
             rate: RateLimit::default(),
             recorder: None,
+            file_url_wait: default_file_url_wait(),
         }
     }
 }
@@ -131,6 +134,14 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a flow reads a submission again for a file's URL that is not available yet
+    /// (listed with a `null` URL, or a new submission's package URL not listed yet); see
+    /// [`Client::download_url`]. Default: 1 s growing to 10 s, for at most 5 minutes.
+    pub fn file_url_wait(mut self, options: WaitOptions) -> Self {
+        self.file_url_wait = options;
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let trimmed = self.base_url.trim_end_matches('/');
@@ -172,6 +183,15 @@ impl ClientBuilder {
             blob,
             transfer: self.transfer,
             max_pages: self.max_pages,
+            file_url_wait: self.file_url_wait,
         }))
     }
+}
+
+/// The default of [`ClientBuilder::file_url_wait`].
+fn default_file_url_wait() -> WaitOptions {
+    WaitOptions::default()
+        .with_first_interval(Duration::from_secs(1))
+        .with_max_interval(Duration::from_secs(10))
+        .with_deadline(Some(Duration::from_secs(300)))
 }

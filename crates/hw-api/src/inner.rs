@@ -2,6 +2,7 @@
 
 use crate::transfer::TransferOptions;
 use crate::transport::Transport;
+use crate::wait::WaitOptions;
 
 /// What the clones of a client share. No methods of its own: requests go through `api`,
 /// package transfers through `blob`.
@@ -14,4 +15,6 @@ pub(crate) struct Inner {
     pub(crate) transfer: TransferOptions,
     /// The most pages a list may have.
     pub(crate) max_pages: u32,
+    /// How long a flow waits for a file's URL that is not available yet.
+    pub(crate) file_url_wait: WaitOptions,
 }

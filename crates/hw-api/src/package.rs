@@ -145,24 +145,50 @@ impl Client {
         Ok((sas, blob))
     }
 
-    /// The URL of the submission's download of `kind`, read now.
+    /// The URL of the submission's file of `kind`, read now. A file the submission lists with
+    /// a `null` URL is not available yet, and neither is the package to upload of a submission
+    /// that lists no `initialPackage` yet (a new submission's answer may lack it): the
+    /// submission is read again, at growing intervals, for at most
+    /// [`ClientBuilder::file_url_wait`](crate::ClientBuilder::file_url_wait). A file of
+    /// another kind that the submission does not list (a signed package before signing, say) is
+    /// [`Error::InvalidRequest`] at once; so is one still unavailable at the deadline.
     pub async fn download_url(
         &self,
         product: Id,
         submission: Id,
         kind: DownloadType,
     ) -> Result<String, Error> {
-        let current = self.get_submission(product, submission).await?;
-        current
-            .downloads
-            .iter()
-            .flat_map(|d| d.items.iter())
-            .find(|item| item.type_ == kind)
-            .map(|item| item.url.expose().to_owned())
-            .ok_or_else(|| Error::InvalidRequest {
+        let options = &self.inner().file_url_wait;
+        let what = format!("the {kind} URL of submission {submission}");
+        let mut poller = crate::wait::Poller::new(options);
+        loop {
+            let current = self.get_submission(product, submission).await?;
+            let listed = current
+                .downloads
+                .iter()
+                .flat_map(|d| d.items.iter())
+                .filter(|item| item.type_ == kind);
+            let mut pending = kind == DownloadType::InitialPackage;
+            for item in listed {
+                match &item.url {
+                    Some(url) => return Ok(url.expose().to_owned()),
+                    None => pending = true,
+                }
+            }
+            let unavailable = || Error::InvalidRequest {
                 operation: "getSubmission",
                 message: format!("submission {submission} offers no {kind} download (yet)"),
-            })
+            };
+            if !pending {
+                return Err(unavailable());
+            }
+            tracing::debug!(%submission, %kind, "the file's URL is not available yet");
+            if let Err(Error::WaitTimedOut { .. }) =
+                poller.pause(&what, "not available yet".to_owned()).await
+            {
+                return Err(unavailable());
+            }
+        }
     }
 
     /// The submission's driver metadata, downloaded and parsed.

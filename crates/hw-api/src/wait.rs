@@ -182,7 +182,7 @@ impl Client {
                 .downloads
                 .iter()
                 .flat_map(|d| d.items.iter())
-                .any(|i| i.type_ == DownloadType::SignedPackage),
+                .any(|i| i.type_ == DownloadType::SignedPackage && i.url.is_some()),
             error_report: None,
         };
         let not_committed = current
@@ -219,7 +219,7 @@ impl Client {
 
 /// Growing pauses between reads, up to a deadline; the last pause ends at the deadline so that
 /// one more read happens there.
-struct Poller<'a> {
+pub(crate) struct Poller<'a> {
     options: &'a WaitOptions,
     started: tokio::time::Instant,
     pause: Duration,
@@ -229,7 +229,7 @@ struct Poller<'a> {
 const MIN_PAUSE: Duration = Duration::from_millis(10);
 
 impl<'a> Poller<'a> {
-    fn new(options: &'a WaitOptions) -> Self {
+    pub(crate) fn new(options: &'a WaitOptions) -> Self {
         Self {
             options,
             started: tokio::time::Instant::now(),
@@ -238,7 +238,7 @@ impl<'a> Poller<'a> {
     }
 
     /// Pauses before the next read, or fails when the deadline has passed.
-    async fn pause(&mut self, what: &str, last: String) -> Result<(), Error> {
+    pub(crate) async fn pause(&mut self, what: &str, last: String) -> Result<(), Error> {
         let waited = self.started.elapsed();
         let remaining = self
             .options
@@ -286,7 +286,7 @@ fn submission_outcome(what: &str, current: Submission) -> Outcome<Submission> {
         .downloads
         .iter()
         .flat_map(|d| d.items.iter())
-        .any(|i| i.type_ == DownloadType::SignedPackage);
+        .any(|i| i.type_ == DownloadType::SignedPackage && i.url.is_some());
     let failed = current.commit_status == Some(CommitStatus::CommitFailed)
         || state == Some(WorkflowState::Failed);
     if failed {

@@ -132,7 +132,8 @@ pub async fn prepare(base: &str, token: &str) -> Result<String, String> {
     submission
         .downloads
         .and_then(|d| d.items.into_iter().next())
-        .map(|i| i.url.expose().to_owned())
+        .and_then(|i| i.url)
+        .map(|url| url.expose().to_owned())
         .ok_or_else(|| "no upload URL".into())
 }
 

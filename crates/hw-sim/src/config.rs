@@ -158,6 +158,10 @@ pub struct SimConfig {
     /// Serve this recorded trace instead of the simulated API and blob storage
     /// ([`crate::replay`]); the token endpoint stays the simulator's.
     pub replay: Option<crate::replay::Trace>,
+    /// Each new submission's files are listed with `url: null` in its first this many
+    /// appearances in an answer (its create, gets, and lists, which then show its `downloads`
+    /// too), as the service lists a file that is not available yet.
+    pub withhold_urls: u32,
 }
 
 impl Default for SimConfig {
@@ -189,6 +193,7 @@ impl Default for SimConfig {
             replay: None,
             rate_limit: None,
             rate_limit_burst: None,
+            withhold_urls: 0,
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct SubmissionRecord {
     pub fail_at: Option<usize>,
     /// Whether the error report of a failed submission was written.
     pub report_made: bool,
+    /// In how many more answers its files' URLs are `null` (`SimConfig::withhold_urls`).
+    pub urls_withheld: u32,
 }
 
 /// A shipping label and its workflow.
@@ -194,6 +196,7 @@ impl Store {
             committed_at: None,
             fail_at: None,
             report_made: false,
+            urls_withheld: 0,
         };
         self.submissions.insert(id, record);
         id

@@ -382,6 +382,93 @@ async fn submit_runs_the_whole_flow_and_a_rerun_resumes() {
     );
 }
 
+/// The service can list a new submission's package URL as `null` for a while: `submissions
+/// create` shows it so, the list it reads first decodes it, and `submit` reads the submission
+/// again until the URL is there, then goes on to the signed package.
+#[tokio::test(flavor = "multi_thread")]
+async fn submit_waits_for_an_upload_url_that_is_not_available_yet() {
+    let sim = start(SimConfig {
+        withhold_urls: 4,
+        ..quick()
+    })
+    .await;
+    let home = Scratch::new("withheld");
+    let product = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "--output", "json", "products", "create", "--name", "Withheld",
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    let product = id(&product);
+    let created = create_submission(&sim, &home.0, &product).await;
+    assert_eq!(
+        created["downloads"]["items"][0],
+        serde_json::json!({"type": "initialPackage", "url": null}),
+        "{created}"
+    );
+    // A second submission lists the first, whose URL is still withheld, before it creates.
+    let listed = hwdc(
+        &sim,
+        &home.0,
+        &["--output", "json", "submissions", "list", &product],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(
+        listed[0]["downloads"]["items"][0]["url"],
+        Value::Null,
+        "{listed}"
+    );
+
+    let package = home.file("driver.cab", 50_000, b"PK");
+    let out = home.0.join("signed.cab");
+    let done = hwdc(
+        &sim,
+        &home.0,
+        &[
+            "-vv",
+            "--output",
+            "json",
+            "submit",
+            "--no-check",
+            package.to_str().unwrap(),
+            "--create-product",
+            "Also withheld",
+            "--name",
+            "1.0",
+            "--out",
+            out.to_str().unwrap(),
+            "--poll",
+            "0.01",
+        ],
+    )
+    .await
+    .ok();
+    assert!(
+        done.stderr.contains("the file's URL is not available yet"),
+        "the upload read the submission again: {}",
+        done.stderr
+    );
+    let done = done.json();
+    let submission: u64 = done["submission"].as_u64().expect("a submission id");
+    let record = sim.submission(submission).expect("the submission");
+    assert_eq!(record.urls_withheld, 0, "every withheld read was made");
+    assert_eq!(
+        sim.blob(&record.package_blob).map(|b| b.len()),
+        Some(50_000),
+        "the package was uploaded once the URL was there"
+    );
+    assert_eq!(
+        done["bytes"].as_u64(),
+        Some(std::fs::metadata(&out).unwrap().len())
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_runs_start_to_finish() {
     let home = Scratch::new("demo");

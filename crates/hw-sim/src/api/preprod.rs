@@ -7,12 +7,12 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::errors::{functional, gateway};
+use super::errors::functional;
 use super::prefix;
 use crate::shared::Shared;
 use crate::state::{self, PreprodRecord};
@@ -78,23 +78,12 @@ fn render(sim: &Shared, record: &PreprodRecord) -> Value {
 pub async fn upload(
     State(sim): State<Arc<Shared>>,
     Path(version): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if let Err(e) = prefix(&sim, &version) {
         return e;
     }
-    let binary = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("application/octet-stream"));
-    if !binary {
-        return gateway(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported Media Type",
-            &sim.activity_id(),
-        );
-    }
+    // Its media type was judged before (`api::media_type`).
     if body.is_empty() {
         return super::errors::validation(&[("body", "The package is empty.")]);
     }

@@ -116,6 +116,9 @@ pub async fn create(
     }
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let id = store.insert_submission(product, name, kind, created);
+    if let Some(record) = store.submissions.get_mut(&id) {
+        record.urls_withheld = sim.config.withhold_urls;
+    }
     let submission = render(&sim, &mut store, &prefix, id, true);
     (StatusCode::CREATED, Json(submission)).into_response()
 }
@@ -248,13 +251,25 @@ fn render(sim: &Shared, store: &mut Store, prefix: &str, id: u64, detail: bool) 
             {"href": format!("{me}/commit"), "rel": "commit_submission", "method": "POST"},
         ],
     });
-    if detail {
-        let outputs = outputs::downloads(sim, store, &record, &progress);
-        let mut status = json!({"currentStep": progress.step, "state": progress.state, "messages": outputs.messages});
-        if let Some(report) = &outputs.error_report {
-            status["errorReport"] = json!(report);
+    let withheld = record.urls_withheld > 0;
+    if detail || withheld {
+        let mut outputs = outputs::downloads(sim, store, &record, &progress);
+        if withheld {
+            // Listed, but not available yet.
+            for item in &mut outputs.items {
+                item["url"] = Value::Null;
+            }
+            if let Some(r) = store.submissions.get_mut(&id) {
+                r.urls_withheld -= 1;
+            }
         }
-        value["workflowStatus"] = status;
+        if detail {
+            let mut status = json!({"currentStep": progress.step, "state": progress.state, "messages": outputs.messages});
+            if let Some(report) = &outputs.error_report {
+                status["errorReport"] = json!(report);
+            }
+            value["workflowStatus"] = status;
+        }
         value["downloads"] = json!({"items": outputs.items, "messages": []});
     }
     serde_json::from_value(value).expect("a well-formed submission")

@@ -92,6 +92,10 @@ struct Args {
     /// How many requests the quota lets through at once (default: one second's worth).
     #[arg(long, value_name = "REQUESTS", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit_burst: Option<u32>,
+    /// Show each new submission's files with `url: null` in its first N appearances in an
+    /// answer (create, get, list), as the service does while a file is not available yet.
+    #[arg(long, value_name = "READS", default_value_t = 0)]
+    withhold_urls: u32,
 }
 
 /// The DER certificates of the PEM files at `paths`.
@@ -120,6 +124,7 @@ async fn main() -> std::io::Result<()> {
         replay,
         rate_limit: args.rate_limit,
         rate_limit_burst: args.rate_limit_burst,
+        withhold_urls: args.withhold_urls,
         api_addr: args.addr,
         token_addr: args.token_addr,
         blob_addr: args.blob_addr,

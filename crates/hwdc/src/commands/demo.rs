@@ -106,7 +106,7 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
         .downloads
         .as_ref()
         .and_then(|d| d.items.first())
-        .map(|i| i.url.clone())
+        .and_then(|i| i.url.clone())
         .unwrap_or_default();
     say(format!(
         "   submission {} created; upload URL {} (its signature is never shown).\n",
