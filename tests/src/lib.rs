@@ -5,6 +5,7 @@
 pub mod azurite;
 pub mod cabextract;
 pub mod conformance;
+pub mod metadata;
 pub mod sim;
 pub mod tempdir;
 

@@ -1,8 +1,8 @@
 //! What CI systems and Azure hosts give a job to sign in with, simulated on the token endpoint's
 //! server: a GitHub Actions-style and an Azure Pipelines-style OIDC token service (tokens of the
 //! simulator's own issuer, which its token endpoint accepts as federated assertions), and
-//! managed-identity endpoints in the App Service and instance-metadata shapes, which hand out
-//! API tokens directly.
+//! managed-identity endpoints in the App Service, Cloud Shell and instance-metadata shapes,
+//! which hand out API tokens directly.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +32,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/oidc/github", get(github))
         .route("/oidc/pipelines", post(pipelines))
         .route("/msi/token", get(app_service))
+        .route("/msi/cloudshell", post(cloud_shell))
         .route("/metadata/identity/oauth2/token", get(imds))
 }
 
@@ -149,6 +150,40 @@ async fn app_service(
             "resource": RESOURCE,
             "token_type": "Bearer",
             "client_id": q.get("client_id").cloned().unwrap_or_else(|| "system-assigned".into()),
+        }))
+        .into_response(),
+        Err(refused) => refused,
+    }
+}
+
+/// Cloud Shell: `POST` with `Metadata: true` and the resource as a form; no user-assigned
+/// identities.
+async fn cloud_shell(
+    State(sim): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required metadata header not specified",
+        );
+    }
+    if form.contains_key("client_id") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Cloud Shell has no user-assigned identities",
+        );
+    }
+    match identity_token(&sim, &form) {
+        Ok((token, expires_on)) => Json(json!({
+            "access_token": token,
+            "expires_in": sim.config.token_lifetime.as_secs().to_string(),
+            "expires_on": expires_on.to_string(),
+            "resource": RESOURCE,
+            "token_type": "Bearer",
         }))
         .into_response(),
         Err(refused) => refused,

@@ -204,6 +204,11 @@ impl SimHandle {
         format!("{}/msi/token", self.shared.urls.authority)
     }
 
+    /// Its Cloud Shell-style managed-identity endpoint (`MSI_ENDPOINT`).
+    pub fn cloud_shell_endpoint(&self) -> String {
+        format!("{}/msi/cloudshell", self.shared.urls.authority)
+    }
+
     /// The settings it runs with.
     pub fn config(&self) -> &SimConfig {
         &self.shared.config

@@ -101,6 +101,15 @@ pub struct Global {
         value_name = "ID"
     )]
     pub service_connection_id: Option<String>,
+    /// A user-assigned managed identity's own client id, for --auth managed-identity (not the
+    /// app registration's --client-id; without it, the system-assigned identity).
+    #[arg(
+        long,
+        global = true,
+        env = "HW_MANAGED_IDENTITY_CLIENT_ID",
+        value_name = "ID"
+    )]
+    pub managed_identity_client_id: Option<String>,
     /// The profile of the configuration file to use.
     #[arg(long, global = true, env = "HWDC_PROFILE")]
     pub profile: Option<String>,

@@ -36,6 +36,7 @@ struct Profile {
     token_endpoint: Option<TokenEndpoint>,
     auth: Option<AuthKind>,
     client_certificate: Option<PathBuf>,
+    managed_identity_client_id: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,6 +156,10 @@ fn credential_settings(
             (None, None, None) => None,
         },
     };
+    settings.managed_identity_client_id = global
+        .managed_identity_client_id
+        .clone()
+        .or(profile.managed_identity_client_id.clone());
     settings.certificate_path = global
         .client_certificate
         .clone()
@@ -361,6 +366,16 @@ pub fn describe(global: &Global) -> Result<Vec<Described>, ConfigError> {
                 (global.client_id.clone(), "flag or HW_CLIENT_ID"),
                 (env("AZURE_CLIENT_ID"), "AZURE_CLIENT_ID"),
                 (profile.client_id.clone(), "profile"),
+            ],
+        ),
+        (
+            "managed_identity_client_id",
+            vec![
+                (
+                    global.managed_identity_client_id.clone(),
+                    "flag or HW_MANAGED_IDENTITY_CLIENT_ID",
+                ),
+                (profile.managed_identity_client_id.clone(), "profile"),
             ],
         ),
         (

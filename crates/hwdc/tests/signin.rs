@@ -267,7 +267,7 @@ async fn azure_pipelines_oidc_signs_in_for_its_service_connection_only() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn managed_identities_sign_in_through_both_endpoints() {
+async fn managed_identities_sign_in_through_every_endpoint() {
     let sim = sim().await;
     let home = Scratch::new("managed");
     let app_service = |header: &str| {
@@ -286,36 +286,85 @@ async fn managed_identities_sign_in_through_both_endpoints() {
     assert!(!ok.stderr.contains(&header), "{}", ok.stderr);
     let refused = list(app_service("wrong"), &["--auth", "managed-identity"]).await;
     assert_eq!(refused.code, 3, "{}", refused.stderr);
-    // The instance metadata service, with a user-assigned identity.
-    let imds = |client: &str| {
+    // Cloud Shell's endpoint, chosen by auto from MSI_ENDPOINT alone.
+    let mut cloud_shell = secretless(&sim, &home.0);
+    cloud_shell
+        .env_remove("HW_TENANT_ID")
+        .env_remove("HW_CLIENT_ID")
+        .env("MSI_ENDPOINT", sim.cloud_shell_endpoint());
+    let run = list(cloud_shell, &["-v"]).await.ok();
+    assert!(
+        run.stderr.contains("credential=managed-identity"),
+        "{}",
+        run.stderr
+    );
+    // The instance metadata service (chosen explicitly), with a user-assigned identity named
+    // by its own setting; the app registration's client id never names one.
+    let imds = |variable: &str, client: &str| {
         let mut command = secretless(&sim, &home.0);
         command
             .env_remove("HW_TENANT_ID")
             .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", sim.authority_url())
-            .env("HW_CLIENT_ID", client);
+            .env(variable, client);
         command
     };
     list(
-        imds("hw-sim-user-identity"),
+        imds("HW_MANAGED_IDENTITY_CLIENT_ID", "hw-sim-user-identity"),
         &["--auth", "managed-identity"],
     )
     .await
     .ok();
-    let unknown = list(imds("nobody"), &["--auth", "managed-identity"]).await;
+    let unknown = list(
+        imds("HW_MANAGED_IDENTITY_CLIENT_ID", "nobody"),
+        &["--auth", "managed-identity"],
+    )
+    .await;
     assert_eq!(unknown.code, 3, "{}", unknown.stderr);
     assert!(
         unknown.stderr.contains("Identity not found"),
         "{}",
         unknown.stderr
     );
+    let flagged = list(
+        imds("HW_CLIENT_ID", "nobody"),
+        &[
+            "--auth",
+            "managed-identity",
+            "--managed-identity-client-id",
+            "hw-sim-user-identity",
+            "-v",
+        ],
+    )
+    .await
+    .ok();
+    assert!(
+        flagged
+            .stderr
+            .contains("managed identity hw-sim-user-identity"),
+        "{}",
+        flagged.stderr
+    );
+    let system = list(
+        imds("HW_CLIENT_ID", "nobody"),
+        &["--auth", "managed-identity", "-v"],
+    )
+    .await
+    .ok();
+    assert!(
+        system.stderr.contains("system-assigned"),
+        "--client-id is the app's, not a managed identity's: {}",
+        system.stderr
+    );
 }
 
-/// A directory holding a stand-in `az` that prints `stdout` and exits with `code`.
+/// A directory holding a stand-in `az` that prints `stdout` and exits with `code`; each run
+/// adds a line to `runs` in the same directory.
 fn fake_az(home: &Scratch, stdout: &str, code: i32) -> PathBuf {
     let dir = home.0.join(format!("bin-{code}"));
     std::fs::create_dir_all(&dir).unwrap();
     let json = home.0.join(format!("az-{code}.json"));
     std::fs::write(&json, stdout).unwrap();
+    let runs = dir.join("runs");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -324,7 +373,8 @@ fn fake_az(home: &Scratch, stdout: &str, code: i32) -> PathBuf {
         std::fs::write(
             &script,
             format!(
-                "#!/bin/sh\ncat '{}' {stream}\nexit {code}\n",
+                "#!/bin/sh\necho run >> '{}'\ncat '{}' {stream}\nexit {code}\n",
+                runs.display(),
                 json.display()
             ),
         )
@@ -337,13 +387,21 @@ fn fake_az(home: &Scratch, stdout: &str, code: i32) -> PathBuf {
         std::fs::write(
             dir.join("az.cmd"),
             format!(
-                "@type \"{}\" {stream}\r\n@exit /b {code}\r\n",
+                "@echo run>> \"{}\"\r\n@type \"{}\" {stream}\r\n@exit /b {code}\r\n",
+                runs.display(),
                 json.display()
             ),
         )
         .unwrap();
     }
     dir
+}
+
+/// How many times the stand-in `az` in `dir` has run.
+fn az_runs(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("runs"))
+        .map(|text| text.lines().count())
+        .unwrap_or(0)
 }
 
 /// `PATH` with `dir` first.
@@ -407,6 +465,11 @@ async fn auto_takes_the_first_configured_in_order_and_lists_why_when_none_is() {
     nothing.env("PATH", home.0.join("empty-bin"));
     let none = list(nothing, &[]).await;
     assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("- azure-cli: az is not on PATH"),
+        "{}",
+        none.stderr
+    );
     for kind in [
         "secret",
         "certificate",
@@ -423,6 +486,89 @@ async fn auto_takes_the_first_configured_in_order_and_lists_why_when_none_is() {
         );
     }
     assert!(none.stderr.contains("HW_CLIENT_SECRET"), "{}", none.stderr);
+}
+
+/// On a hosted runner whose job forgot its OIDC permission: an Azure VM without an identity and
+/// an Azure CLI that is not signed in. `auto` decides from the configuration: the metadata
+/// service is never asked, `az` is listed as not signed in, and the run ends with exit 2 and
+/// the list. Chosen explicitly, the metadata service is asked (and says why it cannot).
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_with_nothing_configured_asks_no_metadata_service() {
+    let sim = sim().await;
+    let home = Scratch::new("auto-nothing");
+    let metadata = hw_workspace_tests::metadata::MetadataStandIn::start();
+    let logged_out = fake_az(&home, "ERROR: Please run 'az login' to setup account.", 1);
+    let runner = || {
+        let mut command = secretless(&sim, &home.0);
+        command
+            .env_remove("HW_TENANT_ID")
+            .env_remove("HW_CLIENT_ID")
+            .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", metadata.url())
+            .env("PATH", with_path(&logged_out));
+        command
+    };
+    let none = list(runner(), &[]).await;
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("no way to sign in is configured"),
+        "{}",
+        none.stderr
+    );
+    assert!(
+        none.stderr
+            .contains("- azure-cli: az is not signed in (run `az login`)"),
+        "{}",
+        none.stderr
+    );
+    assert!(
+        none.stderr
+            .contains("- managed-identity: neither IDENTITY_ENDPOINT"),
+        "{}",
+        none.stderr
+    );
+    assert_eq!(az_runs(&logged_out), 1, "az was asked for a token once");
+    assert_eq!(
+        metadata.connections(),
+        0,
+        "the metadata service received nothing"
+    );
+    // The stand-in does answer: chosen explicitly, managed identity asks it.
+    let chosen = list(runner(), &["--auth", "managed-identity"]).await;
+    assert_eq!(chosen.code, 3, "{}", chosen.stderr);
+    assert!(
+        chosen.stderr.contains("Identity not found"),
+        "{}",
+        chosen.stderr
+    );
+    assert!(metadata.connections() > 0);
+}
+
+/// A signed-in Azure CLI is chosen by `auto`, and the token that showed it is signed in is the
+/// one used: `az` runs once.
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_takes_a_signed_in_azure_cli_with_one_run_of_az() {
+    let sim = sim().await;
+    let home = Scratch::new("auto-az");
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3000;
+    let token = sim.issue_token();
+    let signed_in = fake_az(
+        &home,
+        &format!(r#"{{"accessToken":"{token}","expires_on":{expires},"tokenType":"Bearer"}}"#),
+        0,
+    );
+    let mut command = secretless(&sim, &home.0);
+    command.env("PATH", with_path(&signed_in));
+    let run = list(command, &[]).await.ok();
+    assert!(
+        run.stderr.contains("credential=azure-cli"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(az_runs(&signed_in), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

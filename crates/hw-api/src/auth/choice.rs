@@ -1,18 +1,19 @@
 //! Which credential to sign in with, from settings and the environment variables the Azure SDKs
 //! and CI systems set, so that existing CI setups work unchanged: [`CredentialSettings`] and
-//! [`choose`]. `Auto` takes the first credential that is configured, in [`AUTO_ORDER`].
+//! [`choose`]. `Auto` takes the first credential that is configured, in [`AUTO_ORDER`], and
+//! decides from the configuration alone: it never asks the instance metadata service whether a
+//! managed identity is there (`docs/service-notes.md`, "Managed identity endpoints").
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use secrecy::SecretString;
 
 use super::{
-    AssertionSource, AuthError, AzureCli, AzurePipelinesToken, Certificate, ClientCredentials,
-    EntraEndpoint, FederatedTokenFile, GitHubActionsToken, IMDS_AUTHORITY, ManagedIdentity,
-    TokenProvider,
+    AccessToken, AssertionSource, AuthError, AzureCli, AzurePipelinesToken, Certificate,
+    ClientCredentials, EntraEndpoint, FederatedTokenFile, GitHubActionsToken, IMDS_AUTHORITY,
+    ManagedIdentity, TokenFuture, TokenProvider,
 };
 
 /// A way to sign in.
@@ -31,7 +32,8 @@ pub enum CredentialKind {
     GitHub,
     /// Azure Pipelines' OIDC token for a service connection, federated.
     AzurePipelines,
-    /// An Azure managed identity (App Service and the like, or a VM's metadata service).
+    /// An Azure managed identity: App Service and the like, Cloud Shell, or (chosen explicitly
+    /// only) a virtual machine's metadata service.
     ManagedIdentity,
     /// The Azure CLI's sign-in (`az login`).
     AzureCli,
@@ -78,9 +80,11 @@ impl fmt::Display for CredentialKind {
 pub struct CredentialSettings {
     /// The Entra tenant (`AZURE_TENANT_ID`).
     pub tenant_id: Option<String>,
-    /// The app registration's client id (`AZURE_CLIENT_ID`); for a managed identity, the
-    /// user-assigned identity's client id.
+    /// The app registration's client id (`AZURE_CLIENT_ID`).
     pub client_id: Option<String>,
+    /// A user-assigned managed identity's own client id (no environment variable of the Azure
+    /// SDKs: they overload `AZURE_CLIENT_ID`, the app's); `None`: the system-assigned identity.
+    pub managed_identity_client_id: Option<String>,
     /// The client secret (`AZURE_CLIENT_SECRET`).
     pub client_secret: Option<SecretString>,
     /// A PEM or PFX file (`AZURE_CLIENT_CERTIFICATE_PATH`).
@@ -103,6 +107,11 @@ pub struct CredentialSettings {
     pub identity_endpoint: Option<String>,
     /// Its header value (`IDENTITY_HEADER`).
     pub identity_header: Option<SecretString>,
+    /// Cloud Shell's identity endpoint (`MSI_ENDPOINT`).
+    pub msi_endpoint: Option<String>,
+    /// Set with `MSI_ENDPOINT` by Azure Machine Learning, whose endpoint is not supported
+    /// (`MSI_SECRET`).
+    pub msi_secret: Option<SecretString>,
     /// The instance metadata service (`AZURE_POD_IDENTITY_AUTHORITY_HOST`; by default
     /// [`IMDS_AUTHORITY`]).
     pub imds_authority: Option<String>,
@@ -125,6 +134,7 @@ impl CredentialSettings {
         Self {
             tenant_id: text("AZURE_TENANT_ID"),
             client_id: text("AZURE_CLIENT_ID"),
+            managed_identity_client_id: None,
             client_secret: secret("AZURE_CLIENT_SECRET"),
             certificate_path: text("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from),
             certificate_password: secret("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
@@ -136,6 +146,8 @@ impl CredentialSettings {
             pipelines_access_token: secret("SYSTEM_ACCESSTOKEN"),
             identity_endpoint: text("IDENTITY_ENDPOINT"),
             identity_header: secret("IDENTITY_HEADER"),
+            msi_endpoint: text("MSI_ENDPOINT"),
+            msi_secret: secret("MSI_SECRET"),
             imds_authority: text("AZURE_POD_IDENTITY_AUTHORITY_HOST"),
             authority: text("AZURE_AUTHORITY_HOST"),
             endpoint: EntraEndpoint::default(),
@@ -187,13 +199,12 @@ impl fmt::Display for Unavailable {
 
 impl std::error::Error for Unavailable {}
 
-/// How long `Auto` waits for the instance metadata service before deciding it is not there.
-const IMDS_PROBE: Duration = Duration::from_secs(1);
-
 /// The credential of `kind` that `settings` describe; for [`CredentialKind::Auto`], the first of
-/// [`AUTO_ORDER`] that is configured (a managed identity counts when its endpoint is set or the
-/// metadata service answers within a second). A kind that is set up but cannot be made (a
-/// wrong PFX password, a missing tenant id) stops `Auto` with its error.
+/// [`AUTO_ORDER`] that is configured, from the settings alone: a managed identity counts when a
+/// platform set its endpoint's variables (never by asking the metadata service), the Azure CLI
+/// when it is on `PATH` and gives a token (one that is not signed in is unavailable, with its
+/// reason). A kind that is set up but cannot be made (a wrong PFX password, a missing tenant id)
+/// stops `Auto` with its error.
 pub async fn choose(
     kind: CredentialKind,
     settings: &CredentialSettings,
@@ -243,7 +254,8 @@ fn configured(kind: CredentialKind, settings: &CredentialSettings) -> bool {
                 && settings.pipelines_access_token.is_some()
         }
         CredentialKind::ManagedIdentity => {
-            settings.identity_endpoint.is_some() && settings.identity_header.is_some()
+            (settings.identity_endpoint.is_some() && settings.identity_header.is_some())
+                || settings.msi_endpoint.is_some()
         }
         CredentialKind::Auto | CredentialKind::AzureCli => false,
     }
@@ -293,12 +305,12 @@ fn with_assertion(
     })
 }
 
-/// The credential of `kind`, or why it cannot be made. `probing`: choosing among all (the
-/// metadata service must then answer quickly to count).
+/// The credential of `kind`, or why it cannot be made. `choosing`: `Auto` is choosing among all
+/// (the metadata service then does not count, and the Azure CLI must give a token to count).
 async fn make(
     kind: CredentialKind,
     settings: &CredentialSettings,
-    probing: bool,
+    choosing: bool,
 ) -> Result<Chosen, String> {
     let chosen = |provider: Arc<dyn TokenProvider>, identity: String| Chosen {
         provider,
@@ -364,45 +376,119 @@ async fn make(
             with_assertion(kind, settings, source)
         }
         CredentialKind::ManagedIdentity => {
-            let identity = match (&settings.identity_endpoint, &settings.identity_header) {
-                (Some(endpoint), Some(header)) => {
-                    ManagedIdentity::app_service(endpoint, header.clone())
-                }
-                _ => {
-                    let authority = settings
-                        .imds_authority
-                        .as_deref()
-                        .unwrap_or(IMDS_AUTHORITY);
-                    let imds = ManagedIdentity::imds(authority).map_err(|e| e.to_string())?;
-                    if probing && !imds.answers(IMDS_PROBE).await {
-                        return Err(format!(
-                            "IDENTITY_ENDPOINT is not set and the instance metadata service ({authority}) did not answer within {} s",
-                            IMDS_PROBE.as_secs()
-                        ));
-                    }
-                    Ok(imds)
-                }
-            }
-            .map_err(|e: AuthError| e.to_string())?;
-            let (identity, who) = match &settings.client_id {
-                Some(id) => (
-                    identity.with_client_id(id),
-                    format!("managed identity {id}"),
-                ),
-                None => (identity, "managed identity (system-assigned)".to_owned()),
-            };
+            let (identity, who) = managed_identity(settings, choosing)?;
             Ok(chosen(Arc::new(identity), who))
         }
         CredentialKind::AzureCli => {
             let program = if cfg!(windows) { "az.cmd" } else { "az" };
-            if probing && !on_path(program) {
+            if choosing && !on_path(program) {
                 return Err("az is not on PATH".into());
             }
             let cli = match &settings.tenant_id {
                 Some(tenant) => AzureCli::new().with_tenant(tenant),
                 None => AzureCli::new(),
             };
-            Ok(chosen(Arc::new(cli), "azure cli".into()))
+            if !choosing {
+                return Ok(chosen(Arc::new(cli), "azure cli".into()));
+            }
+            // Present is not usable: only a token says that az is signed in.
+            match cli.fetch_token().await {
+                Ok(token) => Ok(chosen(
+                    Arc::new(Primed::new(token, cli)),
+                    "azure cli".into(),
+                )),
+                Err(e) => {
+                    let e = e.to_string();
+                    Err(if e.contains("az login") {
+                        format!("az is not signed in (run `az login`): {e}")
+                    } else {
+                        format!("az is on PATH but gave no token: {e}")
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// The managed identity the settings name, and whom it signs in as: App Service's endpoint,
+/// Cloud Shell's, or (not while `choosing`) the instance metadata service.
+fn managed_identity(
+    settings: &CredentialSettings,
+    choosing: bool,
+) -> Result<(ManagedIdentity, String), String> {
+    let user_assigned = settings.managed_identity_client_id.as_deref();
+    let identity = match (
+        &settings.identity_endpoint,
+        &settings.identity_header,
+        &settings.msi_endpoint,
+    ) {
+        (Some(endpoint), Some(header), _) => ManagedIdentity::app_service(endpoint, header.clone()),
+        (_, _, Some(_)) if settings.msi_secret.is_some() => {
+            return Err(
+                "MSI_ENDPOINT with MSI_SECRET is Azure Machine Learning's identity endpoint, which is not supported"
+                    .into(),
+            );
+        }
+        (_, _, Some(_)) if user_assigned.is_some() => {
+            return Err("Cloud Shell's identity endpoint (MSI_ENDPOINT) has no user-assigned identities".into());
+        }
+        (_, _, Some(endpoint)) => ManagedIdentity::cloud_shell(endpoint),
+        _ if choosing => {
+            return Err(
+                "neither IDENTITY_ENDPOINT with IDENTITY_HEADER nor MSI_ENDPOINT is set; a virtual machine's identity is used only when chosen (--auth managed-identity): auto never asks the metadata service"
+                    .into(),
+            );
+        }
+        _ => {
+            let authority = settings
+                .imds_authority
+                .as_deref()
+                .unwrap_or(IMDS_AUTHORITY);
+            ManagedIdentity::imds(authority)
+        }
+    }
+    .map_err(|e: AuthError| e.to_string())?;
+    Ok(match user_assigned {
+        Some(id) => (
+            identity.with_client_id(id),
+            format!("managed identity {id}"),
+        ),
+        None => (identity, "managed identity (system-assigned)".to_owned()),
+    })
+}
+
+/// A provider whose first token is already in hand (the one `Auto` fetched to see that the
+/// Azure CLI is signed in), so that choosing costs no second run of `az`.
+struct Primed<P> {
+    first: std::sync::Mutex<Option<AccessToken>>,
+    inner: P,
+}
+
+impl<P> Primed<P> {
+    fn new(first: AccessToken, inner: P) -> Self {
+        Self {
+            first: std::sync::Mutex::new(Some(first)),
+            inner,
+        }
+    }
+}
+
+impl<P> fmt::Debug for Primed<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Primed").finish_non_exhaustive()
+    }
+}
+
+impl<P: TokenProvider> TokenProvider for Primed<P> {
+    fn fetch_token(&self) -> TokenFuture<'_> {
+        let first = self
+            .first
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match first {
+            Some(token) => Box::pin(std::future::ready(Ok(token))),
+            None => self.inner.fetch_token(),
         }
     }
 }
@@ -411,4 +497,98 @@ async fn make(
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> CredentialSettings {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let mut settings = CredentialSettings::from_lookup(|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        });
+        // A closed loopback port: nothing is sent to it, and nothing could leave the machine.
+        settings.imds_authority = Some("http://127.0.0.1:9".into());
+        settings
+    }
+
+    fn reasons(unavailable: &Unavailable) -> Vec<(CredentialKind, &str)> {
+        unavailable
+            .tried
+            .iter()
+            .map(|(kind, why)| (*kind, why.as_str()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn auto_takes_a_platforms_identity_endpoint_from_its_variables() {
+        let app_service = settings(&[
+            ("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token"),
+            ("IDENTITY_HEADER", "h"),
+        ]);
+        let chosen = choose(CredentialKind::Auto, &app_service).await.unwrap();
+        assert_eq!(chosen.kind, CredentialKind::ManagedIdentity);
+        assert_eq!(chosen.identity, "managed identity (system-assigned)");
+        let cloud_shell = settings(&[("MSI_ENDPOINT", "http://127.0.0.1:9/oauth2/token")]);
+        let chosen = choose(CredentialKind::Auto, &cloud_shell).await.unwrap();
+        assert_eq!(chosen.kind, CredentialKind::ManagedIdentity);
+        assert!(format!("{:?}", chosen.provider).contains("cloud shell"));
+    }
+
+    #[tokio::test]
+    async fn auto_never_counts_the_metadata_service_and_says_why() {
+        let unavailable = make(CredentialKind::ManagedIdentity, &settings(&[]), true)
+            .await
+            .unwrap_err();
+        assert!(
+            unavailable.contains("auto never asks the metadata service"),
+            "{unavailable}"
+        );
+        // Chosen explicitly, the metadata service is the identity (nothing is sent until a
+        // token is asked for).
+        let chosen = choose(CredentialKind::ManagedIdentity, &settings(&[]))
+            .await
+            .unwrap();
+        assert!(format!("{:?}", chosen.provider).contains("imds"));
+    }
+
+    #[tokio::test]
+    async fn a_user_assigned_identity_is_named_by_its_own_setting_only() {
+        let mut named = settings(&[("AZURE_CLIENT_ID", "the-app")]);
+        let chosen = choose(CredentialKind::ManagedIdentity, &named)
+            .await
+            .unwrap();
+        assert_eq!(chosen.identity, "managed identity (system-assigned)");
+        named.managed_identity_client_id = Some("the-identity".into());
+        let chosen = choose(CredentialKind::ManagedIdentity, &named)
+            .await
+            .unwrap();
+        assert_eq!(chosen.identity, "managed identity the-identity");
+        let mut cloud_shell = settings(&[("MSI_ENDPOINT", "http://127.0.0.1:9/oauth2/token")]);
+        cloud_shell.managed_identity_client_id = Some("the-identity".into());
+        let refused = choose(CredentialKind::Auto, &cloud_shell)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.tried.len(), 1, "set up, so auto stops: {refused}");
+        assert!(
+            refused.to_string().contains("no user-assigned"),
+            "{refused}"
+        );
+    }
+
+    #[tokio::test]
+    async fn machine_learnings_endpoint_is_refused_as_set_up_but_unsupported() {
+        let ml = settings(&[
+            ("MSI_ENDPOINT", "http://127.0.0.1:9/msi"),
+            ("MSI_SECRET", "s"),
+        ]);
+        let refused = choose(CredentialKind::Auto, &ml).await.unwrap_err();
+        assert_eq!(reasons(&refused).len(), 1);
+        assert_eq!(reasons(&refused)[0].0, CredentialKind::ManagedIdentity);
+        assert!(reasons(&refused)[0].1.contains("MSI_SECRET"), "{refused}");
+    }
 }

@@ -1,6 +1,7 @@
 //! Azure managed identities: the identity endpoint of App Service, Functions and Container Apps
-//! (`IDENTITY_ENDPOINT` with `IDENTITY_HEADER`), or a virtual machine's instance metadata service
-//! (IMDS, `http://169.254.169.254`) (`docs/service-notes.md`, "Managed identity endpoints").
+//! (`IDENTITY_ENDPOINT` with `IDENTITY_HEADER`), Cloud Shell's (`MSI_ENDPOINT`), or a virtual
+//! machine's instance metadata service (IMDS, `http://169.254.169.254`)
+//! (`docs/service-notes.md`, "Managed identity endpoints").
 //!
 //! IMDS is plain HTTP by design, on a link-local address no traffic leaves the machine for: the
 //! only non-loopback plain HTTP this project uses, and only here, with short timeouts.
@@ -27,6 +28,8 @@ pub const IMDS_AUTHORITY: &str = "http://169.254.169.254";
 enum Endpoint {
     /// App Service, Functions, Container Apps: `GET {endpoint}` with `X-IDENTITY-HEADER`.
     AppService { url: Url, header: SecretString },
+    /// Cloud Shell: `POST {endpoint}` with `Metadata: true` and the resource as a form.
+    CloudShell { url: Url },
     /// The instance metadata service: `GET /metadata/identity/oauth2/token` with `Metadata: true`.
     Imds { url: Url },
 }
@@ -46,6 +49,7 @@ impl std::fmt::Debug for ManagedIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (kind, url) = match &self.endpoint {
             Endpoint::AppService { url, .. } => ("app service", url),
+            Endpoint::CloudShell { url } => ("cloud shell", url),
             Endpoint::Imds { url } => ("imds", url),
         };
         f.debug_struct("ManagedIdentity")
@@ -62,6 +66,13 @@ impl ManagedIdentity {
     pub fn app_service(endpoint: &str, header: SecretString) -> Result<Self, AuthError> {
         let url = origin::secure_url(endpoint, "IDENTITY_ENDPOINT").map_err(AuthError::Config)?;
         Self::with_endpoint(Endpoint::AppService { url, header })
+    }
+
+    /// Cloud Shell's identity endpoint (`MSI_ENDPOINT`, a loopback or HTTPS URL). It has no
+    /// user-assigned identities.
+    pub fn cloud_shell(endpoint: &str) -> Result<Self, AuthError> {
+        let url = origin::secure_url(endpoint, "MSI_ENDPOINT").map_err(AuthError::Config)?;
+        Self::with_endpoint(Endpoint::CloudShell { url })
     }
 
     /// The instance metadata service at `authority`: [`IMDS_AUTHORITY`], or another one for
@@ -111,6 +122,13 @@ impl ManagedIdentity {
 
     fn request(&self) -> reqwest::RequestBuilder {
         let (url, version) = match &self.endpoint {
+            Endpoint::CloudShell { url } => {
+                return self
+                    .http
+                    .post(url.clone())
+                    .header("Metadata", "true")
+                    .form(&[("resource", self.resource.as_str())]);
+            }
             Endpoint::AppService { url, .. } => (url, "2019-08-01"),
             Endpoint::Imds { url } => (url, "2018-02-01"),
         };
@@ -126,16 +144,10 @@ impl ManagedIdentity {
             Endpoint::AppService { header, .. } => {
                 request.header("X-IDENTITY-HEADER", header.expose_secret())
             }
-            Endpoint::Imds { .. } => request.header("Metadata", "true"),
+            Endpoint::Imds { .. } | Endpoint::CloudShell { .. } => {
+                request.header("Metadata", "true")
+            }
         }
-    }
-
-    /// Whether the endpoint answers within `within` (for choosing a credential: off Azure, the
-    /// metadata address does not answer at all).
-    pub async fn answers(&self, within: Duration) -> bool {
-        tokio::time::timeout(within, self.request().send())
-            .await
-            .is_ok_and(|sent| sent.is_ok())
     }
 
     async fn fetch(&self) -> Result<AccessToken, AuthError> {

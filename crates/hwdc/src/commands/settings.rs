@@ -152,6 +152,10 @@ fn write_profile(ctx: &Ctx, init: &ConfigInit) -> Result<(), Failure> {
     for (key, value) in [
         ("base_url", g.base_url.clone()),
         ("authority_host", g.authority_host.clone()),
+        (
+            "managed_identity_client_id",
+            g.managed_identity_client_id.clone(),
+        ),
     ] {
         if let Some(value) = value {
             put(key, value);
