@@ -178,11 +178,7 @@ impl Client {
             state: status
                 .and_then(|s| s.state.as_ref())
                 .map(ToString::to_string),
-            has_signed_package: current
-                .downloads
-                .iter()
-                .flat_map(|d| d.items.iter())
-                .any(|i| i.type_ == DownloadType::SignedPackage && i.url.is_some()),
+            has_signed_package: has_signed_package(&current),
             error_report: None,
         };
         let not_committed = current
@@ -278,15 +274,21 @@ fn failure<T>(
     Outcome::Failed(failure, report.map(|u| u.expose().to_owned()))
 }
 
+/// Whether the submission offers its signed package: listed, with a URL (one listed with a
+/// `null` URL is not available yet).
+fn has_signed_package(submission: &Submission) -> bool {
+    submission
+        .downloads
+        .iter()
+        .flat_map(|d| d.items.iter())
+        .any(|i| i.type_ == DownloadType::SignedPackage && i.url.is_some())
+}
+
 fn submission_outcome(what: &str, current: Submission) -> Outcome<Submission> {
     let status = current.workflow_status.clone();
     let step = status.as_ref().and_then(|s| s.current_step.clone());
     let state = status.as_ref().and_then(|s| s.state.clone());
-    let signed = current
-        .downloads
-        .iter()
-        .flat_map(|d| d.items.iter())
-        .any(|i| i.type_ == DownloadType::SignedPackage && i.url.is_some());
+    let signed = has_signed_package(&current);
     let failed = current.commit_status == Some(CommitStatus::CommitFailed)
         || state == Some(WorkflowState::Failed);
     if failed {
@@ -447,6 +449,72 @@ mod tests {
             LabelMilestone::Approval,
             shared
         )));
+    }
+
+    fn submission(step: &str, signed_url: serde_json::Value) -> Submission {
+        serde_json::from_value(serde_json::json!({
+            "id": 2,
+            "productId": 1,
+            "commitStatus": "commitComplete",
+            "workflowStatus": {"currentStep": step, "state": "started"},
+            "downloads": {"items": [
+                {"type": "initialPackage", "url": "https://a.test/i?sig=s"},
+                {"type": "signedPackage", "url": signed_url},
+            ]},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_signed_package_counts_once_it_has_a_url() {
+        let listed_copy = || submission("signing", serde_json::json!("https://a.test/s?sig=s"));
+        assert!(matches!(
+            submission_outcome("s", listed_copy()),
+            Outcome::Done(_)
+        ));
+        assert!(has_signed_package(&listed_copy()));
+        let not_yet = submission("signing", serde_json::Value::Null);
+        assert!(!has_signed_package(&not_yet));
+        assert!(matches!(
+            submission_outcome("s", not_yet),
+            Outcome::Pending(_)
+        ));
+        // Ingestion finished counts on its own, URL or not: the download waits for the URL.
+        let mut finished = submission("finalizeIngestion", serde_json::Value::Null);
+        if let Some(status) = finished.workflow_status.as_mut() {
+            status.state = Some(WorkflowState::Completed);
+        }
+        assert!(matches!(
+            submission_outcome("s", finished),
+            Outcome::Done(_)
+        ));
+        // Another step completed is not the end.
+        let mut step_done = submission("signing", serde_json::Value::Null);
+        if let Some(status) = step_done.workflow_status.as_mut() {
+            status.state = Some(WorkflowState::Completed);
+        }
+        assert!(matches!(
+            submission_outcome("s", step_done),
+            Outcome::Pending(_)
+        ));
+    }
+
+    #[test]
+    fn a_failed_commit_or_a_failed_step_each_fail_the_wait() {
+        let mut commit_failed = submission("signing", serde_json::Value::Null);
+        commit_failed.commit_status = Some(CommitStatus::CommitFailed);
+        assert!(matches!(
+            submission_outcome("s", commit_failed),
+            Outcome::Failed(..)
+        ));
+        let mut step_failed = submission("signing", serde_json::Value::Null);
+        if let Some(status) = step_failed.workflow_status.as_mut() {
+            status.state = Some(WorkflowState::Failed);
+        }
+        assert!(matches!(
+            submission_outcome("s", step_failed),
+            Outcome::Failed(..)
+        ));
     }
 
     #[test]

@@ -580,6 +580,89 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_kind_counts_as_set_up_only_with_all_of_its_inputs() {
+        use CredentialKind::*;
+        type Case = (
+            CredentialKind,
+            &'static [(&'static str, &'static str)],
+            bool,
+        );
+        let cases: [Case; 10] = [
+            (GitHub, &[("ACTIONS_ID_TOKEN_REQUEST_URL", "u")], false),
+            (GitHub, &[("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t")], false),
+            (
+                GitHub,
+                &[
+                    ("ACTIONS_ID_TOKEN_REQUEST_URL", "u"),
+                    ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t"),
+                ],
+                true,
+            ),
+            (
+                AzurePipelines,
+                &[("SYSTEM_OIDCREQUESTURI", "u"), ("SYSTEM_ACCESSTOKEN", "t")],
+                false,
+            ),
+            (
+                AzurePipelines,
+                &[
+                    ("SYSTEM_OIDCREQUESTURI", "u"),
+                    ("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", "c"),
+                ],
+                false,
+            ),
+            (
+                AzurePipelines,
+                &[
+                    ("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", "c"),
+                    ("SYSTEM_ACCESSTOKEN", "t"),
+                ],
+                false,
+            ),
+            (
+                ManagedIdentity,
+                &[("IDENTITY_ENDPOINT", "http://127.0.0.1:9")],
+                false,
+            ),
+            (ManagedIdentity, &[("IDENTITY_HEADER", "h")], false),
+            (
+                ManagedIdentity,
+                &[
+                    ("IDENTITY_ENDPOINT", "http://127.0.0.1:9"),
+                    ("IDENTITY_HEADER", "h"),
+                ],
+                true,
+            ),
+            (
+                ManagedIdentity,
+                &[("MSI_ENDPOINT", "http://127.0.0.1:9")],
+                true,
+            ),
+        ];
+        for (kind, vars, expected) in cases {
+            assert_eq!(
+                configured(kind, &settings(vars)),
+                expected,
+                "{kind} {vars:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_primed_provider_gives_its_first_token_once_then_asks_its_own() {
+        let primed = Primed::new(
+            AccessToken::new(SecretString::from("first")),
+            super::super::StaticToken::new(SecretString::from("later")),
+        );
+        assert!(format!("{primed:?}").starts_with("Primed"));
+        let expose =
+            |token: AccessToken| secrecy::ExposeSecret::expose_secret(token.secret()).to_owned();
+        assert_eq!(expose(primed.fetch_token().await.unwrap()), "first");
+        assert_eq!(expose(primed.fetch_token().await.unwrap()), "later");
+        assert_eq!(expose(primed.fetch_token().await.unwrap()), "later");
+    }
+
     #[tokio::test]
     async fn machine_learnings_endpoint_is_refused_as_set_up_but_unsupported() {
         let ml = settings(&[
