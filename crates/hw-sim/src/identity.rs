@@ -156,6 +156,20 @@ async fn app_service(
     }
 }
 
+/// 400 unless the request carries `Metadata: true`, as Cloud Shell's and the instance
+/// metadata service's endpoints want.
+fn metadata_header(headers: &HeaderMap) -> Result<(), Response> {
+    if headers.get("metadata").and_then(|v| v.to_str().ok()) == Some("true") {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required metadata header not specified",
+        ))
+    }
+}
+
 /// Cloud Shell: `POST` with `Metadata: true` and the resource as a form; no user-assigned
 /// identities.
 async fn cloud_shell(
@@ -163,12 +177,8 @@ async fn cloud_shell(
     headers: HeaderMap,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
-    if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Required metadata header not specified",
-        );
+    if let Err(refused) = metadata_header(&headers) {
+        return refused;
     }
     if form.contains_key("client_id") {
         return error(
@@ -192,12 +202,8 @@ async fn cloud_shell(
 
 /// The instance metadata service: `Metadata: true`, api-version 2018-02-01, numbers as strings.
 async fn imds(State(sim): State<Arc<Shared>>, headers: HeaderMap, Query(q): Params) -> Response {
-    if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Required metadata header not specified",
-        );
+    if let Err(refused) = metadata_header(&headers) {
+        return refused;
     }
     match identity_token(&sim, &q) {
         Ok((token, expires_on)) => {

@@ -397,6 +397,24 @@ fn fake_az(home: &Scratch, stdout: &str, code: i32) -> PathBuf {
     dir
 }
 
+/// A stand-in `az` signed in to `sim` (its directory), and the token it gives.
+fn signed_in_az(sim: &SimHandle, home: &Scratch) -> (PathBuf, String) {
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3000;
+    let token = sim.issue_token();
+    let dir = fake_az(
+        home,
+        &format!(
+            r#"{{"accessToken":"{token}","expiresOn":"2026-12-01 12:00:00.000000","expires_on":{expires},"tokenType":"Bearer"}}"#
+        ),
+        0,
+    );
+    (dir, token)
+}
+
 /// How many times the stand-in `az` in `dir` has run.
 fn az_runs(dir: &Path) -> usize {
     std::fs::read_to_string(dir.join("runs"))
@@ -415,19 +433,7 @@ fn with_path(dir: &Path) -> std::ffi::OsString {
 async fn the_azure_cli_signs_in_and_says_when_it_is_not_logged_in() {
     let sim = sim().await;
     let home = Scratch::new("azure-cli");
-    let expires = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3000;
-    let token = sim.issue_token();
-    let signed_in = fake_az(
-        &home,
-        &format!(
-            r#"{{"accessToken":"{token}","expiresOn":"2026-12-01 12:00:00.000000","expires_on":{expires},"tokenType":"Bearer"}}"#
-        ),
-        0,
-    );
+    let (signed_in, token) = signed_in_az(&sim, &home);
     let mut command = secretless(&sim, &home.0);
     command.env("PATH", with_path(&signed_in));
     let ok = list(command, &["--auth", "azure-cli"]).await.ok();
@@ -549,17 +555,7 @@ async fn auto_with_nothing_configured_asks_no_metadata_service() {
 async fn auto_takes_a_signed_in_azure_cli_with_one_run_of_az() {
     let sim = sim().await;
     let home = Scratch::new("auto-az");
-    let expires = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3000;
-    let token = sim.issue_token();
-    let signed_in = fake_az(
-        &home,
-        &format!(r#"{{"accessToken":"{token}","expires_on":{expires},"tokenType":"Bearer"}}"#),
-        0,
-    );
+    let (signed_in, _token) = signed_in_az(&sim, &home);
     let mut command = secretless(&sim, &home.0);
     command.env("PATH", with_path(&signed_in));
     let run = list(command, &[]).await.ok();
