@@ -115,7 +115,7 @@ fn json_schema(value: &Value) -> Value {
         Value::Object(map) => {
             let mut converted: serde_json::Map<String, Value> = map
                 .iter()
-                .filter(|(key, _)| key.as_str() != "nullable")
+                .filter(|(key, v)| !(key.as_str() == "nullable" && v.is_boolean()))
                 .map(|(key, v)| (key.clone(), json_schema(v)))
                 .collect();
             if map.get("nullable") == Some(&Value::Bool(true)) {

@@ -93,8 +93,9 @@ impl ClientHooks<Hooks> for Client {
 /// Gives a POST or PUT that has no body (commit, publisher metadata, a label's cancel) the
 /// headers of an empty JSON body, `Content-Type: application/json` and `Content-Length: 0`: the
 /// service answers 415 without them. A request with a body keeps the media type its generated
-/// call set from the spec.
-fn declare_empty_body(request: &mut reqwest::Request) {
+/// call set from the spec. The hooks apply it to every generated call; a request built by hand
+/// for the API applies it too.
+pub fn declare_empty_body(request: &mut reqwest::Request) {
     use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
     let sends = matches!(
         *request.method(),

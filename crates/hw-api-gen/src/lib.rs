@@ -25,6 +25,6 @@ mod secret_url;
 pub mod generated;
 
 pub use generated::*;
-pub use hooks::{Built, Hooks, RequestFactory};
+pub use hooks::{Built, Hooks, RequestFactory, declare_empty_body};
 pub use integers::{Id, LenientInteger};
 pub use secret_url::SecretUrl;

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use hw_api_gen::Id;
-use hw_api_gen::types::{DownloadType, NewShippingLabel, ShippingLabel};
+use hw_api_gen::types::{CommitStatus, DownloadType, NewShippingLabel, ShippingLabel};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
@@ -146,12 +146,13 @@ impl Client {
     }
 
     /// The URL of the submission's file of `kind`, read now. A file the submission lists with
-    /// a `null` URL is not available yet, and neither is the package to upload of a submission
-    /// that lists no `initialPackage` yet (a new submission's answer may lack it): the
-    /// submission is read again, at growing intervals, for at most
-    /// [`ClientBuilder::file_url_wait`](crate::ClientBuilder::file_url_wait). A file of
-    /// another kind that the submission does not list (a signed package before signing, say) is
-    /// [`Error::InvalidRequest`] at once; so is one still unavailable at the deadline.
+    /// a `null` URL is not available yet, and so is the package to upload of a submission that
+    /// is not committed but lists no `initialPackage` (the create's answer can lack it;
+    /// `docs/service-notes.md`, "Hardware API: submissions and commit"): the submission is read
+    /// again, at growing intervals, and [`Error::WaitTimedOut`] ends the wait after
+    /// [`ClientBuilder::file_url_wait`](crate::ClientBuilder::file_url_wait). A file that the
+    /// submission does not list otherwise (a signed package before signing, say) is
+    /// [`Error::InvalidRequest`] at once.
     pub async fn download_url(
         &self,
         product: Id,
@@ -163,31 +164,32 @@ impl Client {
         let mut poller = crate::wait::Poller::new(options);
         loop {
             let current = self.get_submission(product, submission).await?;
+            let uncommitted = current
+                .commit_status
+                .as_ref()
+                .is_none_or(|s| *s == CommitStatus::CommitPending);
             let listed = current
                 .downloads
                 .iter()
                 .flat_map(|d| d.items.iter())
                 .filter(|item| item.type_ == kind);
-            let mut pending = kind == DownloadType::InitialPackage;
+            let mut pending = kind == DownloadType::InitialPackage && uncommitted;
             for item in listed {
                 match &item.url {
                     Some(url) => return Ok(url.expose().to_owned()),
                     None => pending = true,
                 }
             }
-            let unavailable = || Error::InvalidRequest {
-                operation: "getSubmission",
-                message: format!("submission {submission} offers no {kind} download (yet)"),
-            };
             if !pending {
-                return Err(unavailable());
+                return Err(Error::InvalidRequest {
+                    operation: "getSubmission",
+                    message: format!("submission {submission} offers no {kind} download (yet)"),
+                });
             }
             tracing::debug!(%submission, %kind, "the file's URL is not available yet");
-            if let Err(Error::WaitTimedOut { .. }) =
-                poller.pause(&what, "not available yet".to_owned()).await
-            {
-                return Err(unavailable());
-            }
+            poller
+                .pause(&what, "listed without a URL, or not listed yet".to_owned())
+                .await?;
         }
     }
 

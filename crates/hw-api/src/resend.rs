@@ -46,6 +46,7 @@ impl Client {
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             *request.body_mut() = Some(body.to_string().into());
         }
+        hw_api_gen::declare_empty_body(&mut request);
         match op.id {
             "listProducts" => api.json::<ProductList>(op, request).await.map(drop),
             "listSubmissions" => api.json::<SubmissionList>(op, request).await.map(drop),

@@ -99,28 +99,108 @@ async fn a_label_cancel_goes_as_an_empty_json_body() {
     assert_empty_json(&only_request(&server).await);
 }
 
-#[tokio::test]
-async fn a_json_body_goes_as_json_with_its_length() {
-    let server = MockServer::start().await;
-    let at = format!("/hardware/products/{PRODUCT}/submissions");
-    let created = json!({"id": SUBMISSION, "productId": PRODUCT, "name": "v1", "type": "initial"});
-    answer(&server, "POST", &at, 201, created).await;
-    let body = hw_api::types::NewSubmission {
-        name: "v1".try_into().unwrap(),
-        type_: hw_api::types::SubmissionType::Initial,
-    };
-    static_client(&server)
-        .create_submission(Id(PRODUCT), &body)
-        .await
-        .unwrap();
-    let request = only_request(&server).await;
-    assert_eq!(header(&request, "content-type"), Some("application/json"));
+/// Asserts that `request` went as the JSON `expected`, with its length.
+fn assert_json(request: &Request, expected: &serde_json::Value) {
+    let at = format!("{} {}", request.method, request.url);
     assert_eq!(
-        header(&request, "content-length"),
-        Some(request.body.len().to_string().as_str())
+        header(request, "content-type"),
+        Some("application/json"),
+        "{at}"
+    );
+    assert_eq!(
+        header(request, "content-length"),
+        Some(request.body.len().to_string().as_str()),
+        "{at}"
     );
     let sent: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-    assert_eq!(sent, json!({"name": "v1", "type": "initial"}));
+    assert_eq!(&sent, expected, "{at}");
+}
+
+#[tokio::test]
+async fn every_json_body_goes_as_json_with_its_length() {
+    let submissions = format!("/hardware/products/{PRODUCT}/submissions");
+    let submission = format!("{submissions}/{SUBMISSION}");
+    let labels = format!("{submission}/shippingLabels");
+    let product_json = json!({"id": PRODUCT, "productName": "p"});
+    let submission_json =
+        json!({"id": SUBMISSION, "productId": PRODUCT, "name": "v1", "type": "initial"});
+    let label_json = json!({"id": LABEL, "name": "l", "destination": "windowsUpdate"});
+
+    let server = MockServer::start().await;
+    answer(&server, "POST", "/hardware/products", 201, product_json).await;
+    let body = json!({"productName": "p", "testHarness": "attestation"});
+    static_client(&server)
+        .create_product(&serde_json::from_value(body.clone()).unwrap())
+        .await
+        .unwrap();
+    assert_json(&only_request(&server).await, &body);
+
+    let server = MockServer::start().await;
+    let at = format!("/hardware/products/{PRODUCT}");
+    answer(&server, "PATCH", &at, 204, serde_json::Value::Null).await;
+    let body = json!({"productName": "renamed"});
+    static_client(&server)
+        .update_product(Id(PRODUCT), &serde_json::from_value(body.clone()).unwrap())
+        .await
+        .unwrap();
+    assert_json(&only_request(&server).await, &body);
+
+    let server = MockServer::start().await;
+    answer(&server, "POST", &submissions, 201, submission_json).await;
+    let body = json!({"name": "v1", "type": "initial"});
+    static_client(&server)
+        .create_submission(Id(PRODUCT), &serde_json::from_value(body.clone()).unwrap())
+        .await
+        .unwrap();
+    assert_json(&only_request(&server).await, &body);
+
+    let server = MockServer::start().await;
+    answer(&server, "PATCH", &submission, 204, serde_json::Value::Null).await;
+    let body = json!({"name": "v2"});
+    static_client(&server)
+        .update_submission(
+            Id(PRODUCT),
+            Id(SUBMISSION),
+            &serde_json::from_value(body.clone()).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_json(&only_request(&server).await, &body);
+
+    let server = MockServer::start().await;
+    answer(&server, "POST", &labels, 201, label_json).await;
+    let body = json!({
+        "name": "l", "destination": "windowsUpdate",
+        "publishingSpecifications": {
+            "isAutoInstallOnApplicableSystems": true, "manualAcquisition": false,
+            "additionalInfoForMsApproval": {"microsoftContact": "a@contoso.example", "businessJustification": "fix"}
+        },
+        "targeting": {"hardwareIds": [{"bundleId": "b", "infId": "x.inf", "operatingSystemCode": "WINDOWS_v100_X64_RS5_FULL", "pnpString": "pci\\ven_1"}]}
+    });
+    static_client(&server)
+        .create_shipping_label(
+            Id(PRODUCT),
+            Id(SUBMISSION),
+            &serde_json::from_value(body.clone()).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_json(&only_request(&server).await, &body);
+
+    let server = MockServer::start().await;
+    let at = format!("{labels}/{LABEL}");
+    answer(&server, "PATCH", &at, 204, serde_json::Value::Null).await;
+    let body = json!({"targeting": {"restrictedToAudiences": []}});
+    static_client(&server)
+        .update_shipping_label(
+            Id(PRODUCT),
+            Id(SUBMISSION),
+            Id(LABEL),
+            &serde_json::from_value(body.clone()).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_json(&only_request(&server).await, &body);
 }
 
 #[tokio::test]

@@ -237,6 +237,8 @@ fn flagged(global: &Global) -> Option<AuthKind> {
         Some(AuthKind::Federated)
     } else if global.service_connection_id.is_some() {
         Some(AuthKind::AzurePipelines)
+    } else if global.managed_identity_client_id.is_some() {
+        Some(AuthKind::ManagedIdentity)
     } else {
         None
     }

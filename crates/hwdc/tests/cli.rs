@@ -410,7 +410,7 @@ async fn submit_waits_for_an_upload_url_that_is_not_available_yet() {
         serde_json::json!({"type": "initialPackage", "url": null}),
         "{created}"
     );
-    // A second submission lists the first, whose URL is still withheld, before it creates.
+    // A list shows it too, its URL still withheld.
     let listed = hwdc(
         &sim,
         &home.0,

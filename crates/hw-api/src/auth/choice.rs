@@ -255,7 +255,8 @@ fn configured(kind: CredentialKind, settings: &CredentialSettings) -> bool {
         }
         CredentialKind::ManagedIdentity => {
             (settings.identity_endpoint.is_some() && settings.identity_header.is_some())
-                || settings.msi_endpoint.is_some()
+                // With MSI_SECRET, MSI_ENDPOINT is Azure Machine Learning's: not ours to use.
+                || (settings.msi_endpoint.is_some() && settings.msi_secret.is_none())
         }
         CredentialKind::Auto | CredentialKind::AzureCli => false,
     }
@@ -397,14 +398,11 @@ async fn make(
                     Arc::new(Primed::new(token, cli)),
                     "azure cli".into(),
                 )),
-                Err(e) => {
-                    let e = e.to_string();
-                    Err(if e.contains("az login") {
-                        format!("az is not signed in (run `az login`): {e}")
-                    } else {
-                        format!("az is on PATH but gave no token: {e}")
-                    })
+                // az ran and refused; what it printed says whether it is signed in.
+                Err(e @ AuthError::Source { .. }) if e.to_string().contains("az login") => {
+                    Err(format!("az is not signed in (run `az login`): {e}"))
                 }
+                Err(e) => Err(format!("az is on PATH but gave no token: {e}")),
             }
         }
     }
@@ -458,19 +456,33 @@ fn managed_identity(
 }
 
 /// A provider whose first token is already in hand (the one `Auto` fetched to see that the
-/// Azure CLI is signed in), so that choosing costs no second run of `az`.
+/// Azure CLI is signed in), so that choosing costs no second run of `az`. Its lifetimes are
+/// counted from when it was fetched, not from when it is handed out.
 struct Primed<P> {
-    first: std::sync::Mutex<Option<AccessToken>>,
+    first: std::sync::Mutex<Option<(AccessToken, std::time::Instant)>>,
     inner: P,
 }
 
 impl<P> Primed<P> {
     fn new(first: AccessToken, inner: P) -> Self {
         Self {
-            first: std::sync::Mutex::new(Some(first)),
+            first: std::sync::Mutex::new(Some((first, std::time::Instant::now()))),
             inner,
         }
     }
+}
+
+/// `token` as it stands `aged` after it was fetched: its lifetimes shortened by that much, or
+/// `None` once it has expired.
+fn aged(token: AccessToken, aged: std::time::Duration) -> Option<AccessToken> {
+    let mut fresh = AccessToken::new(token.secret().clone());
+    if let Some(expires_in) = token.expires_in() {
+        fresh = fresh.with_expires_in(expires_in.checked_sub(aged).filter(|d| !d.is_zero())?);
+    }
+    if let Some(refresh_in) = token.refresh_in() {
+        fresh = fresh.with_refresh_in(refresh_in.saturating_sub(aged));
+    }
+    Some(fresh)
 }
 
 impl<P> fmt::Debug for Primed<P> {
@@ -485,7 +497,8 @@ impl<P: TokenProvider> TokenProvider for Primed<P> {
             .first
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+            .take()
+            .and_then(|(token, fetched)| aged(token, fetched.elapsed()));
         match first {
             Some(token) => Box::pin(std::future::ready(Ok(token))),
             None => self.inner.fetch_token(),
@@ -588,7 +601,7 @@ mod tests {
             &'static [(&'static str, &'static str)],
             bool,
         );
-        let cases: [Case; 10] = [
+        let cases: [Case; 11] = [
             (GitHub, &[("ACTIONS_ID_TOKEN_REQUEST_URL", "u")], false),
             (GitHub, &[("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t")], false),
             (
@@ -639,6 +652,11 @@ mod tests {
                 &[("MSI_ENDPOINT", "http://127.0.0.1:9")],
                 true,
             ),
+            (
+                ManagedIdentity,
+                &[("MSI_ENDPOINT", "http://127.0.0.1:9"), ("MSI_SECRET", "s")],
+                false,
+            ),
         ];
         for (kind, vars, expected) in cases {
             assert_eq!(
@@ -663,15 +681,39 @@ mod tests {
         assert_eq!(expose(primed.fetch_token().await.unwrap()), "later");
     }
 
+    #[test]
+    fn a_primed_token_ages_from_when_it_was_fetched() {
+        use std::time::Duration;
+        let token = AccessToken::new(SecretString::from("t"))
+            .with_expires_in(Duration::from_secs(300))
+            .with_refresh_in(Duration::from_secs(100));
+        let later = aged(token.clone(), Duration::from_secs(120)).unwrap();
+        assert_eq!(later.expires_in(), Some(Duration::from_secs(180)));
+        assert_eq!(later.refresh_in(), Some(Duration::ZERO));
+        assert!(aged(token.clone(), Duration::from_secs(300)).is_none());
+        let timeless = aged(
+            AccessToken::new(SecretString::from("t")),
+            Duration::from_secs(9),
+        );
+        assert_eq!(timeless.unwrap().expires_in(), None);
+    }
+
     #[tokio::test]
-    async fn machine_learnings_endpoint_is_refused_as_set_up_but_unsupported() {
+    async fn machine_learnings_endpoint_is_unavailable_not_a_stop() {
         let ml = settings(&[
             ("MSI_ENDPOINT", "http://127.0.0.1:9/msi"),
             ("MSI_SECRET", "s"),
         ]);
-        let refused = choose(CredentialKind::Auto, &ml).await.unwrap_err();
+        assert!(!configured(CredentialKind::ManagedIdentity, &ml));
+        let why = make(CredentialKind::ManagedIdentity, &ml, true)
+            .await
+            .unwrap_err();
+        assert!(why.contains("MSI_SECRET"), "{why}");
+        // Chosen explicitly, it is the error.
+        let refused = choose(CredentialKind::ManagedIdentity, &ml)
+            .await
+            .unwrap_err();
         assert_eq!(reasons(&refused).len(), 1);
-        assert_eq!(reasons(&refused)[0].0, CredentialKind::ManagedIdentity);
         assert!(reasons(&refused)[0].1.contains("MSI_SECRET"), "{refused}");
     }
 }

@@ -108,7 +108,8 @@ impl ManagedIdentity {
         })
     }
 
-    /// A user-assigned identity, by its client id.
+    /// A user-assigned identity, by its client id. Cloud Shell has none: its tokens are then
+    /// refused with [`AuthError::Config`] rather than given for another identity.
     pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = Some(client_id.into());
         self
@@ -120,18 +121,9 @@ impl ManagedIdentity {
         self
     }
 
-    fn request(&self) -> reqwest::RequestBuilder {
-        let (url, version) = match &self.endpoint {
-            Endpoint::CloudShell { url } => {
-                return self
-                    .http
-                    .post(url.clone())
-                    .header("Metadata", "true")
-                    .form(&[("resource", self.resource.as_str())]);
-            }
-            Endpoint::AppService { url, .. } => (url, "2019-08-01"),
-            Endpoint::Imds { url } => (url, "2018-02-01"),
-        };
+    /// A `GET` of `url` with the API version, the resource and the user-assigned identity in
+    /// its query.
+    fn get(&self, url: &Url, version: &str) -> reqwest::RequestBuilder {
         let mut url = url.clone();
         url.query_pairs_mut()
             .append_pair("api-version", version)
@@ -139,18 +131,30 @@ impl ManagedIdentity {
         if let Some(id) = &self.client_id {
             url.query_pairs_mut().append_pair("client_id", id);
         }
-        let request = self.http.get(url);
+        self.http.get(url)
+    }
+
+    fn request(&self) -> reqwest::RequestBuilder {
         match &self.endpoint {
-            Endpoint::AppService { header, .. } => {
-                request.header("X-IDENTITY-HEADER", header.expose_secret())
-            }
-            Endpoint::Imds { .. } | Endpoint::CloudShell { .. } => {
-                request.header("Metadata", "true")
-            }
+            Endpoint::AppService { url, header } => self
+                .get(url, "2019-08-01")
+                .header("X-IDENTITY-HEADER", header.expose_secret()),
+            Endpoint::Imds { url } => self.get(url, "2018-02-01").header("Metadata", "true"),
+            Endpoint::CloudShell { url } => self
+                .http
+                .post(url.clone())
+                .header("Metadata", "true")
+                .form(&[("resource", self.resource.as_str())]),
         }
     }
 
     async fn fetch(&self) -> Result<AccessToken, AuthError> {
+        if matches!(self.endpoint, Endpoint::CloudShell { .. }) && self.client_id.is_some() {
+            return Err(AuthError::Config(
+                "Cloud Shell's identity endpoint (MSI_ENDPOINT) has no user-assigned identities"
+                    .into(),
+            ));
+        }
         let build = || self.request();
         request::send(&self.retry, "managedIdentityToken", build, token, refusal).await
     }
@@ -213,5 +217,24 @@ async fn refusal(response: reqwest::Response) -> AuthError {
         what: WHAT,
         status: Some(status),
         message: redact::text(&redact::single_line(&message)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cloud_shell_refuses_a_user_assigned_identity_before_sending() {
+        // A closed loopback port: a request would fail as a network error, not a refusal.
+        let identity = ManagedIdentity::cloud_shell("http://127.0.0.1:9/oauth2/token")
+            .unwrap()
+            .with_client_id("someone");
+        let refused = identity.fetch_token().await.unwrap_err();
+        assert!(matches!(refused, AuthError::Config(_)), "{refused:?}");
+        assert!(
+            refused.to_string().contains("no user-assigned"),
+            "{refused}"
+        );
     }
 }
