@@ -328,19 +328,18 @@ async fn managed_identities_sign_in_through_every_endpoint() {
     let flagged = list(
         imds("HW_CLIENT_ID", "nobody"),
         &[
-            "--auth",
-            "managed-identity",
+            // The identity's own flag chooses managed identity by itself.
             "--managed-identity-client-id",
             "hw-sim-user-identity",
-            "-v",
         ],
     )
     .await
     .ok();
     assert!(
-        flagged
-            .stderr
-            .contains("managed identity hw-sim-user-identity"),
+        flagged.stderr.contains("credential=managed-identity")
+            && flagged
+                .stderr
+                .contains("managed identity hw-sim-user-identity"),
         "{}",
         flagged.stderr
     );
