@@ -451,12 +451,13 @@ mod tests {
         )));
     }
 
-    fn submission(step: &str, signed_url: serde_json::Value) -> Submission {
+    /// A committed submission at `step` in `state`, whose signed package has `signed_url`.
+    fn submission(step: &str, state: &str, signed_url: serde_json::Value) -> Submission {
         serde_json::from_value(serde_json::json!({
             "id": 2,
             "productId": 1,
             "commitStatus": "commitComplete",
-            "workflowStatus": {"currentStep": step, "state": "started"},
+            "workflowStatus": {"currentStep": step, "state": state},
             "downloads": {"items": [
                 {"type": "initialPackage", "url": "https://a.test/i?sig=s"},
                 {"type": "signedPackage", "url": signed_url},
@@ -467,32 +468,32 @@ mod tests {
 
     #[test]
     fn a_signed_package_counts_once_it_has_a_url() {
-        let listed_copy = || submission("signing", serde_json::json!("https://a.test/s?sig=s"));
+        let listed_copy = || {
+            submission(
+                "signing",
+                "started",
+                serde_json::json!("https://a.test/s?sig=s"),
+            )
+        };
         assert!(matches!(
             submission_outcome("s", listed_copy()),
             Outcome::Done(_)
         ));
         assert!(has_signed_package(&listed_copy()));
-        let not_yet = submission("signing", serde_json::Value::Null);
+        let not_yet = submission("signing", "started", serde_json::Value::Null);
         assert!(!has_signed_package(&not_yet));
         assert!(matches!(
             submission_outcome("s", not_yet),
             Outcome::Pending(_)
         ));
         // Ingestion finished counts on its own, URL or not: the download waits for the URL.
-        let mut finished = submission("finalizeIngestion", serde_json::Value::Null);
-        if let Some(status) = finished.workflow_status.as_mut() {
-            status.state = Some(WorkflowState::Completed);
-        }
+        let finished = submission("finalizeIngestion", "completed", serde_json::Value::Null);
         assert!(matches!(
             submission_outcome("s", finished),
             Outcome::Done(_)
         ));
         // Another step completed is not the end.
-        let mut step_done = submission("signing", serde_json::Value::Null);
-        if let Some(status) = step_done.workflow_status.as_mut() {
-            status.state = Some(WorkflowState::Completed);
-        }
+        let step_done = submission("signing", "completed", serde_json::Value::Null);
         assert!(matches!(
             submission_outcome("s", step_done),
             Outcome::Pending(_)
@@ -501,16 +502,13 @@ mod tests {
 
     #[test]
     fn a_failed_commit_or_a_failed_step_each_fail_the_wait() {
-        let mut commit_failed = submission("signing", serde_json::Value::Null);
+        let mut commit_failed = submission("signing", "started", serde_json::Value::Null);
         commit_failed.commit_status = Some(CommitStatus::CommitFailed);
         assert!(matches!(
             submission_outcome("s", commit_failed),
             Outcome::Failed(..)
         ));
-        let mut step_failed = submission("signing", serde_json::Value::Null);
-        if let Some(status) = step_failed.workflow_status.as_mut() {
-            status.state = Some(WorkflowState::Failed);
-        }
+        let step_failed = submission("signing", "failed", serde_json::Value::Null);
         assert!(matches!(
             submission_outcome("s", step_failed),
             Outcome::Failed(..)

@@ -25,6 +25,25 @@ async fn answer(server: &MockServer, verb: &str, at: &str, status: u16, body: se
         .await;
 }
 
+/// The one request that `call` sends, through a client of a server that answers `verb` on `at`
+/// with `status` and `body`.
+async fn sent<F, Fut, T>(
+    verb: &str,
+    at: &str,
+    status: u16,
+    body: serde_json::Value,
+    call: F,
+) -> Request
+where
+    F: FnOnce(hw_api::Client) -> Fut,
+    Fut: std::future::Future<Output = Result<T, hw_api::Error>>,
+{
+    let server = MockServer::start().await;
+    answer(&server, verb, at, status, body).await;
+    call(static_client(&server)).await.unwrap();
+    only_request(&server).await
+}
+
 /// The one request the server received.
 async fn only_request(server: &MockServer) -> Request {
     let mut received = server.received_requests().await.unwrap();
@@ -62,41 +81,37 @@ fn assert_empty_json(request: &Request) {
 
 #[tokio::test]
 async fn a_commit_goes_as_an_empty_json_body() {
-    let server = MockServer::start().await;
     let at = format!("/hardware/products/{PRODUCT}/submissions/{SUBMISSION}/commit");
-    answer(&server, "POST", &at, 202, serde_json::Value::Null).await;
-    static_client(&server)
-        .commit_submission(Id(PRODUCT), Id(SUBMISSION))
-        .await
-        .unwrap();
-    assert_empty_json(&only_request(&server).await);
+    let request = sent("POST", &at, 202, serde_json::Value::Null, |c| async move {
+        c.commit_submission(Id(PRODUCT), Id(SUBMISSION)).await
+    })
+    .await;
+    assert_empty_json(&request);
 }
 
 #[tokio::test]
 async fn publisher_metadata_goes_as_an_empty_json_body() {
-    let server = MockServer::start().await;
     let at =
         format!("/hardware/products/{PRODUCT}/submissions/{SUBMISSION}/createpublishermetadata");
-    answer(&server, "POST", &at, 202, serde_json::Value::Null).await;
-    static_client(&server)
-        .create_publisher_metadata(Id(PRODUCT), Id(SUBMISSION))
-        .await
-        .unwrap();
-    assert_empty_json(&only_request(&server).await);
+    let request = sent("POST", &at, 202, serde_json::Value::Null, |c| async move {
+        c.create_publisher_metadata(Id(PRODUCT), Id(SUBMISSION))
+            .await
+    })
+    .await;
+    assert_empty_json(&request);
 }
 
 #[tokio::test]
 async fn a_label_cancel_goes_as_an_empty_json_body() {
-    let server = MockServer::start().await;
     let at = format!(
         "/hardware/products/{PRODUCT}/submissions/{SUBMISSION}/shippingLabels/{LABEL}/cancel"
     );
-    answer(&server, "PUT", &at, 204, serde_json::Value::Null).await;
-    static_client(&server)
-        .cancel_shipping_label(Id(PRODUCT), Id(SUBMISSION), Id(LABEL))
-        .await
-        .unwrap();
-    assert_empty_json(&only_request(&server).await);
+    let request = sent("PUT", &at, 204, serde_json::Value::Null, |c| async move {
+        c.cancel_shipping_label(Id(PRODUCT), Id(SUBMISSION), Id(LABEL))
+            .await
+    })
+    .await;
+    assert_empty_json(&request);
 }
 
 /// Asserts that `request` went as the JSON `expected`, with its length.
@@ -116,59 +131,57 @@ fn assert_json(request: &Request, expected: &serde_json::Value) {
     assert_eq!(&sent, expected, "{at}");
 }
 
+/// `value` as the request type `T`.
+fn typed<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> T {
+    serde_json::from_value(value.clone()).unwrap()
+}
+
 #[tokio::test]
 async fn every_json_body_goes_as_json_with_its_length() {
-    let submissions = format!("/hardware/products/{PRODUCT}/submissions");
+    let product = format!("/hardware/products/{PRODUCT}");
+    let submissions = format!("{product}/submissions");
     let submission = format!("{submissions}/{SUBMISSION}");
     let labels = format!("{submission}/shippingLabels");
-    let product_json = json!({"id": PRODUCT, "productName": "p"});
-    let submission_json =
-        json!({"id": SUBMISSION, "productId": PRODUCT, "name": "v1", "type": "initial"});
-    let label_json = json!({"id": LABEL, "name": "l", "destination": "windowsUpdate"});
+    let label = format!("{labels}/{LABEL}");
+    let none = serde_json::Value::Null;
 
-    let server = MockServer::start().await;
-    answer(&server, "POST", "/hardware/products", 201, product_json).await;
     let body = json!({"productName": "p", "testHarness": "attestation"});
-    static_client(&server)
-        .create_product(&serde_json::from_value(body.clone()).unwrap())
-        .await
-        .unwrap();
-    assert_json(&only_request(&server).await, &body);
+    let answered = json!({"id": PRODUCT, "productName": "p"});
+    let request = sent("POST", "/hardware/products", 201, answered, |c| {
+        let request_body = typed(&body);
+        async move { c.create_product(&request_body).await }
+    })
+    .await;
+    assert_json(&request, &body);
 
-    let server = MockServer::start().await;
-    let at = format!("/hardware/products/{PRODUCT}");
-    answer(&server, "PATCH", &at, 204, serde_json::Value::Null).await;
     let body = json!({"productName": "renamed"});
-    static_client(&server)
-        .update_product(Id(PRODUCT), &serde_json::from_value(body.clone()).unwrap())
-        .await
-        .unwrap();
-    assert_json(&only_request(&server).await, &body);
+    let request = sent("PATCH", &product, 204, none.clone(), |c| {
+        let request_body = typed(&body);
+        async move { c.update_product(Id(PRODUCT), &request_body).await }
+    })
+    .await;
+    assert_json(&request, &body);
 
-    let server = MockServer::start().await;
-    answer(&server, "POST", &submissions, 201, submission_json).await;
     let body = json!({"name": "v1", "type": "initial"});
-    static_client(&server)
-        .create_submission(Id(PRODUCT), &serde_json::from_value(body.clone()).unwrap())
-        .await
-        .unwrap();
-    assert_json(&only_request(&server).await, &body);
+    let answered = json!({"id": SUBMISSION, "productId": PRODUCT, "name": "v1", "type": "initial"});
+    let request = sent("POST", &submissions, 201, answered, |c| {
+        let request_body = typed(&body);
+        async move { c.create_submission(Id(PRODUCT), &request_body).await }
+    })
+    .await;
+    assert_json(&request, &body);
 
-    let server = MockServer::start().await;
-    answer(&server, "PATCH", &submission, 204, serde_json::Value::Null).await;
     let body = json!({"name": "v2"});
-    static_client(&server)
-        .update_submission(
-            Id(PRODUCT),
-            Id(SUBMISSION),
-            &serde_json::from_value(body.clone()).unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_json(&only_request(&server).await, &body);
+    let request = sent("PATCH", &submission, 204, none.clone(), |c| {
+        let request_body = typed(&body);
+        async move {
+            c.update_submission(Id(PRODUCT), Id(SUBMISSION), &request_body)
+                .await
+        }
+    })
+    .await;
+    assert_json(&request, &body);
 
-    let server = MockServer::start().await;
-    answer(&server, "POST", &labels, 201, label_json).await;
     let body = json!({
         "name": "l", "destination": "windowsUpdate",
         "publishingSpecifications": {
@@ -177,48 +190,43 @@ async fn every_json_body_goes_as_json_with_its_length() {
         },
         "targeting": {"hardwareIds": [{"bundleId": "b", "infId": "x.inf", "operatingSystemCode": "WINDOWS_v100_X64_RS5_FULL", "pnpString": "pci\\ven_1"}]}
     });
-    static_client(&server)
-        .create_shipping_label(
-            Id(PRODUCT),
-            Id(SUBMISSION),
-            &serde_json::from_value(body.clone()).unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_json(&only_request(&server).await, &body);
+    let answered = json!({"id": LABEL, "name": "l", "destination": "windowsUpdate"});
+    let request = sent("POST", &labels, 201, answered, |c| {
+        let request_body = typed(&body);
+        async move {
+            c.create_shipping_label(Id(PRODUCT), Id(SUBMISSION), &request_body)
+                .await
+        }
+    })
+    .await;
+    assert_json(&request, &body);
 
-    let server = MockServer::start().await;
-    let at = format!("{labels}/{LABEL}");
-    answer(&server, "PATCH", &at, 204, serde_json::Value::Null).await;
     let body = json!({"targeting": {"restrictedToAudiences": []}});
-    static_client(&server)
-        .update_shipping_label(
-            Id(PRODUCT),
-            Id(SUBMISSION),
-            Id(LABEL),
-            &serde_json::from_value(body.clone()).unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_json(&only_request(&server).await, &body);
+    let request = sent("PATCH", &label, 204, none, |c| {
+        let request_body = typed(&body);
+        async move {
+            c.update_shipping_label(Id(PRODUCT), Id(SUBMISSION), Id(LABEL), &request_body)
+                .await
+        }
+    })
+    .await;
+    assert_json(&request, &body);
 }
 
 #[tokio::test]
 async fn a_preprod_package_goes_as_bytes() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
+    let answered = json!({"id": "pkg-1", "signingStatus": "Processing"});
+    let request = sent(
         "PUT",
         "/hardware/preprod/packages",
         200,
-        json!({"id": "pkg-1", "signingStatus": "Processing"}),
+        answered,
+        |c| async move {
+            c.upload_preprod_package(bytes::Bytes::from_static(b"MSCF a package"))
+                .await
+        },
     )
     .await;
-    static_client(&server)
-        .upload_preprod_package(bytes::Bytes::from_static(b"MSCF a package"))
-        .await
-        .unwrap();
-    let request = only_request(&server).await;
     assert_eq!(
         header(&request, "content-type"),
         Some("application/octet-stream")
@@ -229,15 +237,12 @@ async fn a_preprod_package_goes_as_bytes() {
 
 #[tokio::test]
 async fn a_read_sends_no_content_type() {
-    let server = MockServer::start().await;
     let at = format!("/hardware/products/{PRODUCT}/submissions/{SUBMISSION}");
-    let submission = json!({"id": SUBMISSION, "productId": PRODUCT, "name": "v1"});
-    answer(&server, "GET", &at, 200, submission).await;
-    static_client(&server)
-        .get_submission(Id(PRODUCT), Id(SUBMISSION))
-        .await
-        .unwrap();
-    let request = only_request(&server).await;
+    let answered = json!({"id": SUBMISSION, "productId": PRODUCT, "name": "v1"});
+    let request = sent("GET", &at, 200, answered, |c| async move {
+        c.get_submission(Id(PRODUCT), Id(SUBMISSION)).await
+    })
+    .await;
     assert!(header(&request, "content-type").is_none());
     assert!(request.body.is_empty());
 }

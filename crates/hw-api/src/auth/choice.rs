@@ -472,15 +472,15 @@ impl<P> Primed<P> {
     }
 }
 
-/// `token` as it stands `aged` after it was fetched: its lifetimes shortened by that much, or
+/// `token` as it stands `age` after it was fetched: its lifetimes shortened by that much, or
 /// `None` once it has expired.
-fn aged(token: AccessToken, aged: std::time::Duration) -> Option<AccessToken> {
+fn aged(token: AccessToken, age: std::time::Duration) -> Option<AccessToken> {
     let mut fresh = AccessToken::new(token.secret().clone());
     if let Some(expires_in) = token.expires_in() {
-        fresh = fresh.with_expires_in(expires_in.checked_sub(aged).filter(|d| !d.is_zero())?);
+        fresh = fresh.with_expires_in(expires_in.checked_sub(age).filter(|d| !d.is_zero())?);
     }
     if let Some(refresh_in) = token.refresh_in() {
-        fresh = fresh.with_refresh_in(refresh_in.saturating_sub(aged));
+        fresh = fresh.with_refresh_in(refresh_in.saturating_sub(age));
     }
     Some(fresh)
 }
