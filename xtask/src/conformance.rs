@@ -8,23 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::TaskError;
 use crate::bench::Sim;
-
-fn fail(message: impl Into<String>) -> TaskError {
-    TaskError(message.into())
-}
-
-fn run_ok(command: &mut Command, what: &str) -> Result<(), TaskError> {
-    let status = command
-        .status()
-        .map_err(|e| fail(format!("cannot run {what}: {e}")))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(fail(format!("{what} failed ({status})")))
-    }
-}
+use crate::{TaskError, fail, run_ok};
 
 /// The virtual environment's program `name`.
 fn venv_program(venv: &Path, name: &str) -> PathBuf {
@@ -84,9 +69,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), TaskError> {
         "cargo build -p hw-sim",
     )?;
     // Where cargo put it: CARGO_TARGET_DIR when set, else the workspace's target folder.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = crate::target_dir(root);
     let sim = Sim::start(
         &target.join("debug"),
         &["--products", "3", "--submissions", "2"],

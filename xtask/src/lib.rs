@@ -5,19 +5,29 @@
 
 pub mod bench;
 pub mod codegen;
+pub mod config_guard;
 pub mod conformance;
 pub mod digest;
 pub mod lint;
 pub mod msrv;
 pub mod open_enums;
 pub mod spec;
+pub mod windows;
 
 use std::path::PathBuf;
+use std::process::Command;
 
 /// The workspace root (the parent of the `xtask` crate).
 pub fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Where cargo puts its output: `CARGO_TARGET_DIR` when set, else the workspace's `target`.
+pub fn target_dir(root: &std::path::Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The text of a `#[doc = "..."]` attribute, if `attr` is one.
@@ -55,5 +65,22 @@ impl std::error::Error for TaskError {}
 impl From<String> for TaskError {
     fn from(message: String) -> Self {
         Self(message)
+    }
+}
+
+/// A task error with `message`.
+pub fn fail(message: impl Into<String>) -> TaskError {
+    TaskError(message.into())
+}
+
+/// Runs `command`, inheriting its output; `what` names it in the error when it fails.
+pub fn run_ok(command: &mut Command, what: &str) -> Result<(), TaskError> {
+    let status = command
+        .status()
+        .map_err(|e| fail(format!("cannot run {what}: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(fail(format!("{what} failed ({status})")))
     }
 }

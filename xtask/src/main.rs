@@ -18,7 +18,10 @@ tasks:
   bench --fleet      only P9, the fleet under a quota (its block of BENCHMARKS.md)
   soak [ARGS]        200 submit flows against hw-sim with 10% faults (hw-bench soak --help);
                      --kill: 100 runs of `hwdc submit`, each killed 0-3 times and re-run
-  fuzz [ARGS]        a long fuzz run (default 300 s; hw-bench fuzz --help)";
+  fuzz [ARGS]        a long fuzz run (default 300 s; hw-bench fuzz --help)
+  test [ARGS]        cargo test --workspace [ARGS], then fail if any test touched the real
+                     user's hwdc configuration folder (the README's and CI's test command)
+  windows [--full]   build, lint and test for Windows with MinGW and Wine (docs/platforms.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,6 +57,8 @@ fn main() -> ExitCode {
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>(),
         ),
+        ["test", rest @ ..] => xtask::config_guard::test_workspace(&root, rest),
+        ["windows", rest @ ..] => xtask::windows::run(&root, rest),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

@@ -6,6 +6,7 @@
 //! names, every time 1980-01-01 00:00:00 and the same attributes, so the same folders always give
 //! the same cabinet.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -253,14 +254,32 @@ fn read_layout(
         .map(|file| (file.name().to_owned(), u64::from(file.uncompressed_size())))
         .collect();
     entries.sort();
-    // Grouped by folder name, whatever order and separators the names come in.
+    // Grouped by folder name, whatever order and separators the names come in. Names are
+    // compared as Windows and the service compare them, ignoring case: two that differ only in
+    // case would be one file once extracted.
     let mut folders: std::collections::BTreeMap<String, Vec<PackageFile>> = Default::default();
+    let mut folder_names: HashMap<String, String> = HashMap::new();
+    let mut seen = HashSet::new();
     let mut root_files = Vec::new();
     for (name, size) in entries {
         let parts: Vec<&str> = name.split(['\\', '/']).filter(|p| !p.is_empty()).collect();
+        if parts.iter().any(|p| *p == ".." || *p == ".") {
+            return Err(PackageError::OutsideFolder(name));
+        }
+        if !seen.insert(parts.join("/").to_lowercase()) {
+            return Err(PackageError::DuplicateFile(name));
+        }
         let [folder, rest @ ..] = parts.as_slice() else {
             continue;
         };
+        if !rest.is_empty() {
+            let first = folder_names
+                .entry(folder.to_lowercase())
+                .or_insert_with(|| (*folder).to_owned());
+            if first != folder {
+                return Err(PackageError::DuplicateFolder((*folder).to_owned()));
+            }
+        }
         if rest.is_empty() {
             root_files.push(name.clone());
             continue;
@@ -361,6 +380,8 @@ mod tests {
             .unwrap()
             .read_to_end(&mut back)
             .unwrap();
+        // Closed before its folder is removed: Windows removes no folder with an open file.
+        drop(cabinet);
         assert_eq!(back, big);
         // The same package again: the same bytes.
         let again = write_cabinet(&written, &dir.join("y.cab")).unwrap();
@@ -418,24 +439,49 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A cabinet holding one byte under each of `names`, written by the `cab` crate alone (so
+    /// that names hw-api would never write can be read back); removed with its folder on drop.
+    struct Written(PathBuf);
+
+    impl Written {
+        fn with(tag: &str, names: &[&str]) -> Self {
+            let dir = std::env::temp_dir().join(format!("hw-api-cab-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("names.cab");
+            let mut builder = CabinetBuilder::new();
+            let folder = builder.add_folder(CompressionType::MsZip);
+            for name in names {
+                folder.add_file(*name);
+            }
+            let mut writer = builder
+                .build(std::fs::File::create(&path).unwrap())
+                .unwrap();
+            while let Some(mut entry) = writer.next_file().unwrap() {
+                entry.write_all(b"x").unwrap();
+            }
+            writer.finish().unwrap();
+            Self(path)
+        }
+
+        fn read(&self) -> Result<DriverPackage, PackageError> {
+            read_cabinet(&self.0)
+        }
+    }
+
+    impl Drop for Written {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(self.0.parent().unwrap());
+        }
+    }
+
     #[test]
     fn names_are_grouped_by_folder_whatever_their_order_and_separators() {
-        let dir = std::env::temp_dir().join(format!("hw-api-cab-mixed-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("mixed.cab");
-        let mut builder = CabinetBuilder::new();
-        let folder = builder.add_folder(CompressionType::MsZip);
-        for name in ["one/a.inf", "one0\\b.inf", "one\\c.sys", "root.txt"] {
-            folder.add_file(name);
-        }
-        let mut writer = builder
-            .build(std::fs::File::create(&path).unwrap())
-            .unwrap();
-        while let Some(mut entry) = writer.next_file().unwrap() {
-            entry.write_all(b"x").unwrap();
-        }
-        writer.finish().unwrap();
-        let read = read_cabinet(&path).unwrap();
+        let read = Written::with(
+            "mixed",
+            &["one/a.inf", "one0\\b.inf", "one\\c.sys", "root.txt"],
+        )
+        .read()
+        .unwrap();
         let layout: Vec<(&str, Vec<&str>)> = read
             .folders
             .iter()
@@ -451,7 +497,49 @@ mod tests {
             [("one", vec!["a.inf", "c.sys"]), ("one0", vec!["b.inf"])]
         );
         assert_eq!(read.root_files, ["root.txt"]);
-        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn names_that_differ_only_in_case_are_one_name() {
+        let twice = |tag, names: &[&str]| Written::with(tag, names).read().unwrap_err();
+        assert!(matches!(
+            twice("file-case", &["a/X.INF", "a/x.inf"]),
+            PackageError::DuplicateFile(name) if name.eq_ignore_ascii_case("a/x.inf")
+        ));
+        assert!(matches!(
+            twice("file-separator", &["a/sub/x.sys", "a\\SUB\\x.sys"]),
+            PackageError::DuplicateFile(_)
+        ));
+        assert!(matches!(
+            twice("root-case", &["Stray.txt", "stray.TXT"]),
+            PackageError::DuplicateFile(_)
+        ));
+        assert!(matches!(
+            twice("folder-case", &["Drv/a.inf", "drv/b.sys"]),
+            PackageError::DuplicateFolder(name) if name.eq_ignore_ascii_case("drv")
+        ));
+        // Names that differ in more than case stay apart.
+        let apart = Written::with("apart", &["a/x.inf", "a/y.inf", "b/x.inf"])
+            .read()
+            .unwrap();
+        assert_eq!(apart.folders.len(), 2);
+    }
+
+    #[test]
+    fn a_name_that_leaves_its_folder_is_refused() {
+        for (tag, name) in [
+            ("up-root", "../evil.sys"),
+            ("up-folder", "a/../../evil.sys"),
+            ("up-backslash", "a\\..\\evil.sys"),
+            ("dot", "a/./x.inf"),
+        ] {
+            match Written::with(tag, &[name, "a/x.inf"]).read() {
+                Err(PackageError::OutsideFolder(refused)) => assert_eq!(refused, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        // A name that merely starts with dots is a name.
+        assert!(Written::with("dots", &["a/..x.inf"]).read().is_ok());
     }
 
     #[test]

@@ -104,6 +104,10 @@ pub enum PackageError {
     /// Windows.
     #[error("{0:?} is there twice, in different case: Windows names ignore case")]
     DuplicateFile(String),
+    /// A name in a cabinet with a `..` or `.` part: extracted, it would land outside its folder
+    /// (or nowhere), so Windows and the service refuse it.
+    #[error("{0:?} leaves its folder (a `..` or `.` in its path): Windows refuses such a name")]
+    OutsideFolder(String),
     /// A driver folder with no files, which a cabinet cannot hold.
     #[error("the driver folder {0:?} holds no files")]
     EmptyFolder(String),

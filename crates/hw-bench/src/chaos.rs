@@ -352,6 +352,8 @@ fn command(sim: &SimHandle, hwdc: &Path, home: &Path) -> Command {
     command
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
+        // Windows' configuration folder follows neither variable above.
+        .env("HWDC_CONFIG_DIR", home.join(".config/hwdc"))
         .env("HW_API_BASE_URL", sim.api_url())
         .env("HW_AUTHORITY_HOST", sim.authority_url());
     command

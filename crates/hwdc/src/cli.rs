@@ -113,7 +113,8 @@ pub struct Global {
     /// The profile of the configuration file to use.
     #[arg(long, global = true, env = "HWDC_PROFILE")]
     pub profile: Option<String>,
-    /// The configuration file (default: hwdc/config.toml in the platform's config directory).
+    /// The configuration file (default: config.toml in HWDC_CONFIG_DIR, else in hwdc's folder
+    /// of the platform's configuration directory).
     #[arg(long, global = true, env = "HWDC_CONFIG")]
     pub config: Option<PathBuf>,
     /// How results are written to standard output.

@@ -46,8 +46,16 @@ struct File {
     profile: BTreeMap<String, Profile>,
 }
 
-/// The default configuration file.
+/// The variable that moves the default configuration folder.
+pub const CONFIG_DIR_VARIABLE: &str = "HWDC_CONFIG_DIR";
+
+/// The default configuration file: `config.toml` in `HWDC_CONFIG_DIR` when it is set, else in
+/// hwdc's folder of the platform's configuration directory (`$XDG_CONFIG_HOME/hwdc` or
+/// `~/.config/hwdc` on Linux, `%APPDATA%\hwdc\config` on Windows, which no variable moves).
 pub fn default_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(CONFIG_DIR_VARIABLE).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("config.toml"));
+    }
     directories::ProjectDirs::from("", "", "hwdc").map(|dirs| dirs.config_dir().join("config.toml"))
 }
 

@@ -155,6 +155,34 @@ fn finish_recording(ctx: &Ctx) {
     }
 }
 
+/// Resolves when the person (or the CI runner) interrupts: Ctrl-C, and on Windows also
+/// Ctrl-Break, which is what reaches a process started in a group of its own. A handler that
+/// cannot be installed never resolves: it must not read as an interruption.
+async fn interrupted() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(windows)]
+    {
+        let ctrl_break = async {
+            match tokio::signal::windows::ctrl_break() {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = ctrl_c => {}
+            () = ctrl_break => {}
+        }
+    }
+    #[cfg(not(windows))]
+    ctrl_c.await;
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     quiet_cab_panics();
@@ -185,7 +213,7 @@ async fn main() -> ExitCode {
     };
     let outcome = tokio::select! {
         outcome = run(&ctx, cli.command) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted),
+        () = interrupted() => Err(Failure::Interrupted),
     };
     finish_recording(&ctx);
     if matches!(outcome, Err(Failure::Interrupted)) {

@@ -213,3 +213,35 @@ async fn a_killed_batch_resumes_each_entry_with_the_same_submission() {
         assert_eq!(submissions, 1, "{name}: one submission, made once");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manifest_takes_paths_with_spaces_and_drive_letters() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("batch spaced");
+    let builds = home.0.join("Driver Builds");
+    let signed = home.0.join("Signed Output");
+    std::fs::create_dir_all(&builds).unwrap();
+    std::fs::create_dir_all(&signed).unwrap();
+    let package = builds.join("touch pad.pkg");
+    std::fs::write(&package, [b"PK".as_slice(), &[3; 30_000]].concat()).unwrap();
+    // On Windows an absolute path starts with a drive letter and holds backslashes, which a
+    // TOML literal string ('…') keeps as they are.
+    if cfg!(windows) {
+        assert_eq!(package.to_str().unwrap().as_bytes()[1], b':', "{package:?}");
+    }
+    let absolute_out = signed.join("absolute.cab");
+    let text = format!(
+        "[[package]]\nfile = '{}'\nname = \"absolute\"\ncreate-product = \"Absolute\"\nout = '{}'\n\n\
+         [[package]]\nfile = 'Driver Builds/touch pad.pkg'\nname = \"relative\"\ncreate-product = \"Relative\"\nout = 'Signed Output/relative.cab'\n",
+        package.display(),
+        absolute_out.display()
+    );
+    let manifest = home.0.join("fleet manifest.toml");
+    std::fs::write(&manifest, text).unwrap();
+    let run = batch(&sim, &home.0, &manifest).await.ok();
+    for entry in by_name(&run.json()).values() {
+        assert_eq!(entry["state"], "succeeded", "{entry}");
+    }
+    assert!(absolute_out.is_file());
+    assert!(signed.join("relative.cab").is_file());
+}

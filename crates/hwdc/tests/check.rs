@@ -5,13 +5,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use serde_json::Value;
 
 async fn check(path: &Path, extra: &[&str]) -> Run {
-    let command = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    let command = isolated_command();
     let mut args = vec!["--output", "json", "check", path.to_str().unwrap()];
     args.extend(extra);
     run(command, &args).await

@@ -2,7 +2,6 @@
 //! output, an exit code for each class of failure, no secret in any output, resumes, profiles.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use hw_sim::{Fault, FaultRule, SimConfig, SimHandle};
@@ -473,11 +472,7 @@ async fn submit_waits_for_an_upload_url_that_is_not_available_yet() {
 async fn the_demo_runs_start_to_finish() {
     let home = Scratch::new("demo");
     let run = run(
-        {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_hwdc"));
-            c.env("HOME", &home.0);
-            c
-        },
+        bare_command(&home.0),
         &["demo", "--step-ms", "20", "--package-kib", "2500"],
     )
     .await
@@ -620,29 +615,86 @@ async fn a_wait_that_times_out_and_an_interrupted_wait() {
 
     let mut waiting = command(&sim, &home.0);
     waiting.args(["submissions", "wait", &product, &s, "--poll", "0.2"]);
-    waiting
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
     let before = sim.requests("getSubmission");
-    let child = waiting.spawn().unwrap();
+    let child = spawn_interruptible(waiting);
     // Interrupt only once the wait is under way (the handler is installed by then).
     while sim.requests("getSubmission") == before {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(130),
+    interrupt(&child);
+    let interrupted = finish(child).await;
+    assert_eq!(interrupted.code, 130, "{}", interrupted.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_submit_holds_its_journal_alone_and_a_rerun_resumes_it() {
+    let sim = start(SimConfig {
+        step_duration: Duration::from_millis(300),
+        ..SimConfig::default()
+    })
+    .await;
+    // Spaces in every path, and on Windows a drive letter (the temporary folder's).
+    let home = Scratch::new("interrupted submit");
+    let folder = home.0.join("Driver Builds");
+    std::fs::create_dir_all(&folder).unwrap();
+    let package = folder.join("touch pad.cab");
+    std::fs::write(&package, [b"PK".as_slice(), &[7; 30_000]].concat()).unwrap();
+    if cfg!(windows) {
+        assert_eq!(package.to_str().unwrap().as_bytes()[1], b':', "{package:?}");
+    }
+    let out = home.0.join("Signed Output").join("touch pad.cab");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let journal = folder.join("touch pad.cab.hwdc.json");
+    let args = [
+        "--output",
+        "json",
+        "submit",
+        "--no-check",
+        package.to_str().unwrap(),
+        "--create-product",
+        "Interrupted",
+        "--name",
+        "1.0",
+        "--out",
+        out.to_str().unwrap(),
+        "--poll",
+        "0.05",
+    ];
+    let mut first = command(&sim, &home.0);
+    first.args(args);
+    let child = spawn_interruptible(first);
+    // Interrupted while Microsoft signs it: the journal says the commit went through.
+    while sim.requests("commitSubmission") == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = sim.requests("getSubmission");
+    while sim.requests("getSubmission") == before {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Meanwhile a second run of the same package is refused: the first holds the journal.
+    let second = hwdc(&sim, &home.0, &args).await;
+    assert_ne!(second.code, 0);
+    assert!(second.stderr.contains("another run"), "{}", second.stderr);
+    interrupt(&child);
+    let interrupted = finish(child).await;
+    assert_eq!(interrupted.code, 130, "{}", interrupted.stderr);
+    assert!(
+        interrupted.stderr.contains("re-run"),
         "{}",
-        String::from_utf8_lossy(&output.stderr)
+        interrupted.stderr
     );
+    let state: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    assert_eq!(state["committed"], true, "{state}");
+    // The re-run continues that submission, to the signed package.
+    let resumed = hwdc(&sim, &home.0, &args).await.ok().json();
+    assert_eq!(resumed["submission"], state["submission"]);
+    assert_eq!(sim.product_count(), 1);
+    assert_eq!(sim.requests("createSubmission"), 1);
+    assert_eq!(
+        resumed["bytes"].as_u64(),
+        Some(std::fs::metadata(&out).unwrap().len())
+    );
+    assert!(!journal.exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -791,7 +843,7 @@ async fn a_profile_supplies_settings_and_a_readable_secret_is_warned_about() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let mut only_profile = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    let mut only_profile = bare_command(&home.0);
     for var in [
         "HW_API_BASE_URL",
         "HW_AUTHORITY_HOST",

@@ -3,12 +3,10 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 
 /// `hwdc` with the simulator's endpoints and ids but no secret, configured under `home`.
-fn without_secret(sim: &hw_sim::SimHandle, home: &std::path::Path) -> Command {
+fn without_secret(sim: &hw_sim::SimHandle, home: &std::path::Path) -> std::process::Command {
     let mut command = common::command(sim, home);
     command.env_remove("HW_CLIENT_SECRET");
     command
@@ -33,7 +31,7 @@ async fn config_init_writes_a_private_profile_that_show_redacts_and_commands_use
     let result = init.json();
     assert_eq!(result["client_secret_stored"], true, "{result}");
     let path = std::path::PathBuf::from(result["path"].as_str().unwrap());
-    assert!(path.starts_with(&home.0), "{}", path.display());
+    assert_eq!(path, config_dir(&home.0).join("config.toml"));
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
         text.contains("[profile.default]") && text.contains(&secret),
@@ -83,19 +81,16 @@ async fn config_init_writes_a_private_profile_that_show_redacts_and_commands_use
     );
 
     // Only the profile: every setting from the file.
-    let mut only_profile = Command::new(env!("CARGO_BIN_EXE_hwdc"));
-    for var in CREDENTIAL_VARIABLES.iter().chain(&[
+    let mut only_profile = bare_command(&home.0);
+    for var in [
         "HW_API_BASE_URL",
         "HW_AUTHORITY_HOST",
         "HW_TENANT_ID",
         "HW_CLIENT_ID",
-    ]) {
+    ] {
         only_profile.env_remove(var);
     }
-    only_profile
-        .env("HOME", &home.0)
-        .env("XDG_CONFIG_HOME", home.0.join(".config"))
-        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
+    only_profile.env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
     let listed = run(only_profile, &["--output", "json", "products", "list"])
         .await
         .ok();
@@ -133,24 +128,15 @@ async fn config_init_writes_a_private_profile_that_show_redacts_and_commands_use
 #[tokio::test(flavor = "multi_thread")]
 async fn completions_and_the_man_page_come_from_the_same_definitions() {
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let done = run(
-            Command::new(env!("CARGO_BIN_EXE_hwdc")),
-            &["completions", shell],
-        )
-        .await
-        .ok();
+        let done = run(isolated_command(), &["completions", shell]).await.ok();
         for word in ["hwdc", "package", "check", "submit", "signature"] {
             assert!(done.stdout.contains(word), "{shell} lacks {word}");
         }
     }
-    let unknown = run(
-        Command::new(env!("CARGO_BIN_EXE_hwdc")),
-        &["completions", "tcsh"],
-    )
-    .await;
+    let unknown = run(isolated_command(), &["completions", "tcsh"]).await;
     assert_eq!(unknown.code, 2);
     // A reader that goes away (`| head`) ends the output quietly: no panic, exit 0.
-    let mut closed = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    let mut closed = isolated_command();
     closed
         .args(["completions", "bash"])
         .stdout(std::process::Stdio::piped())
@@ -163,9 +149,7 @@ async fn completions_and_the_man_page_come_from_the_same_definitions() {
         output.status.success() && !stderr.contains("panicked"),
         "{stderr}"
     );
-    let man = run(Command::new(env!("CARGO_BIN_EXE_hwdc")), &["man"])
-        .await
-        .ok();
+    let man = run(isolated_command(), &["man"]).await.ok();
     assert!(man.stdout.contains(".TH hwdc"), "not roff: {}", man.stdout);
     for word in ["package", "completions", "Exit codes"] {
         assert!(man.stdout.contains(word), "the man page lacks {word}");
@@ -401,4 +385,29 @@ async fn doctor_record_leaves_a_trace_that_replays_for_anyone() {
         "{}",
         refused.stderr
     );
+}
+
+/// Every run of hwdc in these tests goes through `common::bare_command`, which gives it a home
+/// and a configuration folder of its own: on Windows the default folder (`%APPDATA%`) follows no
+/// other variable, so a run started any other way could read or write the developer's own file.
+#[test]
+fn every_test_starts_hwdc_with_a_configuration_folder_of_its_own() {
+    let binary = concat!("CARGO_BIN", "_EXE_hwdc");
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut files = vec![tests.join("common/mod.rs")];
+    for entry in std::fs::read_dir(&tests).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    let starting: Vec<String> = files
+        .iter()
+        .filter(|p| std::fs::read_to_string(p).unwrap().contains(binary))
+        .map(|p| p.strip_prefix(&tests).unwrap().display().to_string())
+        .collect();
+    assert_eq!(starting.len(), 1, "{starting:?} start hwdc themselves");
+    assert!(starting[0].starts_with("common"), "{starting:?}");
+    let common = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(common.contains(".env(\"HWDC_CONFIG_DIR\", config_dir(home))"));
 }

@@ -6,12 +6,11 @@ mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 
 async fn package(args: &[&str]) -> Run {
-    let command = Command::new(env!("CARGO_BIN_EXE_hwdc"));
+    let command = isolated_command();
     let mut all = vec!["--output", "json", "package"];
     all.extend(args);
     run(command, &all).await

@@ -32,6 +32,12 @@ impl CheckOptions {
     }
 }
 
+/// A file's path inside the package, as the cabinet names it: `/` between the parts on every
+/// OS, so that a finding reads the same on Windows as on Linux (`Path::join` would use `\`).
+fn package_path(folder: &str, file: &str) -> PathBuf {
+    PathBuf::from(format!("{folder}/{file}"))
+}
+
 fn finding(severity: Severity, file: PathBuf, rule: &'static str, message: String) -> Finding {
     Finding {
         severity,
@@ -149,7 +155,7 @@ fn check_driver_folder(
         if path.chars().count() > MAX_PATH {
             findings.push(finding(
                 Severity::Error,
-                here.join(&file.path),
+                package_path(&folder.name, &file.path),
                 "I2",
                 format!(
                     "the path has {} characters: it must have fewer than 260",
@@ -170,7 +176,7 @@ fn check_driver_folder(
     let mut any = false;
     for file in folder.infs() {
         any = true;
-        let name = here.join(&file.path);
+        let name = package_path(&folder.name, &file.path);
         let bytes = match folder.read(file) {
             Ok(bytes) => bytes,
             Err(PackageError::NotRead(_)) => {

@@ -14,6 +14,7 @@ use serde_json::Value;
 /// run, so that the caller's environment (a CI job's OIDC variables, say) never leaks in.
 pub const CREDENTIAL_VARIABLES: &[&str] = &[
     "HWDC_CONFIG",
+    "HWDC_CONFIG_DIR",
     "HWDC_PROFILE",
     "HW_AUTH",
     "HW_CLIENT_SECRET",
@@ -113,10 +114,15 @@ pub fn quick() -> SimConfig {
     }
 }
 
-/// The command with the simulator's settings in the environment, and nothing else of the
-/// caller's configuration.
-pub fn command(sim: &SimHandle, home: &Path) -> Command {
-    let app = sim.app().unwrap();
+/// The folder a test's hwdc takes its default configuration file from.
+pub fn config_dir(home: &Path) -> PathBuf {
+    home.join(".config").join("hwdc")
+}
+
+/// The built binary with none of the caller's settings: its home and configuration folder in
+/// `home` (`HWDC_CONFIG_DIR`, since on Windows `HOME` does not move `%APPDATA%`), and no
+/// credential variable. Every test runs hwdc through this.
+pub fn bare_command(home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hwdc"));
     for var in CREDENTIAL_VARIABLES {
         command.env_remove(var);
@@ -124,6 +130,21 @@ pub fn command(sim: &SimHandle, home: &Path) -> Command {
     command
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("HWDC_CONFIG_DIR", config_dir(home));
+    command
+}
+
+/// [`bare_command`] for a run that needs no home: its home is a folder that does not exist.
+pub fn isolated_command() -> Command {
+    bare_command(&std::env::temp_dir().join("hwdc-test-no-home"))
+}
+
+/// The command with the simulator's settings in the environment, and nothing else of the
+/// caller's configuration.
+pub fn command(sim: &SimHandle, home: &Path) -> Command {
+    let app = sim.app().unwrap();
+    let mut command = bare_command(home);
+    command
         .env("HW_API_BASE_URL", sim.api_url())
         .env("HW_AUTHORITY_HOST", sim.authority_url())
         .env("HW_TENANT_ID", &app.tenant_id)
@@ -132,6 +153,46 @@ pub fn command(sim: &SimHandle, home: &Path) -> Command {
         // A metadata service that refuses at once, as off Azure (where it does not answer).
         .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
     command
+}
+
+/// Starts `command` with its output captured, so that [`interrupt`] reaches it alone: on
+/// Windows, in a process group of its own (`CREATE_NEW_PROCESS_GROUP`).
+pub fn spawn_interruptible(mut command: Command) -> std::process::Child {
+    #[cfg(windows)]
+    std::os::windows::process::CommandExt::creation_flags(&mut command, 0x0000_0200);
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// What a person's Ctrl-C does to a child of [`spawn_interruptible`]: SIGINT on Unix; on
+/// Windows Ctrl-Break to its group, since Ctrl-C cannot be sent to one group alone.
+pub fn interrupt(child: &std::process::Child) {
+    #[cfg(unix)]
+    {
+        let pid = i32::try_from(child.id()).unwrap();
+        // SAFETY: kill(2) with a child's pid and a signal number has no memory effects.
+        let sent = unsafe { libc::kill(pid, libc::SIGINT) };
+        assert_eq!(sent, 0, "{}", std::io::Error::last_os_error());
+    }
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent};
+        // SAFETY: a plain Win32 call on the child's process group id.
+        let sent = unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, child.id()) };
+        assert_ne!(sent, 0, "{}", std::io::Error::last_os_error());
+    }
+}
+
+/// The run a child process made, once it ends.
+pub async fn finish(child: std::process::Child) -> Run {
+    finished(
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap(),
+    )
 }
 
 pub async fn run(mut command: Command, args: &[&str]) -> Run {
