@@ -160,20 +160,28 @@ impl<'a> Build<'a> {
             self.check_exclusions(excluded)?;
         }
         let skips = exclusions::skip_args(excluded);
-        for selection in selections {
-            run_ok(
-                self.cargo("test", GNU)
-                    .args(&selection)
-                    .arg("--no-fail-fast")
-                    .arg("--")
-                    .args(&skips),
-                &format!(
+        // Every selection runs, so that one failure does not hide another.
+        let failed: Vec<String> = selections
+            .iter()
+            .filter_map(|selection| {
+                let what = format!(
                     "cargo test {} --target {GNU} under Wine",
                     selection.join(" ")
-                ),
-            )?;
+                );
+                let mut command = self.cargo("test", GNU);
+                command
+                    .args(selection)
+                    .arg("--no-fail-fast")
+                    .arg("--")
+                    .args(&skips);
+                run_ok(&mut command, &what).err().map(|e| e.0)
+            })
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(fail(failed.join("; ")))
         }
-        Ok(())
     }
 
     /// Fails when an exclusion names no test of the workspace.

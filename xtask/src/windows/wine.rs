@@ -1,6 +1,6 @@
 //! Running Windows programs under Wine: a prefix of the project's own under the target folder,
-//! the `bcryptprimitives.dll` stand-in on its PATH, and the environment that keeps Wine quiet
-//! and non-interactive.
+//! the `bcryptprimitives.dll` stand-in in its system folder, and the environment that keeps Wine
+//! quiet and non-interactive.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +13,7 @@ pub struct Wine {
     pub loader: PathBuf,
     /// The prefix (Wine's `C:` drive and registry), under the target folder.
     pub prefix: PathBuf,
-    /// The folder of the DLL stand-ins.
+    /// Where the DLL stand-in is built.
     dlls: PathBuf,
 }
 
@@ -33,11 +33,15 @@ impl Wine {
             prefix: cache.join("prefix"),
             dlls: cache.join("dll"),
         };
-        wine.build_dll(root)?;
         if !wine.prefix.join("system.reg").is_file() {
             println!("creating the Wine prefix {}", wine.prefix.display());
             run_ok(wine.command().args(["wineboot", "-i"]), "wineboot -i")?;
         }
+        wine.build_dll(root)?;
+        // In the system folder, where Windows has it: found whatever PATH a test gives a child.
+        let system = wine.prefix.join("drive_c/windows/system32/bcryptprimitives.dll");
+        std::fs::copy(wine.dlls.join("bcryptprimitives.dll"), &system)
+            .map_err(|e| fail(format!("{}: {e}", system.display())))?;
         Ok(wine)
     }
 
@@ -69,9 +73,7 @@ impl Wine {
             .env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all")
             // No Mono or Gecko installer dialogs: nothing here needs .NET or a browser engine.
-            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
-            // Windows looks for a DLL on PATH after the program's own folder.
-            .env("WINEPATH", windows_path(&self.dlls));
+            .env("WINEDLLOVERRIDES", "mscoree,mshtml=");
     }
 
     /// `wine64` with the settings, ready for a program and its arguments.
@@ -106,23 +108,5 @@ impl Wine {
         });
         self.configure(&mut kill);
         let _ = kill.arg("-k").status();
-    }
-}
-
-/// A Unix path as Wine's `Z:` drive shows it.
-pub fn windows_path(path: &Path) -> String {
-    format!("Z:{}", path.display()).replace('/', "\\")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unix_paths_are_on_the_z_drive() {
-        assert_eq!(
-            windows_path(Path::new("/work/a b/dll")),
-            "Z:\\work\\a b\\dll"
-        );
     }
 }

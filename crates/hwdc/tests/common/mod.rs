@@ -159,7 +159,14 @@ pub fn command(sim: &SimHandle, home: &Path) -> Command {
 /// Windows, in a process group of its own (`CREATE_NEW_PROCESS_GROUP`).
 pub fn spawn_interruptible(mut command: Command) -> std::process::Child {
     #[cfg(windows)]
-    std::os::windows::process::CommandExt::creation_flags(&mut command, 0x0000_0200);
+    {
+        // Ctrl-Break reaches the processes of a console: a test process started without one
+        // (its output a pipe, as under cargo) makes one for its children to share. It fails,
+        // harmlessly, where there is one already.
+        // SAFETY: a plain Win32 call without arguments.
+        unsafe { windows_sys::Win32::System::Console::AllocConsole() };
+        std::os::windows::process::CommandExt::creation_flags(&mut command, 0x0000_0200);
+    }
     command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
