@@ -626,55 +626,104 @@ async fn a_wait_that_times_out_and_an_interrupted_wait() {
     assert_eq!(interrupted.code, 130, "{}", interrupted.stderr);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_interrupted_submit_holds_its_journal_alone_and_a_rerun_resumes_it() {
-    let sim = start(SimConfig {
+/// A submit of a package whose every path holds spaces, and on Windows a drive letter (the
+/// temporary folder's): its arguments, its journal and its output.
+struct SpacedSubmit {
+    args: Vec<String>,
+    journal: std::path::PathBuf,
+    out: std::path::PathBuf,
+}
+
+impl SpacedSubmit {
+    fn new(home: &Scratch, product: &str) -> Self {
+        let folder = home.0.join("Driver Builds");
+        let out = home.0.join("Signed Output").join("touch pad.cab");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let package = folder.join("touch pad.cab");
+        std::fs::write(&package, [b"PK".as_slice(), &[7; 30_000]].concat()).unwrap();
+        if cfg!(windows) {
+            assert_eq!(package.to_str().unwrap().as_bytes()[1], b':', "{package:?}");
+        }
+        let args = [
+            "--output",
+            "json",
+            "submit",
+            "--no-check",
+            package.to_str().unwrap(),
+            "--create-product",
+            product,
+            "--name",
+            "1.0",
+            "--out",
+            out.to_str().unwrap(),
+            "--poll",
+            "0.05",
+        ];
+        Self {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            journal: folder.join("touch pad.cab.hwdc.json"),
+            out,
+        }
+    }
+
+    fn args(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
+
+    /// Starts it, and returns once Microsoft is signing what it committed.
+    async fn start_until_signing(&self, sim: &SimHandle, home: &Scratch) -> std::process::Child {
+        let mut first = command(sim, &home.0);
+        first.args(&self.args);
+        let child = spawn_interruptible(first);
+        while sim.requests("commitSubmission") == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let before = sim.requests("getSubmission");
+        while sim.requests("getSubmission") == before {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        child
+    }
+
+    /// Checks that it ended with the signed package and one product and submission.
+    fn check_finished(&self, sim: &SimHandle, result: &Value) {
+        assert_eq!(sim.product_count(), 1);
+        assert_eq!(sim.requests("createSubmission"), 1);
+        assert_eq!(
+            result["bytes"].as_u64(),
+            Some(std::fs::metadata(&self.out).unwrap().len())
+        );
+        assert!(!self.journal.exists());
+    }
+}
+
+fn signing_slowly() -> SimConfig {
+    SimConfig {
         step_duration: Duration::from_millis(300),
         ..SimConfig::default()
-    })
-    .await;
-    // Spaces in every path, and on Windows a drive letter (the temporary folder's).
-    let home = Scratch::new("interrupted submit");
-    let folder = home.0.join("Driver Builds");
-    std::fs::create_dir_all(&folder).unwrap();
-    let package = folder.join("touch pad.cab");
-    std::fs::write(&package, [b"PK".as_slice(), &[7; 30_000]].concat()).unwrap();
-    if cfg!(windows) {
-        assert_eq!(package.to_str().unwrap().as_bytes()[1], b':', "{package:?}");
     }
-    let out = home.0.join("Signed Output").join("touch pad.cab");
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let journal = folder.join("touch pad.cab.hwdc.json");
-    let args = [
-        "--output",
-        "json",
-        "submit",
-        "--no-check",
-        package.to_str().unwrap(),
-        "--create-product",
-        "Interrupted",
-        "--name",
-        "1.0",
-        "--out",
-        out.to_str().unwrap(),
-        "--poll",
-        "0.05",
-    ];
-    let mut first = command(&sim, &home.0);
-    first.args(args);
-    let child = spawn_interruptible(first);
-    // Interrupted while Microsoft signs it: the journal says the commit went through.
-    while sim.requests("commitSubmission") == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let before = sim.requests("getSubmission");
-    while sim.requests("getSubmission") == before {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // Meanwhile a second run of the same package is refused: the first holds the journal.
-    let second = hwdc(&sim, &home.0, &args).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_of_a_package_is_refused_while_the_first_holds_its_journal() {
+    let sim = start(signing_slowly()).await;
+    let home = Scratch::new("locked submit");
+    let submit = SpacedSubmit::new(&home, "Locked");
+    let first = submit.start_until_signing(&sim, &home).await;
+    let second = hwdc(&sim, &home.0, &submit.args()).await;
     assert_ne!(second.code, 0);
     assert!(second.stderr.contains("another run"), "{}", second.stderr);
+    let first = finish(first).await.ok();
+    submit.check_finished(&sim, &first.json());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_submit_leaves_a_journal_that_the_rerun_resumes() {
+    let sim = start(signing_slowly()).await;
+    let home = Scratch::new("interrupted submit");
+    let submit = SpacedSubmit::new(&home, "Interrupted");
+    let child = submit.start_until_signing(&sim, &home).await;
     interrupt(&child);
     let interrupted = finish(child).await;
     assert_eq!(interrupted.code, 130, "{}", interrupted.stderr);
@@ -683,18 +732,12 @@ async fn an_interrupted_submit_holds_its_journal_alone_and_a_rerun_resumes_it() 
         "{}",
         interrupted.stderr
     );
-    let state: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    let state: Value = serde_json::from_slice(&std::fs::read(&submit.journal).unwrap()).unwrap();
     assert_eq!(state["committed"], true, "{state}");
     // The re-run continues that submission, to the signed package.
-    let resumed = hwdc(&sim, &home.0, &args).await.ok().json();
+    let resumed = hwdc(&sim, &home.0, &submit.args()).await.ok().json();
     assert_eq!(resumed["submission"], state["submission"]);
-    assert_eq!(sim.product_count(), 1);
-    assert_eq!(sim.requests("createSubmission"), 1);
-    assert_eq!(
-        resumed["bytes"].as_u64(),
-        Some(std::fs::metadata(&out).unwrap().len())
-    );
-    assert!(!journal.exists());
+    submit.check_finished(&sim, &resumed);
 }
 
 #[tokio::test(flavor = "multi_thread")]

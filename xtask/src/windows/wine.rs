@@ -39,7 +39,9 @@ impl Wine {
         }
         wine.build_dll(root)?;
         // In the system folder, where Windows has it: found whatever PATH a test gives a child.
-        let system = wine.prefix.join("drive_c/windows/system32/bcryptprimitives.dll");
+        let system = wine
+            .prefix
+            .join("drive_c/windows/system32/bcryptprimitives.dll");
         std::fs::copy(wine.dlls.join("bcryptprimitives.dll"), &system)
             .map_err(|e| fail(format!("{}: {e}", system.display())))?;
         Ok(wine)
