@@ -3,7 +3,7 @@
  * Rust's standard library draws its random numbers (HashMap seeds among them) from
  * bcryptprimitives.dll's ProcessPrng, which Windows 10 and later have and Wine 8.0 lacks.
  * This DLL forwards ProcessPrng to BCryptGenRandom, which Wine has. `cargo xtask windows`
- * builds it with MinGW and puts its folder on Wine's PATH; nothing ships it. */
+ * builds it with MinGW and copies it into the Wine prefix's system32; nothing ships it. */
 #include <windows.h>
 #include <bcrypt.h>
 

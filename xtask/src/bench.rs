@@ -454,7 +454,8 @@ fn cli_listing(b: &mut Bench, sim: &Sim, products: u64) -> Result<(), TaskError>
             // No profile: an empty configuration directory.
             .env("HOME", b.work.join("home"))
             .env("XDG_CONFIG_HOME", b.work.join("home"))
-            .env("APPDATA", b.work.join("home"))
+            // On Windows only this moves the folder (%APPDATA% is the shell's, not the variable's).
+            .env("HWDC_CONFIG_DIR", b.work.join("home/hwdc"))
             .env_remove("HWDC_CONFIG")
             .env_remove("HWDC_PROFILE")
             .stdout(Stdio::null());

@@ -12,9 +12,20 @@ use sha2::{Digest, Sha256};
 
 use crate::{TaskError, fail};
 
-/// The hwdc configuration folder of the user running this, as hwdc itself finds it.
-pub fn real_config_folder() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "hwdc").map(|dirs| dirs.config_dir().to_path_buf())
+/// The hwdc folders of the user running this: the configuration folder hwdc itself reads
+/// (`~/.config/hwdc`, `%APPDATA%\hwdc\config`) and, where it differs, the folder above it on
+/// Windows (`%APPDATA%\hwdc`).
+pub fn real_config_folders() -> Vec<PathBuf> {
+    let Some(dirs) = directories::ProjectDirs::from("", "", "hwdc") else {
+        return Vec::new();
+    };
+    let config = dirs.config_dir().to_path_buf();
+    match config.parent() {
+        Some(parent) if config.ends_with("config") && parent.ends_with("hwdc") => {
+            vec![parent.to_path_buf()]
+        }
+        _ => vec![config],
+    }
 }
 
 /// Every file under a folder, by its path relative to the folder, with its content's digest;
@@ -95,7 +106,7 @@ pub fn guard<T>(
 
 /// `cargo test --workspace <args>` under the guard of the real configuration folder.
 pub fn test_workspace(root: &Path, args: &[&str]) -> Result<(), TaskError> {
-    let folders: Vec<PathBuf> = real_config_folder().into_iter().collect();
+    let folders = real_config_folders();
     guard(&folders, || {
         crate::run_ok(
             std::process::Command::new(env!("CARGO"))

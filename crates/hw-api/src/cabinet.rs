@@ -266,6 +266,10 @@ fn read_layout(
         if parts.iter().any(|p| *p == ".." || *p == ".") {
             return Err(PackageError::OutsideFolder(name));
         }
+        // A drive (`C:x.sys`) or an NTFS stream (`a.inf:hidden`): not a file of the package.
+        if parts.iter().any(|p| p.contains(':')) {
+            return Err(PackageError::BadName(PathBuf::from(name)));
+        }
         if !seen.insert(parts.join("/").to_lowercase()) {
             return Err(PackageError::DuplicateFile(name));
         }
@@ -537,6 +541,10 @@ mod tests {
                 Err(PackageError::OutsideFolder(refused)) => assert_eq!(refused, name),
                 other => panic!("{name}: {other:?}"),
             }
+        }
+        for name in ["C:evil.sys", "a/x.inf:hidden"] {
+            let read = Written::with("colon", &[name]).read();
+            assert!(matches!(read, Err(PackageError::BadName(_))), "{read:?}");
         }
         // A name that merely starts with dots is a name.
         assert!(Written::with("dots", &["a/..x.inf"]).read().is_ok());

@@ -574,14 +574,13 @@ async fn each_class_of_failure_has_its_exit_code() {
     assert_eq!(transient.code, 75, "{}", transient.stderr);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_wait_that_times_out_and_an_interrupted_wait() {
+/// A simulator that takes ten minutes a step, and a committed submission of it: its ids.
+async fn a_slow_committed_submission(home: &Scratch) -> (SimHandle, String, String) {
     let sim = start(SimConfig {
         step_duration: Duration::from_secs(600),
         ..SimConfig::default()
     })
     .await;
-    let home = Scratch::new("waits");
     let product = sim.add_product("slow").to_string();
     let package = home.file("driver.cab", 1_000, b"PK");
     let created = create_submission(&sim, &home.0, &product).await;
@@ -596,6 +595,13 @@ async fn a_wait_that_times_out_and_an_interrupted_wait() {
     hwdc(&sim, &home.0, &["submissions", "commit", &product, &s])
         .await
         .ok();
+    (sim, product, s)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_that_times_out_exits_7() {
+    let home = Scratch::new("wait-timeout");
+    let (sim, product, s) = a_slow_committed_submission(&home).await;
     let timed_out = hwdc(
         &sim,
         &home.0,
@@ -612,7 +618,12 @@ async fn a_wait_that_times_out_and_an_interrupted_wait() {
     )
     .await;
     assert_eq!(timed_out.code, 7, "{}", timed_out.stderr);
+}
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_wait_exits_130() {
+    let home = Scratch::new("wait-interrupted");
+    let (sim, product, s) = a_slow_committed_submission(&home).await;
     let mut waiting = command(&sim, &home.0);
     waiting.args(["submissions", "wait", &product, &s, "--poll", "0.2"]);
     let before = sim.requests("getSubmission");

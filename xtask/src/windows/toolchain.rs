@@ -66,13 +66,17 @@ pub fn install_packages(root: &Path, cache: &Path) -> Result<(), TaskError> {
     })?;
     let archives = cache.join("apt-archives");
     std::fs::create_dir_all(archives.join("partial")).map_err(|e| fail(e.to_string()))?;
+    let as_root = is_root();
     let install = || {
         let mut apt = apt_get();
-        apt.arg("-o")
-            .arg(format!("Dir::Cache::archives={}", archives.display()))
-            // The archive folder is the project's, not apt's: download as the caller.
-            .args(["-o", "APT::Sandbox::User=root"])
-            .args(["install", "-y", "-q", "--no-install-recommends"])
+        if as_root {
+            // The downloads are kept in the project's folder; apt's sandbox user could not
+            // write there. Through sudo, apt keeps its own cache (no root-owned files here).
+            apt.arg("-o")
+                .arg(format!("Dir::Cache::archives={}", archives.display()))
+                .args(["-o", "APT::Sandbox::User=root"]);
+        }
+        apt.args(["install", "-y", "-q", "--no-install-recommends"])
             .args(&shown)
             .env("DEBIAN_FRONTEND", "noninteractive");
         run_ok(&mut apt, "apt-get install")
@@ -166,6 +170,14 @@ pub fn install_rust_src(root: &Path, cache: &Path) -> Result<(), TaskError> {
         Some(version) if usable && upstream_of(version) == release => return Ok(()),
         // rustup's component.
         None if usable => return Ok(()),
+        // Someone else's sources that cannot build for Windows: never replaced.
+        None if library.exists() => {
+            return Err(fail(format!(
+                "{} is not from Debian's rust-src and cannot build the Windows targets: \
+                 run `rustup component add rust-src`",
+                library.display()
+            )));
+        }
         _ => {}
     }
     let apt = PrivateApt::new(root, cache)?;

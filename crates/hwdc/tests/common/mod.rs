@@ -136,7 +136,9 @@ pub fn bare_command(home: &Path) -> Command {
 
 /// [`bare_command`] for a run that needs no home: its home is a folder that does not exist.
 pub fn isolated_command() -> Command {
-    bare_command(&std::env::temp_dir().join("hwdc-test-no-home"))
+    let nowhere = std::env::temp_dir().join("hwdc-test-no-home");
+    assert!(!nowhere.exists(), "{} must not exist", nowhere.display());
+    bare_command(&nowhere)
 }
 
 /// The command with the simulator's settings in the environment, and nothing else of the
