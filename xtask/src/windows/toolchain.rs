@@ -162,19 +162,16 @@ pub fn install_rust_src(root: &Path, cache: &Path) -> Result<(), TaskError> {
     let src = sysroot()?.join("lib/rustlib/src/rust");
     let library = src.join("library");
     let stamp = std::fs::read_to_string(src.join(STAMP)).ok();
-    let usable = library.join("std/Cargo.toml").is_file()
-        && std::fs::read_to_string(library.join("backtrace/Cargo.toml"))
-            .is_ok_and(|t| t.contains("windows-link"));
+    let complete = library.join("std/Cargo.toml").is_file();
     match &stamp {
         // Ours, for this release.
-        Some(version) if usable && upstream_of(version) == release => return Ok(()),
-        // rustup's component.
-        None if usable => return Ok(()),
-        // Someone else's sources that cannot build for Windows: never replaced.
+        Some(version) if complete && upstream_of(version) == release => return Ok(()),
+        // rustup's component (or another of the user's own): used as it is, never replaced.
+        None if complete => return Ok(()),
         None if library.exists() => {
             return Err(fail(format!(
-                "{} is not from Debian's rust-src and cannot build the Windows targets: \
-                 run `rustup component add rust-src`",
+                "{} holds no standard library sources: remove it, or run \
+                 `rustup component add rust-src`",
                 library.display()
             )));
         }

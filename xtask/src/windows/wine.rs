@@ -35,6 +35,9 @@ impl Wine {
         };
         if !wine.prefix.join("system.reg").is_file() {
             println!("creating the Wine prefix {}", wine.prefix.display());
+            // Wine makes the prefix itself, but not the folders above it.
+            std::fs::create_dir_all(cache)
+                .map_err(|e| fail(format!("{}: {e}", cache.display())))?;
             run_ok(wine.command().args(["wineboot", "-i"]), "wineboot -i")?;
         }
         wine.build_dll(root)?;
