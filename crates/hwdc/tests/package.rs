@@ -63,9 +63,9 @@ fn read_with_cab_crate(path: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_cab_reads_back_with_equal_bytes_and_is_reproducible() {
-    let home = Scratch::new("package");
+/// Two driver folders under `home/drivers` (one INF in UTF-16) with more kinds of content, so
+/// that every kind of deflate block is written: the folders and the folder above them.
+fn sample_drivers(home: &Scratch) -> (PathBuf, PathBuf, PathBuf) {
     let drivers = home.0.join("drivers");
     std::fs::create_dir_all(&drivers).unwrap();
     let touch = driver_folder(&drivers, "touch", INF.as_bytes());
@@ -77,6 +77,28 @@ async fn the_cab_reads_back_with_equal_bytes_and_is_reproducible() {
         .collect();
     std::fs::write(touch.join("notes.txt"), text).unwrap();
     std::fs::write(touch.join("zeros.bin"), vec![0u8; 100_001]).unwrap();
+    (drivers, touch, wide)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_independent_reader_reads_the_cab_back() {
+    let home = Scratch::new("package-reader");
+    let (drivers, touch, wide) = sample_drivers(&home);
+    let out = home.0.join("driver.cab");
+    package(&[s(&touch), s(&wide), "--out", s(&out)]).await.ok();
+    let extracted = home.0.join("extracted");
+    hw_workspace_tests::cabextract::extract(&out, &extracted).unwrap();
+    assert_eq!(
+        tree(&extracted),
+        tree(&drivers),
+        "an independent reader reads it back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cab_reads_back_with_equal_bytes_and_is_reproducible() {
+    let home = Scratch::new("package");
+    let (drivers, touch, wide) = sample_drivers(&home);
     let out = home.0.join("driver.cab");
     let run = package(&[s(&touch), s(&wide), "--out", s(&out)]).await.ok();
     let result = run.json();
@@ -103,13 +125,6 @@ async fn the_cab_reads_back_with_equal_bytes_and_is_reproducible() {
         read_with_cab_crate(&out),
         expected,
         "the cab crate reads it back"
-    );
-    let extracted = home.0.join("extracted");
-    hw_workspace_tests::cabextract::extract(&out, &extracted).unwrap();
-    assert_eq!(
-        tree(&extracted),
-        expected,
-        "an independent reader reads it back"
     );
 
     // The same folders, given in the other order, with newer file times: the same bytes.
