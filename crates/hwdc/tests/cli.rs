@@ -574,30 +574,6 @@ async fn each_class_of_failure_has_its_exit_code() {
     assert_eq!(transient.code, 75, "{}", transient.stderr);
 }
 
-/// A simulator that takes ten minutes a step, and a committed submission of it: its ids.
-async fn a_slow_committed_submission(home: &Scratch) -> (SimHandle, String, String) {
-    let sim = start(SimConfig {
-        step_duration: Duration::from_secs(600),
-        ..SimConfig::default()
-    })
-    .await;
-    let product = sim.add_product("slow").to_string();
-    let package = home.file("driver.cab", 1_000, b"PK");
-    let created = create_submission(&sim, &home.0, &product).await;
-    let s = id(&created);
-    hwdc(
-        &sim,
-        &home.0,
-        &["upload", &product, &s, package.to_str().unwrap()],
-    )
-    .await
-    .ok();
-    hwdc(&sim, &home.0, &["submissions", "commit", &product, &s])
-        .await
-        .ok();
-    (sim, product, s)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wait_that_times_out_exits_7() {
     let home = Scratch::new("wait-timeout");
@@ -621,102 +597,6 @@ async fn a_wait_that_times_out_exits_7() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_interrupted_wait_exits_130() {
-    let home = Scratch::new("wait-interrupted");
-    let (sim, product, s) = a_slow_committed_submission(&home).await;
-    let mut waiting = command(&sim, &home.0);
-    waiting.args(["submissions", "wait", &product, &s, "--poll", "0.2"]);
-    let before = sim.requests("getSubmission");
-    let child = spawn_interruptible(waiting);
-    // Interrupt only once the wait is under way (the handler is installed by then).
-    while sim.requests("getSubmission") == before {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    interrupt(&child);
-    let interrupted = finish(child).await;
-    assert_eq!(interrupted.code, 130, "{}", interrupted.stderr);
-}
-
-/// A submit of a package whose every path holds spaces, and on Windows a drive letter (the
-/// temporary folder's): its arguments, its journal and its output.
-struct SpacedSubmit {
-    args: Vec<String>,
-    journal: std::path::PathBuf,
-    out: std::path::PathBuf,
-}
-
-impl SpacedSubmit {
-    fn new(home: &Scratch, product: &str) -> Self {
-        let folder = home.0.join("Driver Builds");
-        let out = home.0.join("Signed Output").join("touch pad.cab");
-        std::fs::create_dir_all(&folder).unwrap();
-        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-        let package = folder.join("touch pad.cab");
-        std::fs::write(&package, [b"PK".as_slice(), &[7; 30_000]].concat()).unwrap();
-        if cfg!(windows) {
-            assert_eq!(package.to_str().unwrap().as_bytes()[1], b':', "{package:?}");
-        }
-        let args = [
-            "--output",
-            "json",
-            "submit",
-            "--no-check",
-            package.to_str().unwrap(),
-            "--create-product",
-            product,
-            "--name",
-            "1.0",
-            "--out",
-            out.to_str().unwrap(),
-            "--poll",
-            "0.05",
-        ];
-        Self {
-            args: args.iter().map(|a| a.to_string()).collect(),
-            journal: folder.join("touch pad.cab.hwdc.json"),
-            out,
-        }
-    }
-
-    fn args(&self) -> Vec<&str> {
-        self.args.iter().map(String::as_str).collect()
-    }
-
-    /// Starts it, and returns once Microsoft is signing what it committed.
-    async fn start_until_signing(&self, sim: &SimHandle, home: &Scratch) -> std::process::Child {
-        let mut first = command(sim, &home.0);
-        first.args(&self.args);
-        let child = spawn_interruptible(first);
-        while sim.requests("commitSubmission") == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let before = sim.requests("getSubmission");
-        while sim.requests("getSubmission") == before {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        child
-    }
-
-    /// Checks that it ended with the signed package and one product and submission.
-    fn check_finished(&self, sim: &SimHandle, result: &Value) {
-        assert_eq!(sim.product_count(), 1);
-        assert_eq!(sim.requests("createSubmission"), 1);
-        assert_eq!(
-            result["bytes"].as_u64(),
-            Some(std::fs::metadata(&self.out).unwrap().len())
-        );
-        assert!(!self.journal.exists());
-    }
-}
-
-fn signing_slowly() -> SimConfig {
-    SimConfig {
-        step_duration: Duration::from_millis(300),
-        ..SimConfig::default()
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_second_run_of_a_package_is_refused_while_the_first_holds_its_journal() {
     let sim = start(signing_slowly()).await;
     let home = Scratch::new("locked submit");
@@ -727,28 +607,6 @@ async fn a_second_run_of_a_package_is_refused_while_the_first_holds_its_journal(
     assert!(second.stderr.contains("another run"), "{}", second.stderr);
     let first = finish(first).await.ok();
     submit.check_finished(&sim, &first.json());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_interrupted_submit_leaves_a_journal_that_the_rerun_resumes() {
-    let sim = start(signing_slowly()).await;
-    let home = Scratch::new("interrupted submit");
-    let submit = SpacedSubmit::new(&home, "Interrupted");
-    let child = submit.start_until_signing(&sim, &home).await;
-    interrupt(&child);
-    let interrupted = finish(child).await;
-    assert_eq!(interrupted.code, 130, "{}", interrupted.stderr);
-    assert!(
-        interrupted.stderr.contains("re-run"),
-        "{}",
-        interrupted.stderr
-    );
-    let state: Value = serde_json::from_slice(&std::fs::read(&submit.journal).unwrap()).unwrap();
-    assert_eq!(state["committed"], true, "{state}");
-    // The re-run continues that submission, to the signed package.
-    let resumed = hwdc(&sim, &home.0, &submit.args()).await.ok().json();
-    assert_eq!(resumed["submission"], state["submission"]);
-    submit.check_finished(&sim, &resumed);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -157,42 +157,17 @@ pub fn command(sim: &SimHandle, home: &Path) -> Command {
     command
 }
 
-/// Starts `command` with its output captured, so that [`interrupt`] reaches it alone: on
-/// Windows, in a process group of its own (`CREATE_NEW_PROCESS_GROUP`).
-pub fn spawn_interruptible(mut command: Command) -> std::process::Child {
+/// Starts `command` with its output captured. On Windows it gets a console of its own, without
+/// a window (`CREATE_NO_WINDOW`), so that a Ctrl-C sent to it reaches it alone
+/// (`tests/interrupt.rs`).
+pub fn spawn(mut command: Command) -> std::process::Child {
     #[cfg(windows)]
-    {
-        // Ctrl-Break reaches the processes of a console: a test process started without one
-        // (its output a pipe, as under cargo) makes one for its children to share. It fails,
-        // harmlessly, where there is one already.
-        // SAFETY: a plain Win32 call without arguments.
-        unsafe { windows_sys::Win32::System::Console::AllocConsole() };
-        std::os::windows::process::CommandExt::creation_flags(&mut command, 0x0000_0200);
-    }
+    std::os::windows::process::CommandExt::creation_flags(&mut command, 0x0800_0000);
     command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// What a person's Ctrl-C does to a child of [`spawn_interruptible`]: SIGINT on Unix; on
-/// Windows Ctrl-Break to its group, since Ctrl-C cannot be sent to one group alone.
-pub fn interrupt(child: &std::process::Child) {
-    #[cfg(unix)]
-    {
-        let pid = i32::try_from(child.id()).unwrap();
-        // SAFETY: kill(2) with a child's pid and a signal number has no memory effects.
-        let sent = unsafe { libc::kill(pid, libc::SIGINT) };
-        assert_eq!(sent, 0, "{}", std::io::Error::last_os_error());
-    }
-    #[cfg(windows)]
-    {
-        use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent};
-        // SAFETY: a plain Win32 call on the child's process group id.
-        let sent = unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, child.id()) };
-        assert_ne!(sent, 0, "{}", std::io::Error::last_os_error());
-    }
 }
 
 /// The run a child process made, once it ends.
@@ -325,4 +300,113 @@ pub async fn run_with_input(mut command: Command, args: &[&str], input: &[u8]) -
         .await
         .unwrap(),
     )
+}
+
+/// A simulator that takes ten minutes a step, and a committed submission of it: its ids.
+pub async fn a_slow_committed_submission(home: &Scratch) -> (SimHandle, String, String) {
+    let sim = start(SimConfig {
+        step_duration: Duration::from_secs(600),
+        ..SimConfig::default()
+    })
+    .await;
+    let product = sim.add_product("slow").to_string();
+    let package = home.file("driver.cab", 1_000, b"PK");
+    let created = create_submission(&sim, &home.0, &product).await;
+    let s = id(&created);
+    hwdc(
+        &sim,
+        &home.0,
+        &["upload", &product, &s, package.to_str().unwrap()],
+    )
+    .await
+    .ok();
+    hwdc(&sim, &home.0, &["submissions", "commit", &product, &s])
+        .await
+        .ok();
+    (sim, product, s)
+}
+
+/// A submit of a package whose every path holds spaces, and on Windows a drive letter (the
+/// temporary folder's): its arguments, its journal and its output.
+pub struct SpacedSubmit {
+    args: Vec<String>,
+    /// The journal beside the package.
+    pub journal: PathBuf,
+    out: PathBuf,
+}
+
+impl SpacedSubmit {
+    pub fn new(home: &Scratch, product: &str) -> Self {
+        let folder = home.0.join("Driver Builds");
+        let out = home.0.join("Signed Output").join("touch pad.cab");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let package = folder.join("touch pad.cab");
+        std::fs::write(&package, [b"PK".as_slice(), &[7; 30_000]].concat()).unwrap();
+        if cfg!(windows) {
+            assert_eq!(package.to_str().unwrap().as_bytes()[1], b':', "{package:?}");
+        }
+        let args = [
+            "--output",
+            "json",
+            "submit",
+            "--no-check",
+            package.to_str().unwrap(),
+            "--create-product",
+            product,
+            "--name",
+            "1.0",
+            "--out",
+            out.to_str().unwrap(),
+            "--poll",
+            "0.05",
+        ];
+        Self {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            journal: folder.join("touch pad.cab.hwdc.json"),
+            out,
+        }
+    }
+
+    pub fn args(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
+
+    /// Starts it, and returns once Microsoft is signing what it committed.
+    pub async fn start_until_signing(
+        &self,
+        sim: &SimHandle,
+        home: &Scratch,
+    ) -> std::process::Child {
+        let mut first = command(sim, &home.0);
+        first.args(&self.args);
+        let child = spawn(first);
+        while sim.requests("commitSubmission") == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let before = sim.requests("getSubmission");
+        while sim.requests("getSubmission") == before {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        child
+    }
+
+    /// Checks that it ended with the signed package and one product and submission.
+    pub fn check_finished(&self, sim: &SimHandle, result: &Value) {
+        assert_eq!(sim.product_count(), 1);
+        assert_eq!(sim.requests("createSubmission"), 1);
+        assert_eq!(
+            result["bytes"].as_u64(),
+            Some(std::fs::metadata(&self.out).unwrap().len())
+        );
+        assert!(!self.journal.exists());
+    }
+}
+
+/// A simulator whose every workflow step takes 300 ms.
+pub fn signing_slowly() -> SimConfig {
+    SimConfig {
+        step_duration: Duration::from_millis(300),
+        ..SimConfig::default()
+    }
 }
