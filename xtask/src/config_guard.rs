@@ -16,15 +16,19 @@ use crate::{TaskError, fail};
 /// (`~/.config/hwdc`, `%APPDATA%\hwdc\config`) and, where it differs, the folder above it on
 /// Windows (`%APPDATA%\hwdc`).
 pub fn real_config_folders() -> Vec<PathBuf> {
-    let Some(dirs) = directories::ProjectDirs::from("", "", "hwdc") else {
-        return Vec::new();
-    };
-    let config = dirs.config_dir().to_path_buf();
+    directories::ProjectDirs::from("", "", "hwdc")
+        .map(|dirs| vec![hwdc_folder(dirs.config_dir())])
+        .unwrap_or_default()
+}
+
+/// hwdc's own folder for its configuration folder: the folder above `…\hwdc\config` on
+/// Windows, the folder itself elsewhere.
+fn hwdc_folder(config: &Path) -> PathBuf {
     match config.parent() {
         Some(parent) if config.ends_with("config") && parent.ends_with("hwdc") => {
-            vec![parent.to_path_buf()]
+            parent.to_path_buf()
         }
-        _ => vec![config],
+        _ => config.to_path_buf(),
     }
 }
 
@@ -126,6 +130,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-guard-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn the_guarded_folder_is_hwdc_s_whole_folder() {
+        let windows = Path::new("/users/me/AppData/Roaming/hwdc/config");
+        assert_eq!(
+            hwdc_folder(windows),
+            Path::new("/users/me/AppData/Roaming/hwdc")
+        );
+        let linux = Path::new("/home/me/.config/hwdc");
+        assert_eq!(hwdc_folder(linux), linux);
+        let other = Path::new("/home/me/other/config");
+        assert_eq!(hwdc_folder(other), other);
     }
 
     #[test]

@@ -377,6 +377,11 @@ mod tests {
             read.folders[0].files[0].source,
             FileSource::Memory(b"[Version]\n".to_vec())
         );
+        // Only the INFs at a folder's top are read; every other file is listed.
+        assert_eq!(read.folders[0].files[1].path, "bin/a.sys");
+        assert_eq!(read.folders[0].files[1].source, FileSource::Listed);
+        assert_eq!(read.folders[1].files[1].path, "empty.txt");
+        assert_eq!(read.folders[1].files[1].source, FileSource::Listed);
         let mut cabinet = cab::Cabinet::new(std::fs::File::open(&out).unwrap()).unwrap();
         let mut back = Vec::new();
         cabinet

@@ -163,19 +163,16 @@ pub fn install_rust_src(root: &Path, cache: &Path) -> Result<(), TaskError> {
     let library = src.join("library");
     let stamp = std::fs::read_to_string(src.join(STAMP)).ok();
     let complete = library.join("std/Cargo.toml").is_file();
-    match &stamp {
-        // Ours, for this release.
-        Some(version) if complete && upstream_of(version) == release => return Ok(()),
-        // rustup's component (or another of the user's own): used as it is, never replaced.
-        None if complete => return Ok(()),
-        None if library.exists() => {
+    match sources(stamp.as_deref(), complete, library.exists(), &release) {
+        Sources::Ready => return Ok(()),
+        Sources::Foreign => {
             return Err(fail(format!(
                 "{} holds no standard library sources: remove it, or run \
                  `rustup component add rust-src`",
                 library.display()
             )));
         }
-        _ => {}
+        Sources::Install => {}
     }
     let apt = PrivateApt::new(root, cache)?;
     let version = apt.rust_src_version(&release)?;
@@ -211,6 +208,29 @@ pub fn install_rust_src(root: &Path, cache: &Path) -> Result<(), TaskError> {
     std::fs::write(src.join(STAMP), &version).map_err(|e| fail(e.to_string()))?;
     let _ = std::fs::remove_dir_all(&unpacked);
     Ok(())
+}
+
+/// What the sysroot's library sources call for.
+#[derive(Debug, PartialEq)]
+enum Sources {
+    /// Ours for this release, or rustup's component (used as it is, never replaced).
+    Ready,
+    /// None, or ours for another release: Debian's are installed.
+    Install,
+    /// A folder that is not ours and holds no library: left alone, the run stops.
+    Foreign,
+}
+
+/// Decides from the stamp (ours, naming the Debian version), whether the sources are complete,
+/// whether the folder exists, and the toolchain's release.
+fn sources(stamp: Option<&str>, complete: bool, exists: bool, release: &str) -> Sources {
+    match stamp {
+        Some(version) if complete && upstream_of(version) == release => Sources::Ready,
+        Some(_) => Sources::Install,
+        None if complete => Sources::Ready,
+        None if exists => Sources::Foreign,
+        None => Sources::Install,
+    }
 }
 
 /// The upstream release of a Debian version: `1.95.0+dfsg1-2~bpo13+1` → `1.95.0`.
@@ -329,6 +349,17 @@ mod tests {
         assert_eq!(upstream_of("1:1.95.0~beta.3-1"), "1.95.0");
         assert_eq!(upstream_of("1.95.0"), "1.95.0");
         assert_ne!(upstream_of("1.95.1+dfsg1-1"), "1.95.0");
+    }
+
+    #[test]
+    fn ours_for_this_release_or_rustup_s_are_used_and_never_replaced() {
+        let ours = Some("1.95.0+dfsg1-2~bpo13+1");
+        assert_eq!(sources(ours, true, true, "1.95.0"), Sources::Ready);
+        assert_eq!(sources(ours, true, true, "1.96.0"), Sources::Install);
+        assert_eq!(sources(ours, false, true, "1.95.0"), Sources::Install);
+        assert_eq!(sources(None, true, true, "1.95.0"), Sources::Ready);
+        assert_eq!(sources(None, false, true, "1.95.0"), Sources::Foreign);
+        assert_eq!(sources(None, false, false, "1.95.0"), Sources::Install);
     }
 
     #[test]
