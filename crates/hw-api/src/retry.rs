@@ -470,6 +470,84 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_keeps_its_settings_and_settles_for_twice_the_first_backoff() {
+        assert_eq!(RetryPolicy::default().max_attempts(), 6);
+        assert_eq!(RetryPolicy::none().max_attempts(), 1);
+        assert_eq!(
+            RetryPolicy::default().with_max_attempts(4).max_attempts(),
+            4
+        );
+        assert_eq!(
+            RetryPolicy::default().with_max_attempts(0).max_attempts(),
+            1
+        );
+        let p = RetryPolicy::default().with_initial_delay(Duration::from_millis(300));
+        assert_eq!(p.settle_delay(), Duration::from_millis(600));
+        let p = RetryPolicy::default().with_max_retry_after(Duration::from_secs(9));
+        assert_eq!(p.max_retry_after(), Duration::from_secs(9));
+    }
+
+    #[test]
+    fn a_server_wait_at_the_limit_and_a_retry_ending_at_the_deadline_are_honoured() {
+        let p = RetryPolicy::default()
+            .with_max_retry_after(Duration::from_secs(10))
+            .with_deadline(Some(Duration::from_secs(20)));
+        let limit = Some(Duration::from_secs(10));
+        assert_eq!(p.delay_before_retry(1, Duration::ZERO, limit), limit);
+        let wait = Some(Duration::from_secs(3));
+        assert_eq!(p.delay_before_retry(1, Duration::from_secs(17), wait), wait);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn free_attempts_give_back_their_count() {
+        // A budget of 3: 1 fails, 2 is free, 3 fails, 4 succeeds. Counting the free attempt
+        // would give up at 3.
+        let policy = RetryPolicy::default().with_max_attempts(3);
+        let result: Result<u32, Failure> = run(&policy, "test", |n| async move {
+            match n {
+                2 => Attempt::Again,
+                1 | 3 => Attempt::retry(Failure(format!("failure {n}")), None),
+                _ => Attempt::Done(Ok(n)),
+            }
+        })
+        .await;
+        assert_eq!(result, Ok(4));
+    }
+
+    #[tokio::test]
+    async fn a_send_failure_says_whether_anything_was_sent() {
+        let client = reqwest::Client::new();
+        // Not a URL: nothing was built, nothing sent.
+        let unbuilt = client.get("no scheme").send().await.unwrap_err();
+        assert_eq!(failed_send(&unbuilt), Failed::NotSent);
+        // A port nobody listens on: no connection.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let refused = client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(failed_send(&refused), Failed::NotConnected);
+        // A peer that takes the request and hangs up without an answer.
+        let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = peer.local_addr().unwrap();
+        let hang_up = std::thread::spawn(move || {
+            let (mut stream, _) = peer.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+        });
+        let cut = client
+            .get(format!("http://{address}/"))
+            .send()
+            .await
+            .unwrap_err();
+        hang_up.join().unwrap();
+        assert_eq!(failed_send(&cut), Failed::NoAnswer);
+    }
+
+    #[test]
     fn server_waits_win_unless_too_long_or_past_the_deadline() {
         let p = RetryPolicy::default()
             .with_max_retry_after(Duration::from_secs(10))
