@@ -51,9 +51,12 @@ struct Remembering {
 }
 
 impl hw_api::auth::TokenProvider for Remembering {
-    fn fetch_token(&self) -> hw_api::auth::TokenFuture<'_> {
+    fn fetch_token<'a>(
+        &'a self,
+        http: &'a hw_api::auth::TokenHttp,
+    ) -> hw_api::auth::TokenFuture<'a> {
         Box::pin(async move {
-            let token = self.inner.fetch_token().await?;
+            let token = self.inner.fetch_token(http).await?;
             use hw_api::ExposeSecret;
             self.issued
                 .lock()

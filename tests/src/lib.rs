@@ -1,11 +1,12 @@
 //! Helpers shared by the workspace-level black-box tests (the `[[test]]` targets of this
 //! package): the spec and its examples, conformance of responses to the spec, a simulator
-//! that checks its own responses, and Azurite.
+//! that checks its own responses, Azurite, and a forward proxy.
 
 pub mod azurite;
 pub mod cabextract;
 pub mod conformance;
 pub mod metadata;
+pub mod proxy;
 pub mod sim;
 pub mod tempdir;
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
-use hw_api::auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
+use hw_api::auth::{AccessToken, AuthError, TokenFuture, TokenHttp, TokenProvider};
 use hw_api::{Client, SecretString};
 
 /// Reads the token from a file at every call (the file is the secret: never logged).
@@ -21,7 +21,9 @@ struct TokenFile {
 }
 
 impl TokenProvider for TokenFile {
-    fn fetch_token(&self) -> TokenFuture<'_> {
+    // `TokenHttp` is for providers that send requests (with the client's proxy and user agent,
+    // recorded in its trace); this one reads a file.
+    fn fetch_token<'a>(&'a self, _http: &'a TokenHttp) -> TokenFuture<'a> {
         Box::pin(async move {
             let text = tokio::fs::read_to_string(&self.path)
                 .await

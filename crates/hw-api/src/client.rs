@@ -106,6 +106,14 @@ impl Client {
         self.inner.api.base()
     }
 
+    /// The service's clock: the `Date` of its answer to a GET of the base URL sent without a
+    /// token (whatever its status), for telling how far this machine's clock is off. Sent once,
+    /// with the client's settings (proxy, user agent, certificates), and recorded like any
+    /// other request.
+    pub async fn service_clock(&self) -> Result<std::time::SystemTime, Error> {
+        self.inner.api.service_clock().await
+    }
+
     /// Every product of the account, across all pages.
     pub fn list_products(&self) -> Pager<Product> {
         self.pager(&LIST_PRODUCTS, |g| async move { g.list_products().await })

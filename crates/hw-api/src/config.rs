@@ -1,14 +1,16 @@
-//! Building a [`Client`]: where the API is, how to authenticate, timeouts and retries.
+//! Building a [`Client`]: where the API is, how to authenticate, how to connect (the settings
+//! every HTTP client of the client is built from, `net/clients.rs`), and retries.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::auth::{StaticToken, TokenProvider};
+use crate::auth::{StaticToken, TokenHttp, TokenProvider};
 use crate::client::Client;
 use crate::error::Error;
 use crate::inner::Inner;
+use crate::net::{HttpSettings, Traffic};
 use crate::origin;
 use crate::rate_limit::RateLimit;
 use crate::record::Recorder;
@@ -28,9 +30,7 @@ pub const DEFAULT_USER_AGENT: &str = concat!("hw-api/", env!("CARGO_PKG_VERSION"
 pub struct ClientBuilder {
     base_url: String,
     tokens: Option<Arc<dyn TokenProvider>>,
-    connect_timeout: Duration,
-    request_timeout: Duration,
-    user_agent: String,
+    http: HttpSettings,
     retry: RetryPolicy,
     transfer: TransferOptions,
     max_pages: u32,
@@ -44,9 +44,7 @@ impl Default for ClientBuilder {
         Self {
             base_url: DEFAULT_BASE_URL.to_owned(),
             tokens: None,
-            connect_timeout: Duration::from_secs(15),
-            request_timeout: Duration::from_secs(100),
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            http: HttpSettings::default(),
             retry: RetryPolicy::default(),
             transfer: TransferOptions::default(),
             max_pages: crate::pager::DEFAULT_MAX_PAGES,
@@ -82,21 +80,42 @@ impl ClientBuilder {
         self.token_provider(StaticToken::new(token))
     }
 
-    /// The most time to establish a connection (default 15 s).
+    /// The most time to establish a connection (default 15 s; at most 2 s to a managed
+    /// identity endpoint, which is on the host).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.http.connect_timeout = timeout;
         self
     }
 
-    /// The most time for one request and its response (default 100 s).
+    /// The most time for one request and its response, to the API and to token issuers
+    /// (default 100 s; at most 10 s from a managed identity endpoint). Blob transfers have no
+    /// total limit: they are given up when they stall
+    /// ([`TransferOptions::stall_timeout`](crate::transfer::TransferOptions::stall_timeout)).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.http.request_timeout = timeout;
         self
     }
 
-    /// The `User-Agent` header.
+    /// The `User-Agent` header of every request: to the API, blob storage, token issuers and
+    /// managed identity endpoints.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
+        self.http.user_agent = user_agent.into();
+        self
+    }
+
+    /// The proxy of every request (`http://user:password@host:port` for one that asks for
+    /// basic credentials), instead of the environment's (`HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY` and `NO_PROXY`, read by default). Managed identity endpoints are on the host
+    /// and are never reached through a proxy.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.http.proxy = Some(url.into());
+        self
+    }
+
+    /// Trusts the certificate authority `pem` (a PEM certificate) for every connection, in
+    /// addition to the TLS stack's own roots: the CA of a network that inspects TLS, say.
+    pub fn add_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.http.roots.push(pem.into());
         self
     }
 
@@ -156,30 +175,25 @@ impl ClientBuilder {
                 "no token provider: set one with token_provider() or access_token()".into(),
             )
         })?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.request_timeout)
-            .user_agent(&self.user_agent)
-            .https_only(base.scheme() == "https")
-            // The token goes with every API request: never let a redirect carry it elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                Error::Config(format!(
-                    "cannot build the HTTP client: {}",
-                    crate::error::chain(&crate::error::NetworkError::new(e))
-                ))
-            })?;
-        let blob = crate::transfer::blob_client(
-            &self.user_agent,
-            self.connect_timeout,
-            self.recorder.clone(),
-        );
+        let settings = HttpSettings {
+            api_https_only: base.scheme() == "https",
+            ..self.http
+        };
+        let http = settings.client(Traffic::Api).map_err(Error::Config)?;
+        let blob = crate::transfer::blob_client(&settings, self.recorder.clone());
         if let Some(recorder) = &self.recorder {
             recorder.client(&base);
         }
+        let token_http = TokenHttp::new(settings, self.recorder.clone());
         Ok(Client::from_inner(Inner {
-            api: Transport::new(base, http, tokens, self.retry, self.rate, self.recorder),
+            api: Transport::new(
+                base,
+                http,
+                (tokens, token_http),
+                self.retry,
+                self.rate,
+                self.recorder,
+            ),
             blob,
             transfer: self.transfer,
             max_pages: self.max_pages,

@@ -92,6 +92,7 @@ mod error;
 pub mod hlkx;
 pub mod inf;
 mod inner;
+mod net;
 mod origin;
 mod package;
 mod pager;

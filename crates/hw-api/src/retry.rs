@@ -2,8 +2,8 @@
 //! client, used by API calls, blob operations and the token endpoint alike.
 //!
 //! - [`RetryPolicy`]: how many attempts, what backoff, how long a server's wait is honoured.
-//! - [`classify`]: the one definition of which failures are worth another attempt, given
-//!   whether the request may be repeated.
+//! - [`decide`]: the decision table, the one definition of which failures are worth another
+//!   attempt, for each kind of traffic ([`Traffic`]) and whether the request may be repeated.
 //! - [`run`]: the loop, parameterized by what each attempt's outcome was.
 //!
 //! Hand-written rather than taken from reqwest-retry (which ignores `Retry-After` and would resend
@@ -14,6 +14,8 @@ use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
+
+use crate::net::Traffic;
 
 /// How many times and how patiently to retry a request.
 ///
@@ -168,21 +170,38 @@ pub(crate) enum Verdict {
     Final,
 }
 
-/// Whether another attempt may help after `failed`, for a request that may be repeated
-/// (`idempotent`) or not. A throttled (429) or never-sent request was not processed, so even a
-/// create is retried then; any other transient failure of a create is ambiguous.
-pub(crate) fn classify(failed: Failed, idempotent: bool) -> Verdict {
+/// The decision table: what follows a failed attempt of a request of `traffic` that failed as
+/// `failed`, given whether the request may be repeated (`idempotent`). Every kind of traffic
+/// goes through this one function; its tests go through every row.
+///
+/// | failure | API | blob, issuer, identity |
+/// |---|---|---|
+/// | 401 | [`Verdict::Reauthenticate`] | [`Verdict::Final`] (a SAS or a credential refused: no fresh token helps) |
+/// | 429, or no connection made | [`Verdict::Retry`] (nothing was processed, even of a create) | [`Verdict::Retry`] |
+/// | 408, 500, 502, 503, 504, or no complete answer | [`Verdict::Retry`], or [`Verdict::Ambiguous`] when not idempotent | the same |
+/// | any other status, or not sent | [`Verdict::Final`] | [`Verdict::Final`] |
+pub(crate) fn decide(traffic: Traffic, failed: Failed, idempotent: bool) -> Verdict {
     let repeat = if idempotent {
         Verdict::Retry
     } else {
         Verdict::Ambiguous
     };
     match failed {
-        Failed::Status(401) => Verdict::Reauthenticate,
+        Failed::Status(401) if traffic == Traffic::Api => Verdict::Reauthenticate,
         Failed::Status(429) | Failed::NotConnected => Verdict::Retry,
         Failed::Status(status) if is_transient(status) => repeat,
         Failed::NoAnswer => repeat,
         Failed::Status(_) | Failed::NotSent => Verdict::Final,
+    }
+}
+
+/// The attempt that `verdict` leads to where there is no token to renew and no create to settle
+/// (blob and issuer traffic): another one after `wait` (or the backoff), or the end with
+/// `error`.
+pub(crate) fn after<T, E>(verdict: Verdict, error: E, wait: Option<Duration>) -> Attempt<T, E> {
+    match verdict {
+        Verdict::Retry => Attempt::retry(error, wait),
+        Verdict::Reauthenticate | Verdict::Ambiguous | Verdict::Final => Attempt::Done(Err(error)),
     }
 }
 
@@ -314,30 +333,78 @@ mod tests {
         h
     }
 
+    /// Every row of the decision table: each failure, for each kind of traffic, repeatable or
+    /// not.
     #[test]
-    fn classification_of_every_failure() {
+    fn the_decision_table_row_by_row() {
         use Verdict::*;
-        let cases = [
-            (Failed::Status(401), Reauthenticate, Reauthenticate),
-            (Failed::Status(429), Retry, Retry),
-            (Failed::NotConnected, Retry, Retry),
-            (Failed::Status(408), Retry, Ambiguous),
-            (Failed::Status(500), Retry, Ambiguous),
-            (Failed::Status(502), Retry, Ambiguous),
-            (Failed::Status(503), Retry, Ambiguous),
-            (Failed::Status(504), Retry, Ambiguous),
-            (Failed::NoAnswer, Retry, Ambiguous),
-            (Failed::Status(400), Final, Final),
-            (Failed::Status(403), Final, Final),
-            (Failed::Status(404), Final, Final),
-            (Failed::Status(409), Final, Final),
-            (Failed::Status(501), Final, Final),
-            (Failed::Status(505), Final, Final),
-            (Failed::NotSent, Final, Final),
+        // (failure, API repeatable, API create, other traffic repeatable, other traffic create)
+        let rows = [
+            (
+                Failed::Status(401),
+                Reauthenticate,
+                Reauthenticate,
+                Final,
+                Final,
+            ),
+            (Failed::Status(429), Retry, Retry, Retry, Retry),
+            (Failed::NotConnected, Retry, Retry, Retry, Retry),
+            (Failed::Status(408), Retry, Ambiguous, Retry, Ambiguous),
+            (Failed::Status(500), Retry, Ambiguous, Retry, Ambiguous),
+            (Failed::Status(502), Retry, Ambiguous, Retry, Ambiguous),
+            (Failed::Status(503), Retry, Ambiguous, Retry, Ambiguous),
+            (Failed::Status(504), Retry, Ambiguous, Retry, Ambiguous),
+            (Failed::NoAnswer, Retry, Ambiguous, Retry, Ambiguous),
+            (Failed::Status(400), Final, Final, Final, Final),
+            (Failed::Status(403), Final, Final, Final, Final),
+            (Failed::Status(404), Final, Final, Final, Final),
+            (Failed::Status(409), Final, Final, Final, Final),
+            (Failed::Status(412), Final, Final, Final, Final),
+            (Failed::Status(501), Final, Final, Final, Final),
+            (Failed::Status(505), Final, Final, Final, Final),
+            (Failed::NotSent, Final, Final, Final, Final),
         ];
-        for (failed, idempotent, create) in cases {
-            assert_eq!(classify(failed, true), idempotent, "{failed:?} idempotent");
-            assert_eq!(classify(failed, false), create, "{failed:?} not idempotent");
+        for (failed, api, api_create, other, other_create) in rows {
+            for traffic in Traffic::ALL {
+                let (repeatable, create) = match traffic {
+                    Traffic::Api => (api, api_create),
+                    _ => (other, other_create),
+                };
+                assert_eq!(
+                    decide(traffic, failed, true),
+                    repeatable,
+                    "{traffic:?} {failed:?}"
+                );
+                assert_eq!(
+                    decide(traffic, failed, false),
+                    create,
+                    "{traffic:?} {failed:?} create"
+                );
+            }
+        }
+    }
+
+    /// Only a retry verdict leads to another attempt where nothing can be renewed or settled.
+    #[test]
+    fn a_verdict_without_a_token_or_a_create_retries_only_when_it_says_so() {
+        let wait = Some(Duration::from_secs(3));
+        match after::<(), _>(Verdict::Retry, Failure("x".into()), wait) {
+            Attempt::Retry {
+                error,
+                server_wait,
+                progressed,
+            } => {
+                assert_eq!(error, Failure("x".into()));
+                assert_eq!(server_wait, wait);
+                assert!(!progressed);
+            }
+            _ => panic!("a retry verdict must retry"),
+        }
+        for verdict in [Verdict::Reauthenticate, Verdict::Ambiguous, Verdict::Final] {
+            match after::<(), _>(verdict, Failure("x".into()), wait) {
+                Attempt::Done(Err(error)) => assert_eq!(error, Failure("x".into())),
+                _ => panic!("{verdict:?} must end the request"),
+            }
         }
     }
 

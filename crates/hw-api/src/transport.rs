@@ -7,10 +7,15 @@
 //!    request's URL, and the token of this attempt is attached;
 //! 3. **paced, sent and retried**: each attempt waits for the client's shared rate
 //!    ([`crate::rate_limit`]), which its answer adapts (a 429 lowers it, a success raises it);
-//!    the one retry engine ([`retry::run`]) with the one classification ([`retry::classify`])
+//!    the one retry engine ([`retry::run`]) with the one decision table ([`retry::decide`])
 //!    decides on another attempt; a 401 fetches a fresh token once;
 //! 4. **read**: bounded ([`wire::limits`]);
 //! 5. **decoded**: success and both error shapes ([`decode`]).
+//!
+//! A token fetch inside an attempt is bounded by the provider's own retry policy (4 attempts by
+//! default for the providers of `auth/`); a fetch that fails ends the call with `Error::Auth`,
+//! never repeated by the API's retries. A 401 earns one more fetch, so one API call sends at
+//! most twice the provider's attempts to its issuer.
 //!
 //! One tracing span per operation (`hw_api.operation`) and one per attempt (`hw_api.attempt`).
 
@@ -28,10 +33,11 @@ use serde::de::DeserializeOwned;
 use tracing::{Instrument, field::Empty};
 use url::Url;
 
-use crate::auth::TokenProvider;
 use crate::auth::cache::TokenCache;
+use crate::auth::{TokenHttp, TokenProvider};
 use crate::decode;
 use crate::error::{Error, NetworkError};
+use crate::net::Traffic;
 use crate::origin;
 use crate::rate_limit::{Limiter, RateLimit};
 use crate::record::{Http, Recorder, Service};
@@ -91,18 +97,19 @@ impl Failure {
 type Received<T> = Result<T, Failure>;
 
 impl Transport {
-    /// A transport for the API at `base`, sending with `http`.
+    /// A transport for the API at `base`, sending with `http` (`net/clients.rs`), its tokens
+    /// from `tokens` fetched with `token_http`.
     pub(crate) fn new(
         base: Url,
         http: reqwest::Client,
-        tokens: Arc<dyn TokenProvider>,
+        (tokens, token_http): (Arc<dyn TokenProvider>, TokenHttp),
         retry: RetryPolicy,
         rate: RateLimit,
         recorder: Option<Recorder>,
     ) -> Self {
         let requests = RequestFactory::new(base.as_str(), http.clone());
         Self {
-            tokens: Arc::new(TokenCache::new(tokens, recorder.clone())),
+            tokens: Arc::new(TokenCache::new(tokens, token_http)),
             http: Http::new(http, Service::Api, recorder),
             base,
             requests,
@@ -190,6 +197,31 @@ impl Transport {
             .headers_mut()
             .insert(ACCEPT, HeaderValue::from_static("application/json"));
         self.json(op, request).await
+    }
+
+    /// The `Date` of the answer to a GET of the base URL, sent once and without a token.
+    pub(crate) async fn service_clock(&self) -> Result<SystemTime, Error> {
+        const OPERATION: &str = "serviceClock";
+        let request = reqwest::Request::new(reqwest::Method::GET, self.base.clone());
+        let response =
+            self.http
+                .execute(OPERATION, request)
+                .await
+                .map_err(|e| Error::Transport {
+                    operation: OPERATION,
+                    attempts: 1,
+                    source: NetworkError::new(e),
+                })?;
+        let unusable = |message: String| Error::Decode {
+            operation: OPERATION,
+            status: Some(response.status().as_u16()),
+            path: "Date".into(),
+            message,
+        };
+        let date = wire::header(response.headers(), "date")
+            .ok_or_else(|| unusable("the answer has no Date header".into()))?;
+        httpdate::parse_http_date(&date)
+            .map_err(|e| unusable(format!("{:?} is not a date: {e}", redact::text(&date))))
     }
 
     /// Sends `request` as operation `op` and streams its success into the file `dest`;
@@ -390,7 +422,11 @@ impl Transport {
                         source,
                     }
                 };
-                (error, retry::classify(failed, op.idempotent), None)
+                (
+                    error,
+                    retry::decide(Traffic::Api, failed, op.idempotent),
+                    None,
+                )
             }
             Failure::Status {
                 status,
@@ -403,7 +439,7 @@ impl Transport {
                 let wait = server_wait(&headers, SystemTime::now());
                 (
                     error,
-                    retry::classify(Failed::Status(status), op.idempotent),
+                    retry::decide(Traffic::Api, Failed::Status(status), op.idempotent),
                     wait,
                 )
             }

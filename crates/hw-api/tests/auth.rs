@@ -194,6 +194,38 @@ async fn token_endpoint_outages_are_retried() {
         .unwrap();
 }
 
+/// The stated bound on a token fetch inside an API call: the provider's own retry policy (4
+/// attempts by default). A fetch that fails ends the call with `Error::Auth`: the API's retries
+/// never repeat it, and the API is not asked.
+#[tokio::test]
+async fn a_failing_token_endpoint_is_asked_as_often_as_its_own_policy_says_and_no_more() {
+    let api = MockServer::start().await;
+    let authority = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(4)
+        .mount(&authority)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(product(PRODUCT)))
+        .expect(0)
+        .mount(&api)
+        .await;
+    let quick = hw_api::RetryPolicy::default()
+        .with_initial_delay(Duration::from_millis(1))
+        .with_max_delay(Duration::from_millis(4));
+    let client = Client::builder()
+        .base_url(base(&api))
+        .token_provider(
+            credentials(&authority).with_retry_policy(quick.clone().with_max_attempts(4)),
+        )
+        .retry_policy(quick.with_max_attempts(6))
+        .build()
+        .unwrap();
+    let error = client.get_product(Id(PRODUCT)).await.unwrap_err();
+    assert!(matches!(error, Error::Auth { .. }), "{error:?}");
+}
+
 #[tokio::test]
 async fn a_redirect_never_carries_the_token_elsewhere() {
     let api = MockServer::start().await;

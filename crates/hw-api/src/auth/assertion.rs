@@ -10,7 +10,7 @@ use std::pin::Pin;
 
 use secrecy::SecretString;
 
-use super::AuthError;
+use super::{AuthError, TokenHttp};
 
 /// The future an [`AssertionSource`] returns.
 pub type AssertionFuture<'a> =
@@ -21,6 +21,12 @@ pub type AssertionFuture<'a> =
 ///
 /// [`Certificate`]: super::Certificate
 pub trait AssertionSource: Send + Sync + fmt::Debug {
-    /// A fresh assertion for the token endpoint at `audience` (its URL) and the app `client_id`.
-    fn assertion<'a>(&'a self, audience: &'a str, client_id: &'a str) -> AssertionFuture<'a>;
+    /// A fresh assertion for the token endpoint at `audience` (its URL) and the app
+    /// `client_id`, sending any request with `http` (the asking client's settings and trace).
+    fn assertion<'a>(
+        &'a self,
+        audience: &'a str,
+        client_id: &'a str,
+        http: &'a TokenHttp,
+    ) -> AssertionFuture<'a>;
 }

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::entra::Seconds;
-use super::{AccessToken, AuthError, DEFAULT_RESOURCE, TokenFuture, TokenProvider, jwt};
+use super::{AccessToken, AuthError, DEFAULT_RESOURCE, TokenFuture, TokenHttp, TokenProvider, jwt};
 use crate::redact;
 
 /// How long `az` may take.
@@ -93,7 +93,7 @@ impl AzureCli {
 }
 
 impl TokenProvider for AzureCli {
-    fn fetch_token(&self) -> TokenFuture<'_> {
+    fn fetch_token<'a>(&'a self, _http: &'a TokenHttp) -> TokenFuture<'a> {
         Box::pin(self.fetch())
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use azure_core::credentials::TokenCredential;
 use secrecy::SecretString;
 
-use super::{AccessToken, AuthError, DEFAULT_RESOURCE, TokenFuture, TokenProvider, jwt};
+use super::{AccessToken, AuthError, DEFAULT_RESOURCE, TokenFuture, TokenHttp, TokenProvider, jwt};
 
 /// An Azure SDK `TokenCredential` asked for the Hardware Dev Center scope. The credential keeps
 /// its own cache; hw-api's cache sits in front of it, so it is asked only when a token is due.
@@ -43,7 +43,7 @@ impl AzureSdkCredential {
 }
 
 impl TokenProvider for AzureSdkCredential {
-    fn fetch_token(&self) -> TokenFuture<'_> {
+    fn fetch_token<'a>(&'a self, _http: &'a TokenHttp) -> TokenFuture<'a> {
         Box::pin(self.fetch())
     }
 }
@@ -83,7 +83,7 @@ mod tests {
     async fn an_sdk_credential_is_asked_for_the_api_scope() {
         let fixed = Arc::new(Fixed::default());
         let provider = AzureSdkCredential::new(fixed.clone());
-        let token = provider.fetch_token().await.unwrap();
+        let token = provider.fetch_token(&TokenHttp::default()).await.unwrap();
         assert_eq!(token.secret().expose_secret(), "sdk-token");
         let life = token.expires_in().unwrap();
         assert!(life > Duration::from_secs(2900) && life <= Duration::from_secs(3000));

@@ -8,8 +8,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tokio::time::Instant;
 
-use super::{AccessToken, AuthError, TokenProvider};
-use crate::record::{self, Recorder};
+use super::{AccessToken, AuthError, TokenHttp, TokenProvider};
 
 /// The most a token is refreshed ahead of its expiry (less for short-lived tokens: half their
 /// lifetime).
@@ -28,8 +27,9 @@ pub(crate) struct Lease {
 /// Caches the tokens of a provider.
 pub(crate) struct TokenCache {
     provider: Arc<dyn TokenProvider>,
-    /// Lent to the provider's fetches, which it records; it learns each token to hide it.
-    recorder: Option<Recorder>,
+    /// Given to the provider's fetches: the client's HTTP settings and its trace, which learns
+    /// each token to hide it.
+    http: TokenHttp,
     state: Mutex<State>,
     /// Held while fetching: refreshes are single-flight.
     refresh: tokio::sync::Mutex<()>,
@@ -100,10 +100,10 @@ impl Drop for Refreshing<'_> {
 }
 
 impl TokenCache {
-    pub(crate) fn new(provider: Arc<dyn TokenProvider>, recorder: Option<Recorder>) -> Self {
+    pub(crate) fn new(provider: Arc<dyn TokenProvider>, http: TokenHttp) -> Self {
         Self {
             provider,
-            recorder,
+            http,
             state: Mutex::new(State::default()),
             refresh: tokio::sync::Mutex::new(()),
         }
@@ -137,8 +137,8 @@ impl TokenCache {
         }
         let refreshing = Refreshing::start(self);
         let requested_at = Instant::now();
-        let fetched = record::lend(self.recorder.as_ref(), self.provider.fetch_token()).await;
-        if let (Ok(token), Some(recorder)) = (&fetched, &self.recorder) {
+        let fetched = self.provider.fetch_token(&self.http).await;
+        if let (Ok(token), Some(recorder)) = (&fetched, self.http.recorder()) {
             recorder.add_secret(&token.secret);
         }
         drop(refreshing);
@@ -201,7 +201,7 @@ mod tests {
     }
 
     impl TokenProvider for Counting {
-        fn fetch_token(&self) -> TokenFuture<'_> {
+        fn fetch_token<'a>(&'a self, _http: &'a TokenHttp) -> TokenFuture<'a> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             let lifetime = self.lifetime;
             let fail = n >= self.fail_from;
@@ -220,7 +220,10 @@ mod tests {
             lifetime,
             fail_from,
         });
-        (provider.clone(), TokenCache::new(provider, None))
+        (
+            provider.clone(),
+            TokenCache::new(provider, TokenHttp::default()),
+        )
     }
 
     #[tokio::test(start_paused = true)]
@@ -260,7 +263,7 @@ mod tests {
     struct Slow(AtomicUsize);
 
     impl TokenProvider for Slow {
-        fn fetch_token(&self) -> TokenFuture<'_> {
+        fn fetch_token<'a>(&'a self, _http: &'a TokenHttp) -> TokenFuture<'a> {
             let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
             Box::pin(async move {
                 tokio::time::sleep(Duration::from_secs(10)).await;
@@ -272,7 +275,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn callers_with_a_valid_token_do_not_wait_for_a_refresh() {
-        let cache = Arc::new(TokenCache::new(Arc::new(Slow(AtomicUsize::new(0))), None));
+        let cache = Arc::new(TokenCache::new(
+            Arc::new(Slow(AtomicUsize::new(0))),
+            TokenHttp::default(),
+        ));
         cache.get().await.unwrap();
         tokio::time::advance(Duration::from_secs(400)).await;
         let refreshing = tokio::spawn({
@@ -292,7 +298,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_refresh_dropped_midway_does_not_stop_later_refreshes() {
-        let cache = Arc::new(TokenCache::new(Arc::new(Slow(AtomicUsize::new(0))), None));
+        let cache = Arc::new(TokenCache::new(
+            Arc::new(Slow(AtomicUsize::new(0))),
+            TokenHttp::default(),
+        ));
         cache.get().await.unwrap();
         tokio::time::advance(Duration::from_secs(400)).await;
         // A caller gives up on its refresh (its timeout fires while the provider is slow).

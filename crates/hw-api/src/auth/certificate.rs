@@ -21,7 +21,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::SecretString;
 
 use super::assertion::{AssertionFuture, AssertionSource};
-use super::{AuthError, jwt};
+use super::{AuthError, TokenHttp, jwt};
 
 /// How long an assertion is valid: Entra accepts at most 10 minutes.
 const LIFETIME_SECONDS: u64 = 600;
@@ -194,7 +194,12 @@ impl Certificate {
 }
 
 impl AssertionSource for Certificate {
-    fn assertion<'a>(&'a self, audience: &'a str, client_id: &'a str) -> AssertionFuture<'a> {
+    fn assertion<'a>(
+        &'a self,
+        audience: &'a str,
+        client_id: &'a str,
+        _http: &'a TokenHttp,
+    ) -> AssertionFuture<'a> {
         let signed = self.sign(audience, client_id);
         Box::pin(async move { signed })
     }

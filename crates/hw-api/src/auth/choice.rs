@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use super::{
     AccessToken, AssertionSource, AuthError, AzureCli, AzurePipelinesToken, Certificate,
     ClientCredentials, EntraEndpoint, FederatedTokenFile, GitHubActionsToken, IMDS_AUTHORITY,
-    ManagedIdentity, TokenFuture, TokenProvider,
+    ManagedIdentity, TokenFuture, TokenHttp, TokenProvider,
 };
 
 /// A way to sign in.
@@ -393,7 +393,7 @@ async fn make(
                 return Ok(chosen(Arc::new(cli), "azure cli".into()));
             }
             // Present is not usable: only a token says that az is signed in.
-            match cli.fetch_token().await {
+            match cli.fetch_token(&TokenHttp::default()).await {
                 Ok(token) => Ok(chosen(
                     Arc::new(Primed::new(token, cli)),
                     "azure cli".into(),
@@ -492,7 +492,7 @@ impl<P> fmt::Debug for Primed<P> {
 }
 
 impl<P: TokenProvider> TokenProvider for Primed<P> {
-    fn fetch_token(&self) -> TokenFuture<'_> {
+    fn fetch_token<'a>(&'a self, http: &'a TokenHttp) -> TokenFuture<'a> {
         let first = self
             .first
             .lock()
@@ -501,7 +501,7 @@ impl<P: TokenProvider> TokenProvider for Primed<P> {
             .and_then(|(token, fetched)| aged(token, fetched.elapsed()));
         match first {
             Some(token) => Box::pin(std::future::ready(Ok(token))),
-            None => self.inner.fetch_token(),
+            None => self.inner.fetch_token(http),
         }
     }
 }
@@ -676,9 +676,18 @@ mod tests {
         assert!(format!("{primed:?}").starts_with("Primed"));
         let expose =
             |token: AccessToken| secrecy::ExposeSecret::expose_secret(token.secret()).to_owned();
-        assert_eq!(expose(primed.fetch_token().await.unwrap()), "first");
-        assert_eq!(expose(primed.fetch_token().await.unwrap()), "later");
-        assert_eq!(expose(primed.fetch_token().await.unwrap()), "later");
+        assert_eq!(
+            expose(primed.fetch_token(&TokenHttp::default()).await.unwrap()),
+            "first"
+        );
+        assert_eq!(
+            expose(primed.fetch_token(&TokenHttp::default()).await.unwrap()),
+            "later"
+        );
+        assert_eq!(
+            expose(primed.fetch_token(&TokenHttp::default()).await.unwrap()),
+            "later"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::assertion::AssertionSource;
 use super::request;
-use super::{AccessToken, AuthError, TokenEndpointError, TokenFuture, TokenProvider};
+use super::{AccessToken, AuthError, TokenEndpointError, TokenFuture, TokenHttp, TokenProvider};
 use crate::error::NetworkError;
 use crate::retry::RetryPolicy;
 use crate::wire::{self, BodyError, limits};
@@ -83,8 +83,6 @@ pub struct ClientCredentials {
     authority: Url,
     endpoint: EntraEndpoint,
     retry: RetryPolicy,
-    /// The HTTP client, or why it could not be built (reported on the first fetch).
-    http: Result<reqwest::Client, String>,
 }
 
 impl ClientCredentials {
@@ -117,7 +115,6 @@ impl ClientCredentials {
             authority: Url::parse(DEFAULT_AUTHORITY).expect("the default authority is a URL"),
             endpoint: EntraEndpoint::default(),
             retry: RetryPolicy::default().with_max_attempts(4),
-            http: http_client(true),
         }
     }
 
@@ -125,7 +122,6 @@ impl ClientCredentials {
     pub fn with_authority(mut self, authority: &str) -> Result<Self, crate::Error> {
         self.authority =
             origin::secure_url(authority, "the authority").map_err(crate::Error::Config)?;
-        self.http = http_client(self.authority.scheme() == "https");
         Ok(self)
     }
 
@@ -153,11 +149,8 @@ impl ClientCredentials {
         url
     }
 
-    async fn fetch(&self) -> Result<AccessToken, AuthError> {
-        let http = self
-            .http
-            .as_ref()
-            .map_err(|message| AuthError::Config(message.clone()))?;
+    async fn fetch(&self, http: &TokenHttp) -> Result<AccessToken, AuthError> {
+        let issuer = http.issuer()?;
         let url = self.token_url();
         let (key, value) = match &self.endpoint {
             EntraEndpoint::V2 { scope } => ("scope", scope.as_str()),
@@ -173,38 +166,22 @@ impl ClientCredentials {
         match &self.proof {
             Proof::Secret(secret) => form.push(("client_secret", secret.expose_secret())),
             Proof::Assertion(source) => {
-                assertion = source.assertion(url.as_str(), &self.client_id).await?;
+                assertion = source
+                    .assertion(url.as_str(), &self.client_id, http)
+                    .await?;
                 form.push(("client_assertion_type", JWT_BEARER));
                 form.push(("client_assertion", assertion.expose_secret()));
             }
         }
-        let build = || http.post(url.clone()).form(&form);
-        request::send(&self.retry, "token", build, token, rejection).await
+        let build = |client: &reqwest::Client| client.post(url.clone()).form(&form);
+        request::send(issuer, &self.retry, "token", build, token, rejection).await
     }
 }
 
 impl TokenProvider for ClientCredentials {
-    fn fetch_token(&self) -> TokenFuture<'_> {
-        Box::pin(self.fetch())
+    fn fetch_token<'a>(&'a self, http: &'a TokenHttp) -> TokenFuture<'a> {
+        Box::pin(self.fetch(http))
     }
-}
-
-/// The token endpoint's HTTP client: no redirects (the form carries the secret) and HTTPS only
-/// unless the authority is a loopback test server.
-fn http_client(https_only: bool) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(15))
-        .timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::none())
-        .https_only(https_only)
-        .user_agent(crate::config::DEFAULT_USER_AGENT)
-        .build()
-        .map_err(|e| {
-            format!(
-                "cannot build the HTTP client for the token endpoint: {}",
-                crate::error::chain(&NetworkError::new(e))
-            )
-        })
 }
 
 /// Seconds given as a JSON number or a string (the v1 endpoint sends `"3599"`).

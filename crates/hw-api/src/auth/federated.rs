@@ -5,7 +5,6 @@
 //! token request: files rotate, and CI tokens last minutes.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use reqwest::header::AUTHORIZATION;
 use secrecy::{ExposeSecret, SecretString};
@@ -13,8 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::assertion::{AssertionFuture, AssertionSource};
-use super::{AuthError, request};
-use crate::error::NetworkError;
+use super::{AuthError, TokenHttp, request};
 use crate::origin;
 use crate::retry::RetryPolicy;
 use crate::wire::{self, limits};
@@ -43,7 +41,12 @@ impl FederatedTokenFile {
 }
 
 impl AssertionSource for FederatedTokenFile {
-    fn assertion<'a>(&'a self, _audience: &'a str, _client_id: &'a str) -> AssertionFuture<'a> {
+    fn assertion<'a>(
+        &'a self,
+        _audience: &'a str,
+        _client_id: &'a str,
+        _http: &'a TokenHttp,
+    ) -> AssertionFuture<'a> {
         Box::pin(async move {
             let text = tokio::fs::read_to_string(&self.path).await.map_err(|e| {
                 AuthError::Config(format!(
@@ -90,8 +93,13 @@ impl GitHubActionsToken {
 }
 
 impl AssertionSource for GitHubActionsToken {
-    fn assertion<'a>(&'a self, _audience: &'a str, _client_id: &'a str) -> AssertionFuture<'a> {
-        Box::pin(self.request.fetch(reqwest::Method::GET))
+    fn assertion<'a>(
+        &'a self,
+        _audience: &'a str,
+        _client_id: &'a str,
+        http: &'a TokenHttp,
+    ) -> AssertionFuture<'a> {
+        Box::pin(self.request.fetch(reqwest::Method::GET, http))
     }
 }
 
@@ -127,8 +135,13 @@ impl AzurePipelinesToken {
 }
 
 impl AssertionSource for AzurePipelinesToken {
-    fn assertion<'a>(&'a self, _audience: &'a str, _client_id: &'a str) -> AssertionFuture<'a> {
-        Box::pin(self.request.fetch(reqwest::Method::POST))
+    fn assertion<'a>(
+        &'a self,
+        _audience: &'a str,
+        _client_id: &'a str,
+        http: &'a TokenHttp,
+    ) -> AssertionFuture<'a> {
+        Box::pin(self.request.fetch(reqwest::Method::POST, http))
     }
 }
 
@@ -140,7 +153,6 @@ struct OidcRequest {
     url: Url,
     bearer: SecretString,
     field: &'static str,
-    http: reqwest::Client,
     retry: RetryPolicy,
 }
 
@@ -160,28 +172,24 @@ impl OidcRequest {
         bearer: SecretString,
         field: &'static str,
     ) -> Result<Self, AuthError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(30))
-            // The request carries the job's token: never let a redirect take it elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(url.scheme() == "https")
-            .user_agent(crate::config::DEFAULT_USER_AGENT)
-            .build()
-            .map_err(|e| AuthError::Config(crate::error::chain(&NetworkError::new(e))))?;
         Ok(Self {
             what,
             url,
             bearer,
             field,
-            http,
             retry: RetryPolicy::default().with_max_attempts(4),
         })
     }
 
-    async fn fetch(&self, method: reqwest::Method) -> Result<SecretString, AuthError> {
-        let build = || {
-            self.http
+    /// Asks for the token with `method`, sending with `http` (whose issuer client never
+    /// follows a redirect: the request carries the job's token).
+    async fn fetch(
+        &self,
+        method: reqwest::Method,
+        http: &TokenHttp,
+    ) -> Result<SecretString, AuthError> {
+        let build = |client: &reqwest::Client| {
+            client
                 .request(method.clone(), self.url.clone())
                 .header(
                     AUTHORIZATION,
@@ -191,7 +199,8 @@ impl OidcRequest {
         };
         let accepted = |response| self.token(response);
         let refused = |response| self.refusal(response);
-        request::send(&self.retry, self.what, build, accepted, refused).await
+        let issuer = http.issuer()?;
+        request::send(issuer, &self.retry, self.what, build, accepted, refused).await
     }
 
     async fn refusal(&self, response: reqwest::Response) -> AuthError {

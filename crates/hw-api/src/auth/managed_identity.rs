@@ -6,16 +6,13 @@
 //! IMDS is plain HTTP by design, on a link-local address no traffic leaves the machine for: the
 //! only non-loopback plain HTTP this project uses, and only here, with short timeouts.
 
-use std::time::Duration;
-
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
 use super::entra::Seconds;
 use super::request;
-use super::{AccessToken, AuthError, DEFAULT_RESOURCE, TokenFuture, TokenProvider, jwt};
-use crate::error::NetworkError;
+use super::{AccessToken, AuthError, DEFAULT_RESOURCE, TokenFuture, TokenHttp, TokenProvider, jwt};
 use crate::retry::RetryPolicy;
 use crate::wire::{self, limits};
 use crate::{origin, redact};
@@ -41,7 +38,6 @@ pub struct ManagedIdentity {
     endpoint: Endpoint,
     client_id: Option<String>,
     resource: String,
-    http: reqwest::Client,
     retry: RetryPolicy,
 }
 
@@ -91,19 +87,10 @@ impl ManagedIdentity {
     }
 
     fn with_endpoint(endpoint: Endpoint) -> Result<Self, AuthError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(crate::config::DEFAULT_USER_AGENT)
-            .build()
-            .map_err(|e| AuthError::Config(crate::error::chain(&NetworkError::new(e))))?;
         Ok(Self {
             endpoint,
             client_id: None,
             resource: DEFAULT_RESOURCE.to_owned(),
-            http,
             retry: RetryPolicy::default().with_max_attempts(4),
         })
     }
@@ -123,7 +110,7 @@ impl ManagedIdentity {
 
     /// A `GET` of `url` with the API version, the resource and the user-assigned identity in
     /// its query.
-    fn get(&self, url: &Url, version: &str) -> reqwest::RequestBuilder {
+    fn get(&self, http: &reqwest::Client, url: &Url, version: &str) -> reqwest::RequestBuilder {
         let mut url = url.clone();
         url.query_pairs_mut()
             .append_pair("api-version", version)
@@ -131,38 +118,39 @@ impl ManagedIdentity {
         if let Some(id) = &self.client_id {
             url.query_pairs_mut().append_pair("client_id", id);
         }
-        self.http.get(url)
+        http.get(url)
     }
 
-    fn request(&self) -> reqwest::RequestBuilder {
+    /// The request for a token, made with `http`.
+    fn request(&self, http: &reqwest::Client) -> reqwest::RequestBuilder {
         match &self.endpoint {
             Endpoint::AppService { url, header } => self
-                .get(url, "2019-08-01")
+                .get(http, url, "2019-08-01")
                 .header("X-IDENTITY-HEADER", header.expose_secret()),
-            Endpoint::Imds { url } => self.get(url, "2018-02-01").header("Metadata", "true"),
-            Endpoint::CloudShell { url } => self
-                .http
+            Endpoint::Imds { url } => self.get(http, url, "2018-02-01").header("Metadata", "true"),
+            Endpoint::CloudShell { url } => http
                 .post(url.clone())
                 .header("Metadata", "true")
                 .form(&[("resource", self.resource.as_str())]),
         }
     }
 
-    async fn fetch(&self) -> Result<AccessToken, AuthError> {
+    async fn fetch(&self, http: &TokenHttp) -> Result<AccessToken, AuthError> {
         if matches!(self.endpoint, Endpoint::CloudShell { .. }) && self.client_id.is_some() {
             return Err(AuthError::Config(
                 "Cloud Shell's identity endpoint (MSI_ENDPOINT) has no user-assigned identities"
                     .into(),
             ));
         }
-        let build = || self.request();
-        request::send(&self.retry, "managedIdentityToken", build, token, refusal).await
+        let build = |client: &reqwest::Client| self.request(client);
+        let what = "managedIdentityToken";
+        request::send(http.identity()?, &self.retry, what, build, token, refusal).await
     }
 }
 
 impl TokenProvider for ManagedIdentity {
-    fn fetch_token(&self) -> TokenFuture<'_> {
-        Box::pin(self.fetch())
+    fn fetch_token<'a>(&'a self, http: &'a TokenHttp) -> TokenFuture<'a> {
+        Box::pin(self.fetch(http))
     }
 }
 
@@ -230,7 +218,10 @@ mod tests {
         let identity = ManagedIdentity::cloud_shell("http://127.0.0.1:9/oauth2/token")
             .unwrap()
             .with_client_id("someone");
-        let refused = identity.fetch_token().await.unwrap_err();
+        let refused = identity
+            .fetch_token(&TokenHttp::default())
+            .await
+            .unwrap_err();
         assert!(matches!(refused, AuthError::Config(_)), "{refused:?}");
         assert!(
             refused.to_string().contains("no user-assigned"),

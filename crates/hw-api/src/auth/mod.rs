@@ -14,6 +14,7 @@ mod federated;
 mod jwt;
 mod managed_identity;
 mod request;
+mod token_http;
 
 use std::fmt;
 use std::future::Future;
@@ -34,6 +35,7 @@ pub use federated::{
     AzurePipelinesToken, FEDERATION_AUDIENCE, FederatedTokenFile, GitHubActionsToken,
 };
 pub use managed_identity::{IMDS_AUTHORITY, ManagedIdentity};
+pub use token_http::TokenHttp;
 
 /// A bearer token and how long it lasts.
 #[derive(Clone, Debug)]
@@ -88,8 +90,9 @@ pub type TokenFuture<'a> =
 /// A source of access tokens for the API. The client caches what it returns, refreshes before
 /// expiry and asks again after a 401, so an implementation fetches a new token on every call.
 pub trait TokenProvider: Send + Sync + fmt::Debug {
-    /// Fetches a token.
-    fn fetch_token(&self) -> TokenFuture<'_>;
+    /// Fetches a token, sending any request with `http`: the settings (proxy, user agent,
+    /// certificates, timeouts) and the trace of the client that asks.
+    fn fetch_token<'a>(&'a self, http: &'a TokenHttp) -> TokenFuture<'a>;
 }
 
 /// Warns when the file at `path`, which holds `what` (a private key, a secret), can be read by
@@ -124,7 +127,7 @@ impl StaticToken {
 }
 
 impl TokenProvider for StaticToken {
-    fn fetch_token(&self) -> TokenFuture<'_> {
+    fn fetch_token<'a>(&'a self, _http: &'a TokenHttp) -> TokenFuture<'a> {
         let token = AccessToken::new(self.0.clone());
         Box::pin(async move { Ok(token) })
     }

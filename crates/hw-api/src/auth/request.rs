@@ -1,20 +1,23 @@
 //! One request of a credential to its issuer (the token endpoint, an OIDC token service, a
-//! managed-identity endpoint), sent and retried the same way for all of them by the client's one
-//! retry engine: 429, 5xx and network failures again, any other refusal at once (asking for a
-//! token twice is harmless).
+//! managed-identity endpoint), sent with the asking client's HTTP settings and trace
+//! ([`TokenHttp`](super::TokenHttp)) and retried as the decision table says for its kind of
+//! traffic ([`retry::decide`]).
 
 use std::time::SystemTime;
 
 use super::AuthError;
 use crate::error::NetworkError;
-use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
+use crate::net::Traffic;
+use crate::record::Http;
+use crate::retry::{self, Attempt, Failed, RetryPolicy, server_wait};
 
-/// Sends the request `build` makes until it is answered with a success, read by `accepted`, or
-/// refused for good, read by `refused`.
+/// Sends the request `build` makes with `http` (to an issuer of `traffic`) until it is answered
+/// with a success, read by `accepted`, or refused for good, read by `refused`.
 pub(crate) async fn send<T, Accepted, Refused>(
+    (http, traffic): (&Http, Traffic),
     retry: &RetryPolicy,
     what: &'static str,
-    build: impl Fn() -> reqwest::RequestBuilder,
+    build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     accepted: impl Fn(reqwest::Response) -> Accepted,
     refused: impl Fn(reqwest::Response) -> Refused,
 ) -> Result<T, AuthError>
@@ -24,7 +27,8 @@ where
 {
     let (build, accepted, refused) = (&build, &accepted, &refused);
     retry::run(retry, what, |_| async move {
-        let (error, failed, wait) = match crate::record::send_token(what, build()).await {
+        let sent = http.send(what, build(http.client()), None).await;
+        let (error, failed, wait) = match sent {
             Ok(response) if response.status().is_success() => {
                 return Attempt::Done(accepted(response).await);
             }
@@ -38,13 +42,8 @@ where
                 (AuthError::Transport(NetworkError::new(e)), failed, None)
             }
         };
-        match retry::classify(failed, true) {
-            Verdict::Retry => Attempt::retry(error, wait),
-            // A 401 here is a wrong credential, not a stale token.
-            Verdict::Reauthenticate | Verdict::Ambiguous | Verdict::Final => {
-                Attempt::Done(Err(error))
-            }
-        }
+        // Asking an issuer twice is harmless: every such request may be repeated.
+        retry::after(retry::decide(traffic, failed, true), error, wait)
     })
     .await
 }

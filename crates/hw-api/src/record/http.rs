@@ -1,6 +1,6 @@
-//! An HTTP client that records its exchanges when it has a recorder: the one place where the
-//! API's and blob storage's requests are sent, and where a token provider's are when the
-//! client's token cache lends it a recorder.
+//! An HTTP client that records its exchanges when it has a recorder: the one place where every
+//! request is sent (the API's, blob storage's, and token providers' through
+//! [`TokenHttp`](crate::auth::TokenHttp)).
 
 use std::time::Instant;
 
@@ -77,29 +77,6 @@ impl Http {
                 )
                 .await
             }
-        }
-    }
-}
-
-/// Sends a token provider's request: recorded when the client's token cache lent a recorder
-/// to this fetch.
-pub(crate) async fn send_token(
-    operation: &'static str,
-    builder: RequestBuilder,
-) -> reqwest::Result<Response> {
-    match super::lent() {
-        None => builder.send().await,
-        Some(recorder) => {
-            let (client, request) = builder.build_split();
-            exchange(
-                &recorder,
-                Service::Token,
-                operation,
-                &client,
-                request?,
-                None,
-            )
-            .await
         }
     }
 }

@@ -10,9 +10,9 @@
 //! line once more through the secrets the recorder knows of (every token the client was
 //! issued, and any added with [`Recorder::add_secret`]).
 //!
-//! The API and blob clients record through `Http`; token providers, which are built before
-//! the client and may be shared, record through the recorder the client's token cache lends
-//! them for each fetch (`lend`).
+//! Every request is recorded through `Http`: the API's and blob storage's, and token
+//! providers', whose `Http` the client's token cache hands to each fetch
+//! ([`TokenHttp`](crate::auth::TokenHttp)).
 
 mod anonymize;
 mod entry;
@@ -30,7 +30,7 @@ use std::time::{Instant, SystemTime};
 use secrecy::{ExposeSecret, SecretString};
 
 pub(crate) use entry::BodyDigest;
-pub(crate) use http::{Http, send_token, synthetic};
+pub(crate) use http::{Http, synthetic};
 
 use anonymize::Anonymizer;
 use entry::{Entry, Header};
@@ -255,24 +255,6 @@ impl Recorder {
     fn out(&self) -> MutexGuard<'_, Output> {
         self.shared.out.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-tokio::task_local! {
-    /// The recorder lent to a token provider's fetch.
-    static LENT: Recorder;
-}
-
-/// Runs `fetch` (a token provider's fetch) with `recorder` lent to the requests it sends.
-pub(crate) async fn lend<F: Future>(recorder: Option<&Recorder>, fetch: F) -> F::Output {
-    match recorder {
-        Some(recorder) => LENT.scope(recorder.clone(), fetch).await,
-        None => fetch.await,
-    }
-}
-
-/// The recorder lent to the current fetch, if any.
-fn lent() -> Option<Recorder> {
-    LENT.try_with(Recorder::clone).ok()
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::NetworkError;
 pub use crate::error::TransferError;
+use crate::net::{HttpSettings, Traffic};
 use crate::record::{BodyDigest, Http};
-use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
+use crate::retry::{self, Attempt, Failed, RetryPolicy, server_wait};
 use crate::wire::{self, limits};
 
 pub use download::DownloadReport;
@@ -160,21 +161,15 @@ pub enum RangeMd5 {
     Always,
 }
 
-/// The blob HTTP client: no default headers (so no token), no redirects, and no total or read
-/// timeout: reqwest's read timeout runs from the start of a request and would cap every upload;
+/// The blob HTTP client (`net/clients.rs`): no token, no redirects, and no total timeout;
 /// requests are watched for stalls instead (`watch.rs`, and per chunk in downloads).
 pub(crate) fn blob_client(
-    user_agent: &str,
-    connect_timeout: Duration,
+    settings: &HttpSettings,
     recorder: Option<crate::record::Recorder>,
 ) -> Result<Http, String> {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(user_agent)
-        .build()
+    settings
+        .client(Traffic::Blob)
         .map(|client| Http::new(client, crate::record::Service::Blob, recorder))
-        .map_err(|e| crate::error::chain(&NetworkError::new(e)))
 }
 
 /// Sends the request `build` makes until it succeeds or the retry policy gives up; an attempt
@@ -228,7 +223,7 @@ pub(crate) async fn send_body(
 
 /// The one loop of blob requests: each attempt's request from `build` (given its progress
 /// clock), sent through `http`, watched as `watch` says and classified by
-/// [`retry::classify`]; `digest` describes a streamed body to a trace.
+/// the decision table ([`retry::decide`]); `digest` describes a streamed body to a trace.
 async fn send_watched(
     http: &Http,
     retry: &RetryPolicy,
@@ -278,17 +273,14 @@ async fn send_watched(
     .await
 }
 
-/// What follows a failed blob request: another attempt where the classification says one may
+/// What follows a failed blob request: another attempt where the decision table says one may
 /// help (every blob operation here may be repeated), else the error.
 pub(crate) fn after_failure<T>(
     error: TransferError,
     failed: Failed,
     wait: Option<Duration>,
 ) -> Attempt<T, TransferError> {
-    match retry::classify(failed, true) {
-        Verdict::Retry => Attempt::retry(error, wait),
-        Verdict::Reauthenticate | Verdict::Ambiguous | Verdict::Final => Attempt::Done(Err(error)),
-    }
+    retry::after(retry::decide(Traffic::Blob, failed, true), error, wait)
 }
 
 /// The text of the first `<tag>…</tag>` in `xml`.

@@ -69,24 +69,6 @@ fn proxies() -> Vec<String> {
     .collect()
 }
 
-/// The service's clock, from the `Date` header of an unauthenticated request to `base`.
-async fn service_clock(base: &str) -> Result<SystemTime, String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let response = http.get(base).send().await.map_err(|e| {
-        let e = hw_api::redact::text(&e.to_string());
-        format!("no answer: {e}")
-    })?;
-    let date = response
-        .headers()
-        .get(reqwest::header::DATE)
-        .and_then(|v| v.to_str().ok())
-        .ok_or("the answer has no Date header")?;
-    httpdate::parse_http_date(date).map_err(|e| format!("its Date {date:?} is not a date: {e}"))
-}
-
 /// Runs `doctor`: every finding, then the failure of the first check that failed.
 pub async fn run(ctx: &Ctx) -> Result<(), Failure> {
     let mut findings = Vec::new();
@@ -141,7 +123,7 @@ pub async fn run(ctx: &Ctx) -> Result<(), Failure> {
                         failure = Some(Failure::from(e));
                     }
                 }
-                match service_clock(client.base_url().as_str()).await {
+                match client.service_clock().await {
                     Ok(theirs) => {
                         let now = SystemTime::now();
                         let (skew, ahead) = match now.duration_since(theirs) {
@@ -155,7 +137,7 @@ pub async fn run(ctx: &Ctx) -> Result<(), Failure> {
                         let result = if skew > SKEW_WARNING { "warning" } else { "ok" };
                         findings.push(finding("clock", result, detail));
                     }
-                    Err(e) => findings.push(finding("clock", "warning", e)),
+                    Err(e) => findings.push(finding("clock", "warning", hw_api::chain(&e))),
                 }
             }
         }

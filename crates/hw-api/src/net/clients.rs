@@ -1,0 +1,153 @@
+//! Every HTTP client of the product is built here, from one set of settings
+//! ([`HttpSettings`], which [`ClientBuilder`](crate::ClientBuilder) fills): the user agent,
+//! the timeouts, the proxy, the extra trusted certificates, and no redirects. progenitor's own
+//! constructor (`Client::new` in `generated.rs`) is never used; the generated code gets the API's
+//! client from here.
+//!
+//! Rules every client follows:
+//! - **No redirects**: the API's requests carry the token, a token endpoint's carry the secret
+//!   or the assertion, an OIDC service's carry the job's token, and a SAS URL is a credential.
+//!   A redirect is answered as an error instead.
+//! - **The proxy**: the one set on the builder, else the environment's (`HTTPS_PROXY`,
+//!   `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, which reqwest reads), for every kind of traffic but
+//!   [`Traffic::Identity`]: a managed identity endpoint is on the host itself and never goes
+//!   through a proxy, as the Azure SDKs do (`docs/service-notes.md`, "Managed identity endpoints").
+//! - **Trust**: the TLS stack's roots (the operating system's store by default) and the
+//!   certificates added on the builder, for every kind of traffic.
+
+use std::time::Duration;
+
+use super::Traffic;
+use crate::error::NetworkError;
+
+/// The most time to connect to a managed identity endpoint: it is on the host, so a longer
+/// wait means there is none (the Azure SDKs probe it as briefly).
+const IDENTITY_CONNECT: Duration = Duration::from_secs(2);
+
+/// The most time for a managed identity endpoint's answer.
+const IDENTITY_ANSWER: Duration = Duration::from_secs(10);
+
+/// What every HTTP client of a [`Client`](crate::Client) is built from.
+#[derive(Clone, Debug)]
+pub(crate) struct HttpSettings {
+    /// The `User-Agent` of every request.
+    pub(crate) user_agent: String,
+    /// The most time to establish a connection.
+    pub(crate) connect_timeout: Duration,
+    /// The most time for one request and its answer (API and issuer traffic; blob requests
+    /// are watched for stalls instead).
+    pub(crate) request_timeout: Duration,
+    /// The proxy of every request but identity traffic; `None`: the environment's.
+    pub(crate) proxy: Option<String>,
+    /// More trusted root certificates, PEM.
+    pub(crate) roots: Vec<Vec<u8>>,
+    /// Whether API requests must use HTTPS (off only for a loopback simulator).
+    pub(crate) api_https_only: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            user_agent: crate::config::DEFAULT_USER_AGENT.to_owned(),
+            connect_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(100),
+            proxy: None,
+            roots: Vec::new(),
+            api_https_only: true,
+        }
+    }
+}
+
+impl HttpSettings {
+    /// The HTTP client for `traffic`, or why it cannot be built (a proxy URL or a certificate
+    /// that does not parse, a TLS stack that cannot start).
+    pub(crate) fn client(&self, traffic: Traffic) -> Result<reqwest::Client, String> {
+        let failed = |what: &str, detail: String| {
+            format!(
+                "cannot build the HTTP client for {}: {what}{detail}",
+                traffic_name(traffic)
+            )
+        };
+        let mut builder = reqwest::Client::builder()
+            .user_agent(&self.user_agent)
+            .redirect(reqwest::redirect::Policy::none());
+        for pem in &self.roots {
+            let certificate = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| failed("a root certificate is not PEM: ", network(e)))?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        builder = match (traffic, &self.proxy) {
+            (Traffic::Identity, _) => builder.no_proxy(),
+            (_, Some(proxy)) => builder.proxy(
+                reqwest::Proxy::all(proxy.as_str())
+                    .map_err(|e| failed("the proxy URL is not usable: ", network(e)))?,
+            ),
+            (_, None) => builder,
+        };
+        builder = match traffic {
+            Traffic::Api => builder
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.request_timeout)
+                .https_only(self.api_https_only),
+            // reqwest's total timeout runs from a request's start and would cap every upload;
+            // blob requests are watched for stalls (`transfer/watch.rs`).
+            Traffic::Blob => builder.connect_timeout(self.connect_timeout),
+            Traffic::Issuer => builder
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.request_timeout),
+            Traffic::Identity => builder
+                .connect_timeout(self.connect_timeout.min(IDENTITY_CONNECT))
+                .timeout(self.request_timeout.min(IDENTITY_ANSWER)),
+        };
+        builder.build().map_err(|e| failed("", network(e)))
+    }
+}
+
+/// What a traffic kind is called in an error.
+fn traffic_name(traffic: Traffic) -> &'static str {
+    match traffic {
+        Traffic::Api => "the API",
+        Traffic::Blob => "blob storage",
+        Traffic::Issuer => "the token endpoint",
+        Traffic::Identity => "the managed identity endpoint",
+    }
+}
+
+/// A reqwest error's chain, redacted.
+fn network(error: reqwest::Error) -> String {
+    crate::error::chain(&NetworkError::new(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_traffic_gets_a_client_from_the_defaults() {
+        for traffic in Traffic::ALL {
+            HttpSettings::default().client(traffic).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_proxy_or_certificate_that_does_not_parse_is_named_in_the_error() {
+        let settings = HttpSettings {
+            proxy: Some("http://[::1".into()),
+            ..HttpSettings::default()
+        };
+        let error = settings.client(Traffic::Api).unwrap_err();
+        assert!(error.contains("the API: the proxy URL"), "{error}");
+        // Identity traffic never uses the proxy, so its URL is not even read.
+        settings.client(Traffic::Identity).unwrap();
+        let settings = HttpSettings {
+            roots: vec![
+                b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".to_vec(),
+            ],
+            ..HttpSettings::default()
+        };
+        let error = settings.client(Traffic::Blob).unwrap_err();
+        // reqwest reads the PEM when the client is built: "invalid certificate encoding".
+        assert!(error.contains("for blob storage"), "{error}");
+        assert!(error.contains("certificate"), "{error}");
+    }
+}
