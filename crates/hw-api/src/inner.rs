@@ -10,7 +10,7 @@ pub(crate) struct Inner {
     /// Every API request.
     pub(crate) api: Transport,
     /// The blob client, or why it could not be built.
-    pub(crate) blob: Result<crate::record::Http, String>,
+    pub(crate) blob: Result<crate::net::Sender, String>,
     /// How packages are transferred.
     pub(crate) transfer: TransferOptions,
     /// The most pages a list may have.

@@ -135,7 +135,7 @@ impl Client {
     }
 
     /// The checked SAS URL and the blob client, for an operation needing `permission`.
-    fn blob(&self, url: &str, permission: char) -> Result<(SasUrl, &crate::record::Http), Error> {
+    fn blob(&self, url: &str, permission: char) -> Result<(SasUrl, &crate::net::Sender), Error> {
         let sas = SasUrl::parse(url, permission).map_err(transfer_error)?;
         let blob = self
             .inner()

@@ -25,10 +25,13 @@
 //! Hand-written: the crates that pace requests (governor, tower's rate limit) have a fixed
 //! rate; what is needed here is the rate itself changing with the service's answers.
 
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
+
+use crate::net::{Next, Outgoing, Sent, Step};
+use crate::retry::server_wait;
 
 /// How a client paces its API requests. Start from [`RateLimit::default`] and change what you
 /// need with the `with_*` methods; [`RateLimit::off`] sends every request at once.
@@ -335,6 +338,36 @@ impl State {
     }
 }
 
+/// Pacing as a step of the API's pipeline: each attempt waits for the shared rate, and its
+/// answer adapts it (a 429 lowers it and pauses everyone, a success raises it). It runs inside
+/// the attempt's span, where it records the rate.
+pub(crate) struct Pace(pub(crate) Arc<Limiter>);
+
+impl<E: Send + 'static> Step<E> for Pace {
+    fn send<'a>(&'a self, out: Outgoing, next: Next<'a, E>) -> Sent<'a, E> {
+        Box::pin(async move {
+            // Paced before the token is taken (the next step), so that a long pause does not
+            // send a stale one.
+            let generation = self.0.acquire().await;
+            if self.0.enabled() {
+                tracing::Span::current().record("rate_limit.per_second", self.0.rate());
+            }
+            let answer = next.send(out).await;
+            if let Ok(response) = &answer {
+                match response.status().as_u16() {
+                    200..=299 => self.0.succeeded(),
+                    429 => {
+                        let wait = server_wait(response.headers(), SystemTime::now());
+                        self.0.throttled(wait, generation);
+                    }
+                    _ => {}
+                }
+            }
+            answer
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,5 +600,64 @@ mod tests {
             took.abs_diff(Duration::from_millis(1950)) < Duration::from_millis(5),
             "{took:?}"
         );
+    }
+
+    /// The pacing step: each request waits its turn; a 429 lowers the rate and pauses for the
+    /// server's wait, a success raises it, any other answer leaves it alone.
+    #[tokio::test(start_paused = true)]
+    async fn the_pacing_step_waits_its_turn_and_learns_from_each_answer() {
+        use crate::net::Pipeline;
+        use crate::net::pipeline_tests::{Answer, get};
+
+        let options = RateLimit::default().with_ceiling(10.0).with_burst(1.0);
+        let through = |status: u16, limiter: &Arc<Limiter>| {
+            let headers = if status == 429 {
+                vec![("retry-after", "3")]
+            } else {
+                Vec::new()
+            };
+            let steps: Vec<Arc<dyn Step<String>>> = vec![Arc::new(Pace(limiter.clone()))];
+            Pipeline::ending_with(steps, Answer::with_headers(status, headers))
+        };
+        let limiter = Arc::new(limiter(options.clone()));
+        let start = Instant::now();
+        through(429, &limiter)
+            .send(get("http://127.0.0.1:9/a"))
+            .await
+            .unwrap();
+        assert!(
+            limiter.rate() < 10.0,
+            "a 429 lowers the rate: {}",
+            limiter.rate()
+        );
+        let lowered = limiter.rate();
+        // The next request waits out the server's 3 s.
+        through(500, &limiter)
+            .send(get("http://127.0.0.1:9/a"))
+            .await
+            .unwrap();
+        assert!(
+            start.elapsed() >= Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(limiter.rate(), lowered, "a 500 says nothing of the rate");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        through(200, &limiter)
+            .send(get("http://127.0.0.1:9/a"))
+            .await
+            .unwrap();
+        assert!(
+            limiter.rate() > lowered,
+            "a success raises it: {}",
+            limiter.rate()
+        );
+        // A request that gets no answer says nothing either.
+        let quiet = Arc::new(super::Limiter::new(options, PAUSE));
+        let steps: Vec<Arc<dyn Step<String>>> = vec![Arc::new(Pace(quiet.clone()))];
+        let failing = Pipeline::new(reqwest::Client::new(), steps);
+        let before = quiet.rate();
+        assert!(failing.send(get("http://127.0.0.1:9/a")).await.is_err());
+        assert_eq!(quiet.rate(), before);
     }
 }

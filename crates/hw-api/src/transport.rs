@@ -3,12 +3,14 @@
 //!
 //! 1. **built**: by a generated method ([`Transport::build`], through
 //!    `hw_api_gen::RequestFactory`) or, for a URL the service gave (a `next_link`), here;
-//! 2. **authorized**: [`origin::may_carry_token`] decides whether the token may go to the
-//!    request's URL, and the token of this attempt is attached;
-//! 3. **paced, sent and retried**: each attempt waits for the client's shared rate
-//!    ([`crate::rate_limit`]), which its answer adapts (a 429 lowers it, a success raises it);
-//!    the one retry engine ([`retry::run`]) with the one decision table ([`retry::decide`])
-//!    decides on another attempt; a 401 fetches a fresh token once;
+//! 2. **retried**: the one retry engine ([`retry::run`]) drives whole attempts, and the one
+//!    decision table ([`retry::decide`]) judges each failure; a 401 that renewed the token earns
+//!    one more attempt;
+//! 3. **sent**: each attempt goes through the API's pipeline (`net/pipeline.rs`), one step per
+//!    file: the attempt's span (`net/attempt_span.rs`), pacing (`rate_limit.rs`: the shared
+//!    rate, which a 429 lowers and a success raises), the token (`auth/authorize.rs`: only to
+//!    the API's origin, [`origin::may_carry_token`]; a 401 drops it once per call), recording
+//!    (`record/http.rs`, when the client records), then the client (`net/clients.rs`);
 //! 4. **read**: bounded ([`wire::limits`]);
 //! 5. **decoded**: success and both error shapes ([`decode`]).
 //!
@@ -22,25 +24,23 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use hw_api_gen::types::ErrorResponse;
 use hw_api_gen::{Built, RequestFactory, ResponseValue};
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use tracing::{Instrument, field::Empty};
 use url::Url;
 
+use crate::auth::authorize::{Authorize, RenewOnce, Renewed};
 use crate::auth::cache::TokenCache;
 use crate::auth::{TokenHttp, TokenProvider};
 use crate::decode;
 use crate::error::{Error, NetworkError};
-use crate::net::Traffic;
-use crate::origin;
-use crate::rate_limit::{Limiter, RateLimit};
-use crate::record::{Http, Recorder, Service};
+use crate::net::{AttemptSpan, Halt, Outgoing, Pipeline, Step, Traffic};
+use crate::rate_limit::{Limiter, Pace, RateLimit};
+use crate::record::{Recorder, Service};
 use crate::redact;
 use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
 use crate::transfer::TransferError;
@@ -59,25 +59,27 @@ pub(crate) struct Operation {
     pub(crate) idempotent: bool,
 }
 
-/// Sends the API's requests: the HTTP client, the base URL, the token cache and the retry
-/// policy.
+/// Sends the API's requests: the base URL, the pipeline every attempt goes through and the
+/// retry policy.
 pub(crate) struct Transport {
-    http: Http,
     base: Url,
     requests: RequestFactory,
-    tokens: Arc<TokenCache>,
+    /// The API's steps: the attempt's span, pacing, the token, recording.
+    api: Pipeline<Error>,
+    /// The same client and recording, without a token or pacing: the clock's one request.
+    plain: Pipeline<Error>,
     retry: RetryPolicy,
-    /// The shared rate every attempt waits for.
-    limiter: Limiter,
 }
 
 /// How one attempt failed.
 enum Failure {
-    /// An error status, with the start of its body.
+    /// An error status, with the start of its body; `renewed` says a 401 dropped the token
+    /// (`auth/authorize.rs`), so that another attempt gets a fresh one.
     Status {
         status: u16,
         headers: HeaderMap,
         body: Vec<u8>,
+        renewed: bool,
     },
     /// No complete answer, and what that says of whether the request was sent.
     Network(NetworkError, Failed),
@@ -108,12 +110,20 @@ impl Transport {
         recorder: Option<Recorder>,
     ) -> Self {
         let requests = RequestFactory::new(base.as_str(), http.clone());
+        let tokens = Arc::new(TokenCache::new(tokens, token_http));
+        let limiter = Arc::new(Limiter::new(rate, retry.max_retry_after()));
+        let recording = crate::record::steps(recorder.as_ref(), Service::Api);
+        let mut steps: Vec<Arc<dyn Step<Error>>> = vec![
+            Arc::new(AttemptSpan),
+            Arc::new(Pace(limiter)),
+            Arc::new(Authorize::new(tokens, base.clone())),
+        ];
+        steps.extend(recording.iter().cloned());
         Self {
-            tokens: Arc::new(TokenCache::new(tokens, token_http)),
-            http: Http::new(http, Service::Api, recorder),
+            api: Pipeline::new(http.clone(), steps),
+            plain: Pipeline::new(http, recording),
             base,
             requests,
-            limiter: Limiter::new(rate, retry.max_retry_after()),
             retry,
         }
     }
@@ -203,15 +213,17 @@ impl Transport {
     pub(crate) async fn service_clock(&self) -> Result<SystemTime, Error> {
         const OPERATION: &str = "serviceClock";
         let request = reqwest::Request::new(reqwest::Method::GET, self.base.clone());
-        let response =
-            self.http
-                .execute(OPERATION, request)
-                .await
-                .map_err(|e| Error::Transport {
+        let response = match self.plain.send(Outgoing::new(OPERATION, request)).await {
+            Ok(response) => response,
+            Err(Halt::Stopped(error)) => return Err(error),
+            Err(Halt::Network(e)) => {
+                return Err(Error::Transport {
                     operation: OPERATION,
                     attempts: 1,
                     source: NetworkError::new(e),
-                })?;
+                });
+            }
+        };
         let unusable = |message: String| Error::Decode {
             operation: OPERATION,
             status: Some(response.status().as_u16()),
@@ -257,127 +269,51 @@ impl Transport {
             http.response.status_code = Empty,
             attempts = Empty,
         );
-        if !origin::may_carry_token(request.url(), &self.base) {
-            return Err(Error::ForeignLink {
-                operation: op.id,
-                url: redact::url(request.url()),
-                origin: self.base.origin().ascii_serialization(),
-            });
-        }
-        let reauthenticated = AtomicBool::new(false);
-        let receive = &receive;
-        let reauthenticated = &reauthenticated;
-        let request = &request;
+        let renew = RenewOnce::default();
+        let (receive, renew, request) = (&receive, &renew, &request);
         retry::run(&self.retry, op.id, |attempt| async move {
-            let span = tracing::Span::current();
-            span.record("attempts", attempt);
-            // Paced before the token is taken, so that a long pause does not send a stale one.
-            let generation = self.limiter.acquire().await;
-            let lease = match self.tokens.get().await {
-                Ok(lease) => lease,
-                Err(source) => {
-                    return Attempt::Done(Err(Error::Auth {
-                        operation: op.id,
-                        source,
-                    }));
-                }
-            };
-            let Some(mut request) = request.try_clone() else {
+            tracing::Span::current().record("attempts", attempt);
+            let Some(request) = request.try_clone() else {
                 return Attempt::Done(Err(Error::InvalidRequest {
                     operation: op.id,
                     message: "the request body is a stream and cannot be sent again".into(),
                 }));
             };
-            match bearer(&lease.secret) {
-                Ok(value) => request.headers_mut().insert(AUTHORIZATION, value),
-                Err(message) => {
-                    return Attempt::Done(Err(Error::InvalidRequest {
-                        operation: op.id,
-                        message,
-                    }));
-                }
-            };
-            let attempt_span = tracing::debug_span!(
-                "hw_api.attempt",
-                attempt,
-                http.response.status_code = Empty,
-                request_id = Empty,
-                rate_limit.per_second = Empty,
-            );
-            if self.limiter.enabled() {
-                attempt_span.record("rate_limit.per_second", self.limiter.rate());
-            }
-            let outcome = self
-                .exchange(op, request, receive)
-                .instrument(attempt_span.clone())
-                .await;
+            let mut out = Outgoing::new(op.id, request);
+            out.attempt = attempt;
+            out.notes.insert(renew.clone());
+            let outcome = self.exchange(out, receive).await;
             let status = match &outcome {
-                Ok((status, _, _)) => Some(*status),
-                Err(Failure::Status { status, .. }) => Some(*status),
+                Ok((status, _)) | Err(Failure::Status { status, .. }) => Some(*status),
                 Err(_) => None,
             };
             if let Some(status) = status {
-                attempt_span.record("http.response.status_code", status);
-                span.record("http.response.status_code", status);
-            }
-            match &outcome {
-                Ok(_) => self.limiter.succeeded(),
-                Err(Failure::Status {
-                    status: 429,
-                    headers,
-                    ..
-                }) => self
-                    .limiter
-                    .throttled(server_wait(headers, SystemTime::now()), generation),
-                Err(_) => {}
-            }
-            let request_id = match &outcome {
-                Ok((_, headers, _)) | Err(Failure::Status { headers, .. }) => {
-                    wire::request_id(headers)
-                }
-                Err(_) => None,
-            };
-            if let Some(id) = request_id {
-                attempt_span.record("request_id", id.as_str());
+                tracing::Span::current().record("http.response.status_code", status);
             }
             match outcome {
-                Ok((_, _, value)) => Attempt::Done(Ok(value)),
-                Err(failure) => {
-                    self.judge(op, attempt, failure, || {
-                        // Only the first 401 earns a fresh token.
-                        let first = !reauthenticated.swap(true, Ordering::Relaxed);
-                        if first {
-                            tracing::debug!("the API refused the token (401): fetching a new one and trying once more");
-                            self.tokens.invalidate(lease.generation);
-                        }
-                        first
-                    })
-                }
+                Ok((_, value)) => Attempt::Done(Ok(value)),
+                Err(failure) => self.judge(op, attempt, failure),
             }
         })
         .instrument(span)
         .await
     }
 
-    /// One exchange: sends `request` and reads its answer.
-    async fn exchange<T, R, RF>(
-        &self,
-        op: &Operation,
-        request: reqwest::Request,
-        receive: &R,
-    ) -> Result<(u16, HeaderMap, T), Failure>
+    /// One attempt: sends `out` through the API's pipeline and reads its answer.
+    async fn exchange<T, R, RF>(&self, out: Outgoing, receive: &R) -> Result<(u16, T), Failure>
     where
         R: Fn(reqwest::Response) -> RF,
         RF: Future<Output = Received<T>>,
     {
-        let response = self
-            .http
-            .execute(op.id, request)
-            .await
-            .map_err(Failure::network)?;
+        let response = match self.api.send(out).await {
+            Ok(response) => response,
+            Err(Halt::Network(error)) => return Err(Failure::network(error)),
+            Err(Halt::Stopped(error)) => return Err(Failure::Final(error)),
+        };
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
         if !response.status().is_success() {
+            let headers = response.headers().clone();
+            let renewed = response.extensions().get::<Renewed>().is_some();
             let body = wire::read_start(response, limits::ERROR_BODY)
                 .await
                 .map_err(Failure::network)?;
@@ -385,21 +321,17 @@ impl Transport {
                 status,
                 headers,
                 body,
+                renewed,
             });
         }
         let value = receive(response).await?;
-        Ok((status, headers, value))
+        Ok((status, value))
     }
 
-    /// What the failure of attempt `attempt` of `op` leads to; `reauthenticate` drops the token
-    /// and says whether this is the first 401 (which earns one more attempt).
-    fn judge<T>(
-        &self,
-        op: &Operation,
-        attempt: u32,
-        failure: Failure,
-        reauthenticate: impl FnOnce() -> bool,
-    ) -> Attempt<T, Error> {
+    /// What the failure of attempt `attempt` of `op` leads to, as the decision table says; a
+    /// 401 earns one more attempt when it renewed the token.
+    fn judge<T>(&self, op: &Operation, attempt: u32, failure: Failure) -> Attempt<T, Error> {
+        let mut renewed = false;
         let (error, verdict, wait) = match failure {
             Failure::Final(error) => return Attempt::Done(Err(error)),
             Failure::Network(source, Failed::NotSent) => {
@@ -432,7 +364,9 @@ impl Transport {
                 status,
                 headers,
                 body,
+                renewed: fresh,
             } => {
+                renewed = fresh;
                 let error = Error::Service(Box::new(decode::service_error(
                     op.id, attempt, status, &headers, &body,
                 )));
@@ -446,7 +380,7 @@ impl Transport {
         };
         match verdict {
             Verdict::Retry => Attempt::retry(error, wait),
-            Verdict::Reauthenticate if reauthenticate() => Attempt::Again,
+            Verdict::Reauthenticate if renewed => Attempt::Again,
             Verdict::Ambiguous => Attempt::Done(Err(Error::Ambiguous {
                 operation: op.id,
                 source: Box::new(error),
@@ -518,12 +452,4 @@ async fn write_file(mut response: reqwest::Response, dest: &Path) -> Received<(u
     file.flush().await.map_err(file_failure)?;
     let hex = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok((size, hex))
-}
-
-/// An `Authorization` header value, marked sensitive so that `Debug` hides it.
-fn bearer(token: &SecretString) -> Result<HeaderValue, String> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-        .map_err(|_| "the access token has characters a header cannot carry".to_owned())?;
-    value.set_sensitive(true);
-    Ok(value)
 }

@@ -3,6 +3,7 @@
 //! the environment) and how they are reused (the token cache, internal).
 
 mod assertion;
+pub(crate) mod authorize;
 mod azure_cli;
 #[cfg(feature = "azure-identity")]
 mod azure_sdk;

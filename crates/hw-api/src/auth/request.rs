@@ -7,14 +7,14 @@ use std::time::SystemTime;
 
 use super::AuthError;
 use crate::error::NetworkError;
+use crate::net::Sender;
 use crate::net::Traffic;
-use crate::record::Http;
 use crate::retry::{self, Attempt, Failed, RetryPolicy, server_wait};
 
 /// Sends the request `build` makes with `http` (to an issuer of `traffic`) until it is answered
 /// with a success, read by `accepted`, or refused for good, read by `refused`.
 pub(crate) async fn send<T, Accepted, Refused>(
-    (http, traffic): (&Http, Traffic),
+    (http, traffic): (&Sender, Traffic),
     retry: &RetryPolicy,
     what: &'static str,
     build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
@@ -27,7 +27,7 @@ where
 {
     let (build, accepted, refused) = (&build, &accepted, &refused);
     retry::run(retry, what, |_| async move {
-        let sent = http.send(what, build(http.client()), None).await;
+        let sent = http.send::<()>(what, build(http.client()), None).await;
         let (error, failed, wait) = match sent {
             Ok(response) if response.status().is_success() => {
                 return Attempt::Done(accepted(response).await);

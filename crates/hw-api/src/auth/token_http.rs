@@ -6,8 +6,8 @@
 use std::sync::{Arc, OnceLock};
 
 use super::AuthError;
-use crate::net::{HttpSettings, Traffic};
-use crate::record::{Http, Recorder, Service};
+use crate::net::{HttpSettings, Sender, Traffic};
+use crate::record::{Recorder, Service};
 
 /// How a [`TokenProvider`](super::TokenProvider) sends its requests: given to each
 /// [`fetch_token`](super::TokenProvider::fetch_token) by the client it serves. Outside a
@@ -22,8 +22,8 @@ struct Shared {
     settings: HttpSettings,
     recorder: Option<Recorder>,
     /// Built on first use: most runs use one of the two, many neither.
-    issuer: OnceLock<Result<Http, String>>,
-    identity: OnceLock<Result<Http, String>>,
+    issuer: OnceLock<Result<Sender, String>>,
+    identity: OnceLock<Result<Sender, String>>,
 }
 
 impl std::fmt::Debug for TokenHttp {
@@ -48,7 +48,7 @@ impl TokenHttp {
     }
 
     /// The client for token endpoints and OIDC token services, with its kind of traffic.
-    pub(crate) fn issuer(&self) -> Result<(&Http, Traffic), AuthError> {
+    pub(crate) fn issuer(&self) -> Result<(&Sender, Traffic), AuthError> {
         Ok((
             self.client(&self.shared.issuer, Traffic::Issuer)?,
             Traffic::Issuer,
@@ -57,7 +57,7 @@ impl TokenHttp {
 
     /// The client for managed identity endpoints (never through a proxy), with its kind of
     /// traffic.
-    pub(crate) fn identity(&self) -> Result<(&Http, Traffic), AuthError> {
+    pub(crate) fn identity(&self) -> Result<(&Sender, Traffic), AuthError> {
         let http = self.client(&self.shared.identity, Traffic::Identity)?;
         Ok((http, Traffic::Identity))
     }
@@ -69,14 +69,14 @@ impl TokenHttp {
 
     fn client<'a>(
         &'a self,
-        cell: &'a OnceLock<Result<Http, String>>,
+        cell: &'a OnceLock<Result<Sender, String>>,
         traffic: Traffic,
-    ) -> Result<&'a Http, AuthError> {
+    ) -> Result<&'a Sender, AuthError> {
         cell.get_or_init(|| {
-            self.shared
-                .settings
-                .client(traffic)
-                .map(|client| Http::new(client, Service::Token, self.shared.recorder.clone()))
+            let recorder = self.shared.recorder.as_ref();
+            let steps = crate::record::steps(recorder, Service::Token);
+            let client = self.shared.settings.client(traffic)?;
+            Ok(Sender::new(client, steps, recorder.is_some()))
         })
         .as_ref()
         .map_err(|message| AuthError::Config(message.clone()))

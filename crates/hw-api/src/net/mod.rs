@@ -1,10 +1,20 @@
-//! The sending layer's foundation: the kinds of traffic the toolkit sends ([`Traffic`]) and the
-//! one place every HTTP client of the product is built ([`HttpSettings`], in `clients.rs`).
-//! It imports none of the features (auth, recording, transfers, flows).
+//! The sending layer, at the bottom of hw-api: the kinds of traffic ([`Traffic`]), the one
+//! place every HTTP client is built (`clients.rs`), the pipeline of ordered steps every request
+//! goes through (`pipeline.rs`), the sender of traffic no step stops (`sender.rs`) and the
+//! step that makes each attempt's tracing span (`attempt_span.rs`). It imports none of the
+//! features (auth, recording, transfers, flows): they plug their steps in.
 
+mod attempt_span;
 mod clients;
+mod pipeline;
+mod sender;
 
+pub(crate) use attempt_span::AttemptSpan;
 pub(crate) use clients::HttpSettings;
+#[cfg(test)]
+pub(crate) use pipeline::tests as pipeline_tests;
+pub(crate) use pipeline::{Halt, Next, Outgoing, Pipeline, Sent, Step};
+pub(crate) use sender::Sender;
 
 /// The kinds of traffic the toolkit sends. Each has its own HTTP client (settings such as the
 /// proxy and the timeouts differ) and its own rows in the retry decision table

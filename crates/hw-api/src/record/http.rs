@@ -1,102 +1,65 @@
-//! An HTTP client that records its exchanges when it has a recorder: the one place where every
-//! request is sent (the API's, blob storage's, and token providers' through
-//! [`TokenHttp`](crate::auth::TokenHttp)).
+//! Recording as a step of the pipelines (`net/pipeline.rs`): every exchange of a client with a
+//! recorder, with the API, blob storage or an issuer, is noted as it goes out and written when
+//! its answer ends.
 
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use reqwest::{Request, RequestBuilder, Response};
+use reqwest::{Request, Response};
 use secrecy::SecretString;
 
 use super::entry::{Body, BodyDigest, Entry, Message};
 use super::tee::{Capture, Tee};
 use super::{Recorder, Service, scrub};
+use crate::net::{Halt, Next, Outgoing, Sent, Step};
 
-/// A `reqwest::Client` for one service, with the recorder its exchanges go to, if any.
-#[derive(Clone)]
-pub(crate) struct Http {
-    client: reqwest::Client,
+/// Recording as a step of a pipeline: the request is noted as it goes out, and the exchange
+/// written when the answer's body ends (or the request fails or is given up). The last step
+/// before the client, so that it notes the request as sent (with its token, which is never
+/// written).
+pub(crate) struct Record {
+    recorder: Recorder,
     service: Service,
-    recorder: Option<Recorder>,
 }
 
-impl Http {
-    /// `client`, sending to `service`, recording to `recorder`.
-    pub(crate) fn new(
-        client: reqwest::Client,
-        service: Service,
-        recorder: Option<Recorder>,
-    ) -> Self {
-        Self {
-            client,
+/// The steps that record the exchanges with `service` to `recorder`: none without one.
+pub(crate) fn steps<E: Send + 'static>(
+    recorder: Option<&Recorder>,
+    service: Service,
+) -> Vec<Arc<dyn Step<E>>> {
+    match recorder {
+        Some(recorder) => vec![Arc::new(Record {
+            recorder: recorder.clone(),
             service,
-            recorder,
-        }
-    }
-
-    /// The client itself, to build requests with.
-    pub(crate) fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-
-    /// Whether exchanges are recorded (a caller then hashes what it streams).
-    pub(crate) fn recording(&self) -> bool {
-        self.recorder.is_some()
-    }
-
-    /// Sends what `builder` built as `operation`; `body` describes a streamed body.
-    pub(crate) async fn send(
-        &self,
-        operation: &'static str,
-        builder: RequestBuilder,
-        body: Option<BodyDigest>,
-    ) -> reqwest::Result<Response> {
-        let Some(recorder) = &self.recorder else {
-            return builder.send().await;
-        };
-        let (client, request) = builder.build_split();
-        exchange(recorder, self.service, operation, &client, request?, body).await
-    }
-
-    /// Sends `request` as `operation`.
-    pub(crate) async fn execute(
-        &self,
-        operation: &'static str,
-        request: Request,
-    ) -> reqwest::Result<Response> {
-        match &self.recorder {
-            None => self.client.execute(request).await,
-            Some(recorder) => {
-                exchange(
-                    recorder,
-                    self.service,
-                    operation,
-                    &self.client,
-                    request,
-                    None,
-                )
-                .await
-            }
-        }
+        })],
+        None => Vec::new(),
     }
 }
 
-/// One recorded exchange: the request noted, sent, and its answer's body watched to its end.
-async fn exchange(
-    recorder: &Recorder,
-    service: Service,
-    operation: &'static str,
-    client: &reqwest::Client,
-    request: Request,
-    body: Option<BodyDigest>,
-) -> reqwest::Result<Response> {
-    let pending = Pending::begin(recorder, service, operation, &request, body);
-    match client.execute(request).await {
-        Ok(response) => Ok(pending.answered(response)),
-        Err(error) => {
-            pending.failed(&error);
-            Err(error)
-        }
+impl<E: Send + 'static> Step<E> for Record {
+    fn send<'a>(&'a self, out: Outgoing, next: Next<'a, E>) -> Sent<'a, E> {
+        Box::pin(async move {
+            // A streamed body is described by the digest its sender put beside it.
+            let streamed = out.notes.get::<BodyDigest>().cloned();
+            let pending = Pending::begin(
+                &self.recorder,
+                self.service,
+                out.operation,
+                &out.request,
+                streamed,
+            );
+            match next.send(out).await {
+                Ok(response) => Ok(pending.answered(response)),
+                Err(Halt::Network(error)) => {
+                    pending.failed(&error);
+                    Err(Halt::Network(error))
+                }
+                // Stopped after this step (none is): written as given up when dropped.
+                Err(stopped) => Err(stopped),
+            }
+        })
     }
 }
 

@@ -10,8 +10,8 @@
 //! line once more through the secrets the recorder knows of (every token the client was
 //! issued, and any added with [`Recorder::add_secret`]).
 //!
-//! Every request is recorded through `Http`: the API's and blob storage's, and token
-//! providers', whose `Http` the client's token cache hands to each fetch
+//! Recording is a step (`http.rs`, [`steps`]) of every pipeline of a client with a recorder:
+//! the API's, blob storage's, and the issuers' that token providers send through
 //! ([`TokenHttp`](crate::auth::TokenHttp)).
 
 mod anonymize;
@@ -30,7 +30,7 @@ use std::time::{Instant, SystemTime};
 use secrecy::{ExposeSecret, SecretString};
 
 pub(crate) use entry::BodyDigest;
-pub(crate) use http::{Http, synthetic};
+pub(crate) use http::{steps, synthetic};
 
 use anonymize::Anonymizer;
 use entry::{Entry, Header};

@@ -225,10 +225,10 @@ async fn a_recorded_body_passes_unchanged_with_its_length() {
         .mount(&server)
         .await;
     let (recorder, memory) = recorder(false);
-    let http = Http::new(reqwest::Client::new(), Service::Blob, Some(recorder));
+    let http = sender(Service::Blob, &recorder);
     let url = format!("{}/c/b?sv=1&sig=SIG", server.uri());
     let response = http
-        .send("getBlob", http.client().get(&url), None)
+        .send::<()>("getBlob", http.client().get(&url), None)
         .await
         .unwrap();
     assert_eq!(response.content_length(), Some(content.len() as u64));
@@ -253,8 +253,8 @@ async fn a_request_given_up_before_its_answer_is_written_as_such() {
         .mount(&server)
         .await;
     let (recorder, memory) = recorder(false);
-    let http = Http::new(reqwest::Client::new(), Service::Api, Some(recorder));
-    let sending = http.send("getProduct", http.client().get(server.uri()), None);
+    let http = sender(Service::Api, &recorder);
+    let sending = http.send::<()>("getProduct", http.client().get(server.uri()), None);
     let given_up = tokio::time::timeout(std::time::Duration::from_millis(100), sending).await;
     assert!(given_up.is_err());
     let entry = &lines(&memory)[1];
@@ -267,4 +267,10 @@ async fn a_request_given_up_before_its_answer_is_written_as_such() {
             .contains("given up before its answer"),
         "{entry}"
     );
+}
+
+/// A sender to `service` whose recording step writes to `recorder`.
+fn sender(service: Service, recorder: &Recorder) -> crate::net::Sender {
+    let steps = super::steps(Some(recorder), service);
+    crate::net::Sender::new(reqwest::Client::new(), steps, true)
 }

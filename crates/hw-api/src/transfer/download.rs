@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::ranges::{RANGE_MD5_LIMIT, RangePlan, Stopped};
 use super::{Progress, RangeMd5, SasUrl, TransferError, TransferOptions, request, send};
 use crate::error::NetworkError;
-use crate::record::Http;
+use crate::net::Sender;
 use crate::retry::RetryPolicy;
 
 /// What a download did.
@@ -80,7 +80,7 @@ const MAX_RESTARTS: u32 = 3;
 
 /// Downloads `sas` to `dest` as `options` say (ranges, connections, checks, stall timeout).
 pub(crate) async fn download(
-    http: &Http,
+    http: &Sender,
     retry: &RetryPolicy,
     sas: &SasUrl,
     dest: &Path,
@@ -280,7 +280,7 @@ struct Properties {
 /// The blob's properties, asked for with `If-Match: pinned` when there is a partial download
 /// of it; `None` when the blob is no longer the one with that ETag.
 async fn properties(
-    http: &Http,
+    http: &Sender,
     retry: &RetryPolicy,
     sas: &SasUrl,
     pinned: Option<&str>,
@@ -328,7 +328,7 @@ async fn properties(
 
 /// Fetches a small text blob (driver metadata, an error report), at most `limit` bytes.
 pub(crate) async fn fetch_text(
-    http: &Http,
+    http: &Sender,
     retry: &RetryPolicy,
     sas: &SasUrl,
     limit: usize,

@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::NetworkError;
 pub use crate::error::TransferError;
-use crate::net::{HttpSettings, Traffic};
-use crate::record::{BodyDigest, Http};
+use crate::net::{HttpSettings, Sender, Traffic};
+use crate::record::BodyDigest;
 use crate::retry::{self, Attempt, Failed, RetryPolicy, server_wait};
 use crate::wire::{self, limits};
 
@@ -166,16 +166,17 @@ pub enum RangeMd5 {
 pub(crate) fn blob_client(
     settings: &HttpSettings,
     recorder: Option<crate::record::Recorder>,
-) -> Result<Http, String> {
+) -> Result<Sender, String> {
+    let steps = crate::record::steps(recorder.as_ref(), crate::record::Service::Blob);
     settings
         .client(Traffic::Blob)
-        .map(|client| Http::new(client, crate::record::Service::Blob, recorder))
+        .map(|client| Sender::new(client, steps, recorder.is_some()))
 }
 
 /// Sends the request `build` makes until it succeeds or the retry policy gives up; an attempt
 /// that gets no answer within `stall` is given up and tried again.
 pub(crate) async fn send(
-    http: &Http,
+    http: &Sender,
     retry: &RetryPolicy,
     operation: &'static str,
     shown_url: &str,
@@ -195,7 +196,7 @@ pub(crate) async fn send(
 /// Sends `data` with the request `build` makes (given the body) until it succeeds or the retry
 /// policy gives up, each attempt watched for stalls as `options` say.
 pub(crate) async fn send_body(
-    http: &Http,
+    http: &Sender,
     retry: &RetryPolicy,
     operation: &'static str,
     shown_url: &str,
@@ -225,7 +226,7 @@ pub(crate) async fn send_body(
 /// clock), sent through `http`, watched as `watch` says and classified by
 /// the decision table ([`retry::decide`]); `digest` describes a streamed body to a trace.
 async fn send_watched(
-    http: &Http,
+    http: &Sender,
     retry: &RetryPolicy,
     operation: &'static str,
     shown_url: &str,
@@ -292,7 +293,7 @@ pub(crate) fn xml_element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
 
 /// A request to `url` with the SAS's service version, if it names one.
 pub(crate) fn request(
-    http: &Http,
+    http: &Sender,
     method: reqwest::Method,
     sas: &SasUrl,
     url: url::Url,

@@ -21,7 +21,7 @@ use reqwest::{Method, StatusCode};
 
 use super::{Progress, SasUrl, TransferError, after_failure, refused, request};
 use crate::error::NetworkError;
-use crate::record::Http;
+use crate::net::Sender;
 use crate::retry::{self, Attempt, Failed, RetryPolicy, server_wait};
 
 /// The largest range whose MD5 storage computes.
@@ -29,7 +29,7 @@ pub(crate) const RANGE_MD5_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// How ranges are fetched.
 pub(crate) struct RangePlan<'a> {
-    pub http: &'a Http,
+    pub http: &'a Sender,
     pub retry: &'a RetryPolicy,
     pub sas: &'a SasUrl,
     /// The ETag every range is pinned to.
@@ -223,7 +223,7 @@ impl RangePlan<'_> {
         if check {
             builder = builder.header("x-ms-range-get-content-md5", "true");
         }
-        let sending = self.http.send("getBlob", builder, None);
+        let sending = self.http.send::<()>("getBlob", builder, None);
         let mut response = match tokio::time::timeout(self.stall, sending).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {

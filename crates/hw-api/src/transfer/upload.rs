@@ -19,7 +19,7 @@ use md5::{Digest, Md5};
 use reqwest::Method;
 
 use super::{Limits, Progress, SasUrl, TransferError, TransferOptions, request, send, send_body};
-use crate::record::Http;
+use crate::net::Sender;
 use crate::retry::RetryPolicy;
 use crate::wire::{self, limits};
 
@@ -46,7 +46,7 @@ pub struct UploadReport {
 
 /// Uploads the file at `path` to `sas`.
 pub(crate) async fn upload(
-    http: &Http,
+    http: &Sender,
     retry: &RetryPolicy,
     sas: &SasUrl,
     path: &Path,
@@ -390,7 +390,7 @@ async fn read_block(
 
 /// The blob client, the retry policy, the SAS URL and the options of one upload.
 struct Target<'a> {
-    http: &'a Http,
+    http: &'a Sender,
     retry: &'a RetryPolicy,
     sas: &'a SasUrl,
     options: &'a TransferOptions,
@@ -444,7 +444,7 @@ async fn put_block(
 }
 
 async fn put_block_list(
-    http: &Http,
+    http: &Sender,
     retry: &RetryPolicy,
     sas: &SasUrl,
     stall: std::time::Duration,
@@ -472,7 +472,7 @@ async fn put_block_list(
 
 /// The uncommitted blocks the blob already holds: (base64 id, size). None if the blob is new.
 async fn uncommitted_blocks(
-    http: &Http,
+    http: &Sender,
     retry: &RetryPolicy,
     sas: &SasUrl,
     stall: std::time::Duration,
