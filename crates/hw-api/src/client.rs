@@ -86,11 +86,6 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A builder with the production defaults.
-    pub fn builder() -> crate::ClientBuilder {
-        crate::ClientBuilder::default()
-    }
-
     pub(crate) fn from_inner(inner: Inner) -> Self {
         Self {
             inner: Arc::new(inner),

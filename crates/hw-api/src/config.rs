@@ -12,18 +12,22 @@ use crate::error::Error;
 use crate::inner::Inner;
 use crate::net::{HttpSettings, Traffic};
 use crate::origin;
+use crate::poll::WaitOptions;
 use crate::rate_limit::RateLimit;
 use crate::record::Recorder;
 use crate::retry::RetryPolicy;
 use crate::transfer::TransferOptions;
 use crate::transport::Transport;
-use crate::wait::WaitOptions;
 
 /// The production API, version 2.0.
 pub const DEFAULT_BASE_URL: &str = "https://manage.devcenter.microsoft.com/v2.0/my";
 
-/// The `User-Agent` sent unless another is set.
-pub const DEFAULT_USER_AGENT: &str = concat!("hw-api/", env!("CARGO_PKG_VERSION"));
+impl Client {
+    /// A builder with the production defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+}
 
 /// Builds a [`Client`]; start with [`Client::builder`].
 #[derive(Debug, Clone)]

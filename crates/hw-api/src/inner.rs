@@ -1,8 +1,8 @@
 //! What the clones of a [`Client`](crate::Client) share.
 
+use crate::poll::WaitOptions;
 use crate::transfer::TransferOptions;
 use crate::transport::Transport;
-use crate::wait::WaitOptions;
 
 /// What the clones of a client share. No methods of its own: requests go through `api`,
 /// package transfers through `blob`.

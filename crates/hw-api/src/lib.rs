@@ -96,9 +96,11 @@ mod net;
 mod origin;
 mod package;
 mod pager;
+mod poll;
 mod rate_limit;
 pub mod record;
 pub mod redact;
+mod report;
 mod resend;
 mod retry;
 pub mod ship;
@@ -109,17 +111,19 @@ mod wait;
 mod wire;
 
 pub use client::{Client, operations};
-pub use config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT};
+pub use config::{ClientBuilder, DEFAULT_BASE_URL};
 pub use create_once::Snapshot;
 pub use error::{
     Error, ErrorCode, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure, chain,
 };
+pub use net::DEFAULT_USER_AGENT;
 pub use pager::{DEFAULT_MAX_PAGES, Page, PageStream, Pager};
+pub use poll::WaitOptions;
 pub use rate_limit::RateLimit;
 pub use record::{RecordOptions, Recorder};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
-pub use wait::{LabelMilestone, SubmissionProgress, SubmissionStatus, WaitOptions};
+pub use wait::{LabelMilestone, SubmissionProgress, SubmissionStatus};
 
 /// Entry points for the fuzz harness (not a stable API).
 #[doc(hidden)]

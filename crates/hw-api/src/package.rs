@@ -161,7 +161,7 @@ impl Client {
     ) -> Result<String, Error> {
         let options = &self.inner().file_url_wait;
         let what = format!("the {kind} URL of submission {submission}");
-        let mut poller = crate::wait::Poller::new(options);
+        let mut poller = crate::poll::Poller::new(options);
         loop {
             let current = self.get_submission(product, submission).await?;
             let uncommitted = current

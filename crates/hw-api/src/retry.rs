@@ -284,7 +284,7 @@ where
                     what,
                     retry.attempt = made,
                     retry.delay_ms = delay.as_millis() as u64,
-                    error = %crate::error::chain(&error),
+                    error = %crate::report::chain(&error),
                     "retrying"
                 );
                 tokio::time::sleep(delay).await;

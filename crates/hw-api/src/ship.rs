@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::client::Client;
 use crate::create_once::{Snapshot, unreconciled};
 use crate::error::Error;
+use crate::poll::WaitOptions;
 use crate::transfer::{DownloadReport, Progress, UploadReport};
-use crate::wait::WaitOptions;
 
 /// The format of [`ShipState`] this version writes and reads.
 pub const STATE_VERSION: u32 = 1;

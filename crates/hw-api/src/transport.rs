@@ -37,13 +37,13 @@ use crate::auth::authorize::{Authorize, RenewOnce, Renewed};
 use crate::auth::cache::TokenCache;
 use crate::auth::{TokenHttp, TokenProvider};
 use crate::decode;
+use crate::error::TransferError;
 use crate::error::{Error, NetworkError};
 use crate::net::{AttemptSpan, Halt, Outgoing, Pipeline, Step, Traffic};
 use crate::rate_limit::{Limiter, Pace, RateLimit};
 use crate::record::{Recorder, Service};
 use crate::redact;
 use crate::retry::{self, Attempt, Failed, RetryPolicy, Verdict, server_wait};
-use crate::transfer::TransferError;
 use crate::wire::{self, BodyError, limits};
 
 /// What the client knows about an operation of the spec.

@@ -17,6 +17,8 @@ pub use kind::ErrorKind;
 pub use network::NetworkError;
 pub use transfer::TransferError;
 
+pub use crate::report::chain;
+
 /// Anything that can go wrong with a call. `Display` is one line for a person; URLs in it have
 /// their SAS signatures and tokens redacted.
 #[derive(Debug, thiserror::Error)]
@@ -176,22 +178,6 @@ fn candidates_note(candidates: &[hw_api_gen::Id]) -> String {
         "; candidates: {}: keep the right one (continue with its id) and delete the others in Partner Center",
         ids.join(", ")
     )
-}
-
-/// An error and its causes on one line, each cause that does not repeat what came before
-/// appended after a colon, with secrets redacted: how a person should be shown an error.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        let text = next.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        cause = next.source();
-    }
-    crate::wire::clean(&line)
 }
 
 impl Error {

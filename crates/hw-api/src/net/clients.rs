@@ -18,7 +18,6 @@
 use std::time::Duration;
 
 use super::Traffic;
-use crate::error::NetworkError;
 
 /// The most time to connect to a managed identity endpoint: it is on the host, so a longer
 /// wait means there is none (the Azure SDKs probe it as briefly).
@@ -26,6 +25,9 @@ const IDENTITY_CONNECT: Duration = Duration::from_secs(2);
 
 /// The most time for a managed identity endpoint's answer.
 const IDENTITY_ANSWER: Duration = Duration::from_secs(10);
+
+/// The `User-Agent` sent unless another is set.
+pub const DEFAULT_USER_AGENT: &str = concat!("hw-api/", env!("CARGO_PKG_VERSION"));
 
 /// What every HTTP client of a [`Client`](crate::Client) is built from.
 #[derive(Clone, Debug)]
@@ -48,7 +50,7 @@ pub(crate) struct HttpSettings {
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
-            user_agent: crate::config::DEFAULT_USER_AGENT.to_owned(),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
             connect_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_secs(100),
             proxy: None,
@@ -113,9 +115,9 @@ fn traffic_name(traffic: Traffic) -> &'static str {
     }
 }
 
-/// A reqwest error's chain, redacted.
+/// A reqwest error's chain, on one line and redacted.
 fn network(error: reqwest::Error) -> String {
-    crate::error::chain(&NetworkError::new(error))
+    crate::report::chain(&error.without_url())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod pipeline;
 mod sender;
 
 pub(crate) use attempt_span::AttemptSpan;
+pub use clients::DEFAULT_USER_AGENT;
 pub(crate) use clients::HttpSettings;
 #[cfg(test)]
 pub(crate) use pipeline::tests as pipeline_tests;

@@ -135,7 +135,7 @@ impl Pending {
 
     /// Records a request that got no answer.
     fn failed(mut self, error: &reqwest::Error) {
-        self.entry.error = Some(scrub::text(&crate::error::chain(error), &self.secrets));
+        self.entry.error = Some(scrub::text(&crate::report::chain(error), &self.secrets));
         self.finish();
     }
 

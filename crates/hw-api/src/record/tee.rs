@@ -119,7 +119,7 @@ impl HttpBody for Tee {
                 }
             }
             Poll::Ready(Some(Err(error))) => {
-                this.finish(false, Some(crate::error::chain(error)));
+                this.finish(false, Some(crate::report::chain(error)));
             }
             Poll::Ready(None) => this.finish(true, None),
             Poll::Pending => {}
