@@ -269,6 +269,41 @@ async fn a_request_given_up_before_its_answer_is_written_as_such() {
     );
 }
 
+/// A block sent as a stream (so that its progress can be watched) is described in the trace
+/// by the digest its sender computed beforehand, because it records: its size and MD5, even
+/// when no `Content-MD5` header says them.
+#[tokio::test]
+async fn a_streamed_upload_is_traced_with_the_digest_of_its_body() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    let (recorder, memory) = recorder(false);
+    let http = sender(Service::Blob, &recorder);
+    let data = bytes::Bytes::from(vec![9u8; 5_000]);
+    let url = format!("{}/c/b?comp=block&sig=SIG", server.uri());
+    crate::transfer::send_body(
+        &http,
+        &crate::RetryPolicy::none(),
+        "putBlock",
+        "the blob",
+        &crate::transfer::TransferOptions::default(),
+        &data,
+        |body| http.client().put(&url).body(body),
+    )
+    .await
+    .unwrap();
+    let entry = &lines(&memory)[1];
+    assert_eq!(entry["operation"], "putBlock");
+    assert_eq!(
+        entry["request"]["body"]["digest"],
+        json!({"size": 5_000, "md5": super::entry::BodyDigest::of(&data).md5})
+    );
+}
+
 /// A sender to `service` whose recording step writes to `recorder`.
 fn sender(service: Service, recorder: &Recorder) -> crate::net::Sender {
     let steps = super::steps(Some(recorder), service);
