@@ -7,8 +7,7 @@ use std::time::SystemTime;
 
 use super::AuthError;
 use crate::error::NetworkError;
-use crate::net::Sender;
-use crate::net::Traffic;
+use crate::net::{Sender, Traffic};
 use crate::retry::{self, Attempt, Failed, RetryPolicy, server_wait};
 
 /// Sends the request `build` makes with `http` (to an issuer of `traffic`) until it is answered

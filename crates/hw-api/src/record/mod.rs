@@ -10,7 +10,7 @@
 //! line once more through the secrets the recorder knows of (every token the client was
 //! issued, and any added with [`Recorder::add_secret`]).
 //!
-//! Recording is a step (`http.rs`, [`steps`]) of every pipeline of a client with a recorder:
+//! Recording is a step (`http.rs`, `steps`) of every pipeline of a client with a recorder:
 //! the API's, blob storage's, and the issuers' that token providers send through
 //! ([`TokenHttp`](crate::auth::TokenHttp)).
 
