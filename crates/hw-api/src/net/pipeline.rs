@@ -1,7 +1,7 @@
 //! The pipeline every request is sent through: the ordered steps its kind of traffic takes,
 //! then the HTTP client. A step sees the request on its way out and the answer (or the failure)
 //! on its way back, and hands the request on with [`Next::send`]. Features plug their steps in
-//! (the token in `auth/authorize.rs`, pacing in `rate_limit.rs`, recording in `record/step.rs`);
+//! (the token in `auth/authorize.rs`, pacing in `rate_limit.rs`, recording in `record/http.rs`);
 //! this module knows none of them.
 //!
 //! Retrying is not a step: an attempt includes reading the answer's body (a page of JSON, a
