@@ -157,7 +157,7 @@ pub struct SimConfig {
     pub rate_limit_burst: Option<u32>,
     /// Serve this recorded trace instead of the simulated API and blob storage
     /// ([`crate::replay`]); the token endpoint stays the simulator's.
-    pub replay: Option<crate::replay::Trace>,
+    pub replay: Option<crate::trace::Trace>,
     /// Each new submission's files are listed with `url: null` in its first this many
     /// appearances in an answer (its create, gets, and lists, which then show its `downloads`
     /// too), as the service lists a file that is not available yet.

@@ -69,6 +69,7 @@ mod server;
 mod shared;
 pub mod state;
 mod token;
+mod trace;
 pub mod workflow;
 
 pub use config::{AppCredential, BlobLimits, FederatedCredential, SimConfig};

@@ -1,18 +1,12 @@
 //! `--rate-limit N`: the account's quota of API requests per minute, enforced as the service's
 //! gateway does: a token bucket refilled at N per minute that holds a burst; a signed-in request
 //! past it gets 429 with `Retry-After` (whole seconds, rounded up) and `x-ms-retry-after-ms`,
-//! and is counted. The simulator is one account: all its clients share the bucket.
+//! and is counted. The simulator is one account: all its clients share the bucket. This is the
+//! bucket; `api/quota.rs` answers the requests it refuses.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::Response;
-
-use crate::shared::Shared;
 
 /// The bucket, and what it let through and refused.
 #[derive(Debug)]
@@ -40,7 +34,7 @@ impl Quota {
     }
 
     /// Takes a token, or says how long until there is one.
-    fn take(&self) -> Result<(), Duration> {
+    pub(crate) fn take(&self) -> Result<(), Duration> {
         let mut bucket = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let (tokens, updated) = *bucket;
@@ -65,37 +59,6 @@ impl Quota {
     /// Requests refused with 429 so far.
     pub fn throttled(&self) -> u64 {
         self.throttled.load(Ordering::Relaxed)
-    }
-}
-
-/// Middleware (after sign-in): lets a request through if the quota allows, else answers 429.
-pub(crate) async fn enforce(
-    State(sim): State<Arc<Shared>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(quota) = &sim.quota else {
-        return next.run(request).await;
-    };
-    match quota.take() {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let seconds = wait.as_millis().div_ceil(1000).max(1);
-            let activity = sim.activity_id();
-            let mut response = crate::api::errors::gateway(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!("Rate limit is exceeded. Try again in {seconds} seconds."),
-                &activity,
-            );
-            let headers = response.headers_mut();
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                headers.insert(header::RETRY_AFTER, value);
-            }
-            if let Ok(value) = HeaderValue::from_str(&wait.as_millis().max(1).to_string()) {
-                headers.insert("x-ms-retry-after-ms", value);
-            }
-            response
-        }
     }
 }
 

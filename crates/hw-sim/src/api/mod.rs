@@ -6,6 +6,7 @@ mod outputs;
 mod paging;
 mod preprod;
 mod products;
+mod quota;
 mod submissions;
 
 use std::collections::HashMap;
@@ -64,7 +65,7 @@ pub fn router(sim: Arc<Shared>) -> Router {
         // The media type is judged last, on a signed-in request within the quota.
         .route_layer(middleware::from_fn_with_state(sim.clone(), media_type))
         // The quota counts signed-in requests: it runs after `authenticate`, which wraps it.
-        .route_layer(middleware::from_fn_with_state(sim.clone(), crate::quota::enforce))
+        .route_layer(middleware::from_fn_with_state(sim.clone(), quota::enforce))
         .route_layer(middleware::from_fn_with_state(sim.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY));
     Router::new()
