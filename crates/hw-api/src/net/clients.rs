@@ -30,7 +30,7 @@ const IDENTITY_ANSWER: Duration = Duration::from_secs(10);
 pub const DEFAULT_USER_AGENT: &str = concat!("hw-api/", env!("CARGO_PKG_VERSION"));
 
 /// What every HTTP client of a [`Client`](crate::Client) is built from.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct HttpSettings {
     /// The `User-Agent` of every request.
     pub(crate) user_agent: String,
@@ -57,6 +57,20 @@ impl Default for HttpSettings {
             roots: Vec::new(),
             api_https_only: true,
         }
+    }
+}
+
+impl std::fmt::Debug for HttpSettings {
+    /// The proxy without its credentials, and how many certificates were added.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("user_agent", &self.user_agent)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("proxy", &self.proxy.as_deref().map(shown_proxy))
+            .field("roots", &self.roots.len())
+            .field("api_https_only", &self.api_https_only)
+            .finish()
     }
 }
 
@@ -105,6 +119,12 @@ impl HttpSettings {
     }
 }
 
+/// A proxy URL as it may be shown: without its credentials; nothing of it when it does not
+/// parse (its password could not be told apart).
+fn shown_proxy(text: &str) -> String {
+    url::Url::parse(text).map_or_else(|_| "(not a URL)".to_owned(), |u| crate::redact::url(&u))
+}
+
 /// What a traffic kind is called in an error.
 fn traffic_name(traffic: Traffic) -> &'static str {
     match traffic {
@@ -129,6 +149,22 @@ mod tests {
         for traffic in Traffic::ALL {
             HttpSettings::default().client(traffic).unwrap();
         }
+    }
+
+    #[test]
+    fn the_proxys_password_is_never_shown() {
+        let builder = crate::Client::builder().proxy("http://user:proxy-password@127.0.0.1:3128");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("proxy-password"), "{shown}");
+        assert!(shown.contains("127.0.0.1:3128"), "{shown}");
+        let settings = HttpSettings {
+            proxy: Some("http://user:proxy-password@[::1".into()),
+            ..HttpSettings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("proxy-password"), "{shown}");
+        let error = settings.client(Traffic::Api).unwrap_err();
+        assert!(!error.contains("proxy-password"), "{error}");
     }
 
     #[test]
