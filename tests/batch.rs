@@ -69,7 +69,10 @@ async fn a_batch_ships_every_item_within_its_concurrency_under_the_quota() {
                 "hw-sim-tenant/hw-sim-client",
             )
             .with_wait(WaitOptions::default().with_first_interval(Duration::from_millis(10)));
-            BatchItem::new(plan, Box::new(FileStateStore::beside(&package)))
+            BatchItem::new(
+                plan,
+                Box::new(FileStateStore::beside(&package, ".hwdc.json")),
+            )
         })
         .collect();
     let seen = Seen::default();

@@ -133,7 +133,7 @@ async fn flow(client: &Client, dir: &Path) -> Outcome {
         "hw-sim-tenant/hw-sim-client",
     )
     .with_wait(WaitOptions::default().with_first_interval(Duration::from_millis(10)));
-    let store = FileStateStore::beside(&package);
+    let store = FileStateStore::beside(&package, ".hwdc.json");
     let report = client
         .ship(
             &plan,

@@ -52,7 +52,7 @@ async fn main() -> Result<(), common::Failure> {
         &out,
         connection.account.clone(),
     );
-    let store = FileStateStore::beside(&package);
+    let store = FileStateStore::beside(&package, ".hwdc.json");
     let mut events = |event: ShipEvent<'_>| match event {
         ShipEvent::Product { id, created } => {
             eprintln!("product {id}{}", if created { " (created)" } else { "" })

@@ -66,9 +66,8 @@
 //!   re-run after a crash continues the same submission.
 //! - [`Client::publish`] then makes a shipping label from the driver metadata's hardware ids
 //!   ([`targeting`]), checking the documented rules before it sends anything.
-//! - Driver packages: [`driver_package`], [`cabinet`] (the attestation CAB, reproducible) and
-//!   [`driver_check`] (the rules a package is held to offline) build and check what step 3
-//!   uploads; [`inf`] reads INF files.
+//! - Driver packages (INF files, the attestation CAB, HLKX, the rules a package is held to
+//!   offline) are the `hw-package` crate's: it makes no request, and this crate does not need it.
 //! - Sign-in: [`auth::ClientCredentials`] (a secret or a certificate), the federated sources
 //!   of CI systems, managed identities, the Azure CLI, or a [`TokenProvider`](auth::TokenProvider)
 //!   of your own; [`auth::choose`] picks one from the environment.
@@ -79,18 +78,12 @@
 
 pub mod auth;
 pub mod batch;
-pub mod cabinet;
 mod client;
 mod commit;
 mod config;
 mod create_once;
 mod decode;
-pub mod digest;
-pub mod driver_check;
-pub mod driver_package;
 mod error;
-pub mod hlkx;
-pub mod inf;
 mod inner;
 mod net;
 mod origin;
@@ -137,25 +130,11 @@ pub mod fuzzing {
         crate::decode::service_error("fuzz", 1, status, &Default::default(), body)
     }
 
-    /// Reads `bytes` as a cabinet, then checks it as a package.
-    pub fn cabinet(bytes: &[u8]) {
-        let path = std::path::Path::new("fuzz.cab");
-        if let Ok(package) = crate::cabinet::read_cabinet_from(path, std::io::Cursor::new(bytes)) {
-            let _ = crate::driver_check::check_package(&package, &Default::default());
-        }
-    }
-
     /// Records exchanges made of `input` with secrets planted in every place a trace keeps,
     /// plain and anonymized; `Err` names a secret that survived into the trace.
     pub fn trace_redaction(input: &[u8]) -> Result<(), String> {
         crate::record::fuzz::check(input, false)?;
         crate::record::fuzz::check(input, true)
-    }
-
-    /// Checks `bytes` as an HLKX package.
-    pub fn hlkx(bytes: &[u8]) {
-        let path = std::path::Path::new("fuzz.hlkx");
-        let _ = crate::hlkx::check_hlkx_from(path, std::io::Cursor::new(bytes));
     }
 
     /// Resolves the `next_link` of a page at `page_url` with `links`, and whether the token

@@ -8,7 +8,8 @@
 //!   [`create_once`](crate::Client::create_product_once)): exactly one new match is adopted,
 //!   none means the create is sent, several are an [`Error::Unreconciled`] that lists them.
 //! - A journal of another package (by SHA-256), another account or another submission name is
-//!   refused ([`Error::StateMismatch`]); the caller discards it to start over.
+//!   refused ([`Error::StateMismatch`], with the store's [`remedy`](StateStore::remedy): what the
+//!   caller's users do about it, in its own words).
 //! - When the signed package is downloaded the journal is cleared.
 //!
 //! [`FileStateStore`] keeps the journal in a JSON file, written atomically (a new file renamed
@@ -150,25 +151,43 @@ pub trait StateStore: Send + Sync {
     fn clear(&self) -> Result<(), Error>;
     /// Where the state is, for messages.
     fn describe(&self) -> String;
+    /// What a person does about a state that does not belong to the run (discard it to start
+    /// over, or keep it and use another), in the caller's words: a flag, a setting, a file.
+    fn remedy(&self) -> String {
+        "discard it to start over, or keep it and use another state store".to_owned()
+    }
 }
 
 /// A [`StateStore`] in a JSON file.
 #[derive(Debug, Clone)]
 pub struct FileStateStore {
     path: PathBuf,
+    remedy: Option<String>,
 }
 
 impl FileStateStore {
     /// A store in the file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            remedy: None,
+        }
     }
 
-    /// The default file for `package`: beside it, named `<package>.hwdc.json`.
-    pub fn beside(package: &Path) -> Self {
-        let mut name = package.as_os_str().to_owned();
-        name.push(".hwdc.json");
+    /// A store beside `file`, in a file named like it with `suffix` added (`driver.cab` and
+    /// `.state.json` give `driver.cab.state.json`).
+    pub fn beside(file: &Path, suffix: &str) -> Self {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
         Self::new(name)
+    }
+
+    /// What the flow's messages tell a person to do with a file that does not belong to the
+    /// run ([`StateStore::remedy`]), in the caller's words; by default, to remove it or to
+    /// use another file.
+    pub fn with_remedy(mut self, remedy: impl Into<String>) -> Self {
+        self.remedy = Some(remedy.into());
+        self
     }
 
     /// The file.
@@ -246,8 +265,9 @@ impl StateStore for FileStateStore {
         };
         serde_json::from_slice(&text).map(Some).map_err(|e| {
             Error::StateMismatch(format!(
-                "{} is not a state file of this tool ({e}); name another (--state) or remove it",
-                self.path.display()
+                "{} is not a state file of this flow ({e}); {}",
+                self.path.display(),
+                self.remedy()
             ))
         })
     }
@@ -273,7 +293,7 @@ impl StateStore for FileStateStore {
     fn clear(&self) -> Result<(), Error> {
         if self.path.exists() && !self.holds_a_journal() {
             return Err(Error::StateMismatch(format!(
-                "{} is not a state file of this tool: it is left as it is",
+                "{} is not a state file of this flow: it is left as it is",
                 self.path.display()
             )));
         }
@@ -286,6 +306,12 @@ impl StateStore for FileStateStore {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn remedy(&self) -> String {
+        self.remedy
+            .clone()
+            .unwrap_or_else(|| "remove it to start over, or use another file".to_owned())
     }
 }
 
@@ -453,8 +479,9 @@ impl Client {
             Some(state) => {
                 if let Some(why) = state.mismatch(&sha256, plan) {
                     return Err(Error::StateMismatch(format!(
-                        "the state file {} does not belong to this run: {why}; discard it to start over (hwdc: --restart) or name another (--state)",
-                        store.describe()
+                        "the state file {} does not belong to this run: {why}; {}",
+                        store.describe(),
+                        store.remedy()
                     )));
                 }
                 events(ShipEvent::Resumed(&state));
@@ -720,15 +747,27 @@ fn ids(ids: &[Id]) -> String {
         .join(", ")
 }
 
-/// The SHA-256 (hex) of the file at `path`, read on the blocking pool.
+/// The SHA-256 (lower-case hex) of the file at `path`, read on the blocking pool in 1 MiB
+/// pieces: what the journal holds to know the package and the signed file again.
 async fn file_sha256(path: &Path) -> Result<String, Error> {
-    crate::digest::sha256_file_async(path)
-        .await
-        .map(|(_, sha256)| sha256)
-        .map_err(|source| Error::Local {
+    use sha2::{Digest, Sha256};
+    let owned = path.to_owned();
+    let hashed = tokio::task::spawn_blocking(move || {
+        let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&owned)?);
+        let mut hash = Sha256::new();
+        std::io::copy(&mut file, &mut hash)?;
+        Ok::<_, std::io::Error>(hash.finalize())
+    })
+    .await
+    .map_err(std::io::Error::other)
+    .and_then(|hashed| hashed);
+    match hashed {
+        Ok(hash) => Ok(hash.iter().map(|b| format!("{b:02x}")).collect()),
+        Err(source) => Err(Error::Local {
             path: path.to_owned(),
             source,
-        })
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -141,6 +141,6 @@ fn item(work: &Path, i: usize) -> Result<BatchItem, String> {
     );
     Ok(BatchItem::new(
         plan,
-        Box::new(FileStateStore::beside(&package)),
+        Box::new(FileStateStore::beside(&package, ".state.json")),
     ))
 }

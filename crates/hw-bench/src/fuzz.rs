@@ -67,19 +67,24 @@ const TARGETS: [(&str, Target); 9] = [
 
 /// Reads any bytes as a CAB and checks the package: no panic, bounded memory.
 fn cabinet(input: &[u8]) -> Result<(), String> {
-    hw_api::fuzzing::cabinet(input);
+    let path = std::path::Path::new("fuzz.cab");
+    let read = hw_package::cabinet::read_cabinet_from(path, std::io::Cursor::new(input));
+    if let Ok(package) = read {
+        let _ = hw_package::driver_check::check_package(&package, &Default::default());
+    }
     Ok(())
 }
 
 /// Checks any bytes as an HLKX: no panic, bounded memory.
 fn hlkx(input: &[u8]) -> Result<(), String> {
-    hw_api::fuzzing::hlkx(input);
+    let path = std::path::Path::new("fuzz.hlkx");
+    let _ = hw_package::hlkx::check_hlkx_from(path, std::io::Cursor::new(input));
     Ok(())
 }
 
-/// A small cabinet with two driver folders, written by hw-api, for the corpus.
+/// A small cabinet with two driver folders, written by hw-package, for the corpus.
 fn cabinet_seed() -> Vec<u8> {
-    use hw_api::driver_package::DriverPackage;
+    use hw_package::driver_package::DriverPackage;
     let dir = std::env::temp_dir().join(format!("hw-bench-cab-seed-{}", std::process::id()));
     for (folder, file, text) in [
         ("a", "a.inf", INF_SEED),
@@ -92,7 +97,7 @@ fn cabinet_seed() -> Vec<u8> {
     let out = dir.join("seed.cab");
     let written = DriverPackage::from_folders(&[dir.join("a"), dir.join("b")])
         .ok()
-        .and_then(|package| hw_api::cabinet::write_cabinet(&package, &out).ok())
+        .and_then(|package| hw_package::cabinet::write_cabinet(&package, &out).ok())
         .and_then(|_| std::fs::read(&out).ok());
     let _ = std::fs::remove_dir_all(&dir);
     written.unwrap_or_default()
@@ -233,8 +238,8 @@ const INF_SEED: &str = "; comment\r\n[Version]\r\nSignature=\"$Windows NT$\"\r\n
 /// substitution within the bound, every line number within the input.
 fn inf(input: &[u8]) -> Result<(), String> {
     // The package checks read the same bytes: they may find anything, never panic.
-    let _ = hw_api::driver_check::check_inf(std::path::Path::new("f.inf"), input, &|_| false);
-    let Ok(inf) = hw_api::inf::Inf::parse(input) else {
+    let _ = hw_package::driver_check::check_inf(std::path::Path::new("f.inf"), input, &|_| false);
+    let Ok(inf) = hw_package::inf::Inf::parse(input) else {
         return Ok(());
     };
     let lines = input.len() + 1;
@@ -244,11 +249,11 @@ fn inf(input: &[u8]) -> Result<(), String> {
                 return Err(format!("entry at line {} of {lines}", entry.line));
             }
             for field in &entry.fields {
-                if field.len() > hw_api::inf::MAX_FIELD {
+                if field.len() > hw_package::inf::MAX_FIELD {
                     return Err(format!("a field of {} bytes", field.len()));
                 }
                 let expanded = inf.expand(field);
-                if expanded.len() > hw_api::inf::MAX_FIELD {
+                if expanded.len() > hw_package::inf::MAX_FIELD {
                     return Err(format!("a substitution of {} bytes", expanded.len()));
                 }
             }

@@ -110,7 +110,7 @@ fn parse() -> Result<Cli, ExitCode> {
 }
 
 /// Keeps the `cab` crate's panics off standard error: it panics on some malformed cabinets,
-/// which `hw_api::cabinet` catches and reports as a typed error, so their message is only noise.
+/// which `hw_package::cabinet` catches and reports as a typed error, so their message is only noise.
 /// Every other panic is shown as usual.
 fn quiet_cab_panics() {
     let default = std::panic::take_hook();

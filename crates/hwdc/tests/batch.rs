@@ -89,7 +89,7 @@ async fn a_batch_ships_every_entry_and_a_rerun_skips_them() {
         let entry = &entries[&format!("fleet-{i}")];
         assert_eq!(entry["state"], "succeeded", "{entry}");
         let out = home.0.join(format!("signed/fleet-{i}.cab"));
-        let (_, sha256) = hw_api::digest::sha256_file(&out).unwrap();
+        let (_, sha256) = hw_package::digest::sha256_file(&out).unwrap();
         assert_eq!(entry["signed_sha256"], sha256);
         assert!(entry["product"].is_u64() && entry["submission"].is_u64());
     }

@@ -3,8 +3,8 @@
 //! stable toolchain by `RUSTC_BOOTSTRAP=1`), MinGW-w64 links, and Wine runs the programs.
 //!
 //! The short run (CI's): clippy `-D warnings` for `x86_64-pc-windows-msvc`, `hwdc.exe demo`,
-//! and the tests of hw-api's library and of hwdc under Wine. `--full` adds clippy for
-//! `x86_64-pc-windows-gnu` and every workspace test under Wine. Each phase is timed; the tests
+//! and the tests of hw-api's and hw-package's libraries and of hwdc under Wine. `--full` adds
+//! clippy for `x86_64-pc-windows-gnu` and every workspace test under Wine. Each phase is timed; the tests
 //! that cannot run under Wine are printed on every run (`exclusions`). What this proves and does
 //! not prove is in `docs/platforms.md`.
 
@@ -152,12 +152,16 @@ impl<'a> Build<'a> {
         }
     }
 
-    /// The tests under Wine: hw-api's library and hwdc's, or with `full` the workspace's.
+    /// The tests under Wine: hw-api's and hw-package's libraries and hwdc's, or with `full` the workspace's.
     fn tests(&self, full: bool, excluded: &[exclusions::Exclusion]) -> Result<(), TaskError> {
         let selections: Vec<Vec<&str>> = if full {
             vec![vec!["--workspace"]]
         } else {
-            vec![vec!["-p", "hw-api", "--lib"], vec!["-p", "hwdc"]]
+            vec![
+                vec!["-p", "hw-api", "--lib"],
+                vec!["-p", "hw-package", "--lib"],
+                vec!["-p", "hwdc"],
+            ]
         };
         if full {
             self.check_exclusions(excluded)?;

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::{
-    AccessToken, AssertionSource, AuthError, AzureCli, AzurePipelinesToken, Certificate,
-    ClientCredentials, EntraEndpoint, FederatedTokenFile, GitHubActionsToken, IMDS_AUTHORITY,
-    ManagedIdentity, TokenFuture, TokenHttp, TokenProvider,
+    AccessToken, AssertionSource, AuthError, AzureCli, AzurePipelinesToken, ClientCredentials,
+    EntraEndpoint, FederatedTokenFile, GitHubActionsToken, IMDS_AUTHORITY, ManagedIdentity,
+    TokenFuture, TokenHttp, TokenProvider,
 };
 
 /// A way to sign in.
@@ -306,6 +306,31 @@ fn with_assertion(
     })
 }
 
+/// Certificate sign-in with the certificate and key in the file at `path`.
+#[cfg(feature = "certificate")]
+fn certificate(
+    kind: CredentialKind,
+    settings: &CredentialSettings,
+    path: &std::path::Path,
+) -> Result<Chosen, String> {
+    let password = settings.certificate_password.as_ref();
+    let certificate = super::Certificate::from_file(path, password).map_err(|e| e.to_string())?;
+    with_assertion(kind, settings, certificate)
+}
+
+/// Without the `certificate` feature, why certificate sign-in is not possible.
+#[cfg(not(feature = "certificate"))]
+fn certificate(
+    _: CredentialKind,
+    _: &CredentialSettings,
+    path: &std::path::Path,
+) -> Result<Chosen, String> {
+    Err(format!(
+        "{}: certificate sign-in needs hw-api's `certificate` feature, which this build leaves out",
+        path.display()
+    ))
+}
+
 /// The credential of `kind`, or why it cannot be made. `choosing`: `Auto` is choosing among all
 /// (the metadata service then does not count, and the Azure CLI must give a token to count).
 async fn make(
@@ -335,9 +360,7 @@ async fn make(
                 .as_ref()
                 .ok_or_else(|| missing("AZURE_CLIENT_CERTIFICATE_PATH"))?;
             app(settings)?;
-            let certificate = Certificate::from_file(path, settings.certificate_password.as_ref())
-                .map_err(|e| e.to_string())?;
-            with_assertion(kind, settings, certificate)
+            certificate(kind, settings, path)
         }
         CredentialKind::Federated => {
             let path = settings
@@ -535,6 +558,29 @@ mod tests {
             .iter()
             .map(|(kind, why)| (*kind, why.as_str()))
             .collect()
+    }
+
+    /// Without the feature, a certificate that is set up is an error that names it: `auto`
+    /// stops on it rather than signing in as another identity.
+    #[cfg(not(feature = "certificate"))]
+    #[tokio::test]
+    async fn certificate_sign_in_without_its_feature_names_the_feature() {
+        let configured = settings(&[
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", "agent.pem"),
+        ]);
+        for kind in [CredentialKind::Certificate, CredentialKind::Auto] {
+            let unavailable = choose(kind, &configured).await.unwrap_err();
+            let reasons = reasons(&unavailable);
+            assert_eq!(reasons.len(), 1, "{unavailable}");
+            assert_eq!(reasons[0].0, CredentialKind::Certificate);
+            assert!(reasons[0].1.contains("agent.pem"), "{unavailable}");
+            assert!(
+                reasons[0].1.contains("`certificate` feature"),
+                "{unavailable}"
+            );
+        }
     }
 
     #[tokio::test]

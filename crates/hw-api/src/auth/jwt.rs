@@ -3,10 +3,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+#[cfg(feature = "certificate")]
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 /// `header.claims`, each JSON value base64url-encoded without padding: what is signed.
+#[cfg(feature = "certificate")]
 pub(crate) fn signing_input(header: &serde_json::Value, claims: &serde_json::Value) -> String {
     format!(
         "{}.{}",
@@ -16,12 +17,13 @@ pub(crate) fn signing_input(header: &serde_json::Value, claims: &serde_json::Val
 }
 
 /// Base64url without padding, as JWTs encode signatures and thumbprints.
+#[cfg(feature = "certificate")]
 pub(crate) fn base64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The claims of a compact JWT, unverified; `None` when it is not one.
-#[cfg(test)]
+#[cfg(all(test, feature = "certificate"))]
 pub(crate) fn claims(token: &str) -> Option<serde_json::Value> {
     let mut parts = token.trim().split('.');
     let (_header, claims) = (parts.next()?, parts.next()?);
@@ -48,6 +50,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "certificate")]
     fn claims_are_read_from_the_second_segment() {
         let input = signing_input(
             &serde_json::json!({"alg": "none"}),

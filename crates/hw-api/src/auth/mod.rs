@@ -8,6 +8,7 @@ mod azure_cli;
 #[cfg(feature = "azure-identity")]
 mod azure_sdk;
 pub(crate) mod cache;
+#[cfg(feature = "certificate")]
 mod certificate;
 mod choice;
 mod entra;
@@ -29,6 +30,7 @@ pub use assertion::{AssertionFuture, AssertionSource};
 pub use azure_cli::AzureCli;
 #[cfg(feature = "azure-identity")]
 pub use azure_sdk::AzureSdkCredential;
+#[cfg(feature = "certificate")]
 pub use certificate::Certificate;
 pub use choice::{AUTO_ORDER, Chosen, CredentialKind, CredentialSettings, Unavailable, choose};
 pub use entra::{ClientCredentials, DEFAULT_AUTHORITY, DEFAULT_RESOURCE, EntraEndpoint};

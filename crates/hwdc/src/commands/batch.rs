@@ -20,7 +20,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
-use super::submit::{Prepared, prepare};
+use super::submit::{self, Prepared, prepare};
 use crate::cli::{Batch, Harness, Kind, Submit};
 use crate::config;
 use crate::exit::Failure;
@@ -229,9 +229,9 @@ fn as_submit(entry: &Entry, command: &Batch) -> Submit {
 
 /// An entry's journal: `<out>.hwdc.json`.
 fn journal(out: &Path) -> PathBuf {
-    let mut name = out.as_os_str().to_owned();
-    name.push(".hwdc.json");
-    PathBuf::from(name)
+    FileStateStore::beside(out, submit::JOURNAL_SUFFIX)
+        .path()
+        .to_owned()
 }
 
 /// `<manifest>.done.json`: the finished entries, by name.
@@ -288,13 +288,13 @@ impl DoneFile {
         // A file whose content changed is a new driver: submitted anew. (A driver folder is
         // only packaged later, so its changes are not seen here: give a new driver a new name.)
         if entry.file.is_file()
-            && hw_api::digest::sha256_file(&entry.file)
+            && hw_package::digest::sha256_file(&entry.file)
                 .is_ok_and(|(_, sha256)| sha256 != done.package_sha256)
         {
             return Ok(Earlier::Nothing);
         }
-        let unchanged =
-            hw_api::digest::sha256_file(&entry.out).is_ok_and(|(_, sha256)| sha256 == done.sha256);
+        let unchanged = hw_package::digest::sha256_file(&entry.out)
+            .is_ok_and(|(_, sha256)| sha256 == done.sha256);
         Ok(if unchanged {
             Earlier::Finished(done)
         } else {
@@ -469,7 +469,7 @@ pub async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
         match prepared {
             Ok(Prepared { plan, store, lock }) => {
                 let store = EntryStore {
-                    journal: store,
+                    journal: store.with_remedy("remove it to start the entry over"),
                     done: done.clone(),
                     name: entry.name.clone(),
                     out: entry.out.clone(),

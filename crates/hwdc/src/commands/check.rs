@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use hw_api::cabinet;
-use hw_api::driver_check::{self, CheckOptions, Finding, Severity};
-use hw_api::driver_package::{DriverPackage, PackageError};
 use hw_api::{Client, Id};
+use hw_package::cabinet;
+use hw_package::driver_check::{self, CheckOptions, Finding, Severity};
+use hw_package::driver_package::{DriverPackage, PackageError};
 
 use super::Ctx;
 use crate::cli::{Check, Targets};
@@ -104,7 +104,7 @@ pub fn findings(path: &Path, options: &CheckOptions) -> Result<Vec<Finding>, Fai
                 found
             })
         }
-        Some("hlkx") => hw_api::hlkx::check_hlkx(path),
+        Some("hlkx") => hw_package::hlkx::check_hlkx(path),
         _ if !path.exists() => {
             return Err(Failure::Local {
                 kind: "not_found",

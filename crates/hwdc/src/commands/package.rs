@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use hw_api::cabinet::{self, CabinetSummary};
-use hw_api::driver_check::{self, CheckOptions, Finding};
-use hw_api::driver_package::DriverPackage;
+use hw_package::cabinet::{self, CabinetSummary};
+use hw_package::driver_check::{self, CheckOptions, Finding};
+use hw_package::driver_package::DriverPackage;
 use serde_json::json;
 
 use super::Ctx;

@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use hw_api::driver_check::CheckOptions;
 use hw_api::ship::{
     FileStateStore, ProductChoice, ShipEvent, ShipPlan, StateLock, StateStore, Transfers,
 };
 use hw_api::{Client, Id};
+use hw_package::driver_check::CheckOptions;
 use serde_json::json;
 
 use super::Ctx;
@@ -108,6 +108,10 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What hwdc's journals are named after: the package (or a batch entry's output) with this
+/// added.
+pub const JOURNAL_SUFFIX: &str = ".hwdc.json";
+
 /// Checks `command`'s package (or packages its driver folder) against the product's signatures
 /// (unless `--no-check`), makes its plan and locks its journal (cleared first with
 /// `--restart`).
@@ -168,8 +172,9 @@ pub async fn prepare(
     };
     let store = match &command.state {
         Some(path) => FileStateStore::new(path),
-        None => FileStateStore::beside(&package),
-    };
+        None => FileStateStore::beside(&package, JOURNAL_SUFFIX),
+    }
+    .with_remedy("discard it to start over (--restart) or name another (--state)");
     let same = |a: &std::path::Path, b: &std::path::Path| {
         a == b
             || std::fs::canonicalize(a)

@@ -97,7 +97,9 @@ pub async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
 /// The SHA-256 of a file just sent or written, for the result object: `None` (with a warning)
 /// when it cannot be read again, which does not undo the transfer that succeeded.
 async fn sha256(path: &Path) -> Option<String> {
-    match hw_api::digest::sha256_file_async(path).await {
+    let owned = path.to_owned();
+    let read = tokio::task::spawn_blocking(move || hw_package::digest::sha256_file(&owned)).await;
+    match read.map_err(std::io::Error::other).and_then(|read| read) {
         Ok((_, sha256)) => Some(sha256),
         Err(e) => {
             tracing::warn!("cannot read {} again for its SHA-256: {e}", path.display());

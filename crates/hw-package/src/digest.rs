@@ -1,4 +1,4 @@
-//! The SHA-256 of a file: what journals, `hwdc` results and CAB summaries report.
+//! The SHA-256 of a file: what CAB summaries and the results of tools built on this crate report.
 
 use std::io::Read;
 use std::path::Path;
@@ -23,12 +23,4 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
         size,
         hash.finalize().iter().map(|b| format!("{b:02x}")).collect(),
     ))
-}
-
-/// [`sha256_file`] on the blocking pool.
-pub async fn sha256_file_async(path: &Path) -> std::io::Result<(u64, String)> {
-    let owned = path.to_owned();
-    tokio::task::spawn_blocking(move || sha256_file(&owned))
-        .await
-        .map_err(std::io::Error::other)?
 }

@@ -74,7 +74,7 @@ pub fn signing_reminder(cab: &Path) -> Finding {
         file: PathBuf::from(cab.file_name().unwrap_or(cab.as_os_str())),
         line: None,
         rule: "C11",
-        message: "sign the CAB before uploading it, with SHA-256 and the EV certificate registered on the Partner Center account (hwdc cannot check this offline): on Windows, `signtool sign /fd sha256 /tr <RFC 3161 timestamp URL> /td sha256 FILE` (Windows SDK); elsewhere, an Authenticode signer such as osslsigncode or jsign with the certificate's key".into(),
+        message: "sign the CAB before uploading it, with SHA-256 and the EV certificate registered on the Partner Center account (no offline check can see it): on Windows, `signtool sign /fd sha256 /tr <RFC 3161 timestamp URL> /td sha256 FILE` (Windows SDK); elsewhere, an Authenticode signer such as osslsigncode or jsign with the certificate's key".into(),
     }
 }
 
