@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+mod factory;
 mod hooks;
 mod integers;
 mod open_enum;
@@ -24,7 +25,8 @@ mod secret_url;
 #[allow(missing_docs)]
 pub mod generated;
 
+pub use factory::{Built, RequestFactory};
 pub use generated::*;
-pub use hooks::{Built, Hooks, RequestFactory, declare_empty_body};
+pub use hooks::{Hooks, declare_empty_body};
 pub use integers::{Id, LenientInteger};
 pub use secret_url::SecretUrl;

@@ -139,7 +139,7 @@ impl TokenCache {
         let requested_at = Instant::now();
         let fetched = self.provider.fetch_token(&self.http).await;
         if let (Ok(token), Some(recorder)) = (&fetched, self.http.recorder()) {
-            recorder.add_secret(&token.secret);
+            recorder.add_secret(token.secret());
         }
         drop(refreshing);
         let mut state = self.state();

@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use super::Traffic;
+use super::traffic::Traffic;
 
 /// The most time to connect to a managed identity endpoint: it is on the host, so a longer
 /// wait means there is none (the Azure SDKs probe it as briefly).

@@ -101,3 +101,24 @@ impl BodyDigest {
 pub(super) fn md5_base64(md5: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(md5)
 }
+
+/// Which service an exchange was with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    /// The Hardware Dev Center API.
+    Api,
+    /// A token endpoint or another issuer of credentials.
+    Token,
+    /// Azure Blob Storage, through a SAS URL.
+    Blob,
+}
+
+impl Service {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Service::Api => "api",
+            Service::Token => "token",
+            Service::Blob => "blob",
+        }
+    }
+}

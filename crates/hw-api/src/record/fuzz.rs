@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::SecretString;
 
-use super::{RecordOptions, Recorder, Service, synthetic};
+use super::entry::Service;
+use super::pending::synthetic;
+use super::recorder::{RecordOptions, Recorder};
 
 /// The planted secrets: one the recorder knows, a token after `Bearer `, a SAS signature, a
 /// JWT, and a client secret in a form.

@@ -1,6 +1,6 @@
 //! A response body that is passed on unchanged while a copy of it (text, bounded) or its
-//! digest (content) is kept for the trace; the exchange is written when the body ends, fails
-//! or is dropped unread.
+//! digest (content) is kept for the trace; what was kept is handed on, once, when the body
+//! ends, fails or is dropped unread (the exchange is then written).
 //!
 //! Hand-written because reqwest has no response middleware; `reqwest::Body::wrap` keeps the
 //! body's size hint, so `Response::content_length` means what it meant.
@@ -13,7 +13,6 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use md5::{Digest, Md5};
 
 use super::entry::{Body, BodyDigest, md5_base64};
-use super::http::Pending;
 
 /// The most of a text body a trace keeps (a page of a list is well under 1 MiB).
 const TEXT_LIMIT: usize = 8 * 1024 * 1024;
@@ -75,31 +74,40 @@ impl Capture {
     }
 }
 
-/// The watched body.
-pub(super) struct Tee {
-    inner: reqwest::Body,
-    capture: Option<Capture>,
-    pending: Option<Pending>,
+/// What a [`Tee`] does once its body ends: it is given the body as kept (and whether that is
+/// incomplete) and the error that ended it, if any.
+pub(super) trait OnEnd:
+    FnOnce(Option<(Body, bool)>, Option<String>) + Send + Sync + Unpin + 'static
+{
 }
 
-impl Tee {
-    pub(super) fn new(inner: reqwest::Body, capture: Capture, pending: Pending) -> Self {
+impl<F: FnOnce(Option<(Body, bool)>, Option<String>) + Send + Sync + Unpin + 'static> OnEnd for F {}
+
+/// The watched body.
+pub(super) struct Tee<F: OnEnd> {
+    inner: reqwest::Body,
+    capture: Option<Capture>,
+    on_end: Option<F>,
+}
+
+impl<F: OnEnd> Tee<F> {
+    pub(super) fn new(inner: reqwest::Body, capture: Capture, on_end: F) -> Self {
         Self {
             inner,
             capture: Some(capture),
-            pending: Some(pending),
+            on_end: Some(on_end),
         }
     }
 
-    /// Writes the exchange, once.
+    /// Hands what was kept on, once.
     fn finish(&mut self, ended: bool, error: Option<String>) {
-        if let (Some(pending), Some(capture)) = (self.pending.take(), self.capture.take()) {
-            pending.finish_with(capture.into_body(ended), error);
+        if let (Some(on_end), Some(capture)) = (self.on_end.take(), self.capture.take()) {
+            on_end(capture.into_body(ended), error);
         }
     }
 }
 
-impl HttpBody for Tee {
+impl<F: OnEnd> HttpBody for Tee<F> {
     type Data = Bytes;
     type Error = reqwest::Error;
 
@@ -136,7 +144,7 @@ impl HttpBody for Tee {
     }
 }
 
-impl Drop for Tee {
+impl<F: OnEnd> Drop for Tee<F> {
     fn drop(&mut self) {
         let ended = self.inner.is_end_stream();
         self.finish(ended, None);

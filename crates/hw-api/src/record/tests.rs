@@ -2,8 +2,10 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use super::fuzz::{Memory, check};
+use super::pending::synthetic;
 use super::scrub;
 use super::*;
+use secrecy::SecretString;
 
 fn lines(memory: &Memory) -> Vec<Value> {
     memory
@@ -285,7 +287,7 @@ async fn a_streamed_upload_is_traced_with_the_digest_of_its_body() {
     let http = sender(Service::Blob, &recorder);
     let data = bytes::Bytes::from(vec![9u8; 5_000]);
     let url = format!("{}/c/b?comp=block&sig=SIG", server.uri());
-    crate::transfer::send_body(
+    crate::transfer::blob::send_body(
         &http,
         &crate::RetryPolicy::none(),
         "putBlock",

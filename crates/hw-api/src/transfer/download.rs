@@ -17,9 +17,13 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_LENGTH, ETAG, IF_MATCH};
 use serde::{Deserialize, Serialize};
 
+use super::blob::{request, send};
+use super::options::{RangeMd5, TransferOptions};
+use super::progress::Progress;
 use super::ranges::{RANGE_MD5_LIMIT, RangePlan, Stopped};
-use super::{Progress, RangeMd5, SasUrl, TransferError, TransferOptions, request, send};
+use super::sas::SasUrl;
 use crate::error::NetworkError;
+use crate::error::TransferError;
 use crate::net::Sender;
 use crate::retry::RetryPolicy;
 

@@ -19,8 +19,11 @@ use md5::{Digest, Md5};
 use reqwest::header::{IF_MATCH, RANGE};
 use reqwest::{Method, StatusCode};
 
-use super::{Progress, SasUrl, TransferError, after_failure, refused, request};
+use super::blob::{after_failure, refused, request};
+use super::progress::Progress;
+use super::sas::SasUrl;
 use crate::error::NetworkError;
+use crate::error::TransferError;
 use crate::net::Sender;
 use crate::retry::{self, Attempt, Failed, RetryPolicy, server_wait};
 

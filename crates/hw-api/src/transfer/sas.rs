@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use url::Url;
 
-use super::TransferError;
+use crate::error::TransferError;
 use crate::{origin, redact};
 
 /// A blob SAS URL that passed the checks for an operation: HTTPS (or HTTP on loopback), a blob

@@ -18,7 +18,11 @@ use md5::{Digest, Md5};
 
 use reqwest::Method;
 
-use super::{Limits, Progress, SasUrl, TransferError, TransferOptions, request, send, send_body};
+use super::blob::{request, send, send_body, xml_element};
+use super::options::TransferOptions;
+use super::progress::Progress;
+use super::sas::{Limits, SasUrl};
+use crate::error::TransferError;
 use crate::net::Sender;
 use crate::retry::RetryPolicy;
 use crate::wire::{self, limits};
@@ -511,7 +515,7 @@ async fn uncommitted_blocks(
 fn parse_block_list(xml: &str) -> HashSet<(String, u64)> {
     let mut blocks = HashSet::new();
     for block in xml.split("<Block>").skip(1) {
-        let field = |tag: &str| super::xml_element(block, tag).map(str::to_owned);
+        let field = |tag: &str| xml_element(block, tag).map(str::to_owned);
         if let (Some(name), Some(size)) =
             (field("Name"), field("Size").and_then(|s| s.parse().ok()))
         {

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use super::Findings;
 use super::architecture::{Arch, models_sections};
+use super::finding::Findings;
 use crate::inf::Inf;
 
 /// The DIRIDs InfVerif `/h` accepts besides 13 (Learn `devtest/infverif_h.md`).

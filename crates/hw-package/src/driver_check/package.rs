@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::architecture::{Arch, architectures};
-use super::{Finding, Severity, check_and_parse};
+use super::finding::{Finding, Severity};
+use super::per_inf::check_and_parse;
 use crate::driver_package::{DriverFolder, DriverPackage, PackageError};
 use crate::inf::Inf;
 

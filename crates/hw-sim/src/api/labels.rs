@@ -16,9 +16,9 @@ use hw_api_gen::types::{
 use serde_json::{Value, json};
 
 use super::errors::{functional, submission_not_found, validation};
+use super::extract::{Target, Typed};
 use super::paging;
 use super::submissions::progress_of;
-use super::{Target, Typed};
 use crate::shared::Shared;
 use crate::state::{self, LabelRecord, Store};
 use crate::workflow;
@@ -509,7 +509,7 @@ pub async fn cancel(State(sim): State<Arc<Shared>>, t: Target) -> Response {
 
 /// `GET /hardware/audiences`.
 pub async fn audiences(State(sim): State<Arc<Shared>>, Path(version): Path<String>) -> Response {
-    let prefix = match super::prefix(&sim, &version) {
+    let prefix = match super::extract::prefix(&sim, &version) {
         Ok(p) => p,
         Err(e) => return e,
     };

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::errors::functional;
-use super::prefix;
+use super::extract::prefix;
 use crate::shared::Shared;
 use crate::state::{self, PreprodRecord};
 use crate::workflow;

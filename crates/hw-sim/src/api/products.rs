@@ -10,8 +10,8 @@ use hw_api_gen::types::{LinkRel, NewProduct, Product, ProductUpdate, SubmissionT
 use serde_json::Value;
 
 use super::errors::{functional, product_not_found, validation};
+use super::extract::{JsonObject, Target, Typed, prefix, text};
 use super::paging::{self, link};
-use super::{JsonObject, Target, Typed, prefix, text};
 use crate::shared::Shared;
 use crate::state;
 use crate::workflow;

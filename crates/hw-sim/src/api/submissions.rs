@@ -11,9 +11,9 @@ use hw_api_gen::types::{Submission, SubmissionType, TestHarness};
 use serde_json::{Value, json};
 
 use super::errors::{functional, product_not_found, submission_not_found, validation};
+use super::extract::{JsonObject, Target, text};
 use super::outputs;
 use super::paging;
-use super::{JsonObject, Target, text};
 use crate::shared::Shared;
 use crate::state::{self, Store, SubmissionRecord};
 use crate::workflow;
