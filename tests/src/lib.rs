@@ -1,6 +1,7 @@
 //! Helpers shared by the workspace-level black-box tests (the `[[test]]` targets of this
 //! package): the spec and its examples, conformance of responses to the spec, a simulator
-//! that checks its own responses, Azurite, and a forward proxy.
+//! that checks its own responses, Azurite, a forward proxy, and the tidy checks of the
+//! architecture (`tidy/`).
 
 pub mod azurite;
 pub mod cabextract;
@@ -9,6 +10,7 @@ pub mod metadata;
 pub mod proxy;
 pub mod sim;
 pub mod tempdir;
+pub mod tidy;
 
 use std::path::PathBuf;
 
