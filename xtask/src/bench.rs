@@ -221,21 +221,19 @@ fn python_requests() -> bool {
 }
 
 /// What every benchmark shares: the binaries, a scratch directory and the report.
-struct Bench<'a> {
-    root: &'a Path,
+struct Bench {
     bin: PathBuf,
     work: PathBuf,
     runs: usize,
     report: String,
 }
 
-impl<'a> Bench<'a> {
+impl Bench {
     /// A bench of `runs` runs per variant, the release binaries built, its work folder made.
-    fn new(root: &'a Path, runs: usize) -> Result<Self, TaskError> {
+    fn new(root: &Path, runs: usize) -> Result<Self, TaskError> {
         let work = root.join("target/bench");
         std::fs::create_dir_all(&work).map_err(|e| fail(e.to_string()))?;
         Ok(Self {
-            root,
             bin: build(root)?,
             work,
             runs,
@@ -273,7 +271,6 @@ pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
     if quick {
         return Ok(());
     }
-    build_cost(&mut b)?;
     write_block(root, RESULTS_START, RESULTS_END, &b.report)?;
     let mut fleet_report = Bench {
         report: String::new(),
@@ -281,7 +278,9 @@ pub fn run(root: &Path, quick: bool) -> Result<(), TaskError> {
         ..b
     };
     fleet(&mut fleet_report, 200)?;
-    write_block(root, FLEET_START, FLEET_END, &fleet_report.report)
+    write_block(root, FLEET_START, FLEET_END, &fleet_report.report)?;
+    let report = build_cost(root, BUILD_RUNS)?;
+    write_block(root, BUILD_START, BUILD_END, &report)
 }
 
 /// Writes `report` between `start` and `end` in BENCHMARKS.md, with the machine it ran on.
@@ -779,26 +778,72 @@ fn fan_out(b: &mut Bench) -> Result<(), TaskError> {
     Ok(())
 }
 
-/// P5: a cold debug build of `hw-api`.
-fn build_cost(b: &mut Bench) -> Result<(), TaskError> {
-    let cold = b.work.join("cold-target");
-    let _ = std::fs::remove_dir_all(&cold);
+/// The package P5 compares hw-api's cold build with.
+const FLOOR: &str = "hw-bench-floor";
+
+/// P5: cold debug builds of `hw-api` (default features) and of its floor, `runs` each,
+/// interleaved (the first to build alternates), each in an empty target directory.
+/// Returns the report's block.
+fn build_cost(root: &Path, runs: usize) -> Result<String, TaskError> {
+    let cold = root.join("target/bench/cold-target");
+    let mut seconds: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for run in 0..runs {
+        for i in [run % 2, 1 - run % 2] {
+            let package = ["hw-api", FLOOR][i];
+            seconds[i].push(cold_build(root, &cold, package)?);
+            println!(
+                "P5 run {}: {package} {:.0} s",
+                run + 1,
+                seconds[i].last().unwrap()
+            );
+        }
+    }
+    let [api, floor] = seconds.map(median);
+    let report = format!(
+        "## P5 build cost, median of {runs}\n\n| cold `cargo build -p …` (debug, dependencies downloaded) | seconds |\n|---|---|\n| `hw-api` (default features) | {api:.0} |\n| `{FLOOR}` (the same reqwest, TLS stack, serde_json and tokio; floor) | {floor:.0} |\n\nhw-api / floor: **{:.2}×** (target ≤ 1.3×)\n",
+        api / floor
+    );
+    println!("{report}");
+    Ok(report)
+}
+
+/// Seconds of a cold `cargo build -p package` in the empty target directory `cold`.
+fn cold_build(root: &Path, cold: &Path, package: &str) -> Result<f64, TaskError> {
+    let _ = std::fs::remove_dir_all(cold);
     let started = Instant::now();
     let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", "hw-api", "--quiet"])
-        .env("CARGO_TARGET_DIR", &cold)
-        .current_dir(b.root)
+        .args(["build", "-p", package, "--quiet"])
+        .env("CARGO_TARGET_DIR", cold)
+        .current_dir(root)
         .status()
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(format!("cannot run cargo build -p {package}: {e}")))?;
     let seconds = started.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&cold);
+    let _ = std::fs::remove_dir_all(cold);
     if status.success() {
-        b.line(format!(
-            "## P5 build cost\n\ncold `cargo build -p hw-api` (debug, dependencies downloaded): **{seconds:.0} s**\n"
-        ));
+        Ok(seconds)
+    } else {
+        Err(fail(format!(
+            "the cold build of {package} failed ({status})"
+        )))
+    }
+}
+
+/// `cargo xtask bench --build [--quick]`: P5 alone (three runs each, one with `--quick`); the
+/// full size writes its block of BENCHMARKS.md.
+pub fn run_build(root: &Path, quick: bool) -> Result<(), TaskError> {
+    let report = build_cost(root, if quick { 1 } else { BUILD_RUNS })?;
+    if !quick {
+        write_block(root, BUILD_START, BUILD_END, &report)?;
     }
     Ok(())
 }
+
+/// P5's runs per package in a full run: each is a cold build of minutes.
+const BUILD_RUNS: usize = 3;
+
+const BUILD_START: &str =
+    "<!-- P5 results: written by `cargo xtask bench` and `cargo xtask bench --build` -->";
+const BUILD_END: &str = "<!-- end of P5 results -->";
 
 const RESULTS_START: &str = "<!-- results: written by `cargo xtask bench` -->";
 const RESULTS_END: &str = "<!-- end of results -->";

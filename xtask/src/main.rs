@@ -16,6 +16,7 @@ tasks:
   digest             print the generated API surface (what the insta snapshot holds)
   bench [--quick]    benchmarks P1-P9 against their floors (writes BENCHMARKS.md)
   bench --fleet      only P9, the fleet under a quota (its block of BENCHMARKS.md)
+  bench --build      only P5, hw-api's cold build against its floor (its block of BENCHMARKS.md)
   soak [ARGS]        200 submit flows against hw-sim with 10% faults (hw-bench soak --help);
                      --kill: 100 runs of `hwdc submit`, each killed 0-3 times and re-run
   fuzz [ARGS]        a long fuzz run (default 300 s; hw-bench fuzz --help)
@@ -41,6 +42,8 @@ fn main() -> ExitCode {
         ["bench", "--quick"] => xtask::bench::run(&root, true),
         ["bench", "--fleet"] => xtask::bench::run_fleet(&root, false),
         ["bench", "--fleet", "--quick"] => xtask::bench::run_fleet(&root, true),
+        ["bench", "--build"] => xtask::bench::run_build(&root, false),
+        ["bench", "--build", "--quick"] => xtask::bench::run_build(&root, true),
         ["soak", rest @ ..] => xtask::bench::run_hw_bench(
             &root,
             &[&["soak"], rest]
