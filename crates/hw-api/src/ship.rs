@@ -860,4 +860,57 @@ mod tests {
         let err = FileStateStore::new(&path).load().unwrap_err();
         assert!(matches!(err, Error::StateMismatch(_)), "{err:?}");
     }
+
+    /// The flow names no program's flags or files: the caller gives the journal's name and
+    /// what a person should do with a journal that is not the run's.
+    #[tokio::test]
+    async fn the_journals_name_and_the_advice_are_the_callers() {
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join("driver.cab");
+        std::fs::write(&package, b"a package").unwrap();
+        let store = FileStateStore::beside(&package, ".journal");
+        assert_eq!(store.path(), dir.path().join("driver.cab.journal"));
+        // Written for another package: refused with the store's advice, before any request
+        // (nothing listens on port 9).
+        let by_id = || plan("a", "1.0", ProductChoice::Id(Id(7)));
+        store
+            .save(&ShipState::new("0".repeat(64), &by_id()))
+            .unwrap();
+        let client = Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .access_token("t".to_owned().into())
+            .build()
+            .unwrap();
+        let ship = |store: FileStateStore| {
+            let mut plan = by_id();
+            plan.package = package.clone();
+            let client = client.clone();
+            async move {
+                let silent = crate::transfer::Silent;
+                let transfers = Transfers {
+                    upload: &silent,
+                    download: &silent,
+                };
+                let events = &mut |_: ShipEvent<'_>| {};
+                client
+                    .ship(&plan, &store, events, transfers)
+                    .await
+                    .unwrap_err()
+                    .to_string()
+            }
+        };
+        let plain = ship(store.clone()).await;
+        assert!(plain.contains("another package"), "{plain}");
+        assert!(
+            plain.ends_with("; remove it to start over, or use another file"),
+            "{plain}"
+        );
+        assert!(!plain.contains("--") && !plain.contains("hwdc"), "{plain}");
+        let worded = ship(store.clone().with_remedy("run `tool --fresh`")).await;
+        assert!(worded.ends_with("; run `tool --fresh`"), "{worded}");
+        // A file that is not a journal gets the same advice.
+        std::fs::write(store.path(), b"{not json").unwrap();
+        let err = store.with_remedy("run `tool --fresh`").load().unwrap_err();
+        assert!(err.to_string().ends_with("; run `tool --fresh`"), "{err}");
+    }
 }
