@@ -4,26 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Exit codes, for `--help` and the README.
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0   success
-  1   a local error (a file that cannot be read or written, an unexpected response, a 501)
-  2   usage error (bad flags or configuration)
-  3   authentication or permission failure
-  4   not found
-  5   rejected by the service (a validation or state rule), or by `check`
-  6   the submission's or label's workflow failed
-  7   a wait timed out
-  8   outcome unknown: a create or commit may or may not have happened, and checking did not
-      settle it; the message lists the candidate ids when there are any; look before running
-      again (submit: --submission ID continues with the one you keep)
-  75  transient failure after retries (throttling, outages, an expired or refused SAS URL);
-      re-run to resume
-  130 interrupted (Ctrl-C); re-run upload, download, submit or batch to resume
-batch exits 0 when every entry succeeded or was skipped, else with the most serious entry's
-code: 8, then 3, 6, 5, 4, 2, 1, 7, 75, 130";
-
 /// Ship drivers through the Microsoft Hardware Dev Center.
 ///
 /// Signing in (--auth, default auto): a client secret (HW_CLIENT_SECRET, a file given with
@@ -33,7 +13,7 @@ code: 8, then 3, 6, 5, 4, 2, 1, 7, 75, 130";
 /// AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE, …) are read too. Settings come
 /// from flags, then the environment, then the profile file, then defaults.
 #[derive(Parser, Debug)]
-#[command(name = "hwdc", version, about, after_help = EXIT_CODES)]
+#[command(name = "hwdc", version, about, after_help = crate::exit::Outcome::help())]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

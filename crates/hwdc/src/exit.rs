@@ -3,6 +3,10 @@
 use hw_api::{Error, ErrorKind};
 use serde_json::{Value, json};
 
+/// The version of the JSON hwdc prints (every result object, every list item, the error): a
+/// change to their shape is additive, or this moves (CHANGELOG.md).
+pub const SCHEMA_VERSION: u32 = 1;
+
 use crate::config::ConfigError;
 
 /// Why a command failed.
@@ -12,13 +16,13 @@ pub enum Failure {
     Api(Error),
     /// The settings are wrong.
     Config(ConfigError),
-    /// A local problem (a file, a check of ours).
-    Local { kind: &'static str, message: String },
+    /// A local problem (a file, a check of ours), of the library's kinds.
+    Local { kind: ErrorKind, message: String },
     /// Ctrl-C.
     Interrupted,
-    /// Entries of a batch failed; the code is the most serious of theirs (the summary has
+    /// Entries of a batch failed; the outcome is the most serious of theirs (the summary has
     /// each).
-    Batch(u8),
+    Batch(Outcome),
 }
 
 impl From<Error> for Failure {
@@ -33,47 +37,186 @@ impl From<ConfigError> for Failure {
     }
 }
 
-/// The exit code of each kind of API failure (see `cli::EXIT_CODES`); `None` for a kind this
-/// version of hwdc does not know yet, which a test rules out for every kind hw-api has.
-fn exit_code(kind: ErrorKind) -> Option<u8> {
-    Some(match kind {
-        ErrorKind::Config => 2,
-        ErrorKind::Auth => 3,
-        ErrorKind::NotFound => 4,
-        ErrorKind::Rejected => 5,
-        ErrorKind::WorkflowFailed => 6,
-        ErrorKind::TimedOut => 7,
-        // A re-run is safe and resumes: uploads and downloads continue, a refused SAS URL is
-        // read afresh from the submission, a download that failed its check starts over.
-        ErrorKind::Throttled
-        | ErrorKind::Transient
-        | ErrorKind::Integrity
-        | ErrorKind::StorageRefused => 75,
-        // A person must look first: the message lists the candidates.
-        ErrorKind::Ambiguous => 8,
-        ErrorKind::LocalIo | ErrorKind::InvalidResponse | ErrorKind::Server => 1,
-        _ => return None,
-    })
+/// How a run of hwdc ends: one exit code per outcome, with its meaning. The `--help` text, the
+/// README's table and a batch's worst entry all come from here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Everything asked was done.
+    Success,
+    /// A local error, or an answer a retry does not fix.
+    Local,
+    /// Bad flags or configuration.
+    Usage,
+    /// Signing in or a permission failed.
+    Auth,
+    /// Something named does not exist.
+    NotFound,
+    /// Refused by the service or by the package checks.
+    Rejected,
+    /// Microsoft's workflow failed.
+    WorkflowFailed,
+    /// A wait ran out of time.
+    TimedOut,
+    /// A create or commit may or may not have happened.
+    Unclear,
+    /// Failed after retries; a re-run resumes.
+    Transient,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+impl Outcome {
+    /// Every outcome, in the order of their codes.
+    pub const ALL: [Outcome; 11] = [
+        Outcome::Success,
+        Outcome::Local,
+        Outcome::Usage,
+        Outcome::Auth,
+        Outcome::NotFound,
+        Outcome::Rejected,
+        Outcome::WorkflowFailed,
+        Outcome::TimedOut,
+        Outcome::Unclear,
+        Outcome::Transient,
+        Outcome::Interrupted,
+    ];
+
+    /// The failures from most to least serious: what a person must look at first (an unclear
+    /// outcome, a credential), then what the service or Microsoft refused, then local and
+    /// transient failures, which a re-run may fix.
+    const SEVERITY: [Outcome; 10] = [
+        Outcome::Unclear,
+        Outcome::Auth,
+        Outcome::WorkflowFailed,
+        Outcome::Rejected,
+        Outcome::NotFound,
+        Outcome::Usage,
+        Outcome::Local,
+        Outcome::TimedOut,
+        Outcome::Transient,
+        Outcome::Interrupted,
+    ];
+
+    /// The process's exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Local => 1,
+            Outcome::Usage => 2,
+            Outcome::Auth => 3,
+            Outcome::NotFound => 4,
+            Outcome::Rejected => 5,
+            Outcome::WorkflowFailed => 6,
+            Outcome::TimedOut => 7,
+            Outcome::Unclear => 8,
+            Outcome::Transient => 75,
+            Outcome::Interrupted => 130,
+        }
+    }
+
+    /// What the code means to a person or a script.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Local => {
+                "a local error (a file that cannot be read or written, an unexpected response, a server error a retry does not fix such as 501)"
+            }
+            Outcome::Usage => "usage error (bad flags or configuration)",
+            Outcome::Auth => "authentication or permission failure",
+            Outcome::NotFound => "not found",
+            Outcome::Rejected => {
+                "rejected by the service (a validation or state rule), or by `check` or `package`"
+            }
+            Outcome::WorkflowFailed => "the submission's or label's workflow failed",
+            Outcome::TimedOut => "a wait timed out",
+            Outcome::Unclear => {
+                "outcome unknown: a create or commit may or may not have happened and checking did not settle it; the message (and `candidates` in JSON) lists the candidate ids when there are any, and what to do; look before running again (`submit --submission ID` continues with the one you keep)"
+            }
+            Outcome::Transient => {
+                "transient failure after retries (throttling, outages, a token endpoint outage, an expired or refused SAS URL, a download that failed its MD5 check): a re-run is safe and resumes"
+            }
+            Outcome::Interrupted => {
+                "interrupted (Ctrl-C or Ctrl-Break); re-run upload, download, submit or batch to resume"
+            }
+        }
+    }
+
+    /// The outcome of an API failure of `kind`; `None` for a kind this version of hwdc does
+    /// not know yet, which a test rules out for every kind hw-api has.
+    pub fn of(kind: ErrorKind) -> Option<Outcome> {
+        Some(match kind {
+            ErrorKind::Config => Outcome::Usage,
+            ErrorKind::Auth => Outcome::Auth,
+            ErrorKind::NotFound => Outcome::NotFound,
+            ErrorKind::Rejected => Outcome::Rejected,
+            ErrorKind::WorkflowFailed => Outcome::WorkflowFailed,
+            ErrorKind::TimedOut => Outcome::TimedOut,
+            // A re-run is safe and resumes: uploads and downloads continue, a refused SAS URL
+            // is read afresh from the submission, a download that failed its check starts over.
+            ErrorKind::Throttled
+            | ErrorKind::Transient
+            | ErrorKind::Integrity
+            | ErrorKind::StorageRefused => Outcome::Transient,
+            // A person must look first: the message lists the candidates.
+            ErrorKind::Ambiguous => Outcome::Unclear,
+            ErrorKind::LocalIo | ErrorKind::InvalidResponse | ErrorKind::Server => Outcome::Local,
+            _ => return None,
+        })
+    }
+
+    /// The most serious of `outcomes`: a batch's, whose entries ended so; success when none
+    /// failed.
+    pub fn worst(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+        outcomes
+            .into_iter()
+            .filter(|o| *o != Outcome::Success)
+            .min_by_key(|o| Self::SEVERITY.iter().position(|s| s == o))
+            .unwrap_or(Outcome::Success)
+    }
+
+    /// The exit codes as `--help` lists them.
+    pub fn help() -> String {
+        let mut text = String::from("Exit codes:\n");
+        for outcome in Self::ALL {
+            text.push_str(&format!("  {:<4}{}\n", outcome.code(), outcome.meaning()));
+        }
+        let order: Vec<String> = Self::SEVERITY
+            .iter()
+            .map(|o| o.code().to_string())
+            .collect();
+        text.push_str(&format!(
+            "batch exits 0 when every entry succeeded or was skipped, else with the most serious entry's code: {}",
+            order.join(", ")
+        ));
+        text
+    }
+
+    /// The exit codes as the README's table (Markdown).
+    #[cfg(test)]
+    fn table() -> String {
+        let mut text = String::from("| exit code | meaning |\n|---|---|\n");
+        for outcome in Self::ALL {
+            text.push_str(&format!("| {} | {} |\n", outcome.code(), outcome.meaning()));
+        }
+        text
+    }
 }
 
 impl Failure {
-    /// The exit code (see `cli::EXIT_CODES`).
-    pub fn code(&self) -> u8 {
+    /// How the run ends.
+    pub fn outcome(&self) -> Outcome {
         match self {
-            Failure::Config(_) => 2,
-            Failure::Interrupted => 130,
-            Failure::Batch(code) => *code,
-            Failure::Local { kind: "usage", .. } => 2,
-            Failure::Local {
-                kind: "not_found", ..
-            } => 4,
-            Failure::Local {
-                kind: "check_failed",
-                ..
-            } => 5,
-            Failure::Local { .. } => 1,
-            Failure::Api(e) => exit_code(e.kind()).unwrap_or(1),
+            Failure::Config(_) => Outcome::Usage,
+            Failure::Interrupted => Outcome::Interrupted,
+            Failure::Batch(outcome) => *outcome,
+            Failure::Local { kind, .. } => Outcome::of(*kind).unwrap_or(Outcome::Local),
+            Failure::Api(e) => Outcome::of(e.kind()).unwrap_or(Outcome::Local),
         }
+    }
+
+    /// The exit code.
+    pub fn code(&self) -> u8 {
+        self.outcome().code()
     }
 
     /// One line for a person.
@@ -89,25 +232,40 @@ impl Failure {
         }
     }
 
+    /// The library's word for the kind of failure (`ErrorKind`), or hwdc's where the
+    /// library has none.
     fn kind(&self) -> &'static str {
         match self {
-            Failure::Config(_) => "config",
+            Failure::Config(_) => ErrorKind::Config.as_str(),
             Failure::Interrupted => "interrupted",
             Failure::Batch(_) => "batch",
-            Failure::Local { kind, .. } => kind,
+            Failure::Local { kind, .. } => kind.as_str(),
+            Failure::Api(e) => e.kind().as_str(),
+        }
+    }
+
+    /// Which failure it is, in the library's words (`Error::name`) or hwdc's.
+    fn name(&self) -> &'static str {
+        match self {
+            Failure::Config(_) => "settings",
+            Failure::Interrupted => "interrupted",
+            Failure::Batch(_) => "batch",
+            Failure::Local { .. } => "local",
             Failure::Api(e) => e.name(),
         }
     }
 
-    /// The JSON description: kind, message, status, code, activity and request ids.
+    /// The JSON description: kind, name, message, exit code, status, the service's code,
+    /// activity and request ids, candidates.
     pub fn json(&self) -> Value {
         let service = match self {
             Failure::Api(e) => e.service(),
             _ => None,
         };
         json!({
+            "schema_version": SCHEMA_VERSION,
             "kind": self.kind(),
-            "class": match self { Failure::Api(e) => Some(e.kind().as_str()), _ => None },
+            "name": self.name(),
             "message": self.message(),
             "exit_code": self.code(),
             "status": match self { Failure::Api(e) => e.status(), _ => None },
@@ -127,12 +285,74 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_has_its_own_exit_code() {
+    fn every_kind_has_its_own_outcome() {
         for kind in ErrorKind::ALL {
             assert!(
-                exit_code(kind).is_some(),
-                "hwdc has no exit code for {kind}: add it to `exit_code` and `cli::EXIT_CODES`"
+                Outcome::of(kind).is_some(),
+                "hwdc has no exit code for {kind}: add it to `Outcome::of`"
             );
         }
+    }
+
+    #[test]
+    fn codes_are_distinct_and_every_failure_has_a_severity() {
+        let codes: std::collections::BTreeSet<u8> = Outcome::ALL.iter().map(|o| o.code()).collect();
+        assert_eq!(codes.len(), Outcome::ALL.len());
+        for outcome in &Outcome::ALL[1..] {
+            assert!(Outcome::SEVERITY.contains(outcome), "{outcome:?}");
+        }
+    }
+
+    #[test]
+    fn the_most_serious_outcome_wins() {
+        use Outcome::*;
+        assert_eq!(Outcome::worst([Success, Success]), Success);
+        assert_eq!(Outcome::worst([]), Success);
+        assert_eq!(Outcome::worst([Transient, Success, Rejected]), Rejected);
+        assert_eq!(Outcome::worst([Local, Unclear, Auth]), Unclear);
+        assert_eq!(Outcome::worst([Interrupted, Transient]), Transient);
+        assert_eq!(Outcome::worst([TimedOut, Local]), Local);
+        assert_eq!(
+            Outcome::worst([WorkflowFailed, Rejected, NotFound]),
+            WorkflowFailed
+        );
+        assert_eq!(Outcome::worst([Usage, NotFound]), NotFound);
+    }
+
+    /// The README's table of exit codes is this type's, word for word.
+    #[test]
+    fn the_readme_lists_the_exit_codes_of_this_type() {
+        let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = std::fs::read_to_string(readme)
+            .unwrap()
+            .replace("\r\n", "\n");
+        let table = Outcome::table();
+        if std::env::var_os("HWDC_PRINT_TABLE").is_some() {
+            println!("{table}");
+        }
+        assert!(
+            readme.contains(&table),
+            "the README's table differs from:\n{table}"
+        );
+        let order = Outcome::help().rsplit(": ").next().unwrap().to_owned();
+        assert!(
+            readme.contains(&format!("in this order:\n  {order} (")),
+            "the README's batch order differs from {order}"
+        );
+    }
+
+    #[test]
+    fn the_help_lists_every_code_with_its_meaning() {
+        let help = Outcome::help();
+        for outcome in Outcome::ALL {
+            assert!(
+                help.contains(&format!("  {:<4}{}", outcome.code(), outcome.meaning())),
+                "{help}"
+            );
+        }
+        assert!(
+            help.ends_with("code: 8, 3, 6, 5, 4, 2, 1, 7, 75, 130"),
+            "{help}"
+        );
     }
 }

@@ -65,7 +65,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             clap_mangen::Man::new(command)
                 .render(&mut page)
                 .map_err(|e| Failure::Local {
-                    kind: "file",
+                    kind: hw_api::ErrorKind::LocalIo,
                     message: format!("cannot render the man page: {e}"),
                 })?;
             output::emit(&String::from_utf8_lossy(&page));
@@ -99,7 +99,14 @@ fn parse() -> Result<Cli, ExitCode> {
                     .unwrap_or_default()
                     .trim_start_matches("error: ")
                     .to_owned();
-                let value = serde_json::json!({"error": {"kind": "usage", "message": detail, "exit_code": 2, "detail": message}});
+                let value = serde_json::json!({"error": {
+                    "schema_version": exit::SCHEMA_VERSION,
+                    "kind": hw_api::ErrorKind::Config.as_str(),
+                    "name": "usage",
+                    "message": detail,
+                    "exit_code": exit::Outcome::Usage.code(),
+                    "detail": message,
+                }});
                 eprintln!("{value}");
             } else {
                 let _ = e.print();
@@ -136,7 +143,7 @@ fn start_recording(global: &cli::Global) -> Result<Option<hw_api::Recorder>, Fai
     hw_api::Recorder::create(path, options)
         .map(Some)
         .map_err(|e| Failure::Local {
-            kind: "file",
+            kind: hw_api::ErrorKind::LocalIo,
             message: format!("cannot write the trace {}: {e}", path.display()),
         })
 }
@@ -221,7 +228,7 @@ async fn main() -> ExitCode {
     }
     let outcome = match outcome {
         Ok(()) if output::write_failed() => Err(Failure::Local {
-            kind: "file",
+            kind: hw_api::ErrorKind::LocalIo,
             message: "the result could not be written to standard output".into(),
         }),
         other => other,

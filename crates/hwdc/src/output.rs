@@ -33,6 +33,24 @@ pub fn write_failed() -> bool {
     WRITE_FAILED.load(Ordering::SeqCst)
 }
 
+/// A result object with the version of its shape ([`exit::SCHEMA_VERSION`]) beside its own
+/// fields.
+#[derive(Serialize)]
+struct Versioned<'a, T: Serialize> {
+    schema_version: u32,
+    #[serde(flatten)]
+    result: &'a T,
+}
+
+impl<'a, T: Serialize> Versioned<'a, T> {
+    fn new(result: &'a T) -> Self {
+        Self {
+            schema_version: exit::SCHEMA_VERSION,
+            result,
+        }
+    }
+}
+
 /// `value` as JSON with every SAS signature redacted (download URLs are secrets).
 fn redacted_json<T: Serialize>(value: &T, pretty: bool) -> String {
     let mut value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
@@ -87,7 +105,7 @@ fn write_ended(error: std::io::Error, count: usize) -> Result<usize, exit::Failu
         Ok(count)
     } else {
         Err(exit::Failure::Local {
-            kind: "file",
+            kind: hw_api::ErrorKind::LocalIo,
             message: format!("cannot write the output: {error}"),
         })
     }
@@ -132,7 +150,9 @@ impl Output {
     /// One result.
     pub fn item<T: Row>(&self, item: &T) {
         match self.format {
-            OutputFormat::Json => emit(&format!("{}\n", redacted_json(item, true))),
+            OutputFormat::Json => {
+                emit(&format!("{}\n", redacted_json(&Versioned::new(item), true)))
+            }
             OutputFormat::Table => {
                 let titles: Vec<String> = T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
                 emit(&Self::row(&titles, T::COLUMNS));
@@ -176,7 +196,7 @@ impl Output {
                 Some(Err(e)) => break Err(exit::Failure::from(e)),
                 Some(Ok(item)) if json => out
                     .write_all(if count == 0 { b"\n" } else { b",\n" })
-                    .and_then(|()| write_json(&mut out, &mut scratch, &item)),
+                    .and_then(|()| write_json(&mut out, &mut scratch, &Versioned::new(&item))),
                 Some(Ok(item)) => out.write_all(Self::row(&item.cells(), T::COLUMNS).as_bytes()),
             };
             if let Err(e) = written {
@@ -193,10 +213,16 @@ impl Output {
         }
     }
 
-    /// The result of an action: a sentence in table mode, `value` in JSON mode.
-    pub fn done(&self, sentence: &str, value: serde_json::Value) {
+    /// The result of an action: a sentence in table mode, `value` in JSON mode (an object, which
+    /// gets its `schema_version`).
+    pub fn done(&self, sentence: &str, mut value: serde_json::Value) {
         match self.format {
-            OutputFormat::Json => emit(&format!("{}\n", redacted_json(&value, true))),
+            OutputFormat::Json => {
+                if let serde_json::Value::Object(fields) = &mut value {
+                    fields.insert("schema_version".into(), exit::SCHEMA_VERSION.into());
+                }
+                emit(&format!("{}\n", redacted_json(&value, true)))
+            }
             OutputFormat::Table => emit(&format!("{sentence}\n")),
         }
     }

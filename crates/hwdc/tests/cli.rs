@@ -622,7 +622,10 @@ async fn errors_in_json_mode_are_one_json_object_on_stderr() {
     assert_eq!(run.code, 4);
     assert!(run.stdout.is_empty());
     let error: Value = serde_json::from_str(run.stderr.trim().lines().last().unwrap()).unwrap();
-    assert_eq!(error["error"]["kind"], "service");
+    // The library's words: the kind of failure (`ErrorKind`), and which error it is.
+    assert_eq!(error["error"]["kind"], "not_found");
+    assert_eq!(error["error"]["name"], "service");
+    assert_eq!(error["error"]["schema_version"], 1);
     assert_eq!(error["error"]["status"], 404);
     assert_eq!(error["error"]["code"], "entityNotFound");
     assert_eq!(error["error"]["exit_code"], 4);
@@ -891,7 +894,9 @@ async fn json_output_never_carries_a_sas_signature_and_usage_errors_are_json_too
     .await;
     assert_eq!(usage.code, 2);
     let error: Value = serde_json::from_str(usage.stderr.trim()).unwrap();
-    assert_eq!(error["error"]["kind"], "usage");
+    assert_eq!(error["error"]["kind"], "config");
+    assert_eq!(error["error"]["name"], "usage");
+    assert_eq!(error["error"]["exit_code"], 2);
     let bad_poll = hwdc(
         &sim,
         &home.0,

@@ -23,7 +23,7 @@ use super::Ctx;
 use super::submit::{self, Prepared, prepare};
 use crate::cli::{Batch, Harness, Kind, Submit};
 use crate::config;
-use crate::exit::Failure;
+use crate::exit::{Failure, Outcome};
 use crate::output::Row;
 use crate::rows::submission_status;
 
@@ -102,7 +102,7 @@ enum Earlier {
 
 /// One entry's outcome, as the summary shows it.
 #[derive(Serialize)]
-struct Outcome {
+struct EntryOutcome {
     name: String,
     file: PathBuf,
     out: PathBuf,
@@ -114,10 +114,10 @@ struct Outcome {
     signed_bytes: Option<u64>,
     error: Option<serde_json::Value>,
     #[serde(skip)]
-    exit_code: u8,
+    ended: Outcome,
 }
 
-impl Row for Outcome {
+impl Row for EntryOutcome {
     const COLUMNS: &'static [(&'static str, usize)] = &[
         ("NAME", 24),
         ("STATE", 9),
@@ -142,33 +142,14 @@ impl Row for Outcome {
     }
 }
 
-/// The exit codes from most to least serious: what a person must look at first (an unclear
-/// outcome, a credential), then what the service or Microsoft refused, then local and
-/// transient failures, which a re-run may fix.
-const SEVERITY: [u8; 10] = [8, 3, 6, 5, 4, 2, 1, 7, 75, 130];
-
-/// The exit code of a batch with these entries' codes (0 for success): the most serious.
-fn batch_code(codes: impl IntoIterator<Item = u8>) -> u8 {
-    codes
-        .into_iter()
-        .filter(|c| *c != 0)
-        .min_by_key(|c| {
-            SEVERITY
-                .iter()
-                .position(|s| s == c)
-                .unwrap_or(SEVERITY.len())
-        })
-        .unwrap_or(0)
-}
-
 /// Reads and checks the manifest; paths become relative to its folder.
 fn read_manifest(path: &Path) -> Result<Vec<Entry>, Failure> {
     let local = |message: String| Failure::Local {
-        kind: "usage",
+        kind: hw_api::ErrorKind::Config,
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| Failure::Local {
-        kind: "file",
+        kind: hw_api::ErrorKind::LocalIo,
         message: format!("cannot read the manifest {}: {e}", path.display()),
     })?;
     let manifest: Manifest =
@@ -331,7 +312,7 @@ impl DoneFile {
 /// A failure to read or write a local file.
 fn file_failure(message: String) -> Failure {
     Failure::Local {
-        kind: "file",
+        kind: hw_api::ErrorKind::LocalIo,
         message,
     }
 }
@@ -435,7 +416,7 @@ pub async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
     let entries = read_manifest(&command.manifest)?;
     let done = Arc::new(DoneFile::open(&command.manifest)?);
     let config::Connected { client, account } = ctx.connect().await?;
-    let mut outcomes: Vec<Option<Outcome>> = entries.iter().map(|_| None).collect();
+    let mut outcomes: Vec<Option<EntryOutcome>> = entries.iter().map(|_| None).collect();
     let mut items = Vec::new();
     let mut positions = Vec::new();
     let mut locks: Vec<StateLock> = Vec::new();
@@ -510,7 +491,7 @@ pub async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
         outcomes[position] = Some(match result {
             Ok(report) => {
                 lock.remove();
-                Outcome {
+                EntryOutcome {
                     product: Some(report.product.get()),
                     submission: Some(report.submission.get()),
                     signed_sha256: Some(report.signed_sha256),
@@ -521,17 +502,17 @@ pub async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
             Err(e) => outcome(entry, "failed", None, None, Some(&Failure::from(e))),
         });
     }
-    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
-    let code = batch_code(outcomes.iter().map(|o| o.exit_code));
+    let outcomes: Vec<EntryOutcome> = outcomes.into_iter().flatten().collect();
+    let worst = Outcome::worst(outcomes.iter().map(|o| o.ended));
     ctx.out
         .list(
             futures_util::stream::iter(outcomes.into_iter().map(Ok)),
             None,
         )
         .await?;
-    match code {
-        0 => Ok(()),
-        code => Err(Failure::Batch(code)),
+    match worst {
+        Outcome::Success => Ok(()),
+        worst => Err(Failure::Batch(worst)),
     }
 }
 
@@ -542,8 +523,8 @@ fn outcome(
     finished: Option<&Done>,
     bytes: Option<u64>,
     failure: Option<&Failure>,
-) -> Outcome {
-    Outcome {
+) -> EntryOutcome {
+    EntryOutcome {
         name: entry.name.clone(),
         file: entry.file.clone(),
         out: entry.out.clone(),
@@ -553,20 +534,6 @@ fn outcome(
         signed_sha256: finished.map(|d| d.sha256.clone()),
         signed_bytes: bytes,
         error: failure.map(Failure::json),
-        exit_code: failure.map_or(0, Failure::code),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_most_serious_code_wins() {
-        assert_eq!(batch_code([0, 0]), 0);
-        assert_eq!(batch_code([75, 0, 5]), 5);
-        assert_eq!(batch_code([1, 8, 3]), 8);
-        assert_eq!(batch_code([130, 75]), 75);
-        assert_eq!(batch_code([99]), 99);
+        ended: failure.map_or(Outcome::Success, Failure::outcome),
     }
 }

@@ -39,13 +39,13 @@ impl Row for Finding {
 pub fn package_failure(error: PackageError) -> Failure {
     let kind = match &error {
         PackageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            "not_found"
+            hw_api::ErrorKind::NotFound
         }
         PackageError::NotAFolder(_)
         | PackageError::DuplicateFolder(_)
         | PackageError::DuplicateFile(_)
-        | PackageError::EmptyFolder(_) => "usage",
-        _ => "file",
+        | PackageError::EmptyFolder(_) => hw_api::ErrorKind::Config,
+        _ => hw_api::ErrorKind::LocalIo,
     };
     Failure::Local {
         kind,
@@ -107,13 +107,13 @@ pub fn findings(path: &Path, options: &CheckOptions) -> Result<Vec<Finding>, Fai
         Some("hlkx") => hw_package::hlkx::check_hlkx(path),
         _ if !path.exists() => {
             return Err(Failure::Local {
-                kind: "not_found",
+                kind: hw_api::ErrorKind::NotFound,
                 message: format!("{} does not exist", path.display()),
             });
         }
         _ => {
             return Err(Failure::Local {
-                kind: "usage",
+                kind: hw_api::ErrorKind::Config,
                 message: format!(
                     "{}: give a driver folder, a .cab or an .hlkx",
                     path.display()
@@ -137,7 +137,7 @@ pub fn count(findings: &[Finding]) -> (usize, usize) {
 pub fn failed(what: &str, findings: &[Finding]) -> Failure {
     let (errors, warnings) = count(findings);
     Failure::Local {
-        kind: "check_failed",
+        kind: hw_api::ErrorKind::Rejected,
         message: format!("{what} has {errors} error(s) and {warnings} warning(s)"),
     }
 }

@@ -29,7 +29,7 @@ impl Drop for Scratch {
 
 fn local(message: String) -> Failure {
     Failure::Local {
-        kind: "demo",
+        kind: hw_api::ErrorKind::LocalIo,
         message,
     }
 }

@@ -13,7 +13,7 @@ use crate::rows::label_status;
 
 fn usage(message: String) -> Failure {
     Failure::Local {
-        kind: "usage",
+        kind: hw_api::ErrorKind::Config,
         message,
     }
 }

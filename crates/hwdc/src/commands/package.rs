@@ -26,7 +26,7 @@ fn outside_folders(folders: &[PathBuf], out: &Path) -> Result<(), Failure> {
             && out_dir.starts_with(&folder)
         {
             return Err(Failure::Local {
-                kind: "usage",
+                kind: hw_api::ErrorKind::Config,
                 message: format!(
                     "{} is inside the driver folder {}: write the CAB elsewhere",
                     out.display(),

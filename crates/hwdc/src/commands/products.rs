@@ -49,7 +49,7 @@ pub fn new_product(
         body["announcementDate"] = date.into();
     }
     serde_json::from_value(body).map_err(|e| Failure::Local {
-        kind: "usage",
+        kind: hw_api::ErrorKind::Config,
         message: format!("not a valid product: {e}"),
     })
 }

@@ -12,14 +12,14 @@ use crate::exit::Failure;
 
 fn usage(message: String) -> Failure {
     Failure::Local {
-        kind: "usage",
+        kind: hw_api::ErrorKind::Config,
         message,
     }
 }
 
 fn file_error(path: &Path, e: std::io::Error) -> Failure {
     Failure::Local {
-        kind: "file",
+        kind: hw_api::ErrorKind::LocalIo,
         message: format!("{}: {e}", path.display()),
     }
 }

@@ -14,7 +14,7 @@ use crate::rows::submission_status;
 pub fn new_submission(name: &str, kind: Kind) -> Result<NewSubmission, Failure> {
     Ok(NewSubmission {
         name: name.try_into().map_err(|e| Failure::Local {
-            kind: "usage",
+            kind: hw_api::ErrorKind::Config,
             message: format!("not a valid submission name: {e}"),
         })?,
         type_: match kind {
@@ -66,7 +66,7 @@ pub async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> {
         }
         Submissions::Update { at, name } => {
             let name = name.try_into().map_err(|e| Failure::Local {
-                kind: "usage",
+                kind: hw_api::ErrorKind::Config,
                 message: format!("not a valid name: {e}"),
             })?;
             client

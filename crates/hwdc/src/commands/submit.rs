@@ -138,7 +138,7 @@ pub async fn prepare(
         command.file.clone()
     } else {
         return Err(Failure::Local {
-            kind: "not_found",
+            kind: hw_api::ErrorKind::NotFound,
             message: format!(
                 "{} is not a file or a driver folder",
                 command.file.display()
@@ -183,7 +183,7 @@ pub async fn prepare(
     };
     if same(store.path(), &package) || same(store.path(), &command.out) {
         return Err(Failure::Local {
-            kind: "usage",
+            kind: hw_api::ErrorKind::Config,
             message: format!(
                 "--state {} is the package or the output: give the journal a file of its own",
                 store.path().display()
@@ -200,7 +200,7 @@ pub async fn prepare(
             });
     if inside_folder {
         return Err(Failure::Local {
-            kind: "usage",
+            kind: hw_api::ErrorKind::Config,
             message: format!(
                 "--state {} is inside the driver folder, which would pack it: keep the journal elsewhere",
                 store.path().display()

@@ -44,7 +44,7 @@ pub async fn download(
                 .and_then(|w| w.error_report)
                 .map(|u| u.expose().to_owned())
                 .ok_or_else(|| Failure::Local {
-                    kind: "not_found",
+                    kind: hw_api::ErrorKind::NotFound,
                     message: format!("submission {} has no error report", at.submission),
                 })?
         }
