@@ -28,6 +28,11 @@ async fn lists_stream_as_json_arrays_and_tables_and_stop_at_a_limit() {
         120,
         "every page was followed"
     );
+    // Each item carries the version of its shape beside its own fields.
+    for item in all.as_array().unwrap() {
+        assert_eq!(item["schema_version"], 1, "{item}");
+        assert!(item["id"].is_u64() && item["productName"].is_string(), "{item}");
+    }
     let few = hwdc(
         &sim,
         &home.0,
@@ -369,6 +374,7 @@ async fn submit_runs_the_whole_flow_and_a_rerun_resumes() {
     .ok()
     .json();
     assert_eq!(status["progress"], "completed", "{status}");
+    assert_eq!(status["schema_version"], 1, "{status}");
     assert_eq!(status["hasSignedPackage"], true, "{status}");
     assert_eq!(status["errorReport"], serde_json::Value::Null, "{status}");
     let line = hwdc(&sim, &home.0, &["submissions", "status", &p, &s])
