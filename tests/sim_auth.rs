@@ -19,7 +19,7 @@ async fn list_with(sim: &TestSim, credentials: ClientCredentials) -> Result<usiz
 }
 
 fn rejected(err: Error) -> (Vec<u64>, String) {
-    let shown = err.to_string();
+    let shown = hw_api::Report::new(&err).to_string();
     match err {
         Error::Auth {
             source: AuthError::Rejected(r),

@@ -288,7 +288,10 @@ async fn replay_requests(name: &str, trace: &str) -> Vec<String> {
             findings.push(format!(
                 "{name}: exchange {} ({operation}, recorded {status}): {}",
                 e["seq"],
-                outcome.map_or_else(|e| hw_api::chain(&e), |()| "succeeded".into())
+                outcome.map_or_else(
+                    |e| hw_api::Report::new(&e).to_string(),
+                    |()| "succeeded".into()
+                )
             ));
         }
     }
@@ -444,7 +447,7 @@ async fn a_request_the_trace_does_not_hold_gets_a_clear_error() {
     let client = replay_client(&sim, RetryPolicy::default());
     let error = client.get_product(Id(424242)).await.unwrap_err();
     assert_eq!(error.status(), Some(501));
-    let text = hw_api::chain(&error);
+    let text = hw_api::Report::new(&error).to_string();
     assert!(
         text.contains("notInTrace") && text.contains("/hardware/products/424242"),
         "{text}"

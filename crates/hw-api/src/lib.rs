@@ -107,13 +107,14 @@ pub use client::{Client, operations};
 pub use config::{ClientBuilder, DEFAULT_BASE_URL};
 pub use create_once::Snapshot;
 pub use error::{
-    Error, ErrorCode, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure, chain,
+    Error, ErrorCode, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure,
 };
 pub use net::DEFAULT_USER_AGENT;
 pub use pager::{DEFAULT_MAX_PAGES, Page, PageStream, Pager};
 pub use poll::WaitOptions;
 pub use rate_limit::RateLimit;
 pub use record::{RecordOptions, Recorder};
+pub use report::Report;
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use wait::{LabelMilestone, SubmissionProgress, SubmissionStatus};

@@ -161,7 +161,10 @@ impl Client {
                 Ok(text) => Some(crate::redact::text(
                     &text.chars().take(4096).collect::<String>(),
                 )),
-                Err(e) => Some(format!("(the error report could not be read: {e})")),
+                Err(e) => Some(format!(
+                    "(the error report could not be read: {})",
+                    crate::report::chain(&e)
+                )),
             };
         }
         Error::WorkflowFailed(Box::new(failure))

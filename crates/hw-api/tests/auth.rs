@@ -165,7 +165,9 @@ async fn aadsts_errors_are_explained_and_not_retried() {
     };
     assert_eq!(rejected.codes, vec![7_000_215]);
     assert_eq!(rejected.trace_id.as_deref(), Some("0000-trace"));
-    let shown = err.to_string();
+    // Display says its own level; the report adds the causes.
+    assert_eq!(err.to_string(), "getProduct: no access token");
+    let shown = hw_api::Report::new(&err).to_string();
     assert!(shown.contains("HTTP 401 invalid_client (AADSTS7000215): AADSTS7000215: Invalid client secret provided."), "{shown}");
     assert!(shown.contains("the client secret is wrong"), "{shown}");
     assert!(shown.contains("correlation id 0000-corr"), "{shown}");

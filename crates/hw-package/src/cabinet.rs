@@ -176,7 +176,7 @@ pub fn write_cabinet(package: &DriverPackage, out: &Path) -> Result<CabinetSumma
 /// A source file that could not be copied into the cabinet (carried through the `cab` crate's
 /// `io::Error`s, so that the error names the file, not the cabinet).
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
+#[error("{}", path.display())]
 struct SourceFailed {
     path: PathBuf,
     #[source]

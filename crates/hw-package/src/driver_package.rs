@@ -80,7 +80,7 @@ pub struct DriverPackage {
 #[non_exhaustive]
 pub enum PackageError {
     /// A file or folder cannot be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// What could not be read or written.
         path: PathBuf,
@@ -120,7 +120,7 @@ pub enum PackageError {
         limit: String,
     },
     /// The file is not a cabinet, or a damaged one.
-    #[error("{path} is not a readable cabinet: {source}")]
+    #[error("{path} is not a readable cabinet")]
     Cabinet {
         /// The file.
         path: PathBuf,

@@ -319,7 +319,9 @@ pub async fn connect(
     if let Some(recorder) = recorder {
         builder = builder.record(recorder.clone());
     }
-    let client = builder.build().map_err(|e| ConfigError(e.to_string()))?;
+    let client = builder
+        .build()
+        .map_err(|e| ConfigError(hw_api::Report::new(&e).to_string()))?;
     let origin = client.base_url().origin().ascii_serialization();
     let account = format!("{} at {origin}", chosen.identity).to_lowercase();
     Ok(Connected { client, account })

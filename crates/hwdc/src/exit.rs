@@ -222,7 +222,7 @@ impl Failure {
     /// One line for a person.
     pub fn message(&self) -> String {
         match self {
-            Failure::Api(e) => hw_api::chain(e),
+            Failure::Api(e) => hw_api::Report::new(e).to_string(),
             Failure::Config(e) => e.to_string(),
             Failure::Local { message, .. } => message.clone(),
             Failure::Interrupted => "interrupted; re-run the command to resume".into(),

@@ -31,7 +31,10 @@ async fn lists_stream_as_json_arrays_and_tables_and_stop_at_a_limit() {
     // Each item carries the version of its shape beside its own fields.
     for item in all.as_array().unwrap() {
         assert_eq!(item["schema_version"], 1, "{item}");
-        assert!(item["id"].is_u64() && item["productName"].is_string(), "{item}");
+        assert!(
+            item["id"].is_u64() && item["productName"].is_string(),
+            "{item}"
+        );
     }
     let few = hwdc(
         &sim,

@@ -279,7 +279,7 @@ fn entra(
     match &settings.authority {
         Some(authority) => credentials
             .with_authority(authority)
-            .map_err(|e| e.to_string()),
+            .map_err(|e| crate::report::chain(&e)),
         None => Ok(credentials),
     }
 }
@@ -314,7 +314,8 @@ fn certificate(
     path: &std::path::Path,
 ) -> Result<Chosen, String> {
     let password = settings.certificate_password.as_ref();
-    let certificate = super::Certificate::from_file(path, password).map_err(|e| e.to_string())?;
+    let certificate =
+        super::Certificate::from_file(path, password).map_err(|e| crate::report::chain(&e))?;
     with_assertion(kind, settings, certificate)
 }
 
@@ -379,7 +380,8 @@ async fn make(
                     ));
                 }
             };
-            let source = GitHubActionsToken::new(url, token).map_err(|e| e.to_string())?;
+            let source =
+                GitHubActionsToken::new(url, token).map_err(|e| crate::report::chain(&e))?;
             with_assertion(kind, settings, source)
         }
         CredentialKind::AzurePipelines => {
@@ -395,8 +397,8 @@ async fn make(
                     ));
                 }
             };
-            let source =
-                AzurePipelinesToken::new(uri, connection, token).map_err(|e| e.to_string())?;
+            let source = AzurePipelinesToken::new(uri, connection, token)
+                .map_err(|e| crate::report::chain(&e))?;
             with_assertion(kind, settings, source)
         }
         CredentialKind::ManagedIdentity => {
@@ -423,9 +425,15 @@ async fn make(
                 )),
                 // az ran and refused; what it printed says whether it is signed in.
                 Err(e @ AuthError::Source { .. }) if e.to_string().contains("az login") => {
-                    Err(format!("az is not signed in (run `az login`): {e}"))
+                    Err(format!(
+                        "az is not signed in (run `az login`): {}",
+                        crate::report::chain(&e)
+                    ))
                 }
-                Err(e) => Err(format!("az is on PATH but gave no token: {e}")),
+                Err(e) => Err(format!(
+                    "az is on PATH but gave no token: {}",
+                    crate::report::chain(&e)
+                )),
             }
         }
     }
@@ -468,7 +476,7 @@ fn managed_identity(
             ManagedIdentity::imds(authority)
         }
     }
-    .map_err(|e: AuthError| e.to_string())?;
+    .map_err(|e: AuthError| crate::report::chain(&e))?;
     Ok(match user_assigned {
         Some(id) => (
             identity.with_client_id(id),

@@ -12,7 +12,7 @@ pub enum AuthError {
     #[error("the token endpoint refused: {0}")]
     Rejected(Box<TokenEndpointError>),
     /// The token endpoint could not be reached or did not answer in time.
-    #[error("cannot reach the token endpoint: {0}")]
+    #[error("cannot reach the token endpoint")]
     Transport(#[source] NetworkError),
     /// The token endpoint answered with something that is not a token.
     #[error("the token endpoint sent an unusable response (HTTP {status}): {message}")]

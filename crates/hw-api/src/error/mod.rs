@@ -17,7 +17,7 @@ pub use kind::ErrorKind;
 pub use network::NetworkError;
 pub use transfer::TransferError;
 
-pub use crate::report::chain;
+pub(crate) use crate::report::chain;
 
 /// Anything that can go wrong with a call. `Display` is one line for a person; URLs in it have
 /// their SAS signatures and tokens redacted.
@@ -28,7 +28,7 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// The service could not be reached, or the connection broke.
-    #[error("{operation}: cannot reach the service after {attempts} attempt(s): {source}")]
+    #[error("{operation}: cannot reach the service after {attempts} attempt(s)")]
     Transport {
         /// The spec's operation id.
         operation: &'static str,
@@ -39,7 +39,7 @@ pub enum Error {
         source: NetworkError,
     },
     /// The service did not answer in time.
-    #[error("{operation}: timed out after {attempts} attempt(s): {source}")]
+    #[error("{operation}: timed out after {attempts} attempt(s)")]
     Timeout {
         /// The spec's operation id.
         operation: &'static str,
@@ -50,7 +50,7 @@ pub enum Error {
         source: NetworkError,
     },
     /// No access token could be had.
-    #[error("{operation}: {source}")]
+    #[error("{operation}: no access token")]
     Auth {
         /// The spec's operation id.
         operation: &'static str,
@@ -76,7 +76,7 @@ pub enum Error {
     /// A request that is not safe to repeat failed after it was sent: it may or may not have been
     /// processed, so it was not sent again.
     #[error(
-        "{operation}: outcome unknown — the request may have been processed, so it was not sent again; check before retrying ({source})"
+        "{operation}: outcome unknown — the request may have been processed, so it was not sent again; check before retrying"
     )]
     Ambiguous {
         /// The spec's operation id.
@@ -112,7 +112,7 @@ pub enum Error {
     /// An unclear create could not be settled by looking for what it would have made: a person
     /// must look at the candidates (none, or several) before anything is sent again.
     #[error(
-        "{operation}: outcome unknown, and checking did not settle it: {checked}{} ({source})",
+        "{operation}: outcome unknown, and checking did not settle it: {checked}{}",
         candidates_note(candidates)
     )]
     Unreconciled {
@@ -158,7 +158,7 @@ pub enum Error {
     #[error("{0}")]
     StateLocked(String),
     /// A local file (a package, a state file) could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Local {
         /// The file.
         path: std::path::PathBuf,
@@ -683,6 +683,22 @@ mod tests {
             assert_eq!(error.kind(), kind, "{error}");
             assert_eq!(error.is_retryable(), retryable, "{error}");
             assert!(!error.name().is_empty());
+            // Display is this level only: no cause repeats in it, and the report adds each.
+            let shown = error.to_string();
+            let report = chain(&error);
+            let mut cause = std::error::Error::source(&error);
+            while let Some(next) = cause {
+                // `Transfer` is transparent: its Display is the transfer error's own level.
+                let text = next.to_string().trim().to_owned();
+                if text != shown {
+                    assert!(
+                        !shown.contains(&text),
+                        "{shown:?} repeats its cause {text:?}"
+                    );
+                    assert!(report.contains(&text), "{report:?} lacks {text:?}");
+                }
+                cause = next.source();
+            }
         }
     }
 

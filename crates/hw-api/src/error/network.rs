@@ -1,15 +1,27 @@
 //! A request that got no complete answer, without secrets.
 
-/// A request that got no complete answer: what happened, on one line without secrets, with
-/// reqwest's error (its URL removed: it may carry a SAS signature) as the source when there is
-/// one; its own causes (the connection's, the socket's) follow in the `source()` chain, which
-/// [`chain`](super::chain) prints.
-#[derive(Debug, thiserror::Error)]
-#[error("{description}")]
+/// A request that got no complete answer: what happened, on one line without secrets (reqwest's
+/// own level, its URL redacted: it may carry a SAS signature); the causes under it (the
+/// connection's, the socket's) follow in `source()`, which [`Report`](crate::Report) prints.
+#[derive(Debug)]
 pub struct NetworkError {
     description: String,
-    #[source]
-    source: Option<reqwest::Error>,
+    /// reqwest's error, without its URL.
+    error: Option<reqwest::Error>,
+}
+
+impl std::fmt::Display for NetworkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+/// Hand-written rather than derived: the description is reqwest's own level, so the source is
+/// what is under it, not reqwest's error again.
+impl std::error::Error for NetworkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.as_ref().and_then(std::error::Error::source)
+    }
 }
 
 impl NetworkError {
@@ -23,7 +35,7 @@ impl NetworkError {
         }
         Self {
             description: crate::wire::clean(&description),
-            source: Some(error),
+            error: Some(error),
         }
     }
 
@@ -31,12 +43,12 @@ impl NetworkError {
     pub(crate) fn other(description: impl Into<String>) -> Self {
         Self {
             description: description.into(),
-            source: None,
+            error: None,
         }
     }
 
     /// Whether the request timed out.
     pub fn is_timeout(&self) -> bool {
-        self.source.as_ref().is_some_and(reqwest::Error::is_timeout)
+        self.error.as_ref().is_some_and(reqwest::Error::is_timeout)
     }
 }

@@ -44,7 +44,7 @@ pub enum TransferError {
         request_id: Option<String>,
     },
     /// Blob storage could not be reached, or the connection broke, after the retries.
-    #[error("{operation} ({url}) failed after {attempts} attempt(s): {source}")]
+    #[error("{operation} ({url}) failed after {attempts} attempt(s)")]
     Transport {
         /// The blob operation.
         operation: &'static str,
@@ -57,7 +57,7 @@ pub enum TransferError {
         source: NetworkError,
     },
     /// A local file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     File {
         /// The file.
         path: PathBuf,

@@ -403,7 +403,7 @@ impl BatchObserver for Lines<'_> {
     fn finished(&self, index: usize, result: &Result<ShipReport, Error>) {
         match result {
             Ok(_) => self.tell(index, "signed".into()),
-            Err(e) => self.tell(index, format!("failed: {e}")),
+            Err(e) => self.tell(index, format!("failed: {}", hw_api::Report::new(e))),
         }
         if self.ctx.out.progress {
             self.bars[index].finish();

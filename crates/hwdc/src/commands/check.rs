@@ -49,7 +49,7 @@ pub fn package_failure(error: PackageError) -> Failure {
     };
     Failure::Local {
         kind,
-        message: error.to_string(),
+        message: hw_api::Report::new(&error).to_string(),
     }
 }
 

@@ -62,7 +62,7 @@ pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
     let credentials =
         ClientCredentials::new(&app.tenant_id, &app.client_id, app.secret.clone().into())
             .with_authority(sim.authority_url())
-            .map_err(|e| local(e.to_string()))?;
+            .map_err(|e| local(hw_api::Report::new(&e).to_string()))?;
     let mut builder = Client::builder();
     if let Some(recorder) = &ctx.recorder {
         builder = builder.record(recorder.clone());

@@ -119,7 +119,7 @@ pub async fn run(ctx: &Ctx) -> Result<(), Failure> {
                         } else {
                             "api"
                         };
-                        findings.push(finding(check, "error", hw_api::chain(&e)));
+                        findings.push(finding(check, "error", hw_api::Report::new(&e).to_string()));
                         failure = Some(Failure::from(e));
                     }
                 }
@@ -137,7 +137,11 @@ pub async fn run(ctx: &Ctx) -> Result<(), Failure> {
                         let result = if skew > SKEW_WARNING { "warning" } else { "ok" };
                         findings.push(finding("clock", result, detail));
                     }
-                    Err(e) => findings.push(finding("clock", "warning", hw_api::chain(&e))),
+                    Err(e) => findings.push(finding(
+                        "clock",
+                        "warning",
+                        hw_api::Report::new(&e).to_string(),
+                    )),
                 }
             }
         }
