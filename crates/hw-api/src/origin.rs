@@ -4,7 +4,7 @@ use url::{Host, Url};
 
 /// True for `localhost` and loopback addresses (127.0.0.0/8, ::1): the only hosts that may be
 /// reached over plain HTTP (the simulator and tests).
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -15,7 +15,7 @@ pub fn is_loopback(url: &Url) -> bool {
 
 /// Parses `text` as a URL that may carry credentials: HTTPS, or HTTP to a loopback host; the
 /// error says why not, for a configuration error.
-pub fn secure_url(text: &str, what: &str) -> Result<Url, String> {
+pub(crate) fn secure_url(text: &str, what: &str) -> Result<Url, String> {
     let url = Url::parse(text)
         .map_err(|e| format!("{what} {:?} is not a URL: {e}", crate::redact::text(text)))?;
     match url.scheme() {
@@ -30,13 +30,13 @@ pub fn secure_url(text: &str, what: &str) -> Result<Url, String> {
 }
 
 /// True when `a` and `b` have the same scheme, host and port.
-pub fn same_origin(a: &Url, b: &Url) -> bool {
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
     a.origin() == b.origin()
 }
 
 /// Whether the access token may go to `url`: only to the API's own origin (that of `base`).
 /// The one place this is decided; every API request passes through it.
-pub fn may_carry_token(url: &Url, base: &Url) -> bool {
+pub(crate) fn may_carry_token(url: &Url, base: &Url) -> bool {
     same_origin(url, base)
 }
 

@@ -295,7 +295,7 @@ where
 
 /// The wait a response asks for: `x-ms-retry-after-ms` or `retry-after-ms` (milliseconds), then
 /// `Retry-After` (seconds or an HTTP date, measured from `now`).
-pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| {
         headers
             .get(name)

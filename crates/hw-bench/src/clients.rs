@@ -12,8 +12,11 @@ use serde::Serialize;
 /// What one measured run reports (printed as JSON).
 #[derive(Serialize, Debug)]
 pub struct Measured {
+    /// Wall time of the measured work.
     pub seconds: f64,
+    /// Items (products, bytes' blocks, details) it handled.
     pub items: u64,
+    /// The process's peak resident set.
     pub peak_rss_kib: u64,
 }
 

@@ -18,13 +18,17 @@ use serde::Serialize;
 /// What a fleet run reports (printed as JSON).
 #[derive(Serialize, Debug)]
 pub struct FleetMeasured {
+    /// Wall time of the whole batch.
     pub seconds: f64,
+    /// Entries submitted.
     pub entries: usize,
+    /// Of them, failed.
     pub failed: usize,
     /// API requests sent (every attempt).
     pub requests: u64,
     /// Of them, answered 429.
     pub throttled: u64,
+    /// The process's peak resident set.
     pub peak_rss_kib: u64,
 }
 

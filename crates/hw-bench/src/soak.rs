@@ -17,12 +17,19 @@ use hw_sim::{Fault, FaultRule, SimConfig};
 /// The outcome of a soak.
 #[derive(Debug, Default)]
 pub struct SoakReport {
+    /// Flows started.
     pub flows: usize,
+    /// Of them, finished with a signed package.
     pub completed: usize,
+    /// Each failed flow's error.
     pub failures: Vec<String>,
+    /// Products made more than once for one flow (exactly once says none).
     pub duplicate_products: usize,
+    /// Submissions made more than once for one flow.
     pub duplicate_submissions: usize,
+    /// Downloads byte-equal to what was uploaded.
     pub byte_equal: usize,
+    /// Wall time of the soak.
     pub elapsed: Duration,
     /// Requests seen by the simulator per operation.
     pub requests: Vec<(String, u64)>,

@@ -14,7 +14,7 @@ use crate::shared::Shared;
 use crate::{api, blob, state};
 
 /// The operation a request to `service` is, for fault rules and request counts.
-pub fn operation_of(service: Service, request: &Request) -> String {
+pub(crate) fn operation_of(service: Service, request: &Request) -> String {
     let op = match service {
         Service::Token => Some("token"),
         Service::Api => api::operation_id(request.method(), request.uri().path()),
@@ -24,7 +24,7 @@ pub fn operation_of(service: Service, request: &Request) -> String {
 }
 
 /// Middleware: counts the request and injects a fault if a rule says so.
-pub async fn inject(
+pub(crate) async fn inject(
     State((sim, service)): State<(Arc<Shared>, Service)>,
     request: Request,
     next: Next,
@@ -127,7 +127,7 @@ async fn corrupt(response: Response) -> Response {
 
 /// The response with its headers (and declared length) but only part of its body, then a
 /// broken connection.
-pub async fn drop_partway(response: Response) -> Response {
+pub(crate) async fn drop_partway(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await

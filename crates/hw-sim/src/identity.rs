@@ -27,7 +27,7 @@ const OIDC_LIFETIME: Duration = Duration::from_secs(300);
 const RESOURCE: &str = "https://manage.devcenter.microsoft.com";
 
 /// The paths, on the token endpoint's server.
-pub fn routes() -> Router<Arc<Shared>> {
+pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oidc/github", get(github))
         .route("/oidc/pipelines", post(pipelines))

@@ -13,7 +13,11 @@ use crate::state::{self, Recorded};
 use crate::{api, faults};
 
 /// Middleware: records the response of an API operation.
-pub async fn record(State(sim): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+pub(crate) async fn record(
+    State(sim): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let operation = api::operation_id(request.method(), request.uri().path());
     let response = next.run(request).await;
     let dropped = response.extensions().get::<faults::Dropped>().is_some();

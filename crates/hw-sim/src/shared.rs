@@ -43,7 +43,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// The shared state of a simulator about to start.
-    pub fn new(
+    pub(crate) fn new(
         store: Store,
         faults: Faults,
         config: SimConfig,
@@ -68,13 +68,13 @@ impl Shared {
     }
 
     /// A fresh GUID-shaped activity id.
-    pub fn activity_id(&self) -> String {
+    pub(crate) fn activity_id(&self) -> String {
         let n = self.activities.fetch_add(1, Ordering::Relaxed) + 1;
         state::guid(n ^ 0x5eed_0000_0000)
     }
 
     /// A new access token of the API, valid for `lifetime`.
-    pub fn new_token(&self, lifetime: Duration) -> String {
+    pub(crate) fn new_token(&self, lifetime: Duration) -> String {
         let mut store = state::lock(&self.store);
         let token = format!(
             "hwsim.{}.{:016x}",
@@ -88,7 +88,7 @@ impl Shared {
     }
 
     /// The URL of this token endpoint for `tenant` (v2, or v1): what an assertion's `aud` names.
-    pub fn token_url(&self, tenant: &str, v1: bool) -> String {
+    pub(crate) fn token_url(&self, tenant: &str, v1: bool) -> String {
         let version = if v1 { "" } else { "/v2.0" };
         format!(
             "{}/{tenant}/oauth2{version}/token",
@@ -97,12 +97,12 @@ impl Shared {
     }
 
     /// A SAS URL of blob `name` with `permissions`.
-    pub fn sas_url(&self, name: &str, permissions: &str) -> String {
+    pub(crate) fn sas_url(&self, name: &str, permissions: &str) -> String {
         self.sas_url_for(name, permissions, self.config.sas_lifetime)
     }
 
     /// A SAS URL of blob `name` with `permissions`, valid for `lifetime`.
-    pub fn sas_url_for(&self, name: &str, permissions: &str, lifetime: Duration) -> String {
+    pub(crate) fn sas_url_for(&self, name: &str, permissions: &str, lifetime: Duration) -> String {
         let query = sas::query(
             &self.sas_key,
             name,

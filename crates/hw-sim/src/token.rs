@@ -23,7 +23,7 @@ use crate::shared::Shared;
 const RESOURCE: &str = "https://manage.devcenter.microsoft.com";
 
 /// The token endpoint router.
-pub fn router(sim: Arc<Shared>) -> Router {
+pub(crate) fn router(sim: Arc<Shared>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(v2))
         .route("/{tenant}/oauth2/token", post(v1))

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// from flags, then the environment, then the profile file, then defaults.
 #[derive(Parser, Debug)]
 #[command(name = "hwdc", version, about, after_help = crate::exit::Outcome::help())]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: Global,
     #[command(subcommand)]
@@ -23,7 +23,7 @@ pub struct Cli {
 
 /// Options of every command.
 #[derive(Args, Debug, Clone)]
-pub struct Global {
+pub(crate) struct Global {
     /// The API base URL, up to and including `/my`.
     #[arg(long, global = true, env = "HW_API_BASE_URL")]
     pub base_url: Option<String>,
@@ -148,7 +148,7 @@ fn seconds(text: &str) -> Result<f64, String> {
 /// The Entra token endpoint versions.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum TokenEndpoint {
+pub(crate) enum TokenEndpoint {
     /// `/oauth2/v2.0/token` with a scope.
     V2,
     /// `/oauth2/token` with a resource.
@@ -158,7 +158,7 @@ pub enum TokenEndpoint {
 /// How to sign in.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum AuthKind {
+pub(crate) enum AuthKind {
     /// The first configured, in the order below.
     Auto,
     /// The client secret.
@@ -179,7 +179,7 @@ pub enum AuthKind {
 
 impl AuthKind {
     /// The library's name for it.
-    pub fn kind(self) -> hw_api::auth::CredentialKind {
+    pub(crate) fn kind(self) -> hw_api::auth::CredentialKind {
         use hw_api::auth::CredentialKind as K;
         match self {
             AuthKind::Auto => K::Auto,
@@ -196,7 +196,7 @@ impl AuthKind {
 
 /// Output formats.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Columns for a person.
     Table,
     /// JSON on standard output (lists as one array, written as items arrive).
@@ -205,7 +205,7 @@ pub enum OutputFormat {
 
 /// The commands.
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Products (drivers).
     #[command(subcommand)]
     Products(Products),
@@ -256,7 +256,7 @@ pub enum Command {
 
 /// `check`.
 #[derive(Args, Debug)]
-pub struct Check {
+pub(crate) struct Check {
     /// A driver folder (the one holding the INF files), a .cab or an .hlkx.
     pub path: PathBuf,
     #[command(flatten)]
@@ -265,7 +265,7 @@ pub struct Check {
 
 /// The architectures a package must cover.
 #[derive(Args, Debug, Clone, Default)]
-pub struct Targets {
+pub(crate) struct Targets {
     /// An OS code the product requests a signature for (repeatable), e.g.
     /// WINDOWS_v100_X64_GE_FULL: every INF must cover its architecture.
     #[arg(long = "signature", value_name = "OS_CODE")]
@@ -277,7 +277,7 @@ pub struct Targets {
 
 /// `package`.
 #[derive(Args, Debug)]
-pub struct Package {
+pub(crate) struct Package {
     /// The driver folders, each holding its INF files; each becomes a folder of the cabinet.
     #[arg(required = true, value_name = "DRIVER_DIR")]
     pub folders: Vec<PathBuf>,
@@ -293,7 +293,7 @@ pub struct Package {
 
 /// `config`.
 #[derive(Subcommand, Debug)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Write a profile: tenant, client and, unless --no-secret, the client secret (asked for
     /// without echo, or read from standard input when it is not a terminal). Other profiles are
     /// kept (comments and layout are not). On Unix the file is made readable by its owner only
@@ -307,7 +307,7 @@ pub enum ConfigCommand {
 
 /// `config init`.
 #[derive(Args, Debug)]
-pub struct ConfigInit {
+pub(crate) struct ConfigInit {
     /// Keep no secret in the file (sign in with a certificate, federation, a managed identity
     /// or the Azure CLI, or give HW_CLIENT_SECRET at run time).
     #[arg(long)]
@@ -319,7 +319,7 @@ pub struct ConfigInit {
 
 /// How many items of a list to show.
 #[derive(Args, Debug, Clone, Copy)]
-pub struct Limit {
+pub(crate) struct Limit {
     /// Stop after this many items.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -327,7 +327,7 @@ pub struct Limit {
 
 /// Product commands.
 #[derive(Subcommand, Debug)]
-pub enum Products {
+pub(crate) enum Products {
     /// List every product.
     List(Limit),
     /// Show a product.
@@ -343,7 +343,7 @@ pub enum Products {
 
 /// `products create`.
 #[derive(Args, Debug)]
-pub struct CreateProduct {
+pub(crate) struct CreateProduct {
     /// The product's name.
     #[arg(long)]
     pub name: String,
@@ -370,7 +370,7 @@ pub struct CreateProduct {
 /// Test harnesses.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Harness {
+pub(crate) enum Harness {
     /// Hardware Lab Kit.
     Hlk,
     /// Hardware Certification Kit.
@@ -381,7 +381,7 @@ pub enum Harness {
 
 /// `products update`.
 #[derive(Args, Debug)]
-pub struct UpdateProduct {
+pub(crate) struct UpdateProduct {
     /// The product id.
     pub product: u64,
     /// A new name.
@@ -397,7 +397,7 @@ pub struct UpdateProduct {
 
 /// Submission commands.
 #[derive(Subcommand, Debug)]
-pub enum Submissions {
+pub(crate) enum Submissions {
     /// List the submissions of a product.
     List {
         /// The product id.
@@ -443,7 +443,7 @@ pub enum Submissions {
 
 /// A product id and a submission id.
 #[derive(Args, Debug, Clone, Copy)]
-pub struct SubmissionRef {
+pub(crate) struct SubmissionRef {
     /// The product id.
     pub product: u64,
     /// The submission id.
@@ -453,7 +453,7 @@ pub struct SubmissionRef {
 /// Submission types.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// The product's first submission.
     Initial,
     /// A submission derived from the initial one.
@@ -462,7 +462,7 @@ pub enum Kind {
 
 /// How long to wait.
 #[derive(Args, Debug, Clone, Copy)]
-pub struct WaitArgs {
+pub(crate) struct WaitArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 86_400)]
     pub timeout: u64,
@@ -473,7 +473,7 @@ pub struct WaitArgs {
 
 /// `upload`.
 #[derive(Args, Debug)]
-pub struct Upload {
+pub(crate) struct Upload {
     #[command(flatten)]
     pub at: SubmissionRef,
     /// The package file.
@@ -482,7 +482,7 @@ pub struct Upload {
 
 /// `download`.
 #[derive(Args, Debug)]
-pub struct Download {
+pub(crate) struct Download {
     #[command(flatten)]
     pub at: SubmissionRef,
     /// Which file.
@@ -495,7 +495,7 @@ pub struct Download {
 
 /// The files of a submission.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
+pub(crate) enum FileKind {
     /// The package signed by Microsoft.
     Signed,
     /// The driver metadata document.
@@ -510,7 +510,7 @@ pub enum FileKind {
 
 /// Shipping label commands.
 #[derive(Subcommand, Debug)]
-pub enum Labels {
+pub(crate) enum Labels {
     /// List the labels of a submission.
     List {
         #[command(flatten)]
@@ -558,7 +558,7 @@ pub enum Labels {
 
 /// How far a label wait goes.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Until {
+pub(crate) enum Until {
     /// Microsoft's approval (or sharing done).
     Approval,
     /// Publishing (or sharing) done.
@@ -567,7 +567,7 @@ pub enum Until {
 
 /// `labels create`.
 #[derive(Args, Debug)]
-pub struct CreateLabel {
+pub(crate) struct CreateLabel {
     #[command(flatten)]
     pub at: SubmissionRef,
     /// The label's name.
@@ -604,7 +604,7 @@ pub struct CreateLabel {
 
 /// `labels update`.
 #[derive(Args, Debug)]
-pub struct UpdateLabel {
+pub(crate) struct UpdateLabel {
     #[command(flatten)]
     pub at: SubmissionRef,
     /// The label id.
@@ -628,14 +628,14 @@ pub struct UpdateLabel {
 
 /// Audience commands.
 #[derive(Subcommand, Debug)]
-pub enum Audiences {
+pub(crate) enum Audiences {
     /// List the audiences.
     List(Limit),
 }
 
 /// `submit`.
 #[derive(Args, Debug)]
-pub struct Submit {
+pub(crate) struct Submit {
     /// The package file, or a driver folder: it is checked, packaged as a CAB beside the
     /// signed package's path (`<out>.upload.cab`) and submitted.
     #[arg(value_name = "PACKAGE_OR_DRIVER_DIR")]
@@ -686,7 +686,7 @@ pub struct Submit {
 
 /// `batch`.
 #[derive(Args, Debug)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// The manifest: `[[package]]` tables with `file` (a package or a driver folder), `name`,
     /// `product` or `create-product`, `harness`, `signatures`, `type`, `out` and optionally
     /// `submission`; relative paths are relative to the manifest.
@@ -703,7 +703,7 @@ pub struct Batch {
 
 /// `demo`.
 #[derive(Args, Debug)]
-pub struct Demo {
+pub(crate) struct Demo {
     /// Milliseconds each simulated workflow step takes.
     #[arg(long, default_value_t = 400)]
     pub step_ms: u64,

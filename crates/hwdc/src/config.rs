@@ -15,7 +15,7 @@ use crate::cli::{AuthKind, Global, TokenEndpoint};
 
 /// A problem with the settings (exit code 2).
 #[derive(Debug)]
-pub struct ConfigError(pub String);
+pub(crate) struct ConfigError(pub String);
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,12 +47,12 @@ struct File {
 }
 
 /// The variable that moves the default configuration folder.
-pub const CONFIG_DIR_VARIABLE: &str = "HWDC_CONFIG_DIR";
+pub(crate) const CONFIG_DIR_VARIABLE: &str = "HWDC_CONFIG_DIR";
 
 /// The default configuration file: `config.toml` in `HWDC_CONFIG_DIR` when it is set, else in
 /// hwdc's folder of the platform's configuration directory (`$XDG_CONFIG_HOME/hwdc` or
 /// `~/.config/hwdc` on Linux, `%APPDATA%\hwdc\config` on Windows, which no variable moves).
-pub fn default_path() -> Option<PathBuf> {
+pub(crate) fn default_path() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(CONFIG_DIR_VARIABLE).filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir).join("config.toml"));
     }
@@ -105,7 +105,7 @@ fn load_profile(global: &Global) -> Result<Profile, ConfigError> {
 }
 
 /// Warns when a file holding `what` can be read by other users.
-pub fn warn_if_readable_by_others(path: &Path, what: &str) {
+pub(crate) fn warn_if_readable_by_others(path: &Path, what: &str) {
     hw_api::auth::warn_if_readable_by_others(path, what);
 }
 
@@ -126,7 +126,7 @@ fn read_secret_file(path: &Path, what: &str) -> Result<SecretString, ConfigError
 
 /// A client, and the account it signs in as, as a journal records it: `tenant/client at API
 /// origin` (or `managed identity … at …`, `azure cli at …`), lower-cased (no secret).
-pub struct Connected {
+pub(crate) struct Connected {
     /// The client.
     pub client: Client,
     /// Whom it signs in as, and where.
@@ -253,7 +253,7 @@ fn flagged(global: &Global) -> Option<AuthKind> {
 }
 
 /// The client the settings describe, and whom it signs in as.
-pub async fn connect(
+pub(crate) async fn connect(
     global: &Global,
     recorder: Option<&hw_api::Recorder>,
 ) -> Result<Connected, ConfigError> {
@@ -329,11 +329,11 @@ pub async fn connect(
 
 /// A setting as `config show` lists it: its name, its value (secrets redacted) and where it
 /// comes from.
-pub type Described = (&'static str, String, &'static str);
+pub(crate) type Described = (&'static str, String, &'static str);
 
 /// Each setting of the profile in use, with where it comes from, in the order they are read
 /// (flags and HW_* variables, then the Azure SDK's variables, then the profile, then defaults).
-pub fn describe(global: &Global) -> Result<Vec<Described>, ConfigError> {
+pub(crate) fn describe(global: &Global) -> Result<Vec<Described>, ConfigError> {
     let profile = load_profile(global)?;
     let show = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string());
     let named = |kind: Option<AuthKind>| {

@@ -5,13 +5,13 @@ use serde_json::{Value, json};
 
 /// The version of the JSON hwdc prints (every result object, every list item, the error): a
 /// change to their shape is additive, or this moves (CHANGELOG.md).
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 use crate::config::ConfigError;
 
 /// Why a command failed.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The API client failed.
     Api(Error),
     /// The settings are wrong.
@@ -40,7 +40,7 @@ impl From<ConfigError> for Failure {
 /// How a run of hwdc ends: one exit code per outcome, with its meaning. The `--help` text, the
 /// README's table and a batch's worst entry all come from here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Everything asked was done.
     Success,
     /// A local error, or an answer a retry does not fix.
@@ -67,7 +67,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in the order of their codes.
-    pub const ALL: [Outcome; 11] = [
+    pub(crate) const ALL: [Outcome; 11] = [
         Outcome::Success,
         Outcome::Local,
         Outcome::Usage,
@@ -98,7 +98,7 @@ impl Outcome {
     ];
 
     /// The process's exit code.
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Outcome::Success => 0,
             Outcome::Local => 1,
@@ -115,7 +115,7 @@ impl Outcome {
     }
 
     /// What the code means to a person or a script.
-    pub fn meaning(self) -> &'static str {
+    pub(crate) fn meaning(self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::Local => {
@@ -143,7 +143,7 @@ impl Outcome {
 
     /// The outcome of an API failure of `kind`; `None` for a kind this version of hwdc does
     /// not know yet, which a test rules out for every kind hw-api has.
-    pub fn of(kind: ErrorKind) -> Option<Outcome> {
+    pub(crate) fn of(kind: ErrorKind) -> Option<Outcome> {
         Some(match kind {
             ErrorKind::Config => Outcome::Usage,
             ErrorKind::Auth => Outcome::Auth,
@@ -166,7 +166,7 @@ impl Outcome {
 
     /// The most serious of `outcomes`: a batch's, whose entries ended so; success when none
     /// failed.
-    pub fn worst(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+    pub(crate) fn worst(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
         outcomes
             .into_iter()
             .filter(|o| *o != Outcome::Success)
@@ -175,7 +175,7 @@ impl Outcome {
     }
 
     /// The exit codes as `--help` lists them.
-    pub fn help() -> String {
+    pub(crate) fn help() -> String {
         let mut text = String::from("Exit codes:\n");
         for outcome in Self::ALL {
             text.push_str(&format!("  {:<4}{}\n", outcome.code(), outcome.meaning()));
@@ -204,7 +204,7 @@ impl Outcome {
 
 impl Failure {
     /// How the run ends.
-    pub fn outcome(&self) -> Outcome {
+    pub(crate) fn outcome(&self) -> Outcome {
         match self {
             Failure::Config(_) => Outcome::Usage,
             Failure::Interrupted => Outcome::Interrupted,
@@ -215,12 +215,12 @@ impl Failure {
     }
 
     /// The exit code.
-    pub fn code(&self) -> u8 {
+    pub(crate) fn code(&self) -> u8 {
         self.outcome().code()
     }
 
     /// One line for a person.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Failure::Api(e) => hw_api::Report::new(e).to_string(),
             Failure::Config(e) => e.to_string(),
@@ -257,7 +257,7 @@ impl Failure {
 
     /// The JSON description: kind, name, message, exit code, status, the service's code,
     /// activity and request ids, candidates.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         let service = match self {
             Failure::Api(e) => e.service(),
             _ => None,

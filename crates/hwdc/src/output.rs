@@ -18,7 +18,7 @@ static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
 
 /// Writes `text` to standard output: never a panic (as `print!` gives on a closed pipe); a
 /// failed write other than a closed pipe is remembered for [`write_failed`].
-pub fn emit(text: &str) {
+pub(crate) fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -29,7 +29,7 @@ pub fn emit(text: &str) {
 }
 
 /// Whether a result could not be written: the command must not report success.
-pub fn write_failed() -> bool {
+pub(crate) fn write_failed() -> bool {
     WRITE_FAILED.load(Ordering::SeqCst)
 }
 
@@ -112,14 +112,14 @@ fn write_ended(error: std::io::Error, count: usize) -> Result<usize, exit::Failu
 }
 
 /// Closes a JSON list that an interruption cut short, so stdout stays valid JSON.
-pub fn close_open_list() {
+pub(crate) fn close_open_list() {
     if OPEN_LIST.swap(false, Ordering::SeqCst) {
         emit("\n]\n");
     }
 }
 
 /// A result shown as one row of a table.
-pub trait Row: Serialize {
+pub(crate) trait Row: Serialize {
     /// The column titles and widths.
     const COLUMNS: &'static [(&'static str, usize)];
 
@@ -129,7 +129,7 @@ pub trait Row: Serialize {
 
 /// Where results go.
 #[derive(Clone, Copy)]
-pub struct Output {
+pub(crate) struct Output {
     pub format: OutputFormat,
     /// Whether progress may be drawn (a terminal, not `--no-progress`, not JSON, not quiet).
     pub progress: bool,
@@ -148,7 +148,7 @@ impl Output {
     }
 
     /// One result.
-    pub fn item<T: Row>(&self, item: &T) {
+    pub(crate) fn item<T: Row>(&self, item: &T) {
         match self.format {
             OutputFormat::Json => {
                 emit(&format!("{}\n", redacted_json(&Versioned::new(item), true)))
@@ -164,7 +164,7 @@ impl Output {
     /// A list, written as items arrive (memory does not grow with the list); stops after
     /// `limit` items. Output is buffered and flushed whenever the next item is not ready yet,
     /// so a reader sees each page as soon as it came, without a write per item.
-    pub async fn list<T: Row>(
+    pub(crate) async fn list<T: Row>(
         &self,
         items: impl Stream<Item = Result<T, Error>>,
         limit: Option<usize>,
@@ -215,7 +215,7 @@ impl Output {
 
     /// The result of an action: a sentence in table mode, `value` in JSON mode (an object, which
     /// gets its `schema_version`).
-    pub fn done(&self, sentence: &str, mut value: serde_json::Value) {
+    pub(crate) fn done(&self, sentence: &str, mut value: serde_json::Value) {
         match self.format {
             OutputFormat::Json => {
                 if let serde_json::Value::Object(fields) = &mut value {
@@ -228,7 +228,7 @@ impl Output {
     }
 
     /// An error, on standard error.
-    pub fn error(&self, error: &exit::Failure) {
+    pub(crate) fn error(&self, error: &exit::Failure) {
         match self.format {
             OutputFormat::Json => {
                 let value = serde_json::json!({"error": error.json()});

@@ -7,11 +7,11 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A bar counting bytes.
-pub struct Bytes(ProgressBar);
+pub(crate) struct Bytes(ProgressBar);
 
 impl Bytes {
     /// A bar titled `label`, or a hidden one.
-    pub fn new(enabled: bool, label: &str) -> Self {
+    pub(crate) fn new(enabled: bool, label: &str) -> Self {
         let bar = if enabled {
             ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
         } else {
@@ -29,7 +29,7 @@ impl Bytes {
     }
 
     /// Ends the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.0.finish_and_clear();
     }
 }
@@ -42,11 +42,11 @@ impl hw_api::transfer::Progress for Bytes {
 }
 
 /// A spinner showing a waiting message.
-pub struct Spinner(ProgressBar);
+pub(crate) struct Spinner(ProgressBar);
 
 impl Spinner {
     /// A spinner titled `label`, or a hidden one.
-    pub fn new(enabled: bool, label: &str) -> Self {
+    pub(crate) fn new(enabled: bool, label: &str) -> Self {
         let bar = if enabled {
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
         } else {
@@ -62,12 +62,12 @@ impl Spinner {
     }
 
     /// Shows `message`.
-    pub fn set(&self, message: String) {
+    pub(crate) fn set(&self, message: String) {
         self.0.set_message(message);
     }
 
     /// Ends the spinner.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.0.finish_and_clear();
     }
 }

@@ -9,7 +9,7 @@ fn text<T: ToString>(value: &Option<T>) -> String {
 }
 
 /// A submission's current step and its state (`scanning started`).
-pub fn submission_status(s: &Submission) -> String {
+pub(crate) fn submission_status(s: &Submission) -> String {
     let status = s.workflow_status.as_ref();
     let step = status.map(|w| text(&w.current_step)).unwrap_or_default();
     let state = status.map(|w| text(&w.state)).unwrap_or_default();
@@ -17,7 +17,7 @@ pub fn submission_status(s: &Submission) -> String {
 }
 
 /// A label's current step and its state (`microsoftApproval started`).
-pub fn label_status(l: &ShippingLabel) -> String {
+pub(crate) fn label_status(l: &ShippingLabel) -> String {
     let status = l.workflow_status.as_ref();
     let step = status
         .and_then(|s| s.current_step.as_ref())

@@ -8,7 +8,7 @@ use crate::{TaskError, fail};
 
 /// One test that is not run under Wine.
 #[derive(Debug, PartialEq)]
-pub struct Exclusion {
+pub(super) struct Exclusion {
     /// The test's full name as the harness lists it (`module::test`).
     pub name: String,
     /// Why it cannot run under Wine.
@@ -16,7 +16,7 @@ pub struct Exclusion {
 }
 
 /// Reads the list.
-pub fn load(root: &Path) -> Result<Vec<Exclusion>, TaskError> {
+pub(super) fn load(root: &Path) -> Result<Vec<Exclusion>, TaskError> {
     let path = root.join("tools/windows/not-under-wine.txt");
     let text =
         std::fs::read_to_string(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
@@ -42,7 +42,7 @@ fn parse(text: &str) -> Result<Vec<Exclusion>, String> {
 }
 
 /// The test harness's arguments that skip every excluded test (exact names only).
-pub fn skip_args(list: &[Exclusion]) -> Vec<String> {
+pub(super) fn skip_args(list: &[Exclusion]) -> Vec<String> {
     let mut args = vec!["--exact".to_owned()];
     for e in list {
         args.push("--skip".to_owned());
@@ -52,7 +52,7 @@ pub fn skip_args(list: &[Exclusion]) -> Vec<String> {
 }
 
 /// Prints the list, as every run does.
-pub fn print(list: &[Exclusion]) {
+pub(super) fn print(list: &[Exclusion]) {
     println!(
         "not run under Wine ({} tests, tools/windows/not-under-wine.txt):",
         list.len()
@@ -64,7 +64,7 @@ pub fn print(list: &[Exclusion]) {
 
 /// The excluded names that are not among `listed`, the output of the harness's
 /// `--list --format terse` (`name: test` lines).
-pub fn stale<'a>(list: &'a [Exclusion], listed: &str) -> Vec<&'a str> {
+pub(super) fn stale<'a>(list: &'a [Exclusion], listed: &str) -> Vec<&'a str> {
     let names: std::collections::HashSet<&str> = listed
         .lines()
         .filter_map(|l| l.strip_suffix(": test"))

@@ -44,7 +44,7 @@ fn is_root() -> bool {
 
 /// Installs the pinned MinGW and Wine packages that are missing or at another version; the
 /// downloaded packages are kept in `cache` (under the target folder).
-pub fn install_packages(root: &Path, cache: &Path) -> Result<(), TaskError> {
+pub(super) fn install_packages(root: &Path, cache: &Path) -> Result<(), TaskError> {
     let wanted = pinned_packages(root)?;
     let missing: Vec<&String> = wanted
         .iter()
@@ -157,7 +157,7 @@ const WINDOWS_LINK: &str =
 /// Makes sure the standard library's sources are where `-Zbuild-std` reads them
 /// (`<sysroot>/lib/rustlib/src/rust/library`): rustup's `rust-src` component when installed,
 /// else Debian's `rust-src` of the toolchain's release, downloaded into `cache`.
-pub fn install_rust_src(root: &Path, cache: &Path) -> Result<(), TaskError> {
+pub(super) fn install_rust_src(root: &Path, cache: &Path) -> Result<(), TaskError> {
     let release = rustc_release()?;
     let src = sysroot()?.join("lib/rustlib/src/rust");
     let library = src.join("library");

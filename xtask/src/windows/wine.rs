@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::{TaskError, fail, run_ok};
 
 /// Wine, set up for the project's runs.
-pub struct Wine {
+pub(super) struct Wine {
     /// The `wine64` loader.
     pub loader: PathBuf,
     /// The prefix (Wine's `C:` drive and registry), under the target folder.
@@ -22,7 +22,7 @@ const LOADERS: &[&str] = &["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/
 
 impl Wine {
     /// Builds the DLL stand-in and creates the prefix unless they are there already.
-    pub fn prepare(root: &Path, cache: &Path) -> Result<Self, TaskError> {
+    pub(super) fn prepare(root: &Path, cache: &Path) -> Result<Self, TaskError> {
         let loader = LOADERS
             .iter()
             .map(PathBuf::from)
@@ -73,7 +73,7 @@ impl Wine {
     }
 
     /// Puts the Wine settings into `command`'s environment.
-    pub fn configure(&self, command: &mut Command) {
+    pub(super) fn configure(&self, command: &mut Command) {
         command
             .env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all")
@@ -82,7 +82,7 @@ impl Wine {
     }
 
     /// `wine64` with the settings, ready for a program and its arguments.
-    pub fn command(&self) -> Command {
+    pub(super) fn command(&self) -> Command {
         let mut command = Command::new(&self.loader);
         self.configure(&mut command);
         command
@@ -90,7 +90,7 @@ impl Wine {
 
     /// The roaming application data folders of the prefix's users (`%APPDATA%`), where a
     /// Windows program's per-user configuration lives.
-    pub fn app_data(&self) -> Vec<PathBuf> {
+    pub(super) fn app_data(&self) -> Vec<PathBuf> {
         let users = self.prefix.join("drive_c/users");
         std::fs::read_dir(users)
             .map(|entries| {
@@ -104,7 +104,7 @@ impl Wine {
     }
 
     /// Stops the prefix's wineserver and the programs it still runs.
-    pub fn shut_down(&self) {
+    pub(super) fn shut_down(&self) {
         let server = self.loader.with_file_name("wineserver");
         let mut kill = Command::new(if server.is_file() {
             server

@@ -10,7 +10,7 @@ use hw_api::Client;
 use hw_api::auth::ClientCredentials;
 
 /// A client, and the simulator it talks to when it is one (kept running while it lives).
-pub struct Connection {
+pub(crate) struct Connection {
     /// The client.
     pub client: Client,
     /// Whom it signs in as (for a journal).
@@ -20,14 +20,14 @@ pub struct Connection {
 }
 
 /// The examples' error type: anything, reported with its causes.
-pub type Failure = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// Connects as the environment says, or to an embedded simulator with `products` products.
-pub async fn connect(products: usize) -> Result<Connection, Failure> {
+pub(crate) async fn connect(products: usize) -> Result<Connection, Failure> {
     if let (Some(tenant), Some(client), Some(secret)) = (
         var("HW_TENANT_ID"),
         var("HW_CLIENT_ID"),
@@ -52,7 +52,7 @@ pub async fn connect(products: usize) -> Result<Connection, Failure> {
 }
 
 /// Connects to an embedded simulator with `products` products.
-pub async fn simulated(products: usize) -> Result<Connection, Failure> {
+pub(crate) async fn simulated(products: usize) -> Result<Connection, Failure> {
     let sim = hw_sim::start(hw_sim::SimConfig {
         seed_products: products,
         step_duration: Duration::from_millis(20),

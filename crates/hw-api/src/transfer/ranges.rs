@@ -70,7 +70,7 @@ impl RangePlan<'_> {
     /// `done` with each new length of the complete prefix once its bytes are on disk (synced,
     /// every few ranges, in the background: a record never runs ahead of the data, even after a
     /// power loss), and hashing the whole file (the prefix from disk first) when `whole_md5`.
-    pub async fn fetch(
+    pub(super) async fn fetch(
         &self,
         part: &Path,
         from: u64,

@@ -246,7 +246,7 @@ impl Blocks<'_> {
 
 /// The block size for a file of `size`: the preferred size, raised (to whole MiB) so the file
 /// fits in 50,000 blocks; an error if that exceeds the version's largest block.
-pub fn block_size(size: u64, preferred: u64, limits: Limits) -> Result<u64, TransferError> {
+pub(super) fn block_size(size: u64, preferred: u64, limits: Limits) -> Result<u64, TransferError> {
     const MIB: u64 = 1024 * 1024;
     let preferred = preferred.max(1);
     let block = if size.div_ceil(preferred) <= limits.max_blocks {

@@ -9,14 +9,14 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-pub const TENANT: &str = "contoso.onmicrosoft.com";
-pub const CLIENT_ID: &str = "00000000-0000-0000-0000-00000000c1d0";
-pub const SECRET: &str = "super-secret-client-value";
-pub const PRODUCT: u64 = 14_631_253_285_588_838;
-pub const SUBMISSION: u64 = 1_152_921_504_621_465_124;
+pub(crate) const TENANT: &str = "contoso.onmicrosoft.com";
+pub(crate) const CLIENT_ID: &str = "00000000-0000-0000-0000-00000000c1d0";
+pub(crate) const SECRET: &str = "super-secret-client-value";
+pub(crate) const PRODUCT: u64 = 14_631_253_285_588_838;
+pub(crate) const SUBMISSION: u64 = 1_152_921_504_621_465_124;
 
 /// A retry policy fast enough for tests.
-pub fn quick_retries() -> RetryPolicy {
+pub(crate) fn quick_retries() -> RetryPolicy {
     RetryPolicy::default()
         .with_initial_delay(Duration::from_millis(5))
         .with_max_delay(Duration::from_millis(20))
@@ -24,17 +24,17 @@ pub fn quick_retries() -> RetryPolicy {
 }
 
 /// The API base URL on a mock server.
-pub fn base(server: &MockServer) -> String {
+pub(crate) fn base(server: &MockServer) -> String {
     format!("{}/v2.0/my", server.uri())
 }
 
 /// A client with a fixed token `static-token` and quick retries.
-pub fn static_client(server: &MockServer) -> Client {
+pub(crate) fn static_client(server: &MockServer) -> Client {
     static_client_with(server, |builder| builder)
 }
 
 /// Like [`static_client`], with more settings.
-pub fn static_client_with(
+pub(crate) fn static_client_with(
     server: &MockServer,
     configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
 ) -> Client {
@@ -46,7 +46,7 @@ pub fn static_client_with(
 }
 
 /// Client credentials against the token endpoint on `authority`.
-pub fn credentials(authority: &MockServer) -> ClientCredentials {
+pub(crate) fn credentials(authority: &MockServer) -> ClientCredentials {
     ClientCredentials::new(TENANT, CLIENT_ID, SECRET.to_owned().into())
         .with_authority(&authority.uri())
         .unwrap()
@@ -54,7 +54,7 @@ pub fn credentials(authority: &MockServer) -> ClientCredentials {
 }
 
 /// A client that gets its tokens from the token endpoint on `authority`.
-pub fn entra_client(api: &MockServer, authority: &MockServer) -> Client {
+pub(crate) fn entra_client(api: &MockServer, authority: &MockServer) -> Client {
     Client::builder()
         .base_url(base(api))
         .token_provider(credentials(authority))
@@ -64,7 +64,7 @@ pub fn entra_client(api: &MockServer, authority: &MockServer) -> Client {
 }
 
 /// A v2 token response.
-pub fn token_response(token: &str, expires_in: u64) -> ResponseTemplate {
+pub(crate) fn token_response(token: &str, expires_in: u64) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "token_type": "Bearer",
         "expires_in": expires_in,
@@ -74,12 +74,12 @@ pub fn token_response(token: &str, expires_in: u64) -> ResponseTemplate {
 }
 
 /// The v2 token endpoint path of the test tenant.
-pub fn v2_token_path() -> String {
+pub(crate) fn v2_token_path() -> String {
     format!("/{TENANT}/oauth2/v2.0/token")
 }
 
 /// Mounts a token endpoint that always hands out `token`.
-pub async fn mount_token(authority: &MockServer, token: &str) {
+pub(crate) async fn mount_token(authority: &MockServer, token: &str) {
     Mock::given(method("POST"))
         .and(path(v2_token_path()))
         .respond_with(token_response(token, 3599))
@@ -88,6 +88,6 @@ pub async fn mount_token(authority: &MockServer, token: &str) {
 }
 
 /// A product JSON with the given id.
-pub fn product(id: u64) -> serde_json::Value {
+pub(crate) fn product(id: u64) -> serde_json::Value {
     json!({"id": id, "productName": format!("product {id}")})
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// A functional error: `{"error": {"code", "message"}}`.
-pub fn functional(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn functional(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         axum::Json(json!({"error": {"code": code, "message": message}})),
@@ -15,7 +15,7 @@ pub fn functional(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// A validation failure (422) naming the fields.
-pub fn validation(failures: &[(&str, &str)]) -> Response {
+pub(crate) fn validation(failures: &[(&str, &str)]) -> Response {
     let errors: Vec<_> = failures
         .iter()
         .map(|(target, message)| json!({"target": target, "message": message}))
@@ -25,7 +25,7 @@ pub fn validation(failures: &[(&str, &str)]) -> Response {
 }
 
 /// A gateway error: `{"statusCode", "message", "activityId"}`.
-pub fn gateway(status: StatusCode, message: &str, activity_id: &str) -> Response {
+pub(crate) fn gateway(status: StatusCode, message: &str, activity_id: &str) -> Response {
     let body =
         json!({"statusCode": status.as_u16(), "message": message, "activityId": activity_id});
     let mut response = (status, axum::Json(body)).into_response();
@@ -36,12 +36,12 @@ pub fn gateway(status: StatusCode, message: &str, activity_id: &str) -> Response
 }
 
 /// 404 for an unknown product.
-pub fn product_not_found() -> Response {
+pub(crate) fn product_not_found() -> Response {
     functional(StatusCode::NOT_FOUND, "entityNotFound", "Product not found")
 }
 
 /// 404 for an unknown submission.
-pub fn submission_not_found() -> Response {
+pub(crate) fn submission_not_found() -> Response {
     functional(
         StatusCode::NOT_FOUND,
         "entityNotFound",

@@ -184,7 +184,7 @@ fn find(store: &Store, target: &Target, label: Option<u64>) -> Result<(), Respon
 }
 
 /// `GET …/shippingLabels`.
-pub async fn list(
+pub(super) async fn list(
     State(sim): State<Arc<Shared>>,
     t: Target,
     RawQuery(query): RawQuery,
@@ -220,7 +220,11 @@ pub async fn list(
 }
 
 /// `GET …/shippingLabels/{shippingLabelId}`.
-pub async fn get(State(sim): State<Arc<Shared>>, t: Target, RawQuery(query): RawQuery) -> Response {
+pub(super) async fn get(
+    State(sim): State<Arc<Shared>>,
+    t: Target,
+    RawQuery(query): RawQuery,
+) -> Response {
     let label = t.label;
     let store = state::lock(&sim.store);
     if let Err(e) = find(&store, &t, Some(label)) {
@@ -234,7 +238,7 @@ pub async fn get(State(sim): State<Arc<Shared>>, t: Target, RawQuery(query): Raw
 }
 
 /// `POST …/shippingLabels`.
-pub async fn create(
+pub(super) async fn create(
     State(sim): State<Arc<Shared>>,
     t: Target,
     Typed { fields, value: new }: Typed<NewShippingLabel>,
@@ -389,7 +393,7 @@ fn check_new(
 }
 
 /// `PATCH …/shippingLabels/{shippingLabelId}`.
-pub async fn update(
+pub(super) async fn update(
     State(sim): State<Arc<Shared>>,
     t: Target,
     Typed { value: update, .. }: Typed<ShippingLabelUpdate>,
@@ -474,7 +478,7 @@ pub async fn update(
 }
 
 /// `PUT …/shippingLabels/{shippingLabelId}/cancel`.
-pub async fn cancel(State(sim): State<Arc<Shared>>, t: Target) -> Response {
+pub(super) async fn cancel(State(sim): State<Arc<Shared>>, t: Target) -> Response {
     let label = t.label;
     let mut store = state::lock(&sim.store);
     if let Err(e) = find(&store, &t, Some(label)) {
@@ -508,7 +512,10 @@ pub async fn cancel(State(sim): State<Arc<Shared>>, t: Target) -> Response {
 }
 
 /// `GET /hardware/audiences`.
-pub async fn audiences(State(sim): State<Arc<Shared>>, Path(version): Path<String>) -> Response {
+pub(super) async fn audiences(
+    State(sim): State<Arc<Shared>>,
+    Path(version): Path<String>,
+) -> Response {
     let prefix = match super::extract::prefix(&sim, &version) {
         Ok(p) => p,
         Err(e) => return e,

@@ -20,14 +20,14 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 
-pub use errors::gateway;
-pub use paging::MAX_PAGE_SIZE;
+pub(crate) use errors::gateway;
+pub(crate) use paging::MAX_PAGE_SIZE;
 
 use crate::shared::Shared;
 use crate::state;
 
 /// The API router (state and middleware attached by the server).
-pub fn router(sim: Arc<Shared>) -> Router {
+pub(crate) fn router(sim: Arc<Shared>) -> Router {
     const PRODUCTS: &str = "/{version}/my/hardware/products";
     const SUBMISSIONS: &str = "/{version}/my/hardware/products/{product}/submissions";
     const SUBMISSION: &str = "/{version}/my/hardware/products/{product}/submissions/{submission}";
@@ -79,7 +79,7 @@ pub fn router(sim: Arc<Shared>) -> Router {
 const MAX_API_BODY: usize = 512 * 1024 * 1024;
 
 /// The spec's operation id of an API request, if it is one.
-pub fn operation_id(method: &Method, path: &str) -> Option<&'static str> {
+pub(crate) fn operation_id(method: &Method, path: &str) -> Option<&'static str> {
     let rest = path
         .strip_prefix("/v2.0/my")
         .or_else(|| path.strip_prefix("/v1.0/my"))?;

@@ -13,7 +13,7 @@ use crate::state::{self, Store, SubmissionRecord};
 use crate::workflow::Progress;
 
 /// The downloads and messages of a submission.
-pub struct Outputs {
+pub(super) struct Outputs {
     pub items: Vec<Value>,
     pub messages: Vec<String>,
     pub error_report: Option<String>,
@@ -37,7 +37,7 @@ fn names(submission: u64) -> Names {
 
 /// The signed package and the driver metadata of a committed package, built from the package as
 /// it was at commit (outside the store's lock: it copies the whole package).
-pub fn build(
+pub(super) fn build(
     submission: u64,
     product: u64,
     package: &[u8],
@@ -56,7 +56,7 @@ pub fn build(
 
 /// The downloads of `record` at `progress`; writes the error report the first time a failure
 /// is seen.
-pub fn downloads(
+pub(super) fn downloads(
     sim: &Shared,
     store: &mut Store,
     record: &SubmissionRecord,
@@ -156,7 +156,7 @@ fn driver_metadata(submission: u64, product: u64, os_codes: &[String]) -> Value 
 }
 
 /// The certification report page (the real one is a dashboard page, not part of the API).
-pub async fn certification_report(
+pub(super) async fn certification_report(
     Path((seller, product, submission)): Path<(u64, u64, u64)>,
 ) -> Response {
     let page = format!(

@@ -12,11 +12,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hw_api_gen::types::{HttpMethod, Link, LinkRel};
 
 /// The largest page a caller may ask for.
-pub const MAX_PAGE_SIZE: usize = 500;
+pub(crate) const MAX_PAGE_SIZE: usize = 500;
 
 /// A page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
+pub(super) struct PageRequest {
     pub offset: usize,
     pub size: usize,
     /// The key the page starts at, when the token carries one.
@@ -24,7 +24,10 @@ pub struct PageRequest {
 }
 
 /// Reads `pageSize` and `continuationToken` from a query string.
-pub fn request(query: Option<&str>, default_size: usize) -> Result<PageRequest, &'static str> {
+pub(super) fn request(
+    query: Option<&str>,
+    default_size: usize,
+) -> Result<PageRequest, &'static str> {
     let mut page = PageRequest {
         offset: 0,
         size: default_size,
@@ -69,16 +72,16 @@ fn decode(token: &str) -> Option<(usize, Option<u64>)> {
 
 /// The links of a page of `total` items at `url` (absolute, without query).
 /// A page of a list as the service sends it: `{"value": [...], "links": [...]}`.
-pub fn page_response<T: serde::Serialize>(value: Vec<T>, links: Vec<Link>) -> Response {
+pub(super) fn page_response<T: serde::Serialize>(value: Vec<T>, links: Vec<Link>) -> Response {
     Json(serde_json::json!({"value": value, "links": links})).into_response()
 }
 
-pub fn links(url: &str, page: PageRequest, total: usize) -> Vec<Link> {
+pub(super) fn links(url: &str, page: PageRequest, total: usize) -> Vec<Link> {
     keyed_links(url, page, total, None)
 }
 
 /// As [`links`], for a list in key order whose next page starts at the key `next_start`.
-pub fn keyed_links(
+pub(super) fn keyed_links(
     url: &str,
     page: PageRequest,
     total: usize,
@@ -109,7 +112,7 @@ pub fn keyed_links(
 }
 
 /// A GET link.
-pub fn link(href: String, rel: LinkRel) -> Link {
+pub(super) fn link(href: String, rel: LinkRel) -> Link {
     Link {
         href,
         rel,

@@ -75,7 +75,7 @@ fn render(sim: &Shared, record: &PreprodRecord) -> Value {
 }
 
 /// `PUT /hardware/preprod/packages`.
-pub async fn upload(
+pub(super) async fn upload(
     State(sim): State<Arc<Shared>>,
     Path(version): Path<String>,
     body: Bytes,
@@ -102,7 +102,7 @@ pub async fn upload(
 }
 
 /// `GET /hardware/preprod/packages/{packageId}`.
-pub async fn get(
+pub(super) async fn get(
     State(sim): State<Arc<Shared>>,
     Path((version, package)): Path<(String, String)>,
 ) -> Response {
@@ -132,7 +132,7 @@ fn signed(sim: &Shared, record: PreprodRecord) -> Result<PreprodRecord, Response
 }
 
 /// `GET /hardware/preprod/packages/{packageId}/assets`: a plain array.
-pub async fn assets(
+pub(super) async fn assets(
     State(sim): State<Arc<Shared>>,
     Path((version, package)): Path<(String, String)>,
 ) -> Response {
@@ -149,7 +149,7 @@ pub async fn assets(
 }
 
 /// `GET /hardware/preprod/packages/{packageId}/assets/{assetId}`.
-pub async fn get_asset(
+pub(super) async fn get_asset(
     State(sim): State<Arc<Shared>>,
     Path((version, package, asset_id)): Path<(String, String, String)>,
 ) -> Response {
@@ -160,7 +160,7 @@ pub async fn get_asset(
 }
 
 /// `GET /hardware/preprod/packages/{packageId}/assets/{assetId}/download`.
-pub async fn download(
+pub(super) async fn download(
     State(sim): State<Arc<Shared>>,
     Path((version, package, asset_id)): Path<(String, String, String)>,
 ) -> Response {

@@ -17,7 +17,7 @@ use crate::state;
 use crate::workflow;
 
 /// A product with its links.
-pub fn render(prefix: &str, product: &Product) -> Product {
+pub(super) fn render(prefix: &str, product: &Product) -> Product {
     let mut product = product.clone();
     let me = format!("{prefix}/hardware/products/{}", product.id);
     product.links = vec![
@@ -28,7 +28,7 @@ pub fn render(prefix: &str, product: &Product) -> Product {
 }
 
 /// `GET /hardware/products`.
-pub async fn list(
+pub(super) async fn list(
     State(sim): State<Arc<Shared>>,
     Path(version): Path<String>,
     RawQuery(query): RawQuery,
@@ -62,7 +62,7 @@ pub async fn list(
 }
 
 /// `GET /hardware/products/{productId}`.
-pub async fn get(State(sim): State<Arc<Shared>>, t: Target) -> Response {
+pub(super) async fn get(State(sim): State<Arc<Shared>>, t: Target) -> Response {
     let Target {
         prefix, product, ..
     } = t;
@@ -74,7 +74,7 @@ pub async fn get(State(sim): State<Arc<Shared>>, t: Target) -> Response {
 }
 
 /// `POST /hardware/products`.
-pub async fn create(
+pub(super) async fn create(
     State(sim): State<Arc<Shared>>,
     Path(version): Path<String>,
     JsonObject(mut fields): JsonObject,
@@ -116,7 +116,7 @@ pub async fn create(
 
 /// `PATCH /hardware/products/{productId}`: name, marketing names and announcement date, under
 /// the documented rules.
-pub async fn update(
+pub(super) async fn update(
     State(sim): State<Arc<Shared>>,
     t: Target,
     Typed { value: update, .. }: Typed<ProductUpdate>,

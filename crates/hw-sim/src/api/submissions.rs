@@ -19,7 +19,7 @@ use crate::state::{self, Store, SubmissionRecord};
 use crate::workflow;
 
 /// `GET /hardware/products/{productId}/submissions`.
-pub async fn list(
+pub(super) async fn list(
     State(sim): State<Arc<Shared>>,
     t: Target,
     RawQuery(query): RawQuery,
@@ -51,7 +51,7 @@ pub async fn list(
 }
 
 /// `GET /hardware/products/{productId}/submissions/{submissionId}`.
-pub async fn get(State(sim): State<Arc<Shared>>, t: Target) -> Response {
+pub(super) async fn get(State(sim): State<Arc<Shared>>, t: Target) -> Response {
     let Target {
         prefix,
         product,
@@ -66,7 +66,7 @@ pub async fn get(State(sim): State<Arc<Shared>>, t: Target) -> Response {
 }
 
 /// `POST /hardware/products/{productId}/submissions`.
-pub async fn create(
+pub(super) async fn create(
     State(sim): State<Arc<Shared>>,
     t: Target,
     JsonObject(fields): JsonObject,
@@ -127,7 +127,7 @@ pub async fn create(
 ///
 /// The package is taken as it is now; the signed package and the driver metadata are built from
 /// it outside the store's lock (they copy the whole package).
-pub async fn commit(State(sim): State<Arc<Shared>>, t: Target) -> Response {
+pub(super) async fn commit(State(sim): State<Arc<Shared>>, t: Target) -> Response {
     let Target {
         product,
         submission,
@@ -276,7 +276,7 @@ fn render(sim: &Shared, store: &mut Store, prefix: &str, id: u64, detail: bool) 
 }
 
 /// `PATCH /hardware/products/{productId}/submissions/{submissionId}`: the name only.
-pub async fn update(
+pub(super) async fn update(
     State(sim): State<Arc<Shared>>,
     t: Target,
     JsonObject(fields): JsonObject,
@@ -310,7 +310,10 @@ pub async fn update(
 
 /// `POST …/createpublishermetadata`: the simulator's submissions have their metadata once
 /// signed, so this only checks the submission is far enough along.
-pub async fn create_publisher_metadata(State(sim): State<Arc<Shared>>, t: Target) -> Response {
+pub(super) async fn create_publisher_metadata(
+    State(sim): State<Arc<Shared>>,
+    t: Target,
+) -> Response {
     let Target {
         product,
         submission,
@@ -333,7 +336,7 @@ pub async fn create_publisher_metadata(State(sim): State<Arc<Shared>>, t: Target
 
 /// `GET /hardware/products/relationships/sourcepubliherid/…`: the simulated account shares with
 /// itself, so a submission of its own seller id translates to itself.
-pub async fn partner(
+pub(super) async fn partner(
     State(sim): State<Arc<Shared>>,
     t: Target,
     Path((_, publisher, _, _)): Path<(String, String, String, String)>,
@@ -359,7 +362,7 @@ pub async fn partner(
 }
 
 /// The progress of a submission now.
-pub fn progress_of(sim: &Shared, record: &SubmissionRecord) -> workflow::Progress {
+pub(super) fn progress_of(sim: &Shared, record: &SubmissionRecord) -> workflow::Progress {
     workflow::progress(
         record.committed_at.map(|at| at.elapsed()),
         sim.config.step_duration,

@@ -5,7 +5,7 @@
 
 /// Which blocks a Put Block List entry may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(super) enum Source {
     /// Uncommitted if there is one with this id, else committed.
     Latest,
     Committed,
@@ -13,7 +13,7 @@ pub enum Source {
 }
 
 /// The entries of a Put Block List body, in order, or `None` if it is not a block list.
-pub fn parse(xml: &str) -> Option<Vec<(Source, String)>> {
+pub(super) fn parse(xml: &str) -> Option<Vec<(Source, String)>> {
     if !xml.contains("<BlockList") {
         return None;
     }
@@ -38,7 +38,7 @@ pub fn parse(xml: &str) -> Option<Vec<(Source, String)>> {
 }
 
 /// The Get Block List answer.
-pub fn render(
+pub(super) fn render(
     committed: Option<&[(String, u64)]>,
     uncommitted: Option<&[(String, u64)]>,
 ) -> String {

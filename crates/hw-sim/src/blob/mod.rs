@@ -21,7 +21,7 @@ use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
 use std::collections::HashMap;
 
-pub use crate::state::Blob;
+pub(crate) use crate::state::Blob;
 
 use crate::config::BlobLimits;
 use crate::sas::{Sas, SasProblem};
@@ -57,7 +57,7 @@ impl Blob {
 }
 
 /// The blob service router.
-pub fn router(sim: Arc<Shared>) -> Router {
+pub(crate) fn router(sim: Arc<Shared>) -> Router {
     Router::new()
         .route("/{container}/{name}", any(handle))
         .layer(DefaultBodyLimit::disable())
@@ -65,7 +65,7 @@ pub fn router(sim: Arc<Shared>) -> Router {
 }
 
 /// The blob operation of a request, by method and `comp`.
-pub fn operation(method: &Method, query: Option<&str>) -> Option<&'static str> {
+pub(crate) fn operation(method: &Method, query: Option<&str>) -> Option<&'static str> {
     let comp = query.and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "comp")
@@ -83,7 +83,7 @@ pub fn operation(method: &Method, query: Option<&str>) -> Option<&'static str> {
 }
 
 /// An Azure-style error: XML body and `x-ms-error-code`.
-pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );

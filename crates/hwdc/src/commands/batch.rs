@@ -412,7 +412,7 @@ impl BatchObserver for Lines<'_> {
 }
 
 /// Runs `batch`.
-pub async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
     let entries = read_manifest(&command.manifest)?;
     let done = Arc::new(DoneFile::open(&command.manifest)?);
     let config::Connected { client, account } = ctx.connect().await?;

@@ -36,7 +36,7 @@ impl Row for Finding {
 }
 
 /// A package that cannot be read: a missing path is "not found", the rest local errors.
-pub fn package_failure(error: PackageError) -> Failure {
+pub(crate) fn package_failure(error: PackageError) -> Failure {
     let kind = match &error {
         PackageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             hw_api::ErrorKind::NotFound
@@ -55,7 +55,7 @@ pub fn package_failure(error: PackageError) -> Failure {
 
 /// The check options `targets` describe: the OS codes given, or those the product requests
 /// (read with `client`, made only when needed).
-pub async fn options(
+pub(crate) async fn options(
     ctx: &Ctx,
     targets: &Targets,
     client: Option<&Client>,
@@ -80,14 +80,14 @@ pub async fn options(
 }
 
 /// Whether `path` names a package `check` reads (a `.cab` or an `.hlkx`).
-pub fn is_package_file(path: &Path) -> bool {
+pub(crate) fn is_package_file(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("cab") || e.eq_ignore_ascii_case("hlkx"))
 }
 
 /// The findings for `path`: a driver folder, a `.cab` or an `.hlkx`.
-pub fn findings(path: &Path, options: &CheckOptions) -> Result<Vec<Finding>, Failure> {
+pub(crate) fn findings(path: &Path, options: &CheckOptions) -> Result<Vec<Finding>, Failure> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -125,7 +125,7 @@ pub fn findings(path: &Path, options: &CheckOptions) -> Result<Vec<Finding>, Fai
 }
 
 /// The number of errors and of warnings.
-pub fn count(findings: &[Finding]) -> (usize, usize) {
+pub(crate) fn count(findings: &[Finding]) -> (usize, usize) {
     let errors = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
@@ -134,7 +134,7 @@ pub fn count(findings: &[Finding]) -> (usize, usize) {
 }
 
 /// The failure (exit 5) of a check of `what` with errors.
-pub fn failed(what: &str, findings: &[Finding]) -> Failure {
+pub(crate) fn failed(what: &str, findings: &[Finding]) -> Failure {
     let (errors, warnings) = count(findings);
     Failure::Local {
         kind: hw_api::ErrorKind::Rejected,
@@ -144,14 +144,14 @@ pub fn failed(what: &str, findings: &[Finding]) -> Failure {
 
 /// Tells a person each finding, on standard error (for commands whose result is something
 /// else).
-pub fn tell(ctx: &Ctx, findings: &[Finding]) {
+pub(crate) fn tell(ctx: &Ctx, findings: &[Finding]) {
     for finding in findings {
         ctx.say(&finding.to_string());
     }
 }
 
 /// Runs `check`: every finding, then exit 5 when one is an error.
-pub async fn run(ctx: &Ctx, command: Check) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx, command: Check) -> Result<(), Failure> {
     let options = options(ctx, &command.targets, None).await?;
     let path = &command.path;
     let findings = findings(path, &options)?;

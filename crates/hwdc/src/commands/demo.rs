@@ -35,7 +35,7 @@ fn local(message: String) -> Failure {
 }
 
 /// Runs the demo.
-pub async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
     let json = ctx.out.format == OutputFormat::Json;
     let say = |text: String| {
         if !json && !ctx.global.quiet {

@@ -70,7 +70,7 @@ fn proxies() -> Vec<String> {
 }
 
 /// Runs `doctor`: every finding, then the failure of the first check that failed.
-pub async fn run(ctx: &Ctx) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx) -> Result<(), Failure> {
     let mut findings = Vec::new();
     let mut failure = None;
     match config::describe(&ctx.global) {

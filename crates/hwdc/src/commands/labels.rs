@@ -19,7 +19,7 @@ fn usage(message: String) -> Failure {
 }
 
 /// The body of a new label from the command's options (targeting is filled from metadata).
-pub fn new_label(c: &CreateLabel) -> Result<NewShippingLabel, Failure> {
+pub(crate) fn new_label(c: &CreateLabel) -> Result<NewShippingLabel, Failure> {
     let mut body = json!({
         "name": c.name,
         "targeting": {"restrictedToAudiences": c.audiences},
@@ -61,7 +61,7 @@ pub fn new_label(c: &CreateLabel) -> Result<NewShippingLabel, Failure> {
 }
 
 /// Runs a labels command.
-pub async fn run(ctx: &Ctx, command: Labels) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx, command: Labels) -> Result<(), Failure> {
     let client = ctx.client().await?;
     match command {
         Labels::List {
@@ -228,7 +228,7 @@ async fn update_label(
 }
 
 /// Runs an audiences command.
-pub async fn audiences(ctx: &Ctx, command: Audiences) -> Result<(), Failure> {
+pub(crate) async fn audiences(ctx: &Ctx, command: Audiences) -> Result<(), Failure> {
     let client = ctx.client().await?;
     let Audiences::List(limit) = command;
     ctx.out.list(client.list_audiences(), limit.limit).await?;

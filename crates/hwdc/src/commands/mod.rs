@@ -1,16 +1,16 @@
 //! The commands.
 
-pub mod batch;
-pub mod check;
-pub mod demo;
-pub mod doctor;
-pub mod labels;
-pub mod package;
-pub mod products;
-pub mod settings;
-pub mod submissions;
-pub mod submit;
-pub mod transfer;
+pub(crate) mod batch;
+pub(crate) mod check;
+pub(crate) mod demo;
+pub(crate) mod doctor;
+pub(crate) mod labels;
+pub(crate) mod package;
+pub(crate) mod products;
+pub(crate) mod settings;
+pub(crate) mod submissions;
+pub(crate) mod submit;
+pub(crate) mod transfer;
 
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use crate::exit::Failure;
 use crate::output::Output;
 
 /// What every command has.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub global: Global,
     pub out: Output,
     /// Where exchanges are traced (`--record`).
@@ -31,17 +31,17 @@ pub struct Ctx {
 
 impl Ctx {
     /// The API client the settings describe.
-    pub async fn client(&self) -> Result<Client, Failure> {
+    pub(crate) async fn client(&self) -> Result<Client, Failure> {
         Ok(self.connect().await?.client)
     }
 
     /// The API client the settings describe, and the account it signs in as.
-    pub async fn connect(&self) -> Result<config::Connected, Failure> {
+    pub(crate) async fn connect(&self) -> Result<config::Connected, Failure> {
         Ok(config::connect(&self.global, self.recorder.as_ref()).await?)
     }
 
     /// Tells a person what is happening, on standard error (not with `--quiet`).
-    pub fn say(&self, text: &str) {
+    pub(crate) fn say(&self, text: &str) {
         if !self.global.quiet {
             eprintln!("{text}");
         }
@@ -50,7 +50,7 @@ impl Ctx {
 
 impl WaitArgs {
     /// The wait options these arguments describe.
-    pub fn options(&self) -> WaitOptions {
+    pub(crate) fn options(&self) -> WaitOptions {
         let first = Duration::from_secs_f64(self.poll.clamp(0.01, 3600.0));
         WaitOptions::default()
             .with_first_interval(first)

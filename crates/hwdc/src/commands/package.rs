@@ -41,7 +41,7 @@ fn outside_folders(folders: &[PathBuf], out: &Path) -> Result<(), Failure> {
 /// Reads the folders, checks them (unless `no_check`), and writes the cabinet: its summary and
 /// the findings (warnings only, and the signing reminder), which a person is told on standard
 /// error. Errors stop it before anything is written (exit 5).
-pub fn build(
+pub(crate) fn build(
     ctx: &Ctx,
     folders: &[PathBuf],
     out: &Path,
@@ -70,7 +70,7 @@ pub fn build(
 }
 
 /// Runs `package`.
-pub async fn run(ctx: &Ctx, command: Package) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx, command: Package) -> Result<(), Failure> {
     let options = options(ctx, &command.targets, None).await?;
     let (summary, findings) = build(
         ctx,

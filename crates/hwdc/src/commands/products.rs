@@ -9,7 +9,7 @@ use crate::cli::{CreateProduct, Harness, Products};
 use crate::exit::Failure;
 
 /// The body of a new product.
-pub fn new_product(
+pub(crate) fn new_product(
     name: &str,
     harness: Harness,
     signatures: &[String],
@@ -55,7 +55,7 @@ pub fn new_product(
 }
 
 /// Runs a products command.
-pub async fn run(ctx: &Ctx, command: Products) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx, command: Products) -> Result<(), Failure> {
     let client = ctx.client().await?;
     match command {
         Products::List(limit) => {

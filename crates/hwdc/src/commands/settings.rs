@@ -43,7 +43,7 @@ fn profile_name(ctx: &Ctx) -> String {
 }
 
 /// Runs `config`.
-pub async fn run(ctx: &Ctx, command: ConfigCommand) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx, command: ConfigCommand) -> Result<(), Failure> {
     match command {
         ConfigCommand::Path => {
             let path = config_path(ctx)?;

@@ -11,7 +11,7 @@ use crate::progress::Spinner;
 use crate::rows::submission_status;
 
 /// The body of a new submission.
-pub fn new_submission(name: &str, kind: Kind) -> Result<NewSubmission, Failure> {
+pub(crate) fn new_submission(name: &str, kind: Kind) -> Result<NewSubmission, Failure> {
     Ok(NewSubmission {
         name: name.try_into().map_err(|e| Failure::Local {
             kind: hw_api::ErrorKind::Config,
@@ -25,7 +25,7 @@ pub fn new_submission(name: &str, kind: Kind) -> Result<NewSubmission, Failure> 
 }
 
 /// Waits for a submission with a spinner showing the step.
-pub async fn wait(
+pub(crate) async fn wait(
     ctx: &Ctx,
     client: &Client,
     at: SubmissionRef,
@@ -42,7 +42,7 @@ pub async fn wait(
 }
 
 /// Runs a submissions command.
-pub async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> {
     let client = ctx.client().await?;
     match command {
         Submissions::List { product, limit } => {

@@ -29,7 +29,7 @@ fn upload_cab(out: &Path) -> PathBuf {
 
 /// A package made ready to ship: checked (or packaged from its driver folder), its plan made
 /// and its journal locked (`submit` and each entry of `batch`).
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// The flow.
     pub plan: ShipPlan,
     /// Its journal.
@@ -39,7 +39,7 @@ pub struct Prepared {
 }
 
 /// Runs `submit`.
-pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     let config::Connected { client, account } = ctx.connect().await?;
     let Prepared { plan, store, lock } = prepare(ctx, &client, &account, &command).await?;
     let uploading = Bytes::new(ctx.out.progress, "uploading");
@@ -110,12 +110,12 @@ pub async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
 
 /// What hwdc's journals are named after: the package (or a batch entry's output) with this
 /// added.
-pub const JOURNAL_SUFFIX: &str = ".hwdc.json";
+pub(crate) const JOURNAL_SUFFIX: &str = ".hwdc.json";
 
 /// Checks `command`'s package (or packages its driver folder) against the product's signatures
 /// (unless `--no-check`), makes its plan and locks its journal (cleared first with
 /// `--restart`).
-pub async fn prepare(
+pub(crate) async fn prepare(
     ctx: &Ctx,
     client: &Client,
     account: &str,

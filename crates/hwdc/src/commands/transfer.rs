@@ -12,7 +12,7 @@ use crate::exit::Failure;
 use crate::progress::Bytes;
 
 /// Uploads `file` to the submission, with a progress bar.
-pub async fn upload(
+pub(crate) async fn upload(
     ctx: &Ctx,
     client: &Client,
     at: SubmissionRef,
@@ -27,7 +27,7 @@ pub async fn upload(
 }
 
 /// Downloads the submission's file of `kind` to `out`, with a progress bar.
-pub async fn download(
+pub(crate) async fn download(
     ctx: &Ctx,
     client: &Client,
     at: SubmissionRef,
@@ -67,7 +67,7 @@ pub async fn download(
 }
 
 /// Runs `upload`.
-pub async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
+pub(crate) async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
     let client = ctx.client().await?;
     let report = upload(ctx, &client, command.at, &command.file).await?;
     ctx.out.done(
@@ -109,7 +109,7 @@ async fn sha256(path: &Path) -> Option<String> {
 }
 
 /// The note on blocks of another tool cleared before an upload, if there were any.
-pub fn cleared(blocks: usize) -> String {
+pub(crate) fn cleared(blocks: usize) -> String {
     match blocks {
         0 => String::new(),
         n => format!("; {n} uncommitted blocks of another tool were cleared first"),
@@ -117,7 +117,7 @@ pub fn cleared(blocks: usize) -> String {
 }
 
 /// Runs `download`.
-pub async fn run_download(ctx: &Ctx, command: Download) -> Result<(), Failure> {
+pub(crate) async fn run_download(ctx: &Ctx, command: Download) -> Result<(), Failure> {
     let client = ctx.client().await?;
     let report = download(ctx, &client, command.at, command.kind, &command.out).await?;
     ctx.out.done(

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 /// Every variable that could sign hwdc in some other way than a test means: removed from each
 /// run, so that the caller's environment (a CI job's OIDC variables, say) never leaks in.
-pub const CREDENTIAL_VARIABLES: &[&str] = &[
+pub(crate) const CREDENTIAL_VARIABLES: &[&str] = &[
     "HWDC_CONFIG",
     "HWDC_CONFIG_DIR",
     "HWDC_PROFILE",
@@ -44,13 +44,13 @@ pub const CREDENTIAL_VARIABLES: &[&str] = &[
     "RUST_LOG",
 ];
 
-pub const SECRET: &str = "hw-sim-secret";
+pub(crate) const SECRET: &str = "hw-sim-secret";
 
 /// A scratch directory for one test, removed at the end.
-pub struct Scratch(pub PathBuf);
+pub(crate) struct Scratch(pub PathBuf);
 
 impl Scratch {
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -61,7 +61,7 @@ impl Scratch {
         Self(path)
     }
 
-    pub fn file(&self, name: &str, len: usize, head: &[u8]) -> PathBuf {
+    pub(crate) fn file(&self, name: &str, len: usize, head: &[u8]) -> PathBuf {
         let mut bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
         bytes[..head.len()].copy_from_slice(head);
         let path = self.0.join(name);
@@ -77,14 +77,14 @@ impl Drop for Scratch {
 }
 
 /// A finished run of the binary.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Run {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
@@ -93,7 +93,7 @@ impl Run {
         })
     }
 
-    pub fn ok(self) -> Self {
+    pub(crate) fn ok(self) -> Self {
         assert_eq!(
             self.code, 0,
             "stdout:\n{}\nstderr:\n{}",
@@ -103,11 +103,11 @@ impl Run {
     }
 }
 
-pub async fn start(config: SimConfig) -> SimHandle {
+pub(crate) async fn start(config: SimConfig) -> SimHandle {
     hw_sim::start(config).await.unwrap()
 }
 
-pub fn quick() -> SimConfig {
+pub(crate) fn quick() -> SimConfig {
     SimConfig {
         step_duration: Duration::from_millis(20),
         ..SimConfig::default()
@@ -115,14 +115,14 @@ pub fn quick() -> SimConfig {
 }
 
 /// The folder a test's hwdc takes its default configuration file from.
-pub fn config_dir(home: &Path) -> PathBuf {
+pub(crate) fn config_dir(home: &Path) -> PathBuf {
     home.join(".config").join("hwdc")
 }
 
 /// The built binary with none of the caller's settings: its home and configuration folder in
 /// `home` (`HWDC_CONFIG_DIR`, since on Windows `HOME` does not move `%APPDATA%`), and no
 /// credential variable. Every test runs hwdc through this.
-pub fn bare_command(home: &Path) -> Command {
+pub(crate) fn bare_command(home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hwdc"));
     for var in CREDENTIAL_VARIABLES {
         command.env_remove(var);
@@ -135,7 +135,7 @@ pub fn bare_command(home: &Path) -> Command {
 }
 
 /// [`bare_command`] for a run that needs no home: its home is a folder that does not exist.
-pub fn isolated_command() -> Command {
+pub(crate) fn isolated_command() -> Command {
     let nowhere = std::env::temp_dir().join("hwdc-test-no-home");
     assert!(!nowhere.exists(), "{} must not exist", nowhere.display());
     bare_command(&nowhere)
@@ -143,7 +143,7 @@ pub fn isolated_command() -> Command {
 
 /// The command with the simulator's settings in the environment, and nothing else of the
 /// caller's configuration.
-pub fn command(sim: &SimHandle, home: &Path) -> Command {
+pub(crate) fn command(sim: &SimHandle, home: &Path) -> Command {
     let app = sim.app().unwrap();
     let mut command = bare_command(home);
     command
@@ -160,7 +160,7 @@ pub fn command(sim: &SimHandle, home: &Path) -> Command {
 /// Starts `command` with its output captured. On Windows it gets a console of its own, without
 /// a window (`CREATE_NO_WINDOW`), so that a Ctrl-C sent to it reaches it alone
 /// (`tests/interrupt.rs`).
-pub fn spawn(mut command: Command) -> std::process::Child {
+pub(crate) fn spawn(mut command: Command) -> std::process::Child {
     #[cfg(windows)]
     std::os::windows::process::CommandExt::creation_flags(&mut command, 0x0800_0000);
     command
@@ -171,7 +171,7 @@ pub fn spawn(mut command: Command) -> std::process::Child {
 }
 
 /// The run a child process made, once it ends.
-pub async fn finish(child: std::process::Child) -> Run {
+pub(crate) async fn finish(child: std::process::Child) -> Run {
     finished(
         tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
             .await
@@ -179,7 +179,7 @@ pub async fn finish(child: std::process::Child) -> Run {
     )
 }
 
-pub async fn run(mut command: Command, args: &[&str]) -> Run {
+pub(crate) async fn run(mut command: Command, args: &[&str]) -> Run {
     command.args(args);
     finished(
         tokio::task::spawn_blocking(move || command.output().unwrap())
@@ -202,16 +202,16 @@ fn finished(output: Output) -> Run {
     }
 }
 
-pub async fn hwdc(sim: &SimHandle, home: &Path, args: &[&str]) -> Run {
+pub(crate) async fn hwdc(sim: &SimHandle, home: &Path, args: &[&str]) -> Run {
     run(command(sim, home), args).await
 }
 
-pub fn id(value: &Value) -> String {
+pub(crate) fn id(value: &Value) -> String {
     value["id"].as_u64().unwrap().to_string()
 }
 
 /// Creates submission "v1" of `product` with `hwdc submissions create`: its JSON.
-pub async fn create_submission(sim: &SimHandle, home: &Path, product: &str) -> Value {
+pub(crate) async fn create_submission(sim: &SimHandle, home: &Path, product: &str) -> Value {
     let args = [
         "--output",
         "json",
@@ -225,7 +225,7 @@ pub async fn create_submission(sim: &SimHandle, home: &Path, product: &str) -> V
 }
 
 /// The INF of the sample driver package (written by the tests): a complete, valid x64 driver.
-pub const INF: &str = "[Version]\r\n\
+pub(crate) const INF: &str = "[Version]\r\n\
 Signature=\"$Windows NT$\"\r\n\
 Class=System\r\n\
 ClassGuid={4d36e97d-e325-11ce-bfc1-08002be10318}\r\n\
@@ -260,7 +260,7 @@ Disk=\"Disk\"\r\n\
 Device=\"Touch\"\r\n";
 
 /// `text` as UTF-16 LE with a byte-order mark.
-pub fn utf16(text: &str) -> Vec<u8> {
+pub(crate) fn utf16(text: &str) -> Vec<u8> {
     let mut bytes = vec![0xFF, 0xFE];
     bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     bytes
@@ -268,7 +268,7 @@ pub fn utf16(text: &str) -> Vec<u8> {
 
 /// A driver folder `name` in `parent` with `inf` (as its bytes), its driver binary (64 KiB of
 /// varied bytes, so compression has work to do), its catalog and its symbols.
-pub fn driver_folder(parent: &Path, name: &str, inf: &[u8]) -> PathBuf {
+pub(crate) fn driver_folder(parent: &Path, name: &str, inf: &[u8]) -> PathBuf {
     let dir = parent.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("touch.inf"), inf).unwrap();
@@ -282,7 +282,7 @@ pub fn driver_folder(parent: &Path, name: &str, inf: &[u8]) -> PathBuf {
 }
 
 /// Runs `command` with `args`, writing `input` to its standard input (a pipe, not a terminal).
-pub async fn run_with_input(mut command: Command, args: &[&str], input: &[u8]) -> Run {
+pub(crate) async fn run_with_input(mut command: Command, args: &[&str], input: &[u8]) -> Run {
     use std::io::Write;
     use std::process::Stdio;
     command
@@ -303,7 +303,7 @@ pub async fn run_with_input(mut command: Command, args: &[&str], input: &[u8]) -
 }
 
 /// A simulator that takes ten minutes a step, and a committed submission of it: its ids.
-pub async fn a_slow_committed_submission(home: &Scratch) -> (SimHandle, String, String) {
+pub(crate) async fn a_slow_committed_submission(home: &Scratch) -> (SimHandle, String, String) {
     let sim = start(SimConfig {
         step_duration: Duration::from_secs(600),
         ..SimConfig::default()
@@ -328,7 +328,7 @@ pub async fn a_slow_committed_submission(home: &Scratch) -> (SimHandle, String, 
 
 /// A submit of a package whose every path holds spaces, and on Windows a drive letter (the
 /// temporary folder's): its arguments, its journal and its output.
-pub struct SpacedSubmit {
+pub(crate) struct SpacedSubmit {
     args: Vec<String>,
     /// The journal beside the package.
     pub journal: PathBuf,
@@ -336,7 +336,7 @@ pub struct SpacedSubmit {
 }
 
 impl SpacedSubmit {
-    pub fn new(home: &Scratch, product: &str) -> Self {
+    pub(crate) fn new(home: &Scratch, product: &str) -> Self {
         let folder = home.0.join("Driver Builds");
         let out = home.0.join("Signed Output").join("touch pad.cab");
         std::fs::create_dir_all(&folder).unwrap();
@@ -368,12 +368,12 @@ impl SpacedSubmit {
         }
     }
 
-    pub fn args(&self) -> Vec<&str> {
+    pub(crate) fn args(&self) -> Vec<&str> {
         self.args.iter().map(String::as_str).collect()
     }
 
     /// Starts it, and returns once Microsoft is signing what it committed.
-    pub async fn start_until_signing(
+    pub(crate) async fn start_until_signing(
         &self,
         sim: &SimHandle,
         home: &Scratch,
@@ -392,7 +392,7 @@ impl SpacedSubmit {
     }
 
     /// Checks that it ended with the signed package and one product and submission.
-    pub fn check_finished(&self, sim: &SimHandle, result: &Value) {
+    pub(crate) fn check_finished(&self, sim: &SimHandle, result: &Value) {
         assert_eq!(sim.product_count(), 1);
         assert_eq!(sim.requests("createSubmission"), 1);
         assert_eq!(
@@ -404,7 +404,7 @@ impl SpacedSubmit {
 }
 
 /// A simulator whose every workflow step takes 300 ms.
-pub fn signing_slowly() -> SimConfig {
+pub(crate) fn signing_slowly() -> SimConfig {
     SimConfig {
         step_duration: Duration::from_millis(300),
         ..SimConfig::default()
