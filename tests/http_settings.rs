@@ -6,12 +6,13 @@
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
+use hw_api::Client;
 use hw_api::auth::{ClientCredentials, GitHubActionsToken, ManagedIdentity, TokenProvider};
 use hw_api::transfer::Silent;
-use hw_api::{Client, SecretString};
 use hw_workspace_tests::proxy::{Forwarded, Proxy};
 use hw_workspace_tests::sim::TestSim;
 use hw_workspace_tests::tempdir::Dir;
+use secrecy::SecretString;
 
 const AGENT: &str = "hw-api-settings-test/7";
 

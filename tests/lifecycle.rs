@@ -861,7 +861,10 @@ async fn product_and_submission_updates_follow_the_rules() {
     let rename: hw_api::types::ProductUpdate =
         serde_json::from_value(serde_json::json!({"productName": "renamed"})).unwrap();
     let err = client.update_product(product, &rename).await.unwrap_err();
-    assert_eq!(err.code(), Some(&hw_api::ErrorCode::UpdateUnauthorized));
+    assert_eq!(
+        err.code(),
+        Some(&hw_api::types::ErrorCode::UpdateUnauthorized)
+    );
     assert!(
         err.to_string().contains("without an initial submission"),
         "{err}"
@@ -905,7 +908,7 @@ async fn product_and_submission_updates_follow_the_rules() {
         .unwrap_err();
     assert_eq!(
         err.code(),
-        Some(&hw_api::ErrorCode::RequestInvalidForCurrentState)
+        Some(&hw_api::types::ErrorCode::RequestInvalidForCurrentState)
     );
 }
 
@@ -1025,7 +1028,7 @@ async fn labels_update_cancel_audiences_and_partner_translation() {
         .unwrap_err();
     assert_eq!(
         err.code(),
-        Some(&hw_api::ErrorCode::RequestInvalidForCurrentState)
+        Some(&hw_api::types::ErrorCode::RequestInvalidForCurrentState)
     );
     let second = publish_to_wu(&client, product, submission, "wu 2")
         .await

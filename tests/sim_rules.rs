@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
+use hw_api::Id;
+use hw_api::types::ErrorCode;
 use hw_api::types::{
     CommitStatus, CurrentStep, DownloadType, NewSubmission, SubmissionType, WorkflowState,
     WorkflowStep,
 };
-use hw_api::{ErrorCode, Id};
 use hw_sim::SimConfig;
 use hw_workspace_tests::sim::TestSim;
 

@@ -57,7 +57,7 @@ impl hw_api::auth::TokenProvider for Remembering {
     ) -> hw_api::auth::TokenFuture<'a> {
         Box::pin(async move {
             let token = self.inner.fetch_token(http).await?;
-            use hw_api::ExposeSecret;
+            use secrecy::ExposeSecret;
             self.issued
                 .lock()
                 .unwrap()

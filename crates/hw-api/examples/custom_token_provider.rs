@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
+use hw_api::Client;
 use hw_api::auth::{AccessToken, AuthError, TokenFuture, TokenHttp, TokenProvider};
-use hw_api::{Client, SecretString};
+use secrecy::SecretString;
 
 /// Reads the token from a file at every call (the file is the secret: never logged).
 #[derive(Debug)]

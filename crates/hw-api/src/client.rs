@@ -28,7 +28,8 @@ macro_rules! operations {
             idempotent: $idempotent,
         };)*
 
-        /// The operation of the spec's `operationId` `id`.
+        /// The operation of the spec's `operationId` `id` (for resending a recorded request).
+        #[cfg(feature = "test-util")]
         pub(crate) fn operation(id: &str) -> Option<&'static Operation> {
             match id {
                 $($id => Some(&$name),)*
@@ -36,7 +37,9 @@ macro_rules! operations {
             }
         }
 
-        /// Every operation the client knows, for checks against the spec.
+        /// Every operation the client knows, for checks against the spec (the `test-util`
+        /// feature).
+        #[cfg(feature = "test-util")]
         #[doc(hidden)]
         pub fn operations() -> Vec<(&'static str, &'static str, &'static str, bool)> {
             vec![$(($id, $method, $path, $idempotent)),*]

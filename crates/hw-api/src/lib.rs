@@ -91,9 +91,10 @@ mod package;
 mod pager;
 mod poll;
 mod rate_limit;
-pub mod record;
+mod record;
 pub mod redact;
 mod report;
+#[cfg(feature = "test-util")]
 mod resend;
 mod retry;
 pub mod ship;
@@ -103,23 +104,23 @@ mod transport;
 mod wait;
 mod wire;
 
-pub use client::{Client, operations};
+pub use client::Client;
+#[cfg(feature = "test-util")]
+pub use client::operations;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL};
 pub use create_once::Snapshot;
-pub use error::{
-    Error, ErrorCode, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure,
-};
+pub use error::{Error, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure};
 pub use net::DEFAULT_USER_AGENT;
 pub use pager::{DEFAULT_MAX_PAGES, Page, PageStream, Pager};
 pub use poll::WaitOptions;
 pub use rate_limit::RateLimit;
-pub use record::{RecordOptions, Recorder};
+pub use record::{FORMAT as TRACE_FORMAT, RecordOptions, Recorder};
 pub use report::Report;
 pub use retry::RetryPolicy;
-pub use secrecy::{ExposeSecret, SecretString};
 pub use wait::{LabelMilestone, SubmissionProgress, SubmissionStatus};
 
-/// Entry points for the fuzz harness (not a stable API).
+/// Entry points for the fuzz harness (the `fuzzing` feature; not a stable API).
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
     use url::Url;
@@ -154,8 +155,8 @@ pub mod fuzzing {
 
 /// The API's resource types, generated from `openapi/hardware.yaml`.
 pub mod types {
+    pub use hw_api_gen::LenientInteger;
     pub use hw_api_gen::types::*;
-    pub use hw_api_gen::{Id, LenientInteger};
 }
 
 pub use hw_api_gen::Id;

@@ -162,7 +162,9 @@ impl Transport {
         self.send(op, built.request, read_nothing).await
     }
 
-    /// Sends `request` as operation `op`; any 2xx is success, its body read and dropped.
+    /// Sends `request` as operation `op`; any 2xx is success, its body read and dropped (how a
+    /// recorded request is sent again).
+    #[cfg(feature = "test-util")]
     pub(crate) async fn unit(
         &self,
         op: &Operation,

@@ -3,8 +3,9 @@
 mod common;
 
 use common::*;
+use hw_api::types::ErrorCode;
 use hw_api::types::{NewSubmission, SubmissionType};
-use hw_api::{Error, ErrorCode, Id, RetryPolicy};
+use hw_api::{Error, Id, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};

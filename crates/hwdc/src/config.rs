@@ -8,7 +8,8 @@ use hw_api::auth::{
     CredentialKind, CredentialSettings, DEFAULT_AUTHORITY, EntraEndpoint, Unavailable, choose,
 };
 use hw_api::transfer::TransferOptions;
-use hw_api::{Client, DEFAULT_BASE_URL, RetryPolicy, SecretString};
+use hw_api::{Client, DEFAULT_BASE_URL, RetryPolicy};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::cli::{AuthKind, Global, TokenEndpoint};

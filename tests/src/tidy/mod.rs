@@ -7,7 +7,9 @@ pub mod circles;
 pub mod doc;
 pub mod manifests;
 pub mod modules;
+pub mod public;
 
 pub use circles::{Graph, circles};
 pub use doc::{Architecture, missing_paths};
 pub use modules::Crate;
+pub use public::{PublicApi, public_api};

@@ -314,7 +314,7 @@ fn test_only(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
-fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
+pub(super) fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
     use syn::Item::*;
     match item {
         Const(i) => &i.attrs,
@@ -356,7 +356,7 @@ fn item_name(item: &syn::Item) -> Option<String> {
 }
 
 /// The paths of a `use` tree: each with the name it is known by (`None` for a glob).
-fn use_paths(
+pub(super) fn use_paths(
     tree: &syn::UseTree,
     prefix: &mut Vec<String>,
     out: &mut Vec<(Vec<String>, Option<String>)>,

@@ -12,7 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use auth::{AuthError, TokenEndpointError};
-pub use hw_api_gen::types::ErrorCode;
+use hw_api_gen::types::ErrorCode;
 pub use kind::ErrorKind;
 pub use network::NetworkError;
 pub use transfer::TransferError;

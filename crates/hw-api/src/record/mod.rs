@@ -16,6 +16,7 @@
 
 mod anonymize;
 mod entry;
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod fuzz;
 mod http;
 mod pending;

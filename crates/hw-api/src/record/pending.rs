@@ -200,6 +200,7 @@ fn streamed_digest(headers: &reqwest::header::HeaderMap) -> Option<BodyDigest> {
 /// Records one exchange without sending it: `request`, answered with `status`, `headers` and
 /// `body` (read to its end, or not: `ended`), through the same steps as a real one (for the
 /// fuzz harness and the tests).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn synthetic(
     recorder: &Recorder,
     service: Service,

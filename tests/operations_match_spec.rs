@@ -5,7 +5,7 @@
 fn every_spec_operation_is_in_the_client_with_its_method_and_path() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../openapi/hardware.yaml"
+        "/../openapi/hardware.yaml"
     ))
     .unwrap();
     let spec: serde_json::Value = serde_norway::from_str(&text).unwrap();
