@@ -83,6 +83,7 @@ mod commit;
 mod config;
 mod create_once;
 mod decode;
+mod encode;
 mod error;
 mod inner;
 mod net;

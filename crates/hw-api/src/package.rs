@@ -10,7 +10,9 @@ use hw_api_gen::types::{CommitStatus, DownloadType, NewShippingLabel, ShippingLa
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::targeting::{DriverMetadata, Filter};
-use crate::transfer::{self, DownloadReport, Progress, SasUrl, TransferError, UploadReport};
+use crate::transfer::{
+    self, Access, DownloadReport, Progress, SasUrl, TransferError, UploadReport,
+};
 use crate::wire::limits;
 
 fn transfer_error(e: TransferError) -> Error {
@@ -72,7 +74,7 @@ impl Client {
         path: &Path,
         progress: &dyn Progress,
     ) -> Result<UploadReport, Error> {
-        let (sas, blob) = self.blob(url, 'w')?;
+        let (sas, blob) = self.blob(url, Access::Write)?;
         let inner = self.inner();
         transfer::upload(
             blob,
@@ -110,7 +112,7 @@ impl Client {
         dest: &Path,
         progress: &dyn Progress,
     ) -> Result<DownloadReport, Error> {
-        let (sas, blob) = self.blob(url, 'r')?;
+        let (sas, blob) = self.blob(url, Access::Read)?;
         let inner = self.inner();
         transfer::download(
             blob,
@@ -126,7 +128,7 @@ impl Client {
 
     /// Reads a small text blob (driver metadata, an error report) from its SAS URL.
     pub async fn fetch_text(&self, url: &str) -> Result<String, Error> {
-        let (sas, blob) = self.blob(url, 'r')?;
+        let (sas, blob) = self.blob(url, Access::Read)?;
         let inner = self.inner();
         let stall = inner.transfer.stall_timeout;
         transfer::fetch_text(blob, inner.api.retry(), &sas, limits::TEXT_BLOB, stall)
@@ -135,8 +137,8 @@ impl Client {
     }
 
     /// The checked SAS URL and the blob client, for an operation needing `permission`.
-    fn blob(&self, url: &str, permission: char) -> Result<(SasUrl, &crate::net::Sender), Error> {
-        let sas = SasUrl::parse(url, permission).map_err(transfer_error)?;
+    fn blob(&self, url: &str, access: Access) -> Result<(SasUrl, &crate::net::Sender), Error> {
+        let sas = SasUrl::parse(url, access).map_err(transfer_error)?;
         let blob = self
             .inner()
             .blob

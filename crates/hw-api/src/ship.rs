@@ -762,7 +762,7 @@ async fn file_sha256(path: &Path) -> Result<String, Error> {
     .map_err(std::io::Error::other)
     .and_then(|hashed| hashed);
     match hashed {
-        Ok(hash) => Ok(hash.iter().map(|b| format!("{b:02x}")).collect()),
+        Ok(hash) => Ok(crate::encode::hex(&hash)),
         Err(source) => Err(Error::Local {
             path: path.to_owned(),
             source,

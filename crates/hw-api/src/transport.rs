@@ -451,6 +451,6 @@ async fn write_file(mut response: reqwest::Response, dest: &Path) -> Received<(u
         file.write_all(&chunk).await.map_err(file_failure)?;
     }
     file.flush().await.map_err(file_failure)?;
-    let hex = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::encode::hex(&hash.finalize());
     Ok((size, hex))
 }

@@ -472,13 +472,16 @@ fn driver_metadata(input: &[u8]) -> Result<(), String> {
 fn sas_and_redaction(input: &[u8]) -> Result<(), String> {
     let text = String::from_utf8_lossy(input);
     if !has_signature(input) {
-        let _ = hw_api::transfer::SasUrl::parse(&text, 'r');
+        let _ = hw_api::transfer::SasUrl::parse(&text, hw_api::transfer::Access::Read);
         let _ = hw_api::redact::text(&text);
         let _ = hw_api_gen::SecretUrl::from(text.as_ref()).to_string();
         return Ok(());
     }
-    for permission in ['r', 'w'] {
-        match hw_api::transfer::SasUrl::parse(&text, permission) {
+    for access in [
+        hw_api::transfer::Access::Read,
+        hw_api::transfer::Access::Write,
+    ] {
+        match hw_api::transfer::SasUrl::parse(&text, access) {
             Ok(sas) => no_signature(&format!("{sas} {sas:?}"))?,
             Err(e) => no_signature(&e.to_string())?,
         }

@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use md5::{Digest, Md5};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -92,14 +90,14 @@ impl BodyDigest {
     pub(crate) fn of(bytes: &[u8]) -> Self {
         Self {
             size: bytes.len() as u64,
-            md5: Some(md5_base64(Md5::digest(bytes).as_slice())),
+            md5: Some(crate::encode::md5_base64(bytes)),
         }
     }
 }
 
 /// An MD5 as `Content-MD5` writes it.
 pub(super) fn md5_base64(md5: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(md5)
+    crate::encode::base64(md5)
 }
 
 /// Which service an exchange was with.

@@ -21,7 +21,7 @@ pub(crate) use blob::blob_client;
 pub use download::DownloadReport;
 pub use options::{RangeMd5, TransferOptions};
 pub use progress::{Progress, Silent};
-pub use sas::{Limits, SasUrl};
+pub use sas::{Access, Limits, SasUrl};
 pub use upload::UploadReport;
 
 pub(crate) use download::{download, fetch_text};

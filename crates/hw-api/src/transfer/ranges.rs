@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -311,7 +309,7 @@ impl RangePlan<'_> {
             let bytes = bytes.clone();
             tokio::task::spawn_blocking(move || {
                 if let Some(expected) = expected {
-                    let actual = STANDARD.encode(Md5::digest(&bytes));
+                    let actual = crate::encode::md5_base64(&bytes);
                     if actual != expected {
                         return Err(Written::Damaged(format!(
                             "the range at {start} has MD5 {actual} and storage says {expected}"
@@ -472,7 +470,7 @@ impl OrderedMd5 {
                 count.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Release);
                 wake.notify_one();
             }
-            Ok(STANDARD.encode(hash.finalize()))
+            Ok(crate::encode::base64(&hash.finalize()))
         });
         Self {
             chunks,

@@ -8,6 +8,33 @@ use url::Url;
 use crate::error::TransferError;
 use crate::{origin, redact};
 
+/// What an operation does with a blob, and so the permission its SAS URL must grant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// Reading it (`sp` has `r`): a download.
+    Read,
+    /// Writing it (`sp` has `w`): an upload.
+    Write,
+}
+
+impl Access {
+    /// The letter of the permission in a SAS's `sp`.
+    fn letter(self) -> char {
+        match self {
+            Access::Read => 'r',
+            Access::Write => 'w',
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+}
+
 /// A blob SAS URL that passed the checks for an operation: HTTPS (or HTTP on loopback), a blob
 /// resource (`sr=b`), the needed permission, and not expired. `Debug` and `Display` redact it.
 #[derive(Clone)]
@@ -17,8 +44,8 @@ pub struct SasUrl {
 }
 
 impl SasUrl {
-    /// Checks `text` for an operation that needs `permission` (`r` to read, `w` to write).
-    pub fn parse(text: &str, permission: char) -> Result<Self, TransferError> {
+    /// Checks `text` for an operation that needs `access`.
+    pub fn parse(text: &str, access: Access) -> Result<Self, TransferError> {
         let url = Url::parse(text).map_err(|e| TransferError::Sas {
             url: redact::url_text(text),
             problem: format!("not a URL ({e})"),
@@ -46,8 +73,8 @@ impl SasUrl {
             return Err(problem("it is not for a single blob (sr=b)".into()));
         }
         let permissions = field("sp").unwrap_or_default();
-        if !permissions.contains(permission) {
-            let need = if permission == 'w' { "write" } else { "read" };
+        if !permissions.contains(access.letter()) {
+            let need = access.word();
             // Only a permission list is shown: any other value may hold anything (a secret).
             let shown = if permissions.len() <= 16
                 && permissions.chars().all(|c| c.is_ascii_alphabetic())
@@ -174,7 +201,7 @@ mod tests {
             "https://a.blob.core.windows.net/c/b?sv=2019-12-12&sr=b&sp=rw&se={}&sig=SECRETSIG",
             future()
         );
-        let sas = SasUrl::parse(&text, 'w').unwrap();
+        let sas = SasUrl::parse(&text, Access::Write).unwrap();
         assert_eq!(sas.version(), "2019-12-12");
         assert!(!format!("{sas:?} {sas}").contains("SECRETSIG"));
     }
@@ -186,7 +213,7 @@ mod tests {
         assert!(parse_expiry("2030-01-02T03:04:05.1234567Z").is_some());
         assert!(parse_expiry("soon").is_none());
         assert!(
-            SasUrl::parse("https://a/c/b?sr=b&sp=r&se=2001-01-01&sig=x", 'r').is_err(),
+            SasUrl::parse("https://a/c/b?sr=b&sp=r&se=2001-01-01&sig=x", Access::Read).is_err(),
             "expired by date"
         );
     }
@@ -196,17 +223,17 @@ mod tests {
         let cases = [
             (
                 format!("http://a.example/c/b?sv=1&sr=b&sp=rw&se={}&sig=x", future()),
-                'w',
+                Access::Write,
                 "https",
             ),
             (
                 format!("https://a/c/b?sv=1&sr=c&sp=rw&se={}&sig=x", future()),
-                'w',
+                Access::Write,
                 "single blob",
             ),
             (
                 format!("https://a/c/b?sv=1&sr=b&sp=r&se={}&sig=x", future()),
-                'w',
+                Access::Write,
                 "write permission (sp=r)",
             ),
             (
@@ -215,20 +242,20 @@ mod tests {
                     "https://a/c/b?sv=1&sr=b&se={}&sig=x&sp=r%22,u=https://b/?sig=LEAK",
                     future()
                 ),
-                'w',
+                Access::Write,
                 "its sp is not a permission list",
             ),
             (
                 "https://a/c/b?sv=1&sr=b&sp=rw&se=2001-01-01T00:00:00Z&sig=x".to_owned(),
-                'r',
+                Access::Read,
                 "expired",
             ),
             (
                 format!("https://a/c/b?sv=1&sr=b&sp=rw&se={}", future()),
-                'r',
+                Access::Read,
                 "no signature",
             ),
-            ("not a url".to_owned(), 'r', "not a URL"),
+            ("not a url".to_owned(), Access::Read, "not a URL"),
         ];
         for (text, permission, needle) in cases {
             let err = SasUrl::parse(&text, permission).unwrap_err().to_string();

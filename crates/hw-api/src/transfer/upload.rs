@@ -10,8 +10,6 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use md5::{Digest, Md5};
@@ -77,7 +75,7 @@ pub(crate) async fn upload(
         .min(limits.max_put_blob);
     if size <= single {
         let data = tokio::fs::read(path).await.map_err(file_error)?;
-        let content_md5 = STANDARD.encode(Md5::digest(&data));
+        let content_md5 = crate::encode::md5_base64(&data);
         let etag = put_blob(&to, Bytes::from(data)).await?;
         progress.update(size, size);
         return Ok(UploadReport {
@@ -200,11 +198,11 @@ impl Blocks<'_> {
                                 read_block(path, index, offset, len, buffers.take(), whole)
                                     .await
                                     .map_err(file_error)?;
-                            let id = STANDARD.encode(block_id(index, &digest));
+                            let id = crate::encode::base64(block_id(index, &digest).as_bytes());
                             if existing.contains(&(id.clone(), len)) {
                                 reused.fetch_add(1, Ordering::Relaxed);
                             } else {
-                                let md5 = STANDARD.encode(digest);
+                                let md5 = crate::encode::base64(&digest);
                                 put_block(to, &id, md5, &data).await?;
                             }
                             buffers.give_back(data);
@@ -266,7 +264,7 @@ pub(super) fn block_size(size: u64, preferred: u64, limits: Limits) -> Result<u6
 
 /// The raw block id: fixed width, from the block's index and content.
 fn block_id(index: usize, digest: &[u8]) -> String {
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::encode::hex(&digest[..8]);
     format!("{index:06}-{hex}")
 }
 
@@ -298,7 +296,7 @@ impl Buffers {
 
 /// Whether a block id (base64) is of our scheme: `{index:06}-{16 hex digits}`.
 fn is_ours(id: &str) -> bool {
-    let Ok(raw) = STANDARD.decode(id) else {
+    let Some(raw) = crate::encode::from_base64(id) else {
         return false;
     };
     raw.len() == 23
@@ -336,7 +334,7 @@ impl OrderedMd5 {
                     next += 1;
                 }
             }
-            (next, STANDARD.encode(hash.finalize()))
+            (next, crate::encode::base64(&hash.finalize()))
         });
         Self {
             blocks: std::sync::Mutex::new(Some(blocks)),
@@ -402,7 +400,7 @@ struct Target<'a> {
 
 /// Put Blob of `data` (its length sent even when empty, as storage requires).
 async fn put_blob(to: &Target<'_>, data: Bytes) -> Result<Option<String>, TransferError> {
-    let md5 = STANDARD.encode(Md5::digest(&data));
+    let md5 = crate::encode::md5_base64(&data);
     let (http, sas) = (to.http, to.sas);
     let response = send_body(
         to.http,
@@ -562,12 +560,14 @@ mod tests {
 
     #[test]
     fn our_block_ids_are_told_from_other_tools() {
-        assert!(is_ours(&STANDARD.encode(block_id(12, &[0x5a; 16]))));
+        assert!(is_ours(&crate::encode::base64(
+            block_id(12, &[0x5a; 16]).as_bytes()
+        )));
         for foreign in ["QUE=", "YmxvY2stMDAwMDE=", "not base64!"] {
             assert!(!is_ours(foreign), "{foreign}");
         }
         // Our length, another scheme.
-        assert!(!is_ours(&STANDARD.encode("abcdef-0123456789abcdef")));
+        assert!(!is_ours(&crate::encode::base64(b"abcdef-0123456789abcdef")));
     }
 
     #[tokio::test]
@@ -582,7 +582,7 @@ mod tests {
         }
         assert_eq!(
             ordered.finish(3).await,
-            Some(STANDARD.encode(Md5::digest(b"one two three")))
+            Some(crate::encode::md5_base64(b"one two three"))
         );
         let missing = OrderedMd5::start(Default::default());
         missing.add(1, &blocks[1]);
