@@ -4,7 +4,7 @@
 use hw_api_gen::Id;
 use hw_api_gen::types::{CommitStatus, ErrorCode};
 
-use crate::client::Client;
+use crate::client::{COMMIT_SUBMISSION, Client};
 use crate::create_once::unreconciled;
 use crate::error::Error;
 
@@ -34,7 +34,12 @@ impl Client {
                     let checked = format!(
                         "reading submission {submission} to see whether the commit arrived failed: {check}"
                     );
-                    return Err(unreconciled("commitSubmission", checked, Vec::new(), error));
+                    return Err(unreconciled(
+                        COMMIT_SUBMISSION.id,
+                        checked,
+                        Vec::new(),
+                        error,
+                    ));
                 }
             };
             match current.commit_status {
@@ -56,7 +61,12 @@ impl Client {
                     let checked = format!(
                         "submission {submission} has commit status {status} after {round} commit(s)"
                     );
-                    return Err(unreconciled("commitSubmission", checked, Vec::new(), error));
+                    return Err(unreconciled(
+                        COMMIT_SUBMISSION.id,
+                        checked,
+                        Vec::new(),
+                        error,
+                    ));
                 }
             }
         }

@@ -39,19 +39,37 @@ pub enum SubmissionProgress {
     Failed,
 }
 
+impl SubmissionProgress {
+    /// The word, as JSON writes it (`created`, `processing`, `completed`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubmissionProgress::Created => "created",
+            SubmissionProgress::Processing => "processing",
+            SubmissionProgress::Completed => "completed",
+            SubmissionProgress::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for SubmissionProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a submission is, for scripts: what [`Client::submission_status`] returns.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SubmissionStatus {
     /// How far it is.
     pub progress: SubmissionProgress,
-    /// The commit status, as the service names it.
-    pub commit_status: Option<String>,
-    /// The current workflow step, as the service names it.
-    pub step: Option<String>,
+    /// The commit status (a value this version does not know is kept as the service wrote it).
+    pub commit_status: Option<CommitStatus>,
+    /// The current workflow step.
+    pub step: Option<CurrentStep>,
     /// The state of that step.
-    pub state: Option<String>,
+    pub state: Option<WorkflowState>,
     /// Whether a signed package can be downloaded.
     pub has_signed_package: bool,
     /// The text of the error report (bounded, redacted) when the workflow failed and has one.
@@ -126,13 +144,9 @@ impl Client {
         let status = current.workflow_status.as_ref();
         let mut shown = SubmissionStatus {
             progress: SubmissionProgress::Processing,
-            commit_status: current.commit_status.as_ref().map(ToString::to_string),
-            step: status
-                .and_then(|s| s.current_step.as_ref())
-                .map(ToString::to_string),
-            state: status
-                .and_then(|s| s.state.as_ref())
-                .map(ToString::to_string),
+            commit_status: current.commit_status.clone(),
+            step: status.and_then(|s| s.current_step.clone()),
+            state: status.and_then(|s| s.state.clone()),
             has_signed_package: has_signed_package(&current),
             error_report: None,
         };

@@ -85,14 +85,16 @@ pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> 
             let status = client
                 .submission_status(Id(at.product), Id(at.submission))
                 .await?;
-            let value = serde_json::to_value(&status).unwrap_or_default();
-            let word = value["progress"].as_str().unwrap_or_default().to_owned();
-            let mut line = format!("submission {}: {word}", at.submission);
-            for (label, part) in [
-                ("commit", &status.commit_status),
-                ("step", &status.step),
-                ("state", &status.state),
-            ] {
+            let mut line = format!("submission {}: {}", at.submission, status.progress);
+            let parts = [
+                (
+                    "commit",
+                    status.commit_status.as_ref().map(ToString::to_string),
+                ),
+                ("step", status.step.as_ref().map(ToString::to_string)),
+                ("state", status.state.as_ref().map(ToString::to_string)),
+            ];
+            for (label, part) in parts {
                 if let Some(part) = part {
                     line.push_str(&format!(", {label} {part}"));
                 }
@@ -103,6 +105,7 @@ pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> 
             if let Some(report) = &status.error_report {
                 line.push_str(&format!(" — error report: {}", report.replace('\n', " ")));
             }
+            let value = serde_json::to_value(&status).unwrap_or_default();
             ctx.out.done(&line, value);
         }
         Submissions::Commit(at) => {
