@@ -14,6 +14,27 @@ use crate::driver_package::PackageError;
 /// The relationship type of an OPC package signature (ECMA-376 Part 2).
 const SIGNATURE_ORIGIN: &str =
     "http://schemas.openxmlformats.org/package/2006/relationships/digital-signature/origin";
+/// An OPC relationships part: the type of each relationship.
+#[derive(serde::Deserialize)]
+struct Relationships {
+    #[serde(rename = "Relationship", default)]
+    list: Vec<Relationship>,
+}
+
+#[derive(serde::Deserialize)]
+struct Relationship {
+    #[serde(rename = "@Type")]
+    kind: String,
+}
+
+/// Whether the relationships part `text` has a relationship of the signature-origin type (read
+/// as XML: a comment, another attribute or another relationship's target that merely holds the
+/// type's URI does not count).
+fn names_a_signature(text: &str) -> bool {
+    quick_xml::de::from_str::<Relationships>(text)
+        .is_ok_and(|rels| rels.list.iter().any(|r| r.kind.trim() == SIGNATURE_ORIGIN))
+}
+
 /// The most bytes of `_rels/.rels` read.
 const MAX_RELS: u64 = 1 << 20;
 /// The end of central directory record, without its comment.
@@ -85,7 +106,7 @@ pub fn check_hlkx_from(
     let signed = match rels {
         Some(entry) => read_part(&mut reader, entry)
             .map_err(io)?
-            .is_some_and(|text| text.contains(SIGNATURE_ORIGIN)),
+            .is_some_and(|text| names_a_signature(&text)),
         None => false,
     };
     if !signed {
@@ -204,6 +225,27 @@ fn read_part(reader: &mut (impl Read + Seek), entry: &Entry) -> std::io::Result<
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_a_relationship_of_the_signature_type_counts() {
+        let rel = |attrs: &str| {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"r1\" {attrs}/></Relationships>"
+            )
+        };
+        assert!(names_a_signature(&rel(&format!(
+            "Type=\"{SIGNATURE_ORIGIN}\" Target=\"/o.psdor\""
+        ))));
+        // The URI elsewhere than in a Type: not a signature.
+        assert!(!names_a_signature(&rel(&format!(
+            "Type=\"http://x/other\" Target=\"{SIGNATURE_ORIGIN}\""
+        ))));
+        assert!(!names_a_signature(&format!(
+            "<Relationships><!-- {SIGNATURE_ORIGIN} --></Relationships>"
+        )));
+        assert!(!names_a_signature("<Relationships/>"));
+        assert!(!names_a_signature(&format!("not xml {SIGNATURE_ORIGIN}")));
+    }
+
     use super::*;
     use std::io::Write;
 

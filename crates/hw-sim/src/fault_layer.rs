@@ -102,9 +102,7 @@ fn failure(sim: &Shared, is_blob: bool, status: StatusCode, message: &str) -> Re
         } else {
             "InternalError"
         };
-        let body = format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
-        );
+        let body = crate::blob::error_body(code, message);
         (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
     } else {
         api::gateway(status, message, &sim.activity_id())

@@ -328,10 +328,7 @@ impl Replay {
         };
         eprintln!("hw-sim replay: {message}");
         if service == "blob" {
-            let xml = format!(
-                "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>NotInTrace</Code><Message>{}</Message></Error>",
-                message.replace('&', "&amp;").replace('<', "&lt;")
-            );
+            let xml = crate::blob::error_body("NotInTrace", &message);
             let mut response = (
                 StatusCode::NOT_IMPLEMENTED,
                 [(header::CONTENT_TYPE, "application/xml")],

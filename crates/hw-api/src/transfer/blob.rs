@@ -136,13 +136,6 @@ pub(crate) fn after_failure<T>(
     retry::after(retry::decide(Traffic::Blob, failed, true), error, wait)
 }
 
-/// The text of the first `<tag>…</tag>` in `xml`.
-pub(crate) fn xml_element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
-    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
-    let end = xml[start..].find(&format!("</{tag}>"))? + start;
-    Some(xml[start..end].trim())
-}
-
 /// A request to `url` with the SAS's service version, if it names one.
 pub(crate) fn request(
     http: &Sender,
@@ -170,14 +163,13 @@ pub(crate) async fn refused(
     let body = wire::read_start(response, limits::ERROR_BODY)
         .await
         .unwrap_or_default();
-    let body = String::from_utf8_lossy(&body);
-    let element = |tag: &str| xml_element(&body, tag).map(wire::clean);
+    let (body_code, message) = super::xml::storage_error(&String::from_utf8_lossy(&body));
     TransferError::Refused {
         operation,
         url: shown_url.to_owned(),
         status,
-        code: code.or_else(|| element("Code")),
-        message: element("Message"),
+        code: code.or(body_code.map(|c| wire::clean(&c))),
+        message: message.map(|m| wire::clean(&m)),
         request_id,
     }
 }

@@ -15,6 +15,7 @@ mod ranges;
 mod sas;
 mod upload;
 mod watch;
+mod xml;
 
 pub use crate::error::TransferError;
 pub(crate) use blob::blob_client;

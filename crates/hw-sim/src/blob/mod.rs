@@ -4,7 +4,7 @@
 //! equal length; `Content-MD5` verified; size limits by the SAS version; and any request with an
 //! `Authorization` header refused (and counted, so tests can assert it never happens).
 
-mod blocklist;
+mod xml;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -22,6 +22,7 @@ use md5::{Digest, Md5};
 use std::collections::HashMap;
 
 pub(crate) use crate::state::Blob;
+pub(crate) use xml::error as error_body;
 
 use crate::config::BlobLimits;
 use crate::sas::{Sas, SasProblem};
@@ -84,9 +85,7 @@ pub(crate) fn operation(method: &Method, query: Option<&str>) -> Option<&'static
 
 /// An Azure-style error: XML body and `x-ms-error-code`.
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    );
+    let body = xml::error(code, message);
     let mut response = (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response();
     if let Ok(value) = HeaderValue::from_str(code) {
         response.headers_mut().insert("x-ms-error-code", value);
@@ -362,7 +361,7 @@ fn resolve_block_list(
     limits: BlobLimits,
     max_bytes: u64,
 ) -> Result<Vec<(Vec<u8>, Bytes)>, Response> {
-    let Some(entries) = std::str::from_utf8(body).ok().and_then(blocklist::parse) else {
+    let Some(entries) = std::str::from_utf8(body).ok().and_then(xml::parse) else {
         return Err(error(
             StatusCode::BAD_REQUEST,
             "InvalidXmlDocument",
@@ -400,9 +399,9 @@ fn resolve_block_list(
         };
         let uncommitted = || blob.uncommitted.get(&id).cloned();
         let found = match source {
-            blocklist::Source::Latest => uncommitted().or_else(|| committed(&id)),
-            blocklist::Source::Committed => committed(&id),
-            blocklist::Source::Uncommitted => uncommitted(),
+            xml::Source::Latest => uncommitted().or_else(|| committed(&id)),
+            xml::Source::Committed => committed(&id),
+            xml::Source::Uncommitted => uncommitted(),
         };
         let Some(data) = found else {
             return Err(error(
@@ -497,7 +496,7 @@ fn get_block_list(sim: &Shared, key: &str, query: Option<&str>) -> Response {
     };
     let mut response = (
         [(header::CONTENT_TYPE, "application/xml")],
-        blocklist::render(c, u),
+        xml::render(c, u),
     )
         .into_response();
     if blob.exists
