@@ -25,8 +25,8 @@ const RESOURCE: &str = "https://manage.devcenter.microsoft.com";
 /// The token endpoint router.
 pub(crate) fn router(sim: Arc<Shared>) -> Router {
     Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(v2))
-        .route("/{tenant}/oauth2/token", post(v1))
+        .route("/{tenant}/oauth2/v2.0/token", post(endpoint::<false>))
+        .route("/{tenant}/oauth2/token", post(endpoint::<true>))
         .merge(crate::identity::routes())
         .with_state(sim)
 }
@@ -58,22 +58,14 @@ fn form(sim: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Fields, Respon
     Ok(fields)
 }
 
-async fn v2(
+/// The v2.0 endpoint (`V1` false) or the v1 endpoint (`V1` true).
+async fn endpoint<const V1: bool>(
     State(sim): State<Arc<Shared>>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(&sim, &tenant, &headers, &body, false)
-}
-
-async fn v1(
-    State(sim): State<Arc<Shared>>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    token(&sim, &tenant, &headers, &body, true)
+    token(&sim, &tenant, &headers, &body, V1)
 }
 
 /// A token request to the v1 (`resource`) or v2 (`scope`) endpoint.

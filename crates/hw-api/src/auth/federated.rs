@@ -92,16 +92,23 @@ impl GitHubActionsToken {
     }
 }
 
-impl AssertionSource for GitHubActionsToken {
-    fn assertion<'a>(
-        &'a self,
-        _audience: &'a str,
-        _client_id: &'a str,
-        http: &'a TokenHttp,
-    ) -> AssertionFuture<'a> {
-        Box::pin(self.request.fetch(reqwest::Method::GET, http))
-    }
+/// An [`AssertionSource`] that asks a CI system's OIDC token service with `method`.
+macro_rules! oidc_source {
+    ($source:ty, $method:ident) => {
+        impl AssertionSource for $source {
+            fn assertion<'a>(
+                &'a self,
+                _audience: &'a str,
+                _client_id: &'a str,
+                http: &'a TokenHttp,
+            ) -> AssertionFuture<'a> {
+                Box::pin(self.request.fetch(reqwest::Method::$method, http))
+            }
+        }
+    };
 }
+
+oidc_source!(GitHubActionsToken, GET);
 
 /// Azure Pipelines' OIDC token for a service connection (workload identity federation),
 /// requested from `SYSTEM_OIDCREQUESTURI` with the job's `SYSTEM_ACCESSTOKEN`.
@@ -134,16 +141,7 @@ impl AzurePipelinesToken {
     }
 }
 
-impl AssertionSource for AzurePipelinesToken {
-    fn assertion<'a>(
-        &'a self,
-        _audience: &'a str,
-        _client_id: &'a str,
-        http: &'a TokenHttp,
-    ) -> AssertionFuture<'a> {
-        Box::pin(self.request.fetch(reqwest::Method::POST, http))
-    }
-}
+oidc_source!(AzurePipelinesToken, POST);
 
 /// A request for a CI system's OIDC token: a bearer-authorized call whose JSON answer holds the
 /// token in one field.
