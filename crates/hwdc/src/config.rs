@@ -105,9 +105,24 @@ fn load_profile(global: &Global) -> Result<Profile, ConfigError> {
     }
 }
 
-/// Warns when a file holding `what` can be read by other users.
+/// Warns when the file at `path`, which holds `what` (a private key, a secret), can be read by
+/// other users.
 pub(crate) fn warn_if_readable_by_others(path: &Path, what: &str) {
-    hw_api::auth::warn_if_readable_by_others(path, what);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                "{} holds {what} and can be read by other users; run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
 }
 
 fn env(name: &str) -> Option<String> {
@@ -174,6 +189,9 @@ fn credential_settings(
         .clone()
         .or(settings.certificate_path)
         .or(profile.client_certificate.clone());
+    if let Some(path) = &settings.certificate_path {
+        warn_if_readable_by_others(path, "a private key");
+    }
     if let Some(file) = &global.client_certificate_password_file {
         settings.certificate_password = Some(read_secret_file(file, "certificate password")?);
     }

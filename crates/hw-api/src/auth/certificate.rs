@@ -51,7 +51,7 @@ fn invalid(what: impl fmt::Display) -> AuthError {
 
 impl Certificate {
     /// Reads `path`: PEM (a certificate and a PKCS#8 or PKCS#1 RSA key) or PFX/PKCS#12 (with
-    /// `password`; an empty one when none is given). Warns when others may read the file.
+    /// `password`; an empty one when none is given).
     pub fn from_file(path: &Path, password: Option<&SecretString>) -> Result<Self, AuthError> {
         let bytes = std::fs::read(path).map_err(|e| {
             invalid(format_args!(
@@ -59,7 +59,6 @@ impl Certificate {
                 path.display()
             ))
         })?;
-        super::warn_if_readable_by_others(path, "a private key");
         let named = |e: AuthError| match e {
             AuthError::Config(why) => invalid(format_args!("{}: {why}", path.display())),
             other => other,

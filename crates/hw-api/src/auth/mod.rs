@@ -13,7 +13,6 @@ mod certificate;
 mod choice;
 mod entra;
 mod federated;
-mod file_mode;
 mod jwt;
 mod managed_identity;
 mod provider;
@@ -32,7 +31,6 @@ pub use entra::{ClientCredentials, DEFAULT_AUTHORITY, DEFAULT_RESOURCE, EntraEnd
 pub use federated::{
     AzurePipelinesToken, FEDERATION_AUDIENCE, FederatedTokenFile, GitHubActionsToken,
 };
-pub use file_mode::warn_if_readable_by_others;
 pub use managed_identity::{IMDS_AUTHORITY, ManagedIdentity};
 pub use provider::{AccessToken, StaticToken, TokenFuture, TokenProvider};
 pub use token_http::TokenHttp;

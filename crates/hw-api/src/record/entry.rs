@@ -95,11 +95,6 @@ impl BodyDigest {
     }
 }
 
-/// An MD5 as `Content-MD5` writes it.
-pub(super) fn md5_base64(md5: &[u8]) -> String {
-    crate::encode::base64(md5)
-}
-
 /// Which service an exchange was with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Service {

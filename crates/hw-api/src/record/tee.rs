@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use md5::{Digest, Md5};
 
-use super::entry::{Body, BodyDigest, md5_base64};
+use super::entry::{Body, BodyDigest};
 
 /// The most of a text body a trace keeps (a page of a list is well under 1 MiB).
 const TEXT_LIMIT: usize = 8 * 1024 * 1024;
@@ -66,7 +66,7 @@ impl Capture {
             Capture::Digest { md5, size } => Some((
                 Body::Digest(BodyDigest {
                     size,
-                    md5: Some(md5_base64(md5.finalize().as_slice())),
+                    md5: Some(crate::encode::base64(&md5.finalize())),
                 }),
                 !ended,
             )),
