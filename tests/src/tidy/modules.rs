@@ -222,43 +222,24 @@ impl Reader {
         if depth > 16 {
             return None;
         }
-        let first = segments.first()?;
-        let mut base = module.clone();
-        let mut rest = segments;
-        match first.as_str() {
-            "crate" => {
-                base.clear();
-                rest = &segments[1..];
-            }
-            "self" | "super" => {
-                while let Some(head) = rest.first() {
-                    match head.as_str() {
-                        "self" => {}
-                        "super" => {
-                            base.pop()?;
-                        }
-                        _ => break,
-                    }
-                    rest = &rest[1..];
-                }
-            }
-            name => {
-                // A child module named without `self::` (2018 paths), or a name this module
-                // (or, for an inline module, its file) brought in with `use`.
-                let child: ModulePath = module.iter().cloned().chain([name.to_owned()]).collect();
-                if self.modules.contains_key(&child) {
-                    return Some(child.into_iter().chain(rest[1..].iter().cloned()).collect());
-                }
-                let used = self.modules.get(module)?.uses.get(name)?;
-                if used.len() == 1 && used[0] == *name {
-                    // `use serde;` and the like: another crate.
-                    return None;
-                }
-                let used = self.absolute(module, used, depth + 1)?;
-                return Some(used.into_iter().chain(rest[1..].iter().cloned()).collect());
-            }
+        let name = match anchored(module, segments) {
+            Ok(path) => return path,
+            Err(name) => name,
+        };
+        let rest = segments;
+        // A child module named without `self::` (2018 paths), or a name this module
+        // (or, for an inline module, its file) brought in with `use`.
+        let child: ModulePath = module.iter().cloned().chain([name.to_owned()]).collect();
+        if self.modules.contains_key(&child) {
+            return Some(child.into_iter().chain(rest[1..].iter().cloned()).collect());
         }
-        Some(base.into_iter().chain(rest.iter().cloned()).collect())
+        let used = self.modules.get(module)?.uses.get(name)?;
+        if used.len() == 1 && used[0] == *name {
+            // `use serde;` and the like: another crate.
+            return None;
+        }
+        let used = self.absolute(module, used, depth + 1)?;
+        Some(used.into_iter().chain(rest[1..].iter().cloned()).collect())
     }
 
     /// What `rest` names inside the module at `glob`, if that module has it.
@@ -272,6 +253,42 @@ impl Reader {
             None
         }
     }
+}
+
+/// `segments`, named in `module`, from the crate root when they start with `crate`, `self` or
+/// `super` (`Ok(None)` for a `super` above the root); `Err(first)` for a path that starts with
+/// a name, which only the caller's view of the module can place.
+pub(super) fn anchored<'a>(
+    module: &[String],
+    segments: &'a [String],
+) -> Result<Option<ModulePath>, &'a str> {
+    let Some(first) = segments.first() else {
+        return Ok(None);
+    };
+    let mut base = module.to_vec();
+    let mut rest = segments;
+    match first.as_str() {
+        "crate" => {
+            base.clear();
+            rest = &segments[1..];
+        }
+        "self" | "super" => {
+            while let Some(head) = rest.first() {
+                match head.as_str() {
+                    "self" => {}
+                    "super" => {
+                        if base.pop().is_none() {
+                            return Ok(None);
+                        }
+                    }
+                    _ => break,
+                }
+                rest = &rest[1..];
+            }
+        }
+        name => return Err(name),
+    }
+    Ok(Some(base.into_iter().chain(rest.iter().cloned()).collect()))
 }
 
 /// Walks one file: its inline modules, the items each defines, its `use`s and every path.

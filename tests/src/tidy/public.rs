@@ -263,7 +263,8 @@ impl Walk<'_> {
                     self.items
                         .insert(path, format!("pub use {}::* as", target.join("::")));
                 }
-                (None, Some(glob)) => self.export_glob(&glob, prefix, depth + 1),
+                // A glob of this crate: its items as if declared here.
+                (None, Some(glob)) => self.export(&glob, prefix, depth + 1),
                 (Some(name), Some(absolute)) => {
                     if self.modules.contains_key(&absolute) {
                         let path = format!("{prefix}::{name}");
@@ -277,11 +278,6 @@ impl Walk<'_> {
                 }
             }
         }
-    }
-
-    /// The public items of the module at `glob`, named as if declared at `prefix`.
-    fn export_glob(&mut self, glob: &ModulePath, prefix: &str, depth: usize) {
-        self.export(glob, prefix, depth);
     }
 
     fn name(&mut self, path: &str, kind: &str, definition: Definition) {
@@ -354,52 +350,34 @@ impl Walk<'_> {
         if depth > 24 {
             return None;
         }
-        let first = segments.first()?;
-        let mut base = module.clone();
-        let mut rest = segments;
-        match first.as_str() {
-            "crate" => {
-                base.clear();
-                rest = &segments[1..];
+        let name = match super::modules::anchored(module, segments) {
+            Ok(path) => return path,
+            Err(name) => name,
+        };
+        let rest = segments;
+        let held = self.modules.get(module)?;
+        if held
+            .items
+            .iter()
+            .any(|(n, kind, _)| n == name && *kind == "mod")
+        {
+            // A child module, named without `self::`.
+        } else if let Some((_, target, _)) = held
+            .uses
+            .iter()
+            .find(|(used, ..)| used.as_deref() == Some(name))
+        {
+            if target.len() == 1 && target[0] == *name {
+                return None;
             }
-            "self" | "super" => {
-                while let Some(head) = rest.first() {
-                    match head.as_str() {
-                        "self" => {}
-                        "super" => {
-                            base.pop()?;
-                        }
-                        _ => break,
-                    }
-                    rest = &rest[1..];
-                }
-            }
-            name => {
-                let held = self.modules.get(module)?;
-                if held
-                    .items
-                    .iter()
-                    .any(|(n, kind, _)| n == name && *kind == "mod")
-                {
-                    // A child module, named without `self::`.
-                } else if let Some((_, target, _)) = held
-                    .uses
-                    .iter()
-                    .find(|(used, ..)| used.as_deref() == Some(name))
-                {
-                    if target.len() == 1 && target[0] == *name {
-                        return None;
-                    }
-                    let used = self.absolute(module, target, depth + 1)?;
-                    return Some(used.into_iter().chain(rest[1..].iter().cloned()).collect());
-                } else if held.items.iter().any(|(n, ..)| n == name) {
-                    // An item of this module.
-                } else {
-                    return None;
-                }
-            }
+            let used = self.absolute(module, target, depth + 1)?;
+            return Some(used.into_iter().chain(rest[1..].iter().cloned()).collect());
+        } else if held.items.iter().any(|(n, ..)| n == name) {
+            // An item of this module.
+        } else {
+            return None;
         }
-        Some(base.into_iter().chain(rest.iter().cloned()).collect())
+        Some(module.iter().chain(rest).cloned().collect())
     }
 }
 
