@@ -48,47 +48,27 @@ pub(crate) struct Global {
     pub auth: Option<AuthKind>,
     /// The app registration's certificate: a PEM file (certificate and private key) or a
     /// PFX/PKCS#12 file (also AZURE_CLIENT_CERTIFICATE_PATH).
-    #[arg(
-        long,
-        global = true,
-        env = "HW_CLIENT_CERTIFICATE_PATH",
-        value_name = "FILE"
-    )]
+    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(env = "HW_CLIENT_CERTIFICATE_PATH")]
     pub client_certificate: Option<PathBuf>,
     /// A file holding the PFX file's password (the password itself is read only from
     /// AZURE_CLIENT_CERTIFICATE_PASSWORD).
-    #[arg(
-        long,
-        global = true,
-        env = "HW_CLIENT_CERTIFICATE_PASSWORD_FILE",
-        value_name = "FILE"
-    )]
+    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(env = "HW_CLIENT_CERTIFICATE_PASSWORD_FILE")]
     pub client_certificate_password_file: Option<PathBuf>,
     /// A federated token file, read afresh at every sign-in (also AZURE_FEDERATED_TOKEN_FILE).
-    #[arg(
-        long,
-        global = true,
-        env = "HW_FEDERATED_TOKEN_FILE",
-        value_name = "FILE"
-    )]
+    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(env = "HW_FEDERATED_TOKEN_FILE")]
     pub federated_token_file: Option<PathBuf>,
     /// The Azure Pipelines service connection to federate with (also
     /// AZURESUBSCRIPTION_SERVICE_CONNECTION_ID).
-    #[arg(
-        long,
-        global = true,
-        env = "HW_SERVICE_CONNECTION_ID",
-        value_name = "ID"
-    )]
+    #[arg(long, global = true, value_name = "ID")]
+    #[arg(env = "HW_SERVICE_CONNECTION_ID")]
     pub service_connection_id: Option<String>,
     /// A user-assigned managed identity's own client id, for --auth managed-identity (not the
     /// app registration's --client-id; without it, the system-assigned identity).
-    #[arg(
-        long,
-        global = true,
-        env = "HW_MANAGED_IDENTITY_CLIENT_ID",
-        value_name = "ID"
-    )]
+    #[arg(long, global = true, value_name = "ID")]
+    #[arg(env = "HW_MANAGED_IDENTITY_CLIENT_ID")]
     pub managed_identity_client_id: Option<String>,
     /// The profile of the configuration file to use.
     #[arg(long, global = true, env = "HWDC_PROFILE")]
