@@ -173,13 +173,9 @@ impl Output {
         let json = self.format == OutputFormat::Json;
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
         let mut scratch = Vec::with_capacity(1024);
-        if json {
-            let _ = out.write_all(b"[");
-            OPEN_LIST.store(true, Ordering::SeqCst);
-        } else {
-            let titles: Vec<String> = T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
-            let _ = out.write_all(Self::row(&titles, T::COLUMNS).as_bytes());
-        }
+        // The list opens (`[`, or the column titles) with its first item or its end: a failure
+        // before the first page (a sign-in) leaves standard output empty.
+        let mut opened = false;
         let mut count = 0;
         let outcome = loop {
             let next = match items.next().now_or_never() {
@@ -191,6 +187,20 @@ impl Output {
                     items.next().await
                 }
             };
+            if !opened && !matches!(next, Some(Err(_))) {
+                opened = true;
+                let opening = if json {
+                    OPEN_LIST.store(true, Ordering::SeqCst);
+                    out.write_all(b"[")
+                } else {
+                    let titles: Vec<String> =
+                        T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
+                    out.write_all(Self::row(&titles, T::COLUMNS).as_bytes())
+                };
+                if let Err(e) = opening {
+                    break write_ended(e, count);
+                }
+            }
             let written = match next {
                 None => break Ok(count),
                 Some(Err(e)) => break Err(exit::Failure::from(e)),

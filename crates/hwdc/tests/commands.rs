@@ -411,3 +411,94 @@ fn every_test_starts_hwdc_with_a_configuration_folder_of_its_own() {
     let common = std::fs::read_to_string(&files[0]).unwrap();
     assert!(common.contains(".env(\"HWDC_CONFIG_DIR\", config_dir(home))"));
 }
+
+/// Local input (files, folders, flags) is checked before any sign-in: with no way to sign in
+/// configured, each command below names its own input, not the sign-in; and a list that cannot
+/// sign in writes nothing on standard output (no header, no `[`).
+#[tokio::test(flavor = "multi_thread")]
+async fn local_input_is_checked_before_signing_in() {
+    let home = Scratch::new("local-first");
+    let dir = home.0.to_string_lossy().into_owned();
+    let missing = format!("{dir}/missing.cab");
+    let out = format!("{dir}/signed.cab");
+    let no_folder = format!("{dir}/no-such-folder/signed.cab");
+    let present = home.file("present.cab", 100, b"MSCF");
+    let present = present.to_string_lossy().into_owned();
+    let cases: [(&[&str], i32, &str); 6] = [
+        (
+            &[
+                "submit",
+                &missing,
+                "--create-product",
+                "P",
+                "--name",
+                "n",
+                "-o",
+                &out,
+            ],
+            4,
+            "missing.cab is not a file or a driver folder",
+        ),
+        (&["upload", "1", "2", &missing], 4, "missing.cab"),
+        (
+            &["download", "1", "2", "-o", &no_folder],
+            4,
+            "no-such-folder does not exist",
+        ),
+        (
+            &[
+                "submit",
+                &present,
+                "--create-product",
+                "P",
+                "--name",
+                "",
+                "-o",
+                &out,
+            ],
+            2,
+            "not a valid submission name",
+        ),
+        (
+            &["submissions", "create", "1", "--name", ""],
+            2,
+            "not a valid submission name",
+        ),
+        (
+            &[
+                "products",
+                "create",
+                "--name",
+                "",
+                "--signature",
+                "WINDOWS_v100_X64_RS5_FULL",
+            ],
+            2,
+            "not a valid product",
+        ),
+    ];
+    for (args, code, says) in cases {
+        let refused = run(bare_command(&home.0), args).await;
+        assert_eq!(refused.code, code, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(says),
+            "{args:?}: {}",
+            refused.stderr
+        );
+        assert!(
+            !refused.stderr.contains("sign in"),
+            "{args:?} tried to sign in first: {}",
+            refused.stderr
+        );
+    }
+    for format in ["table", "json"] {
+        let list = run(
+            bare_command(&home.0),
+            &["--output", format, "products", "list"],
+        )
+        .await;
+        assert_eq!(list.code, 2, "{}", list.stderr);
+        assert!(list.stderr.contains("sign in"), "{}", list.stderr);
+        assert_eq!(list.stdout, "", "{format}: output before the first page");
+    }
+}

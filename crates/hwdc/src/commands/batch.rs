@@ -415,11 +415,10 @@ impl BatchObserver for Lines<'_> {
 pub(crate) async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
     let entries = read_manifest(&command.manifest)?;
     let done = Arc::new(DoneFile::open(&command.manifest)?);
-    let config::Connected { client, account } = ctx.connect().await?;
     let mut outcomes: Vec<Option<EntryOutcome>> = entries.iter().map(|_| None).collect();
-    let mut items = Vec::new();
-    let mut positions = Vec::new();
-    let mut locks: Vec<StateLock> = Vec::new();
+    // Every entry's local input (its file, flags and journal) is checked, and its journal
+    // locked, before signing in.
+    let mut ready = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let mut submit = as_submit(entry, &command);
         match done.earlier(entry) {
@@ -439,30 +438,50 @@ pub(crate) async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
                 continue;
             }
         }
-        let prepared = prepare(ctx, &client, &account, &submit).await;
+        let local = submit::local(&submit);
         // Under the journal's lock, look again: another run may have finished it meanwhile.
-        if prepared.is_ok()
+        if local.is_ok()
             && let Ok(Earlier::Finished(finished)) = done.earlier(entry)
         {
             outcomes[i] = Some(outcome(entry, "skipped", Some(&finished), None, None));
             continue;
         }
-        match prepared {
-            Ok(Prepared { plan, store, lock }) => {
-                let store = EntryStore {
-                    journal: store.with_remedy("remove it to start the entry over"),
-                    done: done.clone(),
-                    name: entry.name.clone(),
-                    out: entry.out.clone(),
-                };
-                items.push(BatchItem::new(plan, Box::new(store)));
-                positions.push(i);
-                locks.push(lock);
-            }
+        match local {
+            Ok(local) => ready.push((i, submit, local)),
             Err(failure) => {
                 outcomes[i] = Some(outcome(entry, "failed", None, None, Some(&failure)));
             }
         }
+    }
+    let mut items = Vec::new();
+    let mut positions = Vec::new();
+    let mut locks: Vec<StateLock> = Vec::new();
+    // Signed in only when an entry is left to ship.
+    let mut client = None;
+    if !ready.is_empty() {
+        let config::Connected {
+            client: connected,
+            account,
+        } = ctx.connect().await?;
+        for (i, submit, local) in ready {
+            match prepare(ctx, &connected, &account, &submit, local).await {
+                Ok(Prepared { plan, store, lock }) => {
+                    let store = EntryStore {
+                        journal: store.with_remedy("remove it to start the entry over"),
+                        done: done.clone(),
+                        name: entries[i].name.clone(),
+                        out: entries[i].out.clone(),
+                    };
+                    items.push(BatchItem::new(plan, Box::new(store)));
+                    positions.push(i);
+                    locks.push(lock);
+                }
+                Err(failure) => {
+                    outcomes[i] = Some(outcome(&entries[i], "failed", None, None, Some(&failure)));
+                }
+            }
+        }
+        client = Some(connected);
     }
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template("{prefix:24} {spinner} {msg} ({elapsed})")
@@ -483,9 +502,14 @@ pub(crate) async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
         })
         .collect();
     let lines = Lines { ctx, names, bars };
-    let results = client
-        .ship_batch(&items, usize::from(command.jobs), &lines)
-        .await;
+    let results = match &client {
+        Some(client) => {
+            client
+                .ship_batch(&items, usize::from(command.jobs), &lines)
+                .await
+        }
+        None => Vec::new(),
+    };
     for ((result, position), lock) in results.into_iter().zip(positions).zip(locks) {
         let entry = &entries[position];
         outcomes[position] = Some(match result {

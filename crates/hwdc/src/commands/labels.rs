@@ -62,6 +62,10 @@ pub(crate) fn new_label(c: &CreateLabel) -> Result<NewShippingLabel, Failure> {
 
 /// Runs a labels command.
 pub(crate) async fn run(ctx: &Ctx, command: Labels) -> Result<(), Failure> {
+    // The new label's options are checked before signing in.
+    if let Labels::Create(create) = &command {
+        new_label(create)?;
+    }
     let client = ctx.client().await?;
     match command {
         Labels::List {
@@ -87,23 +91,7 @@ pub(crate) async fn run(ctx: &Ctx, command: Labels) -> Result<(), Failure> {
                     .await?,
             );
         }
-        Labels::Create(create) => {
-            let body = new_label(&create)?;
-            let filter = Filter {
-                infs: create.infs.clone(),
-                os_codes: create.os_codes.clone(),
-                hardware_ids: create.hardware_ids.clone(),
-            };
-            let label = client
-                .publish(
-                    Id(create.at.product),
-                    Id(create.at.submission),
-                    body,
-                    &filter,
-                )
-                .await?;
-            ctx.out.item(&label);
-        }
+        Labels::Create(create) => create_label(ctx, &client, create).await?,
         Labels::Update(update) => update_label(ctx, &client, update).await?,
         Labels::Cancel { at, label } => {
             client
@@ -139,6 +127,30 @@ pub(crate) async fn run(ctx: &Ctx, command: Labels) -> Result<(), Failure> {
             ctx.out.item(&result?);
         }
     }
+    Ok(())
+}
+
+/// `labels create`: the label published with the targeting its options choose.
+async fn create_label(
+    ctx: &Ctx,
+    client: &hw_api::Client,
+    create: CreateLabel,
+) -> Result<(), Failure> {
+    let body = new_label(&create)?;
+    let filter = Filter {
+        infs: create.infs.clone(),
+        os_codes: create.os_codes.clone(),
+        hardware_ids: create.hardware_ids.clone(),
+    };
+    let label = client
+        .publish(
+            Id(create.at.product),
+            Id(create.at.submission),
+            body,
+            &filter,
+        )
+        .await?;
+    ctx.out.item(&label);
     Ok(())
 }
 

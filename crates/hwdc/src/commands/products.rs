@@ -54,32 +54,33 @@ pub(crate) fn new_product(
     })
 }
 
+/// The body of `products create`.
+fn product_body(c: &CreateProduct) -> Result<NewProduct, Failure> {
+    new_product(
+        &c.name,
+        c.harness,
+        &c.signatures,
+        &c.marketing_names,
+        &c.device_type,
+        c.announcement_date.as_deref(),
+        c.test_sign,
+    )
+}
+
 /// Runs a products command.
 pub(crate) async fn run(ctx: &Ctx, command: Products) -> Result<(), Failure> {
+    // A new product's options are checked before signing in.
+    if let Products::Create(create) = &command {
+        product_body(create)?;
+    }
     let client = ctx.client().await?;
     match command {
         Products::List(limit) => {
             ctx.out.list(client.list_products(), limit.limit).await?;
         }
         Products::Get { product } => ctx.out.item(&client.get_product(Id(product)).await?),
-        Products::Create(CreateProduct {
-            name,
-            harness,
-            signatures,
-            marketing_names,
-            device_type,
-            announcement_date,
-            test_sign,
-        }) => {
-            let body = new_product(
-                &name,
-                harness,
-                &signatures,
-                &marketing_names,
-                &device_type,
-                announcement_date.as_deref(),
-                test_sign,
-            )?;
+        Products::Create(create) => {
+            let body = product_body(&create)?;
             ctx.out.item(&client.create_product_once(&body).await?);
         }
         Products::Update(update) => {

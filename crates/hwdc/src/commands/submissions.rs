@@ -43,6 +43,10 @@ pub(crate) async fn wait(
 
 /// Runs a submissions command.
 pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> {
+    // A new submission's name and kind are checked before signing in.
+    if let Submissions::Create { name, kind, .. } = &command {
+        new_submission(name, *kind)?;
+    }
     let client = ctx.client().await?;
     match command {
         Submissions::List { product, limit } => {

@@ -40,8 +40,9 @@ pub(crate) struct Prepared {
 
 /// Runs `submit`.
 pub(crate) async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
+    let local = local(&command)?;
     let config::Connected { client, account } = ctx.connect().await?;
-    let Prepared { plan, store, lock } = prepare(ctx, &client, &account, &command).await?;
+    let Prepared { plan, store, lock } = prepare(ctx, &client, &account, &command, local).await?;
     let uploading = Bytes::new(ctx.out.progress, "uploading");
     let downloading = Bytes::new(ctx.out.progress, "downloading");
     let mut spinner: Option<Spinner> = None;
@@ -112,25 +113,27 @@ pub(crate) async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
 /// added.
 pub(crate) const JOURNAL_SUFFIX: &str = ".hwdc.json";
 
-/// Checks `command`'s package (or packages its driver folder) against the product's signatures
-/// (unless `--no-check`), makes its plan and locks its journal (cleared first with
-/// `--restart`).
-pub(crate) async fn prepare(
-    ctx: &Ctx,
-    client: &Client,
-    account: &str,
-    command: &Submit,
-) -> Result<Prepared, Failure> {
-    // Checked against the product's (or the new product's) signatures, unless --no-check.
-    let options = if command.no_check {
-        CheckOptions::default()
-    } else {
-        let targets = Targets {
-            signatures: command.signatures.clone(),
-            product: command.product,
-        };
-        check::options(ctx, &targets, Some(client)).await?
-    };
+/// What `submit` (or a batch entry) has checked of its local input before signing in: the
+/// package, the flags and the journal, locked.
+pub(crate) struct Local {
+    /// The file to upload (the CAB to make of a driver folder).
+    package: PathBuf,
+    /// Whether the input is a driver folder to package first.
+    folder: bool,
+    /// The product: an id, or one to create.
+    product: ProductChoice,
+    /// The submission to create.
+    submission: hw_api::types::NewSubmission,
+    /// The journal.
+    store: FileStateStore,
+    /// The journal's lock, held from here on.
+    lock: StateLock,
+}
+
+/// Checks what `command` names on this machine, before any sign-in or request: the package (or
+/// driver folder) exists, the flags make a product and a submission, the journal has a file of
+/// its own and is not in use (cleared first with `--restart`).
+pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
     let folder = command.file.is_dir();
     let package = if folder {
         upload_cab(&command.out)
@@ -158,18 +161,7 @@ pub(crate) async fn prepare(
         )?)),
         (None, None) => unreachable!("clap requires --product or --create-product"),
     };
-    let plan = ShipPlan::new(
-        &package,
-        product,
-        new_submission(&command.name, command.kind)?,
-        &command.out,
-        account,
-    )
-    .with_wait(command.wait.options());
-    let plan = match command.submission {
-        Some(submission) => plan.with_existing_submission(Id(submission)),
-        None => plan,
-    };
+    let submission = new_submission(&command.name, command.kind)?;
     let store = match &command.state {
         Some(path) => FileStateStore::new(path),
         None => FileStateStore::beside(&package, JOURNAL_SUFFIX),
@@ -213,6 +205,43 @@ pub(crate) async fn prepare(
     if command.restart {
         store.clear()?;
     }
+    Ok(Local {
+        package,
+        folder,
+        product,
+        submission,
+        store,
+        lock,
+    })
+}
+
+/// Signed in, finishes what [`local`] began: checks the package against the product's
+/// signatures (unless `--no-check`), or packages its driver folder, and makes the plan.
+pub(crate) async fn prepare(
+    ctx: &Ctx,
+    client: &Client,
+    account: &str,
+    command: &Submit,
+    local: Local,
+) -> Result<Prepared, Failure> {
+    let Local {
+        package,
+        folder,
+        product,
+        submission,
+        store,
+        lock,
+    } = local;
+    // Checked against the product's (or the new product's) signatures, unless --no-check.
+    let options = if command.no_check {
+        CheckOptions::default()
+    } else {
+        let targets = Targets {
+            signatures: command.signatures.clone(),
+            product: command.product,
+        };
+        check::options(ctx, &targets, Some(client)).await?
+    };
     if folder {
         // Packaged reproducibly: a re-run makes the same bytes, so the journal's package
         // checksum still matches and the flow continues.
@@ -236,5 +265,11 @@ pub(crate) async fn prepare(
             return Err(check::failed(&package.display().to_string(), &findings));
         }
     }
+    let plan = ShipPlan::new(&package, product, submission, &command.out, account)
+        .with_wait(command.wait.options());
+    let plan = match command.submission {
+        Some(submission) => plan.with_existing_submission(Id(submission)),
+        None => plan,
+    };
     Ok(Prepared { plan, store, lock })
 }

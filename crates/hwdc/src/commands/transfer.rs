@@ -66,8 +66,53 @@ pub(crate) async fn download(
     Ok(report?)
 }
 
+/// Whether `file` can be uploaded, checked before signing in.
+fn uploadable(file: &Path) -> Result<(), Failure> {
+    match std::fs::metadata(file) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(Failure::Local {
+            kind: hw_api::ErrorKind::Config,
+            message: format!("{} is not a file", file.display()),
+        }),
+        Err(e) => Err(Failure::Local {
+            kind: if e.kind() == std::io::ErrorKind::NotFound {
+                hw_api::ErrorKind::NotFound
+            } else {
+                hw_api::ErrorKind::LocalIo
+            },
+            message: format!("cannot read {}: {e}", file.display()),
+        }),
+    }
+}
+
+/// Whether a download can be written to `out` (its folder exists), checked before signing in.
+fn writable_target(out: &Path) -> Result<(), Failure> {
+    let folder = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if out.is_dir() {
+        return Err(Failure::Local {
+            kind: hw_api::ErrorKind::Config,
+            message: format!("{} is a folder: give the file to write", out.display()),
+        });
+    }
+    if !folder.is_dir() {
+        return Err(Failure::Local {
+            kind: hw_api::ErrorKind::NotFound,
+            message: format!(
+                "cannot write {}: the folder {} does not exist",
+                out.display(),
+                folder.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Runs `upload`.
 pub(crate) async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure> {
+    uploadable(&command.file)?;
     let client = ctx.client().await?;
     let report = upload(ctx, &client, command.at, &command.file).await?;
     ctx.out.done(
@@ -118,6 +163,7 @@ pub(crate) fn cleared(blocks: usize) -> String {
 
 /// Runs `download`.
 pub(crate) async fn run_download(ctx: &Ctx, command: Download) -> Result<(), Failure> {
+    writable_target(&command.out)?;
     let client = ctx.client().await?;
     let report = download(ctx, &client, command.at, command.kind, &command.out).await?;
     ctx.out.done(
