@@ -86,12 +86,10 @@ async fn a_batch_ships_every_item_within_its_concurrency_under_the_quota() {
             let report = result.as_ref().unwrap();
             assert!(dir.path().join(format!("signed-{i}.cab")).exists());
             assert_eq!(report.product, Id(products[i]));
-            // The journal of a finished item is gone.
-            assert!(
-                !dir.path()
-                    .join(format!("driver-{i}.cab.hwdc.json"))
-                    .exists()
-            );
+            // The journal of a finished item is kept, finished (a file store's way).
+            let journal = FileStateStore::new(dir.path().join(format!("driver-{i}.cab.hwdc.json")));
+            let state = hw_api::ship::StateStore::load(&journal).unwrap().unwrap();
+            assert!(state.is_finished(), "{state:?}");
         }
     }
     let (running, most) = *seen.running.lock().unwrap();

@@ -151,7 +151,7 @@ async fn flow(client: &Client, dir: &Path) -> Outcome {
         missing_status,
         product: report.product,
         submission: report.submission,
-        signed_bytes: report.download.bytes,
+        signed_bytes: report.download.expect("delivered").bytes,
     }
 }
 

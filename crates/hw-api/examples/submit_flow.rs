@@ -76,7 +76,8 @@ async fn main() -> Result<(), common::Failure> {
         report.product,
         report.submission,
         out.display(),
-        report.signed_sha256
+        // The plan goes all the way (no `with_stop_after`): the package is delivered.
+        report.signed_sha256.as_deref().unwrap_or("?")
     );
     if sample {
         std::fs::remove_dir_all(&scratch)?;

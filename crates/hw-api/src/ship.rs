@@ -10,7 +10,17 @@
 //! - A journal of another package (by SHA-256), another account or another submission name is
 //!   refused ([`Error::StateMismatch`], with the store's [`remedy`](StateStore::remedy): what the
 //!   caller's users do about it, in its own words).
-//! - When the signed package is downloaded the journal is cleared.
+//! - A create the service refuses because the product has an initial submission already is
+//!   settled against the same snapshot: a new one is adopted, and those that were there before
+//!   are the candidates of an [`Error::Unreconciled`] (the one of an earlier run whose journal
+//!   is gone, or another's): never a guess, and never a refusal that every re-run repeats.
+//! - A flow can stop after a [`ShipStage`] ([`ShipPlan::with_stop_after`]), its journal kept;
+//!   once the package is uploaded, the journal alone continues it ([`ShipPlan::continuing`]):
+//!   a later CI job needs neither the package nor the flags.
+//! - When the signed package is downloaded the store is told ([`StateStore::finish`]):
+//!   [`FileStateStore`] keeps the journal, marked finished, so that a run of the same work
+//!   after that moment (a kill before the process ended, a retried job that had finished)
+//!   reports the same delivery instead of making a second submission; other work replaces it.
 //!
 //! [`FileStateStore`] keeps the journal in a JSON file, written atomically (a new file renamed
 //! over the old, which replaces it on Windows too); a downstream crate can keep it anywhere by
@@ -21,7 +31,8 @@ use std::path::{Path, PathBuf};
 use futures_util::TryStreamExt;
 use hw_api_gen::Id;
 use hw_api_gen::types::{
-    CommitStatus, DownloadType, NewProduct, NewSubmission, Product, Submission,
+    CommitStatus, DownloadType, ErrorCode, NewProduct, NewSubmission, Product, Submission,
+    SubmissionType,
 };
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +116,11 @@ impl ShipState {
         }
     }
 
+    /// Whether the flow it records delivered the signed package.
+    pub fn is_finished(&self) -> bool {
+        self.downloaded_sha256.is_some()
+    }
+
     /// Why this state is not for the work `plan` describes, if it is not.
     fn mismatch(&self, sha256: &str, plan: &ShipPlan) -> Option<String> {
         let checks = [
@@ -132,6 +148,8 @@ impl ShipState {
         ];
         checks
             .into_iter()
+            // A plan made from this journal has its product in the journal's words already.
+            .filter(|(what, _, _)| !(plan.from_journal && *what == "product"))
             .find(|(_, saved, now)| !saved.eq_ignore_ascii_case(now))
             .map(|(what, saved, now)| {
                 format!("it was written for another {what} ({saved}; this run: {now})")
@@ -147,8 +165,17 @@ pub trait StateStore: Send + Sync {
     /// Saves `state` in place of what was there, atomically: after a crash the old state or the
     /// new one is there, never a mix.
     fn save(&self, state: &ShipState) -> Result<(), Error>;
-    /// Removes the state (the flow finished, or is started over).
+    /// Removes the state (the flow is started over).
     fn clear(&self) -> Result<(), Error>;
+    /// The flow delivered the signed package; `state`, saved already, says so. By default the
+    /// state is removed ([`clear`](Self::clear)). A store that keeps it (as [`FileStateStore`]
+    /// does) makes a run of the same work after this point (a kill between the last save and
+    /// the process's end, a pipeline's retry of a job that had in fact finished) report the
+    /// same delivery instead of starting the work again.
+    fn finish(&self, state: &ShipState) -> Result<(), Error> {
+        let _ = state;
+        self.clear()
+    }
     /// Where the state is, for messages.
     fn describe(&self) -> String;
     /// What a person does about a state that does not belong to the run (discard it to start
@@ -247,6 +274,42 @@ impl FileStateStore {
         }
     }
 
+    /// The temporary file a save writes before renaming it over the journal.
+    fn temporary(&self, process: u32) -> PathBuf {
+        let mut temporary = self.path.as_os_str().to_owned();
+        temporary.push(format!(".new-{process}"));
+        PathBuf::from(temporary)
+    }
+
+    /// Removes the temporary files of saves that a killed run left (`<journal>.new-<pid>`): the
+    /// journal's lock is held, so no other run is writing one.
+    fn remove_stale_temporaries(&self) {
+        let (Some(folder), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return;
+        };
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        let mut prefix = name.to_owned();
+        prefix.push(".new-");
+        let prefix = prefix.to_string_lossy().into_owned();
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let stale = file_name
+                .to_str()
+                .and_then(|n| n.strip_prefix(&prefix))
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Whether the file holds a journal (so that clearing it loses nothing else).
     fn holds_a_journal(&self) -> bool {
         std::fs::read(&self.path)
@@ -274,9 +337,7 @@ impl StateStore for FileStateStore {
 
     fn save(&self, state: &ShipState) -> Result<(), Error> {
         use std::io::Write;
-        let mut temporary = self.path.as_os_str().to_owned();
-        temporary.push(format!(".new-{}", std::process::id()));
-        let temporary = PathBuf::from(temporary);
+        let temporary = self.temporary(std::process::id());
         let text = serde_json::to_vec_pretty(state).expect("the state serializes");
         let written = std::fs::File::create(&temporary).and_then(|mut file| {
             file.write_all(&text)?;
@@ -297,11 +358,20 @@ impl StateStore for FileStateStore {
                 self.path.display()
             )));
         }
+        self.remove_stale_temporaries();
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.local(e)),
         }
+    }
+
+    /// Keeps the finished journal (it holds the signed package's SHA-256): a run of the same
+    /// work reports the delivery again, downloading it again only when the file is gone or
+    /// changed; a run of other work replaces it. Removes what killed runs left of their saves.
+    fn finish(&self, _state: &ShipState) -> Result<(), Error> {
+        self.remove_stale_temporaries();
+        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -355,6 +425,40 @@ impl ProductChoice {
     }
 }
 
+/// How far a [`Client::ship`] flow goes, in the order it gets there. A flow stopped early keeps
+/// its journal; a later run with the same journal (on another machine, in a later CI job) goes
+/// on from there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ShipStage {
+    /// The package is uploaded; the submission is not committed.
+    Uploaded,
+    /// The submission is committed: Microsoft is processing it.
+    Committed,
+    /// Microsoft signed it; the signed package is not downloaded.
+    Signed,
+    /// The signed package is downloaded (the whole flow).
+    Delivered,
+}
+
+impl ShipStage {
+    /// The stage as a word (`uploaded`, `committed`, `signed`, `delivered`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShipStage::Uploaded => "uploaded",
+            ShipStage::Committed => "committed",
+            ShipStage::Signed => "signed",
+            ShipStage::Delivered => "delivered",
+        }
+    }
+}
+
+impl std::fmt::Display for ShipStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a [`Client::ship`] flow does.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -374,6 +478,11 @@ pub struct ShipPlan {
     /// A submission made earlier to continue with (a person chose it after an unclear create),
     /// instead of making one.
     pub existing_submission: Option<Id>,
+    /// Where the flow stops ([`ShipStage::Delivered`] unless set).
+    pub stop_after: ShipStage,
+    /// Made from a journal alone ([`ShipPlan::continuing`]): its product, name and type are
+    /// the journal's own.
+    from_journal: bool,
 }
 
 impl ShipPlan {
@@ -393,7 +502,46 @@ impl ShipPlan {
             wait: WaitOptions::default(),
             account: account.into(),
             existing_submission: None,
+            stop_after: ShipStage::Delivered,
+            from_journal: false,
         }
+    }
+
+    /// The plan that continues the flow `state` records, with nothing but that journal (a later
+    /// CI job that carries only the journal file): the same product, submission and package,
+    /// signed to `out`, for `account`, which must be the journal's. `None` until the journal
+    /// shows the package uploaded: before that, the package itself is needed.
+    pub fn continuing(
+        state: &ShipState,
+        out: impl Into<PathBuf>,
+        account: impl Into<String>,
+    ) -> Option<Self> {
+        let (Some(product), Some(submission)) = (state.product, state.submission) else {
+            return None;
+        };
+        if state.uploaded_etag.is_none() && !state.committed {
+            return None;
+        }
+        let body = NewSubmission {
+            name: state.submission_name.as_str().try_into().ok()?,
+            type_: state.submission_type.as_str().into(),
+        };
+        let mut plan = Self::new(
+            PathBuf::new(),
+            ProductChoice::Id(product),
+            body,
+            out,
+            account,
+        )
+        .with_existing_submission(submission);
+        plan.from_journal = true;
+        Some(plan)
+    }
+
+    /// Stops the flow once it reaches `stage`, its journal kept for a later run.
+    pub fn with_stop_after(mut self, stage: ShipStage) -> Self {
+        self.stop_after = stage;
+        self
     }
 
     /// Continues with this submission instead of making one.
@@ -436,7 +584,7 @@ pub enum ShipEvent<'a> {
     Downloaded(&'a DownloadReport),
 }
 
-/// What a finished [`Client::ship`] flow made.
+/// What a [`Client::ship`] flow made, and how far it went.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ShipReport {
@@ -444,10 +592,13 @@ pub struct ShipReport {
     pub product: Id,
     /// The submission.
     pub submission: Id,
-    /// The download of the signed package.
-    pub download: DownloadReport,
-    /// The SHA-256 (hex) of the signed package.
-    pub signed_sha256: String,
+    /// How far the flow went: the plan's [`stop_after`](ShipPlan::stop_after), or further when
+    /// an earlier run had gone further.
+    pub reached: ShipStage,
+    /// The download of the signed package, once [`ShipStage::Delivered`].
+    pub download: Option<DownloadReport>,
+    /// The SHA-256 (hex) of the signed package, once [`ShipStage::Delivered`].
+    pub signed_sha256: Option<String>,
 }
 
 /// The progress reporters of a flow's transfers.
@@ -467,14 +618,33 @@ impl Client {
         events: &mut (dyn FnMut(ShipEvent<'_>) + Send),
         transfers: Transfers<'_>,
     ) -> Result<ShipReport, Error> {
-        let sha256 = file_sha256(&plan.package).await?;
-        let mut state = match store.load()? {
+        let loaded = store.load()?;
+        let sha256 = match (&loaded, plan.from_journal) {
+            (Some(state), true) => state.package_sha256.clone(),
+            (None, true) => {
+                return Err(Error::StateMismatch(format!(
+                    "the journal {} that this run continues is not there (finished, or never carried over)",
+                    store.describe()
+                )));
+            }
+            (saved, false) => package_sha256(&plan.package, saved.as_ref()).await?,
+        };
+        let mut state = match loaded {
             Some(state) if state.version > STATE_VERSION => {
                 return Err(Error::StateMismatch(format!(
                     "the state file {} was written by a newer version (format {}): continue with that version",
                     store.describe(),
                     state.version
                 )));
+            }
+            // A finished flow's journal, of other work: nothing of it is left to do.
+            Some(state) if state.is_finished() && state.mismatch(&sha256, plan).is_some() => {
+                tracing::info!(
+                    journal = %store.describe(),
+                    submission = ?state.submission,
+                    "the journal of a finished flow is replaced"
+                );
+                ShipState::new(sha256, plan)
             }
             Some(state) => {
                 if let Some(why) = state.mismatch(&sha256, plan) {
@@ -497,28 +667,43 @@ impl Client {
             .ship_submission(plan, product, &mut state, store)
             .await?;
         events(ShipEvent::Submission(submission));
-        let current = self.get_submission(product, submission).await?;
-        let pending = current
-            .commit_status
-            .as_ref()
-            .is_none_or(|s| *s == CommitStatus::CommitPending);
-        if pending && !state.committed {
-            if state.uploaded_etag.is_none() {
-                let report = self
-                    .upload_package(product, submission, &plan.package, transfers.upload)
-                    .await?;
-                events(ShipEvent::Uploaded(&report));
-                state.uploaded_etag = Some(report.etag.clone().unwrap_or_default());
-                store.save(&state)?;
+        let paused = |reached: ShipStage| ShipReport {
+            product,
+            submission,
+            reached,
+            download: None,
+            signed_sha256: None,
+        };
+        if !state.committed {
+            let current = self.get_submission(product, submission).await?;
+            let pending = current
+                .commit_status
+                .as_ref()
+                .is_none_or(|s| *s == CommitStatus::CommitPending);
+            if pending {
+                if state.uploaded_etag.is_none() {
+                    let report = self
+                        .upload_package(product, submission, &plan.package, transfers.upload)
+                        .await?;
+                    events(ShipEvent::Uploaded(&report));
+                    state.uploaded_etag = Some(report.etag.clone().unwrap_or_default());
+                    store.save(&state)?;
+                }
+                if plan.stop_after == ShipStage::Uploaded {
+                    return Ok(paused(ShipStage::Uploaded));
+                }
+                self.commit_submission(product, submission).await?;
+                events(ShipEvent::Committed);
+            } else {
+                events(ShipEvent::AlreadyCommitted);
             }
-            self.commit_submission(product, submission).await?;
-            events(ShipEvent::Committed);
+            state.committed = true;
+            store.save(&state)?;
         } else {
             events(ShipEvent::AlreadyCommitted);
         }
-        if !state.committed {
-            state.committed = true;
-            store.save(&state)?;
+        if plan.stop_after <= ShipStage::Committed && !state.signed {
+            return Ok(paused(ShipStage::Committed));
         }
         if !state.signed {
             self.wait_for_submission(product, submission, &plan.wait, &mut |s| {
@@ -527,6 +712,9 @@ impl Client {
             .await?;
             state.signed = true;
             store.save(&state)?;
+        }
+        if plan.stop_after <= ShipStage::Signed && state.downloaded_sha256.is_none() {
+            return Ok(paused(ShipStage::Signed));
         }
         let delivered = match &state.downloaded_sha256 {
             Some(sha) if file_sha256(&plan.out).await.ok().as_ref() == Some(sha) => {
@@ -558,17 +746,17 @@ impl Client {
             }
         };
         events(ShipEvent::Downloaded(&download));
-        let signed_sha256 = state.downloaded_sha256.clone().unwrap_or_default();
-        if let Err(e) = store.clear() {
-            // The package was delivered: a journal that cannot be removed is not a failure of
+        if let Err(e) = store.finish(&state) {
+            // The package was delivered: a journal that cannot be finished is not a failure of
             // the flow (a re-run would find the download done).
-            tracing::warn!(error = %e, "the journal could not be removed");
+            tracing::warn!(error = %e, "the journal could not be finished");
         }
         Ok(ShipReport {
             product,
             submission,
-            download,
-            signed_sha256,
+            reached: ShipStage::Delivered,
+            download: Some(download),
+            signed_sha256: state.downloaded_sha256.clone(),
         })
     }
 
@@ -661,9 +849,7 @@ impl Client {
                 match made.as_slice() {
                     [] => {
                         mark_sent(state, store)?;
-                        self.create_submission_after(product, body, &before)
-                            .await?
-                            .id
+                        self.create_flow_submission(product, body, &before).await?
                     }
                     [one] => *one,
                     many => {
@@ -676,14 +862,62 @@ impl Client {
                 let before = self.snapshot_submissions(product).await?;
                 state.submissions_before = Some(before.clone());
                 mark_sent(state, store)?;
-                self.create_submission_after(product, body, &before)
-                    .await?
-                    .id
+                self.create_flow_submission(product, body, &before).await?
             }
         };
         state.submission = Some(submission);
         store.save(state)?;
         Ok(submission)
+    }
+
+    /// Creates the flow's submission once against `before`. When the service refuses it
+    /// because the product has an initial submission already, and none of them is new since
+    /// `before`, they are the candidates of an [`Error::Unreconciled`]: the one of an earlier
+    /// run of this flow whose journal is gone (it finished, or was discarded), or another's.
+    /// Which one is this package's is a person's call, never a guess.
+    async fn create_flow_submission(
+        &self,
+        product: Id,
+        body: &NewSubmission,
+        before: &Snapshot,
+    ) -> Result<Id, Error> {
+        let refused = match self.create_submission_after(product, body, before).await {
+            Ok(made) => return Ok(made.id),
+            Err(e) => e,
+        };
+        if body.type_ != SubmissionType::Initial
+            || refused.code() != Some(&ErrorCode::RequestInvalidForCurrentState)
+        {
+            return Err(refused);
+        }
+        let all: Vec<Submission> = match self.list_submissions(product).try_collect().await {
+            Ok(all) => all,
+            Err(check) => {
+                tracing::warn!(error = %check, "cannot list the submissions the refusal is about");
+                return Err(refused);
+            }
+        };
+        let initial: Vec<&Submission> = all
+            .iter()
+            .filter(|s| s.type_.as_ref() == Some(&SubmissionType::Initial))
+            .collect();
+        if initial.is_empty() {
+            return Err(refused);
+        }
+        let named: Vec<String> = initial
+            .iter()
+            .map(|s| format!("{} ({:?})", s.id, s.name.as_deref().unwrap_or_default()))
+            .collect();
+        let checked = format!(
+            "the service refuses a second initial submission of product {product}, which has {}, made before this flow's create (in its journal's snapshot); if one is this package's, continue with it",
+            named.join(", ")
+        );
+        Err(unreconciled(
+            "createSubmission",
+            checked,
+            initial.iter().map(|s| s.id).collect(),
+            refused,
+        ))
     }
 
     /// The ids of the items of `list` that `matches` and are not in `before`.
@@ -749,6 +983,20 @@ fn ids(ids: &[Id]) -> String {
 
 /// The SHA-256 (lower-case hex) of the file at `path`, read on the blocking pool in 1 MiB
 /// pieces: what the journal holds to know the package and the signed file again.
+/// The SHA-256 of the flow's package; when the package is gone and the journal `saved` shows
+/// it uploaded (a later CI job that carries only the journal), the SHA-256 the journal holds.
+async fn package_sha256(package: &Path, saved: Option<&ShipState>) -> Result<String, Error> {
+    match (file_sha256(package).await, saved) {
+        (Err(Error::Local { source, .. }), Some(state))
+            if source.kind() == std::io::ErrorKind::NotFound
+                && (state.uploaded_etag.is_some() || state.committed) =>
+        {
+            Ok(state.package_sha256.clone())
+        }
+        (hashed, _) => hashed,
+    }
+}
+
 async fn file_sha256(path: &Path) -> Result<String, Error> {
     use sha2::{Digest, Sha256};
     let owned = path.to_owned();
@@ -801,14 +1049,23 @@ mod tests {
         state.submission = Some(Id(8));
         store.save(&state).unwrap();
         assert_eq!(store.load().unwrap(), Some(state));
-        let mut temporary = store.path().as_os_str().to_owned();
-        temporary.push(format!(".new-{}", std::process::id()));
         assert!(
-            !Path::new(&temporary).exists(),
+            !store.temporary(std::process::id()).exists(),
             "the temporary file is renamed"
         );
+        // A killed run's save left its temporary; clearing removes it, and nothing else.
+        let stale = store.temporary(4711);
+        std::fs::write(&stale, b"{").unwrap();
+        let mut other = store.path().as_os_str().to_owned();
+        other.push(".new-notes");
+        std::fs::write(&other, b"mine").unwrap();
         store.clear().unwrap();
         assert_eq!(store.load().unwrap(), None);
+        assert!(!stale.exists(), "the killed run's temporary is removed");
+        assert!(
+            Path::new(&other).exists(),
+            "a file that is no temporary stays"
+        );
         store.clear().unwrap();
     }
 

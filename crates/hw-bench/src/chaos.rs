@@ -1,13 +1,14 @@
 //! The chaos soak (`cargo xtask soak --kill`): runs of the real `hwdc submit` binary against a
-//! simulator with 10% faults, each killed (SIGKILL on Unix, TerminateProcess on Windows) at a
-//! random moment zero to three times and run again until it exits 0.
+//! simulator with 16% faults (5% of them 500s and 5% dropped connections, as issue 27's trial),
+//! each killed (SIGKILL on Unix, TerminateProcess on Windows) twice 0.1 to 0.9 s after its start
+//! and sometimes once more later, and run again until it exits 0.
 //!
 //! Products come in pairs of runs: an initial submission, then a derived one. In half the pairs
 //! the initial run creates the product by name and the derived one finds it again by name; in
 //! the other half the product exists and both are given its id. It passes when every run
 //! completes; the service has exactly one product per product name and one submission per
-//! submission name; every signed file is there, MD5-verified and holds its package; and no
-//! journal or partial file is left.
+//! submission name; every signed file is there, MD5-verified and holds its package; each
+//! journal is kept, finished; and no lock, temporary or partial file is left.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -113,7 +114,7 @@ pub async fn run(
     scratch: PathBuf,
 ) -> std::io::Result<ChaosReport> {
     let sim = hw_sim::start(SimConfig {
-        faults: crate::soak::faults(),
+        faults: faults(),
         fault_seed: seed,
         step_duration: Duration::from_millis(30),
         ..SimConfig::default()
@@ -195,7 +196,19 @@ pub async fn run(
     Ok(report)
 }
 
-/// Carries out `run`: killed zero to three times at random moments, then run until it exits 0.
+/// The soak's faults and, so that 5% of requests fail with a 500 and 5% lose their
+/// connection, more of both.
+fn faults() -> Vec<hw_sim::FaultRule> {
+    let mut faults = crate::soak::faults();
+    faults.extend([
+        hw_sim::FaultRule::new(hw_sim::Fault::InternalError, 0.03),
+        hw_sim::FaultRule::new(hw_sim::Fault::DropConnection, 0.03),
+    ]);
+    faults
+}
+
+/// Carries out `run`: killed two or three times, the first two early, then run until it exits
+/// 0.
 async fn one_run(
     sim: &SimHandle,
     hwdc: &Path,
@@ -219,7 +232,6 @@ async fn one_run(
     let mut args: Vec<String> = vec![
         "--output".into(),
         "json".into(),
-        "--quiet".into(),
         "submit".into(),
         "--no-check".into(),
         path.display().to_string(),
@@ -241,19 +253,31 @@ async fn one_run(
         ]),
     }
     let mut outcome = Outcome::default();
-    let mut kills_left = rng.usize(..=3);
+    // Two early kills, 0.1 to 0.9 s after the start (a create in flight, a journal just
+    // written), then up to one at any moment of the first 1.5 s.
+    let mut kills = vec![rng.u64(100..900), rng.u64(100..900)];
+    if rng.bool() {
+        kills.push(rng.u64(..1_500));
+    }
+    let mut kills = kills.into_iter();
     // Like a pipeline: a run that was killed or failed in a way a re-run resumes is run again,
     // one that finished is not.
+    let mut attempt = 0;
     let finished = loop {
+        // Each run's log is kept beside its package (the scratch folder stays when the soak
+        // fails): what every killed run did is there to read.
+        attempt += 1;
+        let log_path = dir.join(format!("run-{name}-{attempt}.log"));
+        let log = std::fs::File::create(&log_path).map_err(|e| format!("{tag}: {e}"))?;
         let mut child = command(sim, hwdc, &dir)
             .args(&args)
+            .env("RUST_LOG", "info,hw_api=debug")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .map_err(|e| format!("{tag}: cannot start hwdc: {e}"))?;
-        if kills_left > 0 {
-            kills_left -= 1;
-            tokio::time::sleep(Duration::from_millis(rng.u64(..1_500))).await;
+        if let Some(after) = kills.next() {
+            tokio::time::sleep(Duration::from_millis(after)).await;
             if matches!(child.try_wait(), Ok(None)) {
                 let _ = child.kill();
                 let _ = tokio::task::spawn_blocking(move || child.wait()).await;
@@ -270,9 +294,11 @@ async fn one_run(
             Some(0) => break output,
             Some(75) if outcome.resumes < MAX_RESUMES => outcome.resumes += 1,
             code => {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
                 return Err(format!(
-                    "{tag}: hwdc exited {code:?}: {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
+                    "{tag}: hwdc exited {code:?} (log: {}): {}",
+                    log_path.display(),
+                    log.lines().last().unwrap_or_default().trim()
                 ));
             }
         }
@@ -283,12 +309,21 @@ async fn one_run(
     let signed = std::fs::read(&out).map_err(|e| format!("{tag}: {}: {e}", out.display()))?;
     outcome.verified = shown["md5_verified"] == true
         && signed.strip_prefix(b"HWSIM-SIGNED\n") == Some(&package[..]);
-    // The journal, its lock and any temporary file of it.
+    // The journal is kept, finished (a run of the same work reports the delivery again); its
+    // lock and any temporary file of a save are not.
     let journal = format!("driver-{name}.cab.hwdc.json");
+    let finished = std::fs::read(dir.join(&journal))
+        .ok()
+        .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
+        .is_some_and(|state| state["downloadedSha256"].is_string());
+    outcome.leftovers += usize::from(!finished);
     if let Ok(entries) = std::fs::read_dir(&dir) {
         outcome.leftovers += entries
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&journal))
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with(&journal) && name != journal
+            })
             .count();
     }
     for leftover in [".part", ".part.json"] {

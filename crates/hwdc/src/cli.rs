@@ -617,9 +617,13 @@ pub(crate) enum Audiences {
 #[derive(Args, Debug)]
 pub(crate) struct Submit {
     /// The package file, or a driver folder: it is checked, packaged as a CAB beside the
-    /// signed package's path (`<out>.upload.cab`) and submitted.
-    #[arg(value_name = "PACKAGE_OR_DRIVER_DIR")]
-    pub file: PathBuf,
+    /// signed package's path (`<out>.upload.cab`) and submitted. Left out with `--state`, the
+    /// journal alone is continued (once the package is uploaded).
+    #[arg(
+        value_name = "PACKAGE_OR_DRIVER_DIR",
+        required_unless_present = "state"
+    )]
+    pub file: Option<PathBuf>,
     /// Submit without checking the package first (a driver folder, a .cab or an .hlkx is
     /// checked by default; other files never are).
     #[arg(long)]
@@ -628,7 +632,7 @@ pub(crate) struct Submit {
     #[arg(
         long,
         conflicts_with = "create_product",
-        required_unless_present = "create_product"
+        required_unless_present_any = ["create_product", "state"]
     )]
     pub product: Option<u64>,
     /// The product of this name: the one that exists, or created (once) when none does.
@@ -641,8 +645,8 @@ pub(crate) struct Submit {
     #[arg(long = "signature")]
     pub signatures: Vec<String>,
     /// The submission's name.
-    #[arg(long)]
-    pub name: String,
+    #[arg(long, required_unless_present = "state")]
+    pub name: Option<String>,
     /// Initial or derived.
     #[arg(long = "type", value_enum, default_value_t = Kind::Initial)]
     pub kind: Kind,
@@ -657,11 +661,38 @@ pub(crate) struct Submit {
     #[arg(long)]
     pub restart: bool,
     /// Continue with this submission of the product instead of making one (after an unclear
-    /// create whose candidates a person has looked at).
-    #[arg(long, requires = "product")]
+    /// create whose candidates a person has looked at: the same command with this added).
+    #[arg(long)]
     pub submission: Option<u64>,
+    /// Stop once this step is done, keeping the journal, with exit code 9 (pending): a later
+    /// `submit` with the same journal continues, in a later CI job say (the package is not
+    /// needed once it is uploaded).
+    #[arg(long, value_enum)]
+    pub until: Option<StopAfter>,
     #[command(flatten)]
     pub wait: WaitArgs,
+}
+
+/// Where `submit --until` and `batch --until` stop.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopAfter {
+    /// The package is uploaded; nothing is committed.
+    Uploaded,
+    /// The submission is committed; Microsoft is at work.
+    Committed,
+    /// Microsoft signed it; the signed package is not downloaded.
+    Signed,
+}
+
+impl StopAfter {
+    /// The library's stage.
+    pub(crate) fn stage(self) -> hw_api::ship::ShipStage {
+        match self {
+            StopAfter::Uploaded => hw_api::ship::ShipStage::Uploaded,
+            StopAfter::Committed => hw_api::ship::ShipStage::Committed,
+            StopAfter::Signed => hw_api::ship::ShipStage::Signed,
+        }
+    }
 }
 
 /// `batch`.
@@ -677,6 +708,10 @@ pub(crate) struct Batch {
     /// Submit without checking the packages first.
     #[arg(long)]
     pub no_check: bool,
+    /// Stop every entry once this step is done, keeping its journal; the batch exits 9
+    /// (pending) when nothing worse happened, and a later run continues.
+    #[arg(long, value_enum)]
+    pub until: Option<StopAfter>,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

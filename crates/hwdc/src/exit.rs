@@ -23,6 +23,9 @@ pub(crate) enum Failure {
     /// Entries of a batch failed; the outcome is the most serious of theirs (the summary has
     /// each).
     Batch(Outcome),
+    /// Not a failure: the flow stopped where `--until` asked, its journal kept; the result is
+    /// on standard output.
+    Pending,
 }
 
 impl From<Error> for Failure {
@@ -59,6 +62,8 @@ pub(crate) enum Outcome {
     TimedOut,
     /// A create or commit may or may not have happened.
     Unclear,
+    /// Stopped where `--until` asked; a later run continues.
+    Pending,
     /// Failed after retries; a re-run resumes.
     Transient,
     /// Ctrl-C.
@@ -67,7 +72,7 @@ pub(crate) enum Outcome {
 
 impl Outcome {
     /// Every outcome, in the order of their codes.
-    pub(crate) const ALL: [Outcome; 11] = [
+    pub(crate) const ALL: [Outcome; 12] = [
         Outcome::Success,
         Outcome::Local,
         Outcome::Usage,
@@ -77,14 +82,15 @@ impl Outcome {
         Outcome::WorkflowFailed,
         Outcome::TimedOut,
         Outcome::Unclear,
+        Outcome::Pending,
         Outcome::Transient,
         Outcome::Interrupted,
     ];
 
     /// The failures from most to least serious: what a person must look at first (an unclear
     /// outcome, a credential), then what the service or Microsoft refused, then local and
-    /// transient failures, which a re-run may fix.
-    const SEVERITY: [Outcome; 10] = [
+    /// transient failures, which a re-run may fix; last the entries stopped as asked.
+    const SEVERITY: [Outcome; 11] = [
         Outcome::Unclear,
         Outcome::Auth,
         Outcome::WorkflowFailed,
@@ -95,6 +101,7 @@ impl Outcome {
         Outcome::TimedOut,
         Outcome::Transient,
         Outcome::Interrupted,
+        Outcome::Pending,
     ];
 
     /// The process's exit code.
@@ -109,6 +116,7 @@ impl Outcome {
             Outcome::WorkflowFailed => 6,
             Outcome::TimedOut => 7,
             Outcome::Unclear => 8,
+            Outcome::Pending => 9,
             Outcome::Transient => 75,
             Outcome::Interrupted => 130,
         }
@@ -131,6 +139,9 @@ impl Outcome {
             Outcome::TimedOut => "a wait timed out",
             Outcome::Unclear => {
                 "outcome unknown: a create or commit may or may not have happened and checking did not settle it; the message (and `candidates` in JSON) lists the candidate ids when there are any, and what to do; look before running again (`submit --submission ID` continues with the one you keep)"
+            }
+            Outcome::Pending => {
+                "pending: `submit --until` (or `batch --until`) stopped where it was asked to; the journal is kept, and `submit` run again with it (in a later job, from another folder with `--state`) continues"
             }
             Outcome::Transient => {
                 "transient failure after retries (throttling, outages, a token endpoint outage, an expired or refused SAS URL, a download that failed its MD5 check): a re-run is safe and resumes"
@@ -209,6 +220,7 @@ impl Failure {
             Failure::Config(_) => Outcome::Usage,
             Failure::Interrupted => Outcome::Interrupted,
             Failure::Batch(outcome) => *outcome,
+            Failure::Pending => Outcome::Pending,
             Failure::Local { kind, .. } => Outcome::of(*kind).unwrap_or(Outcome::Local),
             Failure::Api(e) => Outcome::of(e.kind()).unwrap_or(Outcome::Local),
         }
@@ -229,6 +241,9 @@ impl Failure {
             Failure::Batch(_) => {
                 "entries of the batch failed (the summary says which and why); re-run it to resume the unfinished ones".into()
             }
+            Failure::Pending => {
+                "stopped where --until asked; run it again with the same journal to continue".into()
+            }
         }
     }
 
@@ -239,6 +254,7 @@ impl Failure {
             Failure::Config(_) => ErrorKind::Config.as_str(),
             Failure::Interrupted => "interrupted",
             Failure::Batch(_) => "batch",
+            Failure::Pending => "pending",
             Failure::Local { kind, .. } => kind.as_str(),
             Failure::Api(e) => e.kind().as_str(),
         }
@@ -250,6 +266,7 @@ impl Failure {
             Failure::Config(_) => "settings",
             Failure::Interrupted => "interrupted",
             Failure::Batch(_) => "batch",
+            Failure::Pending => "pending",
             Failure::Local { .. } => "local",
             Failure::Api(e) => e.name(),
         }
@@ -317,6 +334,8 @@ mod tests {
             WorkflowFailed
         );
         assert_eq!(Outcome::worst([Usage, NotFound]), NotFound);
+        assert_eq!(Outcome::worst([Pending, Success]), Pending);
+        assert_eq!(Outcome::worst([Pending, Interrupted]), Interrupted);
     }
 
     /// The README's table of exit codes is this type's, word for word.
@@ -351,7 +370,7 @@ mod tests {
             );
         }
         assert!(
-            help.ends_with("code: 8, 3, 6, 5, 4, 2, 1, 7, 75, 130"),
+            help.ends_with("code: 8, 3, 6, 5, 4, 2, 1, 7, 75, 130, 9"),
             "{help}"
         );
     }

@@ -17,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, OutputFormat};
 use commands::Ctx;
-use exit::Failure;
+use exit::{Failure, Outcome};
 use output::Output;
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -235,6 +235,8 @@ async fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // The result on standard output says where the flow stopped.
+        Err(Failure::Pending) => ExitCode::from(Outcome::Pending.code()),
         Err(failure) => {
             ctx.out.error(&failure);
             ExitCode::from(failure.code())

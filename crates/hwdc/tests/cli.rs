@@ -359,10 +359,7 @@ async fn submit_runs_the_whole_flow_and_a_rerun_resumes() {
         first["bytes"].as_u64(),
         Some(std::fs::metadata(&out).unwrap().len())
     );
-    assert!(
-        !journal.exists(),
-        "the journal is removed when the flow finishes"
-    );
+    assert_finished(&journal);
     assert_eq!(sim.product_count(), 1);
     let (p, s) = (
         first["product"].to_string(),
@@ -995,7 +992,7 @@ async fn a_derived_submit_killed_mid_upload_continues_the_same_submission() {
         .filter(|s| s.name == "2.0")
         .count();
     assert_eq!(named_2, 1, "one submission named 2.0");
-    assert!(!journal.exists());
+    assert_finished(&journal);
     assert!(out.exists());
 }
 
@@ -1179,7 +1176,7 @@ async fn a_rerun_settles_the_create_an_interrupted_run_sent() {
     .ok()
     .json();
     assert_eq!(kept["submission"], a);
-    assert!(!journal.exists());
+    assert_finished(&journal);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -106,8 +106,12 @@ struct EntryOutcome {
     name: String,
     file: PathBuf,
     out: PathBuf,
-    /// `succeeded`, `skipped` (finished by an earlier run) or `failed`.
+    /// `succeeded`, `skipped` (finished by an earlier run), `pending` (stopped where
+    /// `--until` asked) or `failed`.
     state: &'static str,
+    /// How far its flow went this run (`uploaded`, `committed`, `signed`, `delivered`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reached: Option<&'static str>,
     product: Option<u64>,
     submission: Option<u64>,
     signed_sha256: Option<String>,
@@ -191,19 +195,20 @@ fn read_manifest(path: &Path) -> Result<Vec<Entry>, Failure> {
 /// The `submit` an entry is.
 fn as_submit(entry: &Entry, command: &Batch) -> Submit {
     Submit {
-        file: entry.file.clone(),
+        file: Some(entry.file.clone()),
         no_check: command.no_check,
         product: entry.product,
         create_product: entry.create_product.clone(),
         harness: entry.harness,
         signatures: entry.signatures.clone(),
-        name: entry.name.clone(),
+        name: Some(entry.name.clone()),
         kind: entry.kind,
         out: entry.out.clone(),
         // One journal per entry, even when two entries upload the same file.
         state: Some(journal(&entry.out)),
         restart: false,
         submission: entry.submission,
+        until: command.until,
         wait: command.wait,
     }
 }
@@ -515,12 +520,25 @@ pub(crate) async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
         outcomes[position] = Some(match result {
             Ok(report) => {
                 lock.remove();
+                let delivered = report.download.is_some();
                 EntryOutcome {
                     product: Some(report.product.get()),
                     submission: Some(report.submission.get()),
-                    signed_sha256: Some(report.signed_sha256),
-                    signed_bytes: Some(report.download.bytes),
-                    ..outcome(entry, "succeeded", None, None, None)
+                    reached: Some(report.reached.as_str()),
+                    signed_bytes: report.download.map(|d| d.bytes),
+                    signed_sha256: report.signed_sha256,
+                    ended: if delivered {
+                        Outcome::Success
+                    } else {
+                        Outcome::Pending
+                    },
+                    ..outcome(
+                        entry,
+                        if delivered { "succeeded" } else { "pending" },
+                        None,
+                        None,
+                        None,
+                    )
                 }
             }
             Err(e) => outcome(entry, "failed", None, None, Some(&Failure::from(e))),
@@ -536,6 +554,7 @@ pub(crate) async fn run(ctx: &Ctx, command: Batch) -> Result<(), Failure> {
         .await?;
     match worst {
         Outcome::Success => Ok(()),
+        Outcome::Pending => Err(Failure::Pending),
         worst => Err(Failure::Batch(worst)),
     }
 }
@@ -553,6 +572,7 @@ fn outcome(
         file: entry.file.clone(),
         out: entry.out.clone(),
         state,
+        reached: None,
         product: finished.map(|d| d.product).or(entry.product),
         submission: finished.map(|d| d.submission).or(entry.submission),
         signed_sha256: finished.map(|d| d.sha256.clone()),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use hw_api::ship::{
-    FileStateStore, ProductChoice, ShipEvent, ShipPlan, StateLock, StateStore, Transfers,
+    FileStateStore, ProductChoice, ShipEvent, ShipPlan, ShipState, StateLock, StateStore, Transfers,
 };
 use hw_api::{Client, Id};
 use hw_package::driver_check::CheckOptions;
@@ -57,7 +57,7 @@ pub(crate) async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
         )),
         ShipEvent::Product { id, created: true } => ctx.say(&format!("product {id} (created)")),
         ShipEvent::Product { id, .. } => ctx.say(&format!("product {id}")),
-        ShipEvent::Submission(id) => ctx.say(&format!("submission {id} ({})", command.name)),
+        ShipEvent::Submission(id) => ctx.say(&format!("submission {id}")),
         ShipEvent::Uploaded(report) => {
             uploading.finish();
             ctx.say(&format!(
@@ -90,64 +90,125 @@ pub(crate) async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
     downloading.finish();
     let report = shipped?;
     lock.remove();
+    let (Some(download), Some(sha256)) = (&report.download, &report.signed_sha256) else {
+        ctx.out.done(
+            &format!(
+                "Stopped as asked: submission {} of product {} is {}. Run submit again with the journal {} to continue.",
+                report.submission,
+                report.product,
+                report.reached,
+                store.path().display()
+            ),
+            json!({
+                "product": report.product.get(),
+                "submission": report.submission.get(),
+                "reached": report.reached.as_str(),
+                "journal": store.path(),
+            }),
+        );
+        return Err(Failure::Pending);
+    };
     ctx.out.done(
         &format!(
             "Signed package of submission {} written to {} ({} bytes).",
             report.submission,
             command.out.display(),
-            report.download.bytes
+            download.bytes
         ),
         json!({
             "product": report.product.get(),
             "submission": report.submission.get(),
+            "reached": report.reached.as_str(),
             "signed_package": command.out,
-            "bytes": report.download.bytes,
-            "md5_verified": report.download.md5_verified,
-            "sha256": report.signed_sha256,
+            "bytes": download.bytes,
+            "md5_verified": download.md5_verified,
+            "sha256": sha256,
         }),
     );
     Ok(())
+}
+
+/// Whether the journal `command` names (`--state`, else the one beside `package`) shows the
+/// package uploaded.
+fn journal_shows_upload(command: &Submit, package: &Path) -> bool {
+    matches!(journal(command, package).load(), Ok(Some(state)) if state.uploaded_etag.is_some() || state.committed)
+}
+
+/// The journal of `command`: `--state`, else beside the package.
+fn journal(command: &Submit, package: &Path) -> FileStateStore {
+    match &command.state {
+        Some(path) => FileStateStore::new(path),
+        None => FileStateStore::beside(package, JOURNAL_SUFFIX),
+    }
 }
 
 /// What hwdc's journals are named after: the package (or a batch entry's output) with this
 /// added.
 pub(crate) const JOURNAL_SUFFIX: &str = ".hwdc.json";
 
-/// What `submit` (or a batch entry) has checked of its local input before signing in: the
-/// package, the flags and the journal, locked.
+/// What `submit` (or a batch entry) has checked of its local input before signing in: what
+/// to ship, and its journal, locked.
 pub(crate) struct Local {
-    /// The file to upload (the CAB to make of a driver folder).
-    package: PathBuf,
-    /// Whether the input is a driver folder to package first.
-    folder: bool,
-    /// The product: an id, or one to create.
-    product: ProductChoice,
-    /// The submission to create.
-    submission: hw_api::types::NewSubmission,
+    /// What to ship.
+    work: Work,
     /// The journal.
     store: FileStateStore,
     /// The journal's lock, held from here on.
     lock: StateLock,
 }
 
+/// What a `submit` ships.
+enum Work {
+    /// A package (or a driver folder) and what its flags make of it.
+    Package {
+        /// The file to upload (the CAB to make of a driver folder).
+        package: PathBuf,
+        /// The package file or driver folder named.
+        input: PathBuf,
+        /// Whether the input is a driver folder to package first.
+        folder: bool,
+        /// Whether the package is gone and its journal shows it uploaded: nothing to check.
+        uploaded: bool,
+        /// The product: an id, or one to create.
+        product: ProductChoice,
+        /// The submission to create.
+        submission: hw_api::types::NewSubmission,
+    },
+    /// Only the journal (`--state` without a package): the flow it records, continued.
+    Journal(Box<ShipState>),
+}
+
+/// A usage error of `submit`'s flags.
+fn usage(message: String) -> Failure {
+    Failure::Local {
+        kind: hw_api::ErrorKind::Config,
+        message,
+    }
+}
+
 /// Checks what `command` names on this machine, before any sign-in or request: the package (or
 /// driver folder) exists, the flags make a product and a submission, the journal has a file of
-/// its own and is not in use (cleared first with `--restart`).
+/// its own and is not in use (cleared first with `--restart`). Without a package, the journal
+/// of `--state` alone, which must show the package uploaded.
 pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
-    let folder = command.file.is_dir();
+    let Some(input) = &command.file else {
+        return journal_alone(command);
+    };
+    let folder = input.is_dir();
     let package = if folder {
         upload_cab(&command.out)
-    } else if command.file.is_file() {
-        command.file.clone()
     } else {
+        input.clone()
+    };
+    // Gone after its upload (a later CI job carries only the journal): the flow goes on
+    // without it.
+    let uploaded = !folder && !package.is_file() && journal_shows_upload(command, &package);
+    if !folder && !package.is_file() && !uploaded {
         return Err(Failure::Local {
             kind: hw_api::ErrorKind::NotFound,
-            message: format!(
-                "{} is not a file or a driver folder",
-                command.file.display()
-            ),
+            message: format!("{} is not a file or a driver folder", input.display()),
         });
-    };
+    }
     let product = match (command.product, &command.create_product) {
         (Some(product), _) => ProductChoice::Id(Id(product)),
         (None, Some(name)) => ProductChoice::Named(Box::new(new_product(
@@ -159,14 +220,19 @@ pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
             None,
             false,
         )?)),
-        (None, None) => unreachable!("clap requires --product or --create-product"),
+        (None, None) => {
+            return Err(usage(
+                "give --product or --create-product with the package".into(),
+            ));
+        }
     };
-    let submission = new_submission(&command.name, command.kind)?;
-    let store = match &command.state {
-        Some(path) => FileStateStore::new(path),
-        None => FileStateStore::beside(&package, JOURNAL_SUFFIX),
-    }
-    .with_remedy("discard it to start over (--restart) or name another (--state)");
+    let name = command
+        .name
+        .as_deref()
+        .ok_or_else(|| usage("give the submission's --name with the package".into()))?;
+    let submission = new_submission(name, command.kind)?;
+    let store = journal(command, &package)
+        .with_remedy("discard it to start over (--restart) or name another (--state)");
     let same = |a: &std::path::Path, b: &std::path::Path| {
         a == b
             || std::fs::canonicalize(a)
@@ -174,42 +240,87 @@ pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
                 .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
     };
     if same(store.path(), &package) || same(store.path(), &command.out) {
-        return Err(Failure::Local {
-            kind: hw_api::ErrorKind::Config,
-            message: format!(
-                "--state {} is the package or the output: give the journal a file of its own",
-                store.path().display()
-            ),
-        });
+        return Err(usage(format!(
+            "--state {} is the package or the output: give the journal a file of its own",
+            store.path().display()
+        )));
     }
     let inside_folder = folder
         && std::path::absolute(store.path())
             .ok()
-            .zip(std::fs::canonicalize(&command.file).ok())
+            .zip(std::fs::canonicalize(input).ok())
             .is_some_and(|(state, dir)| {
                 std::fs::canonicalize(state.parent().unwrap_or(&state))
                     .is_ok_and(|parent| parent.starts_with(dir))
             });
     if inside_folder {
-        return Err(Failure::Local {
-            kind: hw_api::ErrorKind::Config,
-            message: format!(
-                "--state {} is inside the driver folder, which would pack it: keep the journal elsewhere",
-                store.path().display()
-            ),
-        });
+        return Err(usage(format!(
+            "--state {} is inside the driver folder, which would pack it: keep the journal elsewhere",
+            store.path().display()
+        )));
     }
-    // One run at a time per journal: a second run started while the first still works (a
-    // pipeline's retry after a timeout) stops here, before it packages or uploads anything.
+    let lock = locked(command, &store)?;
+    Ok(Local {
+        work: Work::Package {
+            package,
+            input: input.clone(),
+            folder,
+            uploaded,
+            product,
+            submission,
+        },
+        store,
+        lock,
+    })
+}
+
+/// The journal's lock: one run at a time per journal. A second run started while the first
+/// still works (a pipeline's retry after a timeout) stops here, before it packages or uploads
+/// anything. With `--restart`, the journal is cleared under the lock.
+fn locked(command: &Submit, store: &FileStateStore) -> Result<StateLock, Failure> {
     let lock = store.lock()?;
     if command.restart {
         store.clear()?;
     }
+    Ok(lock)
+}
+
+/// `submit --state JOURNAL` without a package: the journal must be there and show the package
+/// uploaded; the product, the submission and the package's checksum are its own.
+fn journal_alone(command: &Submit) -> Result<Local, Failure> {
+    let Some(path) = &command.state else {
+        return Err(usage(
+            "give the package (or driver folder), or --state with the journal to continue".into(),
+        ));
+    };
+    if command.restart {
+        return Err(usage(
+            "--restart needs the package: a journal alone cannot start over".into(),
+        ));
+    }
+    let store = FileStateStore::new(path)
+        .with_remedy("give the package and its flags to start over, or name another (--state)");
+    let lock = locked(command, &store)?;
+    let state = match store.load()? {
+        Some(state) if state.uploaded_etag.is_some() || state.committed => state,
+        Some(_) => {
+            return Err(usage(format!(
+                "the journal {} shows the package not uploaded yet: give the package too",
+                path.display()
+            )));
+        }
+        None => {
+            return Err(Failure::Local {
+                kind: hw_api::ErrorKind::NotFound,
+                message: format!(
+                    "there is no journal {} to continue: give the package to start",
+                    path.display()
+                ),
+            });
+        }
+    };
     Ok(Local {
-        package,
-        folder,
-        product,
-        submission,
+        work: Work::Journal(Box::new(state)),
         store,
         lock,
     })
@@ -224,52 +335,92 @@ pub(crate) async fn prepare(
     command: &Submit,
     local: Local,
 ) -> Result<Prepared, Failure> {
-    let Local {
-        package,
-        folder,
-        product,
-        submission,
-        store,
-        lock,
-    } = local;
-    // Checked against the product's (or the new product's) signatures, unless --no-check.
-    let options = if command.no_check {
-        CheckOptions::default()
-    } else {
-        let targets = Targets {
-            signatures: command.signatures.clone(),
-            product: command.product,
-        };
-        check::options(ctx, &targets, Some(client)).await?
-    };
-    if folder {
-        // Packaged reproducibly: a re-run makes the same bytes, so the journal's package
-        // checksum still matches and the flow continues.
-        let (summary, _) = package::build(
-            ctx,
-            std::slice::from_ref(&command.file),
-            &package,
-            &options,
-            command.no_check,
-        )?;
-        ctx.say(&format!(
-            "packaged {} as {} ({} bytes)",
-            command.file.display(),
-            package.display(),
-            summary.size
-        ));
-    } else if !command.no_check && check::is_package_file(&package) {
-        let findings = check::findings(&package, &options)?;
-        check::tell(ctx, &findings);
-        if check::count(&findings).0 > 0 {
-            return Err(check::failed(&package.display().to_string(), &findings));
+    let Local { work, store, lock } = local;
+    let plan = match work {
+        Work::Journal(state) => {
+            ShipPlan::continuing(&state, &command.out, account).ok_or_else(|| {
+                usage(format!(
+                    "the journal {} cannot be continued",
+                    store.path().display()
+                ))
+            })?
         }
-    }
-    let plan = ShipPlan::new(&package, product, submission, &command.out, account)
-        .with_wait(command.wait.options());
-    let plan = match command.submission {
-        Some(submission) => plan.with_existing_submission(Id(submission)),
-        None => plan,
+        Work::Package {
+            package,
+            input,
+            folder,
+            uploaded,
+            product,
+            submission,
+        } => {
+            let checked = Checked {
+                package: &package,
+                input: &input,
+                folder,
+                check: !command.no_check && !uploaded,
+            };
+            checked.run(ctx, client, command).await?;
+            let plan = ShipPlan::new(&package, product, submission, &command.out, account);
+            match command.submission {
+                Some(submission) => plan.with_existing_submission(Id(submission)),
+                None => plan,
+            }
+        }
     };
+    let mut plan = plan.with_wait(command.wait.options());
+    if let Some(until) = command.until {
+        plan = plan.with_stop_after(until.stage());
+    }
     Ok(Prepared { plan, store, lock })
+}
+
+/// A package about to be shipped: checked against the product's (or the new product's)
+/// signatures, or packaged from its driver folder.
+struct Checked<'a> {
+    package: &'a Path,
+    input: &'a Path,
+    folder: bool,
+    /// Whether it is checked (not with `--no-check`, nor once uploaded).
+    check: bool,
+}
+
+impl Checked<'_> {
+    async fn run(&self, ctx: &Ctx, client: &Client, command: &Submit) -> Result<(), Failure> {
+        let options = if self.check {
+            let targets = Targets {
+                signatures: command.signatures.clone(),
+                product: command.product,
+            };
+            check::options(ctx, &targets, Some(client)).await?
+        } else {
+            CheckOptions::default()
+        };
+        if self.folder {
+            // Packaged reproducibly: a re-run makes the same bytes, so the journal's package
+            // checksum still matches and the flow continues.
+            let (summary, _) = package::build(
+                ctx,
+                std::slice::from_ref(&self.input.to_path_buf()),
+                self.package,
+                &options,
+                command.no_check,
+            )?;
+            ctx.say(&format!(
+                "packaged {} as {} ({} bytes)",
+                self.input.display(),
+                self.package.display(),
+                summary.size
+            ));
+        } else if self.check && check::is_package_file(self.package) {
+            let findings = check::findings(self.package, &options)?;
+            check::tell(ctx, &findings);
+            if check::count(&findings).0 > 0 {
+                return Err(check::failed(
+                    &self.package.display().to_string(),
+                    &findings,
+                ));
+            }
+        }
+        Ok(())
+    }
 }

@@ -399,8 +399,31 @@ impl SpacedSubmit {
             result["bytes"].as_u64(),
             Some(std::fs::metadata(&self.out).unwrap().len())
         );
-        assert!(!self.journal.exists());
+        assert_finished(&self.journal);
     }
+}
+
+/// Checks that `journal` is kept, marked finished (it holds the signed package's SHA-256), with
+/// no lock and no temporary file of a save beside it: a run of the same work reports the
+/// delivery again instead of making a second submission.
+pub(crate) fn assert_finished(journal: &Path) {
+    let text = std::fs::read(journal)
+        .unwrap_or_else(|e| panic!("the finished journal {} is kept: {e}", journal.display()));
+    let state: Value = serde_json::from_slice(&text).unwrap();
+    assert!(
+        state["downloadedSha256"]
+            .as_str()
+            .is_some_and(|s| s.len() == 64),
+        "{state}"
+    );
+    let name = journal.file_name().unwrap().to_string_lossy().into_owned();
+    let beside: Vec<String> = std::fs::read_dir(journal.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&name) && *n != name)
+        .collect();
+    assert!(beside.is_empty(), "left beside the journal: {beside:?}");
 }
 
 /// A simulator whose every workflow step takes 300 ms.
