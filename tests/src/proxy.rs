@@ -27,6 +27,15 @@ pub struct Proxy {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// How the proxy answers a `CONNECT`.
+#[derive(Clone, Copy, Debug)]
+enum Tunnels {
+    /// It opens the tunnel.
+    Open,
+    /// It refuses with this status (407 with a `Proxy-Authenticate` challenge).
+    Refuse(u16),
+}
+
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.task.abort();
@@ -36,6 +45,16 @@ impl Drop for Proxy {
 impl Proxy {
     /// Starts a proxy on a free loopback port.
     pub async fn start() -> Self {
+        Self::serving(Tunnels::Open).await
+    }
+
+    /// Starts a proxy that answers every `CONNECT` with `status` (407: the credentials are
+    /// refused; 403: the destination is; 502: it cannot reach it), as a corporate proxy does.
+    pub async fn refusing_tunnels(status: u16) -> Self {
+        Self::serving(Tunnels::Refuse(status)).await
+    }
+
+    async fn serving(tunnels: Tunnels) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
@@ -44,7 +63,7 @@ impl Proxy {
         let noted = seen.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(serve(client, noted.clone()));
+                tokio::spawn(serve(client, noted.clone(), tunnels));
             }
         });
         Self { url, seen, task }
@@ -63,7 +82,7 @@ impl Proxy {
 
 /// Serves one client connection: reads a request head, forwards it, then relays bytes both
 /// ways until either side closes.
-async fn serve(mut client: TcpStream, seen: Arc<Mutex<Vec<Forwarded>>>) {
+async fn serve(mut client: TcpStream, seen: Arc<Mutex<Vec<Forwarded>>>, tunnels: Tunnels) {
     let Some((head, rest)) = read_head(&mut client).await else {
         return;
     };
@@ -89,6 +108,16 @@ async fn serve(mut client: TcpStream, seen: Arc<Mutex<Vec<Forwarded>>>) {
         target: target.clone(),
         user_agent,
     });
+    if let (true, Tunnels::Refuse(status)) = (method == "CONNECT", tunnels) {
+        let challenge = if status == 407 {
+            "Proxy-Authenticate: Basic realm=\"proxy\"\r\n"
+        } else {
+            ""
+        };
+        let answer = format!("HTTP/1.1 {status} Refused\r\n{challenge}Content-Length: 0\r\n\r\n");
+        let _ = client.write_all(answer.as_bytes()).await;
+        return;
+    }
     if method == "CONNECT" {
         let Ok(mut upstream) = TcpStream::connect(&target).await else {
             let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;

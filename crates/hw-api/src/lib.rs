@@ -98,6 +98,7 @@ mod report;
 #[cfg(feature = "test-util")]
 mod resend;
 mod retry;
+mod send_failure;
 pub mod ship;
 pub mod targeting;
 pub mod transfer;
@@ -110,7 +111,9 @@ pub use client::Client;
 pub use client::operations;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL};
 pub use create_once::Snapshot;
-pub use error::{Error, ErrorKind, FieldError, NetworkError, ServiceError, WorkflowFailure};
+pub use error::{
+    Error, ErrorKind, FieldError, NetworkError, NetworkProblem, ServiceError, WorkflowFailure,
+};
 pub use net::DEFAULT_USER_AGENT;
 pub use pager::{DEFAULT_MAX_PAGES, Page, PageStream, Pager};
 pub use poll::WaitOptions;

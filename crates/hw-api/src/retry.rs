@@ -153,7 +153,9 @@ pub(crate) enum Failed {
     /// The request was sent (or may have been) and no complete answer came: a timeout, a broken
     /// connection, a body cut short.
     NoAnswer,
-    /// The request could not be built or was refused before sending (a redirect not followed).
+    /// The request could not be built or was refused before it reached the service (a
+    /// redirect not followed, an untrusted server certificate, a proxy that refuses or cannot
+    /// be reached): configuration must change first.
     NotSent,
 }
 

@@ -308,7 +308,10 @@ impl Transport {
     {
         let response = match self.api.send(out).await {
             Ok(response) => response,
-            Err(Halt::Network(error)) => return Err(Failure::network(error)),
+            Err(Halt::Network(error)) => {
+                let (network, failed) = crate::send_failure::classify(error).await;
+                return Err(Failure::Network(network, failed));
+            }
             Err(Halt::Stopped(error)) => return Err(Failure::Final(error)),
         };
         let status = response.status().as_u16();

@@ -162,6 +162,11 @@ pub struct SimConfig {
     /// appearances in an answer (its create, gets, and lists, which then show its `downloads`
     /// too), as the service lists a file that is not available yet.
     pub withhold_urls: u32,
+    /// Serve every endpoint over TLS, from a test CA made at start.
+    pub tls: Option<crate::tls::SimTls>,
+    /// Serve the service's host names on one address too (needs `tls`); the URLs the simulator
+    /// gives name them.
+    pub front: Option<crate::tls::SimFront>,
 }
 
 impl Default for SimConfig {
@@ -194,6 +199,8 @@ impl Default for SimConfig {
             rate_limit: None,
             rate_limit_burst: None,
             withhold_urls: 0,
+            tls: None,
+            front: None,
         }
     }
 }

@@ -44,11 +44,42 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         TcpListener::bind(config.token_addr.unwrap_or(SocketAddr::new(host, 0))).await?;
     let blob_listener =
         TcpListener::bind(config.blob_addr.unwrap_or(SocketAddr::new(host, 0))).await?;
-    let origin = |l: &TcpListener| l.local_addr().map(|a| format!("http://{a}"));
-    let urls = Urls {
-        api_origin: origin(&api_listener)?,
-        authority: origin(&token_listener)?,
-        blob_origin: origin(&blob_listener)?,
+    if config.front.is_some() && config.tls.is_none() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the front serves TLS: give the TLS settings too",
+        ));
+    }
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let origin = |l: &TcpListener| l.local_addr().map(|a| format!("{scheme}://{a}"));
+    let urls = match &config.front {
+        Some(front) => Urls {
+            api_origin: front.origin(&front.api),
+            authority: front.origin(&front.token),
+            blob_origin: front.origin(&front.blob),
+        },
+        None => Urls {
+            api_origin: origin(&api_listener)?,
+            authority: origin(&token_listener)?,
+            blob_origin: origin(&blob_listener)?,
+        },
+    };
+    let front_names: Vec<String> = config
+        .front
+        .iter()
+        .flat_map(|f| [f.api.clone(), f.token.clone(), f.blob.clone()])
+        .collect();
+    let acceptor = match &config.tls {
+        Some(tls) => Some(crate::tls::acceptor(tls, &front_names)?),
+        None => None,
+    };
+    let front_listener = match &config.front {
+        Some(front) => Some(TcpListener::bind(front.addr).await?),
+        None => None,
     };
     let sas_key: Vec<u8> = (0..32).map(|_| fastrand::u8(..)).collect();
     let shared = Arc::new(Shared::new(
@@ -99,27 +130,37 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     };
     let blob = shaped(with_faults(blob, Service::Blob));
     let (shutdown, signal) = watch::channel(false);
-    let tasks = [
-        (api_listener, api),
-        (token_listener, token),
-        (blob_listener, blob),
-    ]
-    .into_iter()
-    .map(|(listener, router)| {
-        let mut signal = signal.clone();
-        tokio::spawn(async move {
-            let stop = async move {
-                let _ = signal.wait_for(|stop| *stop).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(stop)
-                .await
-            {
-                tracing::error!(error = %e, "hw-sim server stopped");
-            }
+    let mut served = vec![
+        (api_listener, api.clone()),
+        (token_listener, token.clone()),
+        (blob_listener, blob.clone()),
+    ];
+    if let (Some(listener), Some(front)) = (front_listener, &shared.config.front) {
+        served.push((listener, crate::tls::by_host(front, api, token, blob)));
+    }
+    let tasks = served
+        .into_iter()
+        .map(|(listener, router)| {
+            let mut signal = signal.clone();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = signal.wait_for(|stop| *stop).await;
+                };
+                match acceptor {
+                    Some(acceptor) => crate::tls::serve(listener, router, acceptor, stop).await,
+                    None => {
+                        if let Err(e) = axum::serve(listener, router)
+                            .with_graceful_shutdown(stop)
+                            .await
+                        {
+                            tracing::error!(error = %e, "hw-sim server stopped");
+                        }
+                    }
+                }
+            })
         })
-    })
-    .collect();
+        .collect();
     Ok(SimHandle {
         shared,
         replay,

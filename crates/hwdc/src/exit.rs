@@ -129,7 +129,9 @@ impl Outcome {
             Outcome::Local => {
                 "a local error (a file that cannot be read or written, an unexpected response, a server error a retry does not fix such as 501)"
             }
-            Outcome::Usage => "usage error (bad flags or configuration)",
+            Outcome::Usage => {
+                "usage or configuration error (bad flags or settings; a server certificate not trusted here, as on a network that inspects TLS; a proxy that refuses the credentials or the destination, or cannot be reached): the message says what to change; a re-run as it is fails the same way"
+            }
             Outcome::Auth => "authentication or permission failure",
             Outcome::NotFound => "not found",
             Outcome::Rejected => {
@@ -156,7 +158,7 @@ impl Outcome {
     /// not know yet, which a test rules out for every kind hw-api has.
     pub(crate) fn of(kind: ErrorKind) -> Option<Outcome> {
         Some(match kind {
-            ErrorKind::Config => Outcome::Usage,
+            ErrorKind::Config | ErrorKind::Certificate | ErrorKind::Proxy => Outcome::Usage,
             ErrorKind::Auth => Outcome::Auth,
             ErrorKind::NotFound => Outcome::NotFound,
             ErrorKind::Rejected => Outcome::Rejected,

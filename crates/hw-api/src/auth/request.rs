@@ -6,7 +6,6 @@
 use std::time::SystemTime;
 
 use super::AuthError;
-use crate::error::NetworkError;
 use crate::net::{Sender, Traffic};
 use crate::retry::{self, Attempt, Failed, RetryPolicy, server_wait};
 
@@ -37,8 +36,8 @@ where
                 (refused(response).await, Failed::Status(status), wait)
             }
             Err(e) => {
-                let failed = retry::failed_send(&e);
-                (AuthError::Transport(NetworkError::new(e)), failed, None)
+                let (network, failed) = crate::send_failure::classify(e).await;
+                (AuthError::Transport(network), failed, None)
             }
         };
         // Asking an issuer twice is harmless: every such request may be repeated.

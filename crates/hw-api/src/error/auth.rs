@@ -49,7 +49,7 @@ impl AuthError {
     /// [authentication](ErrorKind::Auth) failure.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            AuthError::Transport(_) => ErrorKind::Transient,
+            AuthError::Transport(network) => network.kind(),
             AuthError::Config(_) => ErrorKind::Config,
             AuthError::Rejected(r) => match ErrorKind::of_status(r.status) {
                 kind @ (ErrorKind::Throttled | ErrorKind::Transient) => kind,

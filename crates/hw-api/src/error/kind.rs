@@ -42,11 +42,18 @@ pub enum ErrorKind {
     /// A response does not fit the API: a body that does not decode, a link to another origin,
     /// a list that does not end.
     InvalidResponse,
+    /// The server's certificate is not trusted here, or is not for the host: a network that
+    /// inspects TLS with a CA this machine does not trust. Configuration fixes it (the CA
+    /// installed, or given in `SSL_CERT_FILE`), not another attempt.
+    Certificate,
+    /// The proxy refused the credentials (407) or the destination, or cannot be reached.
+    /// Configuration fixes it, not another attempt.
+    Proxy,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Config,
         ErrorKind::Auth,
         ErrorKind::NotFound,
@@ -61,6 +68,8 @@ impl ErrorKind {
         ErrorKind::LocalIo,
         ErrorKind::StorageRefused,
         ErrorKind::InvalidResponse,
+        ErrorKind::Certificate,
+        ErrorKind::Proxy,
     ];
 
     /// The kind as a stable snake_case word (for JSON output and logs).
@@ -80,6 +89,8 @@ impl ErrorKind {
             ErrorKind::LocalIo => "local_io",
             ErrorKind::StorageRefused => "storage_refused",
             ErrorKind::InvalidResponse => "invalid_response",
+            ErrorKind::Certificate => "certificate",
+            ErrorKind::Proxy => "proxy",
         }
     }
 
@@ -87,6 +98,8 @@ impl ErrorKind {
     pub(crate) fn of_status(status: u16) -> Self {
         match status {
             401 | 403 => ErrorKind::Auth,
+            // A forward proxy's answer to a plain-HTTP request.
+            407 => ErrorKind::Proxy,
             404 => ErrorKind::NotFound,
             429 => ErrorKind::Throttled,
             s if crate::retry::is_transient(s) => ErrorKind::Transient,

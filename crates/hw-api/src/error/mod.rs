@@ -6,6 +6,7 @@
 mod auth;
 mod kind;
 mod network;
+mod network_path;
 mod transfer;
 
 use std::fmt;
@@ -15,6 +16,7 @@ pub use auth::{AuthError, TokenEndpointError};
 use hw_api_gen::types::ErrorCode;
 pub use kind::ErrorKind;
 pub use network::NetworkError;
+pub use network_path::NetworkProblem;
 pub use transfer::TransferError;
 
 pub(crate) use crate::report::chain;
@@ -185,7 +187,8 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Config(_) => ErrorKind::Config,
-            Error::Transport { .. } | Error::Timeout { .. } => ErrorKind::Transient,
+            Error::Transport { source, .. } => source.kind(),
+            Error::Timeout { .. } => ErrorKind::Transient,
             Error::Auth { source, .. } => source.kind(),
             Error::Service(e) => ErrorKind::of_status(e.status),
             Error::Decode { .. } | Error::ForeignLink { .. } | Error::Paging { .. } => {
@@ -426,6 +429,8 @@ mod tests {
             ErrorKind::LocalIo => 11,
             ErrorKind::StorageRefused => 12,
             ErrorKind::InvalidResponse => 13,
+            ErrorKind::Certificate => 14,
+            ErrorKind::Proxy => 15,
         };
         for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
             assert_eq!(position(kind), i, "{kind}");

@@ -96,7 +96,7 @@ impl TransferError {
             } => ErrorKind::StorageRefused,
             TransferError::Expired { .. } => ErrorKind::StorageRefused,
             TransferError::Refused { status, .. } => ErrorKind::of_status(*status),
-            TransferError::Transport { .. } => ErrorKind::Transient,
+            TransferError::Transport { source, .. } => source.kind(),
             TransferError::File { .. } => ErrorKind::LocalIo,
             TransferError::Integrity { .. } => ErrorKind::Integrity,
         }

@@ -87,6 +87,12 @@ impl HttpSettings {
         let mut builder = reqwest::Client::builder()
             .user_agent(&self.user_agent)
             .redirect(reqwest::redirect::Policy::none());
+        #[cfg(feature = "rustls")]
+        {
+            let tls = super::trust::client_config(&self.roots).map_err(|e| failed("", e))?;
+            builder = builder.tls_backend_preconfigured(tls);
+        }
+        #[cfg(not(feature = "rustls"))]
         for pem in &self.roots {
             let certificate = reqwest::Certificate::from_pem(pem)
                 .map_err(|e| failed("a root certificate is not PEM: ", network(e)))?;

@@ -111,12 +111,12 @@ async fn send_watched(
                 (error, Failed::Status(status), wait)
             }
             Err(e) => {
-                let failed = retry::failed_send(&e);
+                let (network, failed) = crate::send_failure::classify(e).await;
                 let error = TransferError::Transport {
                     operation,
                     url: shown_url.to_owned(),
                     attempts: attempt,
-                    source: NetworkError::new(e),
+                    source: network,
                 };
                 (error, failed, None)
             }

@@ -228,8 +228,8 @@ impl RangePlan<'_> {
         let mut response = match tokio::time::timeout(self.stall, sending).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
-                let failed = retry::failed_send(&e);
-                return after_failure(transport(NetworkError::new(e)), failed, None);
+                let (network, failed) = crate::send_failure::classify(e).await;
+                return after_failure(transport(network), failed, None);
             }
             Err(_) => return after_failure(transport(stalled()), Failed::NoAnswer, None),
         };

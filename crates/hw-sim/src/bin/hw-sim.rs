@@ -96,6 +96,18 @@ struct Args {
     /// answer (create, get, list), as the service does while a file is not available yet.
     #[arg(long, value_name = "READS", default_value_t = 0)]
     withhold_urls: u32,
+    /// Serve every endpoint over TLS from a test CA made at start, whose certificate is written
+    /// to this file (PEM) for clients to trust.
+    #[arg(long, value_name = "CA_FILE")]
+    tls: Option<std::path::PathBuf>,
+    /// Another host name the server certificate is for (repeatable).
+    #[arg(long = "tls-host", value_name = "NAME", requires = "tls")]
+    tls_hosts: Vec<String>,
+    /// Also serve the service's own host names (manage.devcenter.microsoft.com,
+    /// login.microsoftonline.com, hwsim.blob.core.windows.net) on this address, routed by
+    /// `Host`, for a proxy that resolves them to it (needs --tls).
+    #[arg(long, value_name = "ADDR", requires = "tls")]
+    front: Option<std::net::SocketAddr>,
 }
 
 /// The DER certificates of the PEM files at `paths`.
@@ -125,6 +137,12 @@ async fn main() -> std::io::Result<()> {
         rate_limit: args.rate_limit,
         rate_limit_burst: args.rate_limit_burst,
         withhold_urls: args.withhold_urls,
+        tls: args.tls.map(|ca| {
+            let mut tls = hw_sim::SimTls::new(ca);
+            tls.hosts = args.tls_hosts;
+            tls
+        }),
+        front: args.front.map(hw_sim::SimFront::service_names),
         api_addr: args.addr,
         token_addr: args.token_addr,
         blob_addr: args.blob_addr,
@@ -156,6 +174,9 @@ async fn main() -> std::io::Result<()> {
     println!("  API base URL:  {}", sim.api_url());
     println!("  authority:     {}", sim.authority_url());
     println!("  blob service:  {}", sim.urls().blob_origin);
+    if let Some(ca) = &sim.config().tls.as_ref().map(|t| t.ca_file.clone()) {
+        println!("  test CA:       {}", ca.display());
+    }
     if let Some(app) = sim.app() {
         println!(
             "  tenant {} / client {} (secret from --client-secret)",

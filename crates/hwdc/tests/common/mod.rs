@@ -42,6 +42,17 @@ pub(crate) const CREDENTIAL_VARIABLES: &[&str] = &[
     "MSI_SECRET",
     "HW_MANAGED_IDENTITY_CLIENT_ID",
     "RUST_LOG",
+    // The network: the tests choose their proxy and trust, none of the caller's.
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 ];
 
 pub(crate) const SECRET: &str = "hw-sim-secret";
