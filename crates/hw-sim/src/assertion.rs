@@ -1,7 +1,7 @@
 //! Client assertions at the token endpoint, checked as Entra checks them: a JWT signed (RS256)
 //! with a certificate registered on the app, named by its thumbprint (`x5t#S256` or `x5t`), for
 //! this token endpoint (`aud`), by the app (`iss`, `sub`), within its time range; or a federated
-//! token of the simulator's own OIDC issuer (HS256 with its per-run key) whose issuer, subject
+//! token of the simulator's own OIDC or managed-identity issuer (HS256 with its per-run key) whose issuer, subject
 //! and audience match a federated credential of the app. Each refusal carries the AADSTS code
 //! Entra gives for it.
 
@@ -226,8 +226,10 @@ fn federated(jwt: &Jwt, app: &AppCredential, issuer: &str, key: &hmac::Key) -> R
             ),
         )
     };
-    // Only the simulator's own issuer can be checked: it has no other issuer's keys.
-    if iss != issuer || hmac::verify(key, jwt.input.as_bytes(), &jwt.signature).is_err() {
+    // Only the simulator's own issuers can be checked (its OIDC services', and its
+    // managed-identity endpoints' as Entra's): it has no other issuer's keys.
+    let own = iss == issuer || iss == crate::config::MANAGED_IDENTITY_ISSUER;
+    if !own || hmac::verify(key, jwt.input.as_bytes(), &jwt.signature).is_err() {
         return Err(unknown_issuer());
     }
     in_time(&jwt.claims, None)?;

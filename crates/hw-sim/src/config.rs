@@ -20,6 +20,16 @@ pub fn pipelines_subject(id: &str) -> String {
     format!("sc://contoso/drivers/{id}")
 }
 
+/// The issuer of the tokens the simulator's managed-identity endpoints give for the federation
+/// audience, as Entra is the issuer of a managed identity's tokens.
+pub const MANAGED_IDENTITY_ISSUER: &str = "https://login.hw-sim.test/hw-sim-tenant/v2.0";
+
+/// The subject of those tokens for the managed identity `client_id` (`None`: the
+/// system-assigned one), as Entra names an identity by its object id.
+pub fn managed_identity_subject(client_id: Option<&str>) -> String {
+    format!("mi:{}", client_id.unwrap_or("system-assigned"))
+}
+
 /// The service connection the default app trusts.
 pub const SERVICE_CONNECTION: &str = "hw-sim-connection";
 
@@ -81,7 +91,8 @@ pub struct AppCredential {
 
 impl Default for AppCredential {
     /// The app `hw-sim-client` of tenant `hw-sim-tenant`, trusting the simulator's own GitHub,
-    /// Azure Pipelines and token-file subjects; no certificate.
+    /// Azure Pipelines and token-file subjects and its system-assigned managed identity; no
+    /// certificate.
     fn default() -> Self {
         Self {
             tenant_id: "hw-sim-tenant".into(),
@@ -92,6 +103,11 @@ impl Default for AppCredential {
                 FederatedCredential::of_simulator(GITHUB_SUBJECT),
                 FederatedCredential::of_simulator(pipelines_subject(SERVICE_CONNECTION)),
                 FederatedCredential::of_simulator(FILE_SUBJECT),
+                FederatedCredential {
+                    issuer: MANAGED_IDENTITY_ISSUER.into(),
+                    subject: managed_identity_subject(None),
+                    audience: FEDERATION_AUDIENCE.into(),
+                },
             ],
         }
     }

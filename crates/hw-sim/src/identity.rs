@@ -17,7 +17,10 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::assertion::federated_token;
-use crate::config::{FEDERATION_AUDIENCE, GITHUB_SUBJECT, SIM_ISSUER, pipelines_subject};
+use crate::config::{
+    FEDERATION_AUDIENCE, GITHUB_SUBJECT, MANAGED_IDENTITY_ISSUER, SIM_ISSUER,
+    managed_identity_subject, pipelines_subject,
+};
 use crate::shared::Shared;
 
 /// How long the simulator's OIDC tokens last (GitHub's last about 5 minutes, like these).
@@ -100,10 +103,16 @@ async fn pipelines(
     Json(json!({"oidcToken": token})).into_response()
 }
 
-/// A managed identity's token, or why it cannot be had: the resource must be the API's, and
-/// a user-assigned identity must be known.
-fn identity_token(sim: &Shared, q: &HashMap<String, String>) -> Result<(String, u64), Response> {
-    if q.get("resource").map(|r| r.trim_end_matches('/')) != Some(RESOURCE) {
+/// A managed identity's token, or why it cannot be had: the resource must be the API's (an
+/// API token) or Entra's federation audience (a signed token of the managed-identity issuer
+/// about the identity, which the token endpoint takes as an app's client assertion), and a
+/// user-assigned identity must be known.
+fn identity_token(
+    sim: &Shared,
+    q: &HashMap<String, String>,
+) -> Result<(String, u64, &'static str), Response> {
+    let resource = q.get("resource").map(|r| r.trim_end_matches('/'));
+    if resource != Some(RESOURCE) && resource != Some(FEDERATION_AUDIENCE) {
         return Err(error(
             StatusCode::BAD_REQUEST,
             "invalid_resource",
@@ -123,7 +132,24 @@ fn identity_token(sim: &Shared, q: &HashMap<String, String>) -> Result<(String, 
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    Ok((sim.new_token(lifetime), now + lifetime.as_secs()))
+    let federation = resource == Some(FEDERATION_AUDIENCE);
+    let token = if federation {
+        federated_token(
+            &sim.oidc_key,
+            MANAGED_IDENTITY_ISSUER,
+            &managed_identity_subject(q.get("client_id").map(String::as_str)),
+            FEDERATION_AUDIENCE,
+            lifetime,
+        )
+    } else {
+        sim.new_token(lifetime)
+    };
+    let resource = if federation {
+        FEDERATION_AUDIENCE
+    } else {
+        RESOURCE
+    };
+    Ok((token, now + lifetime.as_secs(), resource))
 }
 
 /// App Service, Functions, Container Apps: `X-IDENTITY-HEADER`, api-version 2019-08-01,
@@ -144,10 +170,10 @@ async fn app_service(
         );
     }
     match identity_token(&sim, &q) {
-        Ok((token, expires_on)) => Json(json!({
+        Ok((token, expires_on, resource)) => Json(json!({
             "access_token": token,
             "expires_on": expires_on.to_string(),
-            "resource": RESOURCE,
+            "resource": resource,
             "token_type": "Bearer",
             "client_id": q.get("client_id").cloned().unwrap_or_else(|| "system-assigned".into()),
         }))
@@ -188,11 +214,11 @@ async fn cloud_shell(
         );
     }
     match identity_token(&sim, &form) {
-        Ok((token, expires_on)) => Json(json!({
+        Ok((token, expires_on, resource)) => Json(json!({
             "access_token": token,
             "expires_in": sim.config.token_lifetime.as_secs().to_string(),
             "expires_on": expires_on.to_string(),
-            "resource": RESOURCE,
+            "resource": resource,
             "token_type": "Bearer",
         }))
         .into_response(),
@@ -206,14 +232,14 @@ async fn imds(State(sim): State<Arc<Shared>>, headers: HeaderMap, Query(q): Para
         return refused;
     }
     match identity_token(&sim, &q) {
-        Ok((token, expires_on)) => {
+        Ok((token, expires_on, resource)) => {
             let seconds = sim.config.token_lifetime.as_secs().to_string();
             Json(json!({
                 "access_token": token,
                 "expires_in": seconds,
                 "ext_expires_in": seconds,
                 "expires_on": expires_on.to_string(),
-                "resource": RESOURCE,
+                "resource": resource,
                 "token_type": "Bearer",
             }))
             .into_response()

@@ -155,6 +155,9 @@ pub(crate) enum AuthKind {
     ManagedIdentity,
     /// The Azure CLI (`az login`), for a developer's own machine.
     AzureCli,
+    /// The app registration, proven by a managed identity it trusts (a federated credential of
+    /// the app): Azure-hosted machines without a secret. Never chosen by auto.
+    ManagedIdentityFederation,
 }
 
 impl AuthKind {
@@ -170,6 +173,7 @@ impl AuthKind {
             AuthKind::AzurePipelines => K::AzurePipelines,
             AuthKind::ManagedIdentity => K::ManagedIdentity,
             AuthKind::AzureCli => K::AzureCli,
+            AuthKind::ManagedIdentityFederation => K::ManagedIdentityFederation,
         }
     }
 }

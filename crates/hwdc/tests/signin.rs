@@ -601,3 +601,56 @@ async fn auto_stops_at_a_credential_that_is_set_up_but_broken_and_a_flag_chooses
         run.stderr
     );
 }
+
+/// `--auth managed-identity-federation`: the managed identity's token for Entra's federation
+/// audience is the app registration's client assertion. hw-sim's token endpoint takes it only
+/// from the identity its federated credential names (the system-assigned one): a user-assigned
+/// identity the app does not trust is refused, and so is the secret-less app without one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_managed_identity_federated_with_the_app_signs_in_as_the_app() {
+    let sim = sim().await;
+    let home = Scratch::new("mi-federation");
+    let header = sim.config().identity_header.clone();
+    let app_service = |user_assigned: Option<&str>| {
+        let mut command = secretless(&sim, &home.0);
+        command
+            .env("IDENTITY_ENDPOINT", sim.identity_endpoint())
+            .env("IDENTITY_HEADER", &header);
+        if let Some(id) = user_assigned {
+            command.env("HW_MANAGED_IDENTITY_CLIENT_ID", id);
+        }
+        command
+    };
+    let ok = list(
+        app_service(None),
+        &["--auth", "managed-identity-federation"],
+    )
+    .await
+    .ok();
+    assert!(ok.json().is_array(), "{}", ok.stdout);
+    assert!(
+        ok.stderr
+            .contains("credential=managed-identity-federation identity=hw-sim-tenant/hw-sim-client through managed identity (system-assigned)"),
+        "{}",
+        ok.stderr
+    );
+    assert!(!ok.stderr.contains(&header), "{}", ok.stderr);
+    // The app trusts the system-assigned identity only.
+    let user = sim.config().managed_identities[0].clone();
+    let untrusted = list(
+        app_service(Some(&user)),
+        &["--auth", "managed-identity-federation"],
+    )
+    .await;
+    assert_refused(&untrusted, "AADSTS70021");
+    // Without the app registration's ids there is nothing to sign in as.
+    let mut no_app = app_service(None);
+    no_app.env_remove("HW_TENANT_ID");
+    let refused = list(no_app, &["--auth", "managed-identity-federation"]).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("no tenant id"),
+        "{}",
+        refused.stderr
+    );
+}

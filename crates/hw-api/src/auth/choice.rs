@@ -37,6 +37,10 @@ pub enum CredentialKind {
     ManagedIdentity,
     /// The Azure CLI's sign-in (`az login`).
     AzureCli,
+    /// The app registration, with a managed identity's token for the federation audience as its
+    /// client assertion ([`ManagedIdentityAssertion`](super::ManagedIdentityAssertion)): the app
+    /// trusts the identity through a federated credential. Chosen explicitly only.
+    ManagedIdentityFederation,
 }
 
 /// The order in which `Auto` looks.
@@ -62,6 +66,7 @@ impl CredentialKind {
             CredentialKind::AzurePipelines => "azure-pipelines",
             CredentialKind::ManagedIdentity => "managed-identity",
             CredentialKind::AzureCli => "azure-cli",
+            CredentialKind::ManagedIdentityFederation => "managed-identity-federation",
         }
     }
 }
@@ -258,7 +263,9 @@ fn configured(kind: CredentialKind, settings: &CredentialSettings) -> bool {
                 // With MSI_SECRET, MSI_ENDPOINT is Azure Machine Learning's: not ours to use.
                 || (settings.msi_endpoint.is_some() && settings.msi_secret.is_none())
         }
-        CredentialKind::Auto | CredentialKind::AzureCli => false,
+        CredentialKind::Auto
+        | CredentialKind::AzureCli
+        | CredentialKind::ManagedIdentityFederation => false,
     }
 }
 
@@ -404,6 +411,16 @@ async fn make(
         CredentialKind::ManagedIdentity => {
             let (identity, who) = managed_identity(settings, choosing)?;
             Ok(chosen(Arc::new(identity), who))
+        }
+        CredentialKind::ManagedIdentityFederation => {
+            let (identity, who) = managed_identity(settings, choosing)?;
+            let mut chosen = with_assertion(
+                kind,
+                settings,
+                super::ManagedIdentityAssertion::new(identity),
+            )?;
+            chosen.identity = format!("{} through {who}", chosen.identity);
+            Ok(chosen)
         }
         CredentialKind::AzureCli => {
             let program = if cfg!(windows) { "az.cmd" } else { "az" };

@@ -108,6 +108,12 @@ impl ManagedIdentity {
         self
     }
 
+    /// Tokens for `resource` instead of the API's.
+    pub fn with_resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = resource.into();
+        self
+    }
+
     /// A `GET` of `url` with the API version, the resource and the user-assigned identity in
     /// its query.
     fn get(&self, http: &reqwest::Client, url: &Url, version: &str) -> reqwest::RequestBuilder {
@@ -227,5 +233,38 @@ mod tests {
             refused.to_string().contains("no user-assigned"),
             "{refused}"
         );
+    }
+}
+
+/// A managed identity's token for Entra's federation audience (`api://AzureADTokenExchange`),
+/// sent as the client assertion of the app registration, which trusts the identity through a
+/// federated credential: how an Azure-hosted machine signs in as the app associated with the
+/// Partner Center account (the only identity the Hardware Dev Center accepts) without a secret,
+/// as Microsoft's own C# library for this API offers. Fetched afresh for every token request.
+#[derive(Clone, Debug)]
+pub struct ManagedIdentityAssertion {
+    identity: ManagedIdentity,
+}
+
+impl ManagedIdentityAssertion {
+    /// Assertions from `identity` (its resource is set to the federation audience).
+    pub fn new(identity: ManagedIdentity) -> Self {
+        Self {
+            identity: identity.with_resource(super::FEDERATION_AUDIENCE),
+        }
+    }
+}
+
+impl super::AssertionSource for ManagedIdentityAssertion {
+    fn assertion<'a>(
+        &'a self,
+        _audience: &'a str,
+        _client_id: &'a str,
+        http: &'a TokenHttp,
+    ) -> super::AssertionFuture<'a> {
+        Box::pin(async move {
+            let token = self.identity.fetch(http).await?;
+            Ok(token.secret().clone())
+        })
     }
 }

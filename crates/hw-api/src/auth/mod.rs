@@ -31,6 +31,6 @@ pub use entra::{ClientCredentials, DEFAULT_AUTHORITY, DEFAULT_RESOURCE, EntraEnd
 pub use federated::{
     AzurePipelinesToken, FEDERATION_AUDIENCE, FederatedTokenFile, GitHubActionsToken,
 };
-pub use managed_identity::{IMDS_AUTHORITY, ManagedIdentity};
+pub use managed_identity::{IMDS_AUTHORITY, ManagedIdentity, ManagedIdentityAssertion};
 pub use provider::{AccessToken, StaticToken, TokenFuture, TokenProvider};
 pub use token_http::TokenHttp;
