@@ -7,8 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{install_tool, workspace_root};
-
 /// What to install when no reader can be found.
 const NEED: &str = "the package tests read CABs back with cabextract: install it \
     (`apt install cabextract`, `brew install cabextract`), or give this machine apt-get and \
@@ -71,51 +69,5 @@ fn library_path(root: &Path) -> std::ffi::OsString {
 /// Unpacks the pinned packages into the target directory unless they are there already;
 /// returns the folder they were unpacked into.
 fn install() -> Result<PathBuf, String> {
-    let list = workspace_root().join("tools/cabextract/packages");
-    let pins = std::fs::read_to_string(&list).map_err(|e| format!("{}: {e}", list.display()))?;
-    let packages: Vec<&str> = pins
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    let dir = install_tool(
-        "cabextract",
-        pins.as_bytes(),
-        "root/usr/bin/cabextract",
-        |dir| {
-            let download = dir.join("debs");
-            let _ = std::fs::remove_dir_all(&download);
-            std::fs::create_dir_all(&download)
-                .map_err(|e| format!("{}: {e}", download.display()))?;
-            let output = Command::new("apt-get")
-                .arg("download")
-                .args(&packages)
-                .current_dir(&download)
-                .output()
-                .map_err(|e| format!("{NEED}: running apt-get failed: {e}"))?;
-            if !output.status.success() {
-                return Err(format!(
-                    "{NEED}: `apt-get download {}` failed ({}): {}",
-                    packages.join(" "),
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr)
-                ));
-            }
-            let debs =
-                std::fs::read_dir(&download).map_err(|e| format!("{}: {e}", download.display()))?;
-            for deb in debs.filter_map(|e| e.ok().map(|e| e.path())) {
-                let status = Command::new("dpkg-deb")
-                    .arg("-x")
-                    .arg(&deb)
-                    .arg(dir.join("root"))
-                    .status()
-                    .map_err(|e| format!("{NEED}: running dpkg-deb failed: {e}"))?;
-                if !status.success() {
-                    return Err(format!("dpkg-deb -x {} failed ({status})", deb.display()));
-                }
-            }
-            Ok(())
-        },
-    )?;
-    Ok(dir.join("root"))
+    crate::debian::unpacked("cabextract", "usr/bin/cabextract", NEED)
 }

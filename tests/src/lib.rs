@@ -6,9 +6,11 @@
 pub mod azurite;
 pub mod cabextract;
 pub mod conformance;
+pub mod debian;
 pub mod metadata;
 pub mod proxy;
 pub mod sim;
+pub mod squid;
 pub mod tempdir;
 pub mod tidy;
 

@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod digest;
 pub mod lint;
 pub mod msrv;
+pub mod netns;
 pub mod open_enums;
 pub mod spec;
 pub mod windows;
@@ -66,6 +67,23 @@ impl From<String> for TaskError {
     fn from(message: String) -> Self {
         Self(message)
     }
+}
+
+/// Whether this process runs as root (apt-get installs and namespaces are made only then, or
+/// through `sudo -n`).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Whether `sudo -n` works here (root's commands without a password).
+pub fn can_sudo() -> bool {
+    Command::new("sudo")
+        .args(["-n", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// A task error with `message`.

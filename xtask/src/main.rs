@@ -22,7 +22,9 @@ tasks:
   fuzz [ARGS]        a long fuzz run (default 300 s; hw-bench fuzz --help)
   test [ARGS]        cargo test --workspace [ARGS], then fail if any test touched the real
                      user's hwdc configuration folder (the README's and CI's test command)
-  windows [--full]   build, lint and test for Windows with MinGW and Wine (docs/platforms.md)";
+  windows [--full]   build, lint and test for Windows with MinGW and Wine (docs/platforms.md)
+  netns              the network tests (squid, TLS, the service's host names) in a network
+                     namespace with only loopback (CONTRIBUTING.md; root or sudo -n)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         ),
         ["test", rest @ ..] => xtask::config_guard::test_workspace(&root, rest),
         ["windows", rest @ ..] => xtask::windows::run(&root, rest),
+        ["netns"] => xtask::netns::run(&root),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

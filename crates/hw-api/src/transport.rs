@@ -338,6 +338,14 @@ impl Transport {
         let mut renewed = false;
         let (error, verdict, wait) = match failure {
             Failure::Final(error) => return Attempt::Done(Err(error)),
+            // The network path refused it (a certificate, a proxy): what configuration fixes.
+            Failure::Network(source, Failed::NotSent) if source.problem().is_some() => {
+                return Attempt::Done(Err(Error::Transport {
+                    operation: op.id,
+                    attempts: attempt,
+                    source,
+                }));
+            }
             Failure::Network(source, Failed::NotSent) => {
                 return Attempt::Done(Err(Error::InvalidRequest {
                     operation: op.id,

@@ -34,14 +34,6 @@ fn installed_version(package: &str) -> Option<String> {
     (output.status.success() && !version.is_empty()).then_some(version)
 }
 
-/// Whether this process runs as root (apt-get installs only then, or through `sudo -n`).
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
 /// Installs the pinned MinGW and Wine packages that are missing or at another version; the
 /// downloaded packages are kept in `cache` (under the target folder).
 pub(super) fn install_packages(root: &Path, cache: &Path) -> Result<(), TaskError> {
@@ -66,7 +58,7 @@ pub(super) fn install_packages(root: &Path, cache: &Path) -> Result<(), TaskErro
     })?;
     let archives = cache.join("apt-archives");
     std::fs::create_dir_all(archives.join("partial")).map_err(|e| fail(e.to_string()))?;
-    let as_root = is_root();
+    let as_root = crate::is_root();
     let install = || {
         let mut apt = apt_get();
         if as_root {
@@ -92,13 +84,9 @@ pub(super) fn install_packages(root: &Path, cache: &Path) -> Result<(), TaskErro
 
 /// `apt-get`, as root or through `sudo -n`; `None` when neither can install.
 fn apt_get_command() -> Option<fn() -> Command> {
-    if is_root() {
+    if crate::is_root() {
         Some(|| Command::new("apt-get"))
-    } else if Command::new("sudo")
-        .args(["-n", "true"])
-        .status()
-        .is_ok_and(|s| s.success())
-    {
+    } else if crate::can_sudo() {
         Some(|| {
             let mut sudo = Command::new("sudo");
             sudo.args(["-n", "apt-get"]);
