@@ -24,11 +24,14 @@ pub(crate) struct Mismatch {
 }
 
 /// Decodes a success body as `T`; an empty body decodes as JSON `null` (the `()` of an
-/// operation that answers 202 or 204 with nothing).
+/// operation that answers 202 or 204 with nothing). A tolerant reader: a value that does not
+/// fit its type (a null, a missing or a mistyped value) is let go, with a debug line, and the
+/// rest kept, unless it is one `operation`'s callers need (`needed.rs`), which fails with its
+/// JSON path.
 ///
 /// Plain serde_json first: tracking the JSON path costs every field (measured: about a tenth of
-/// the time to page through 100,000 products), so it is paid only to explain a failure.
-pub(crate) fn success<T: DeserializeOwned>(body: &[u8]) -> Result<T, Mismatch> {
+/// the time to page through 100,000 products), so it is paid only when something does not fit.
+pub(crate) fn success<T: DeserializeOwned>(body: &[u8], operation: &str) -> Result<T, Mismatch> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"null"
     } else {
@@ -37,17 +40,118 @@ pub(crate) fn success<T: DeserializeOwned>(body: &[u8]) -> Result<T, Mismatch> {
     if let Ok(value) = serde_json::from_slice(body) {
         return Ok(value);
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Mismatch {
-        path: e.path().to_string(),
-        message: clean(&e.into_inner().to_string()),
-    })?;
-    // The fast path failed only on what follows the value.
-    deserializer.end().map_err(|e| Mismatch {
+    let mut tree: serde_json::Value = serde_json::from_slice(body).map_err(|e| Mismatch {
         path: ".".into(),
         message: clean(&e.to_string()),
     })?;
-    Ok(value)
+    let needed = crate::needed::of(operation);
+    // Each round lets one value go, so this ends.
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(&tree) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let message = clean(&error.inner().to_string());
+        let mut segments: Vec<Step> = error.path().iter().map(Step::of).collect();
+        // A missing field is reported at its object: the field is what failed, and what goes
+        // (when the field is not needed) is its object.
+        let field = missing_field(&message);
+        let failed = match &field {
+            Some(name) => {
+                let mut whole = segments.clone();
+                whole.push(Step::Key(name.clone()));
+                pattern(&whole)
+            }
+            None => pattern(&segments),
+        };
+        let shown = match &field {
+            Some(name) if segments.is_empty() => name.clone(),
+            Some(name) => format!("{}.{name}", error.path()),
+            None => error.path().to_string(),
+        };
+        if crate::needed::names(&needed, &failed) || !remove(&mut tree, &mut segments) {
+            return Err(Mismatch {
+                path: shown,
+                message,
+            });
+        }
+        tracing::debug!(path = %shown, reason = %message, "a value no caller needs does not fit the API: the item is kept without it");
+    }
+}
+
+/// One step of a JSON path.
+#[derive(Clone, Debug)]
+enum Step {
+    /// An object's key.
+    Key(String),
+    /// An array's index.
+    Index(usize),
+    /// What the path cannot say (a value no step leads to).
+    Unknown,
+}
+
+impl Step {
+    fn of(segment: &serde_path_to_error::Segment) -> Self {
+        match segment {
+            serde_path_to_error::Segment::Map { key } => Step::Key(key.clone()),
+            serde_path_to_error::Segment::Seq { index } => Step::Index(*index),
+            _ => Step::Unknown,
+        }
+    }
+}
+
+/// A path as `needed.rs` writes it: keys joined with `.`, any index as `[]`.
+fn pattern(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Index(_) => out.push_str("[]"),
+            Step::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+/// The field a "missing field `x`" error names.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+/// Removes the value at `steps` from `tree`; false when there is none to remove (the whole
+/// body, or a path that cannot be followed).
+fn remove(tree: &mut serde_json::Value, steps: &mut Vec<Step>) -> bool {
+    let Some(last) = steps.pop() else {
+        return false;
+    };
+    let mut parent = tree;
+    for step in steps.iter() {
+        parent = match (step, parent) {
+            (Step::Key(key), serde_json::Value::Object(map)) => match map.get_mut(key) {
+                Some(child) => child,
+                None => return false,
+            },
+            (Step::Index(i), serde_json::Value::Array(items)) => match items.get_mut(*i) {
+                Some(child) => child,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, parent) {
+        (Step::Key(key), serde_json::Value::Object(map)) => map.remove(&key).is_some(),
+        (Step::Index(i), serde_json::Value::Array(items)) if i < items.len() => {
+            items.remove(i);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// An error response of `operation` as a service error, after `attempts` attempts.
@@ -123,11 +227,12 @@ mod tests {
 
     #[test]
     fn an_empty_success_is_unit_and_a_mismatch_names_its_path() {
-        success::<()>(b"").unwrap();
-        success::<()>(b" \n").unwrap();
-        let bad = success::<hw_api_gen::types::Product>(br#"{"id":"x"}"#).unwrap_err();
+        success::<()>(b"", "").unwrap();
+        success::<()>(b" \n", "").unwrap();
+        let bad =
+            success::<hw_api_gen::types::Product>(br#"{"id":"x"}"#, "getProduct").unwrap_err();
         assert_eq!(bad.path, "id");
-        let trailing = success::<u32>(b"1 2").unwrap_err();
+        let trailing = success::<u32>(b"1 2", "").unwrap_err();
         assert_eq!(trailing.path, ".");
     }
 }

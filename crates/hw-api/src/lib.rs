@@ -86,6 +86,7 @@ mod decode;
 mod encode;
 mod error;
 mod inner;
+mod needed;
 mod net;
 mod origin;
 mod package;
@@ -101,6 +102,8 @@ mod retry;
 mod send_failure;
 pub mod ship;
 pub mod targeting;
+#[cfg(test)]
+mod tolerance_tests;
 pub mod transfer;
 mod transport;
 mod wait;

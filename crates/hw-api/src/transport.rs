@@ -420,7 +420,7 @@ async fn read_json<T: DeserializeOwned>(
             }));
         }
     };
-    decode::success(&body).map_err(|mismatch| {
+    decode::success(&body, operation).map_err(|mismatch| {
         Failure::Final(Error::Decode {
             operation,
             status: Some(status),

@@ -133,6 +133,32 @@ async fn a_malformed_success_names_the_json_path() {
     );
 }
 
+/// A value no caller needs that does not fit (a mistyped name list, a flag as a string, a
+/// broken link of an item) is let go and the item kept; a needed one (an id) still fails.
+#[tokio::test]
+async fn values_no_caller_needs_are_let_go_and_the_items_kept() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+            {"id": 1, "productName": "Touch", "marketingNames": 7, "isTestSign": "yes",
+             "links": [{"rel": "self"}], "announcementDate": {"year": 2026}},
+            {"id": 2, "productName": "Pad"}
+        ]})))
+        .mount(&server)
+        .await;
+    let products: Vec<_> =
+        futures_util::TryStreamExt::try_collect(static_client(&server).list_products())
+            .await
+            .unwrap();
+    assert_eq!(products.len(), 2, "no item dropped");
+    assert_eq!(products[0].id, Id(1));
+    assert_eq!(products[0].product_name.as_deref(), Some("Touch"));
+    assert!(products[0].marketing_names.is_empty());
+    assert_eq!(products[0].is_test_sign, None);
+    assert_eq!(products[0].announcement_date, None);
+    assert_eq!(products[1].product_name.as_deref(), Some("Pad"));
+}
+
 #[tokio::test]
 async fn a_success_status_other_than_the_spec_says_still_succeeds() {
     let server = MockServer::start().await;
