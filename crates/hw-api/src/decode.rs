@@ -235,4 +235,21 @@ mod tests {
         let trailing = success::<u32>(b"1 2", "").unwrap_err();
         assert_eq!(trailing.path, ".");
     }
+
+    #[test]
+    fn only_a_value_that_is_there_is_removed() {
+        let mut tree = serde_json::json!({"value": [1], "name": "x"});
+        assert!(!remove(
+            &mut tree,
+            &mut vec![Step::Key("value".into()), Step::Index(1)]
+        ));
+        assert!(!remove(&mut tree, &mut vec![Step::Key("other".into())]));
+        assert!(!remove(&mut tree, &mut vec![Step::Unknown]));
+        assert!(!remove(&mut tree, &mut Vec::new()), "never the whole body");
+        assert!(remove(
+            &mut tree,
+            &mut vec![Step::Key("value".into()), Step::Index(0)]
+        ));
+        assert_eq!(tree, serde_json::json!({"value": [], "name": "x"}));
+    }
 }

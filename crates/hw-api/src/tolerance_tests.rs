@@ -176,6 +176,24 @@ fn holds<T: DeserializeOwned + serde::Serialize>(
         &json!({ "$ref": format!("#/components/schemas/{schema}") }),
         0,
     );
+    // Whatever else an operation's callers need, its ids and its list's items always are: a
+    // list is never silently short, an item never without its id.
+    for (path, also) in [("id", "id"), ("value", "value[]"), ("value", "value[].id")] {
+        if at(&whole, path).is_some() {
+            assert!(
+                crate::needed::names(&needed, also),
+                "{operation} must need {also}"
+            );
+        }
+    }
+    if whole.is_array() {
+        for also in ["[]", "[].id"] {
+            assert!(
+                crate::needed::names(&needed, also),
+                "{operation} must need {also}"
+            );
+        }
+    }
     let decoded = decode::<T>(&whole, operation)
         .unwrap_or_else(|e| panic!("{schema}: the sample does not decode: {e}\n{whole:#}"));
     for path in &needed {
