@@ -309,6 +309,31 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_tunnel_says_whether_a_person_or_time_fixes_it() {
+        let now = NetworkProblem::ProxyRefused { status: Some(502) }.describe("h", None);
+        assert!(now.contains("could not reach h (it answered 502)"), "{now}");
+        assert!(!now.contains("does not allow"), "{now}");
+        let denied = NetworkProblem::ProxyRefused { status: Some(403) }.describe("h", None);
+        assert!(
+            denied.contains("refused to open a tunnel to h (it answered 403)")
+                && denied.contains("does not allow this destination"),
+            "{denied}"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn trust_is_said_to_come_from_the_system_store_or_the_variables_that_replace_it() {
+        let said = trust_sources();
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if set("SSL_CERT_FILE") || set("SSL_CERT_DIR") {
+            assert!(said.contains("in place of the system store"), "{said}");
+        } else {
+            assert!(said.starts_with("the system store"), "{said}");
+        }
+    }
+
+    #[test]
     fn the_message_names_the_issuer_the_host_and_where_trust_comes_from() {
         let text = NetworkProblem::UntrustedCertificate {
             reason: "its issuer is not a trusted CA".into(),
