@@ -202,8 +202,9 @@ pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
     };
     // Gone after its upload (a later CI job carries only the journal): the flow goes on
     // without it.
-    let uploaded = !folder && !package.is_file() && journal_shows_upload(command, &package);
-    if !folder && !package.is_file() && !uploaded {
+    let absent = !folder && !package.is_file();
+    let uploaded = absent && journal_shows_upload(command, &package);
+    if absent && !uploaded {
         return Err(Failure::Local {
             kind: hw_api::ErrorKind::NotFound,
             message: format!("{} is not a file or a driver folder", input.display()),
@@ -378,7 +379,7 @@ pub(crate) async fn prepare(
 /// signatures, or packaged from its driver folder.
 struct Checked<'a> {
     package: &'a Path,
-    input: &'a Path,
+    input: &'a PathBuf,
     folder: bool,
     /// Whether it is checked (not with `--no-check`, nor once uploaded).
     check: bool,
@@ -400,7 +401,7 @@ impl Checked<'_> {
             // checksum still matches and the flow continues.
             let (summary, _) = package::build(
                 ctx,
-                std::slice::from_ref(&self.input.to_path_buf()),
+                std::slice::from_ref(self.input),
                 self.package,
                 &options,
                 command.no_check,
