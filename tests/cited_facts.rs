@@ -91,3 +91,53 @@ fn every_cited_section_exists_and_nothing_is_cited_from_outside() {
     assert!(problems.is_empty(), "{problems:#?}");
     assert!(citations >= 7, "only {citations} citations found");
 }
+
+/// `docs/os-codes.md` is the table `hwdc os-codes` prints: its families expand to exactly the
+/// codes of `hw_api::os_codes::FAMILIES`, and its table lists every code with the same kind and
+/// attestation answer.
+#[test]
+fn the_os_codes_page_is_the_table() {
+    use hw_api::os_codes::{ALL, FAMILIES};
+    let page = std::fs::read_to_string(root().join("docs/os-codes.md")).unwrap();
+    let mut families: Vec<(String, Vec<String>)> = Vec::new();
+    let mut rows = Vec::new();
+    for line in page.lines() {
+        if let Some(name) = line.strip_prefix("### `") {
+            families.push((name.trim_end_matches('`').to_owned(), Vec::new()));
+        } else if let (Some(code), Some((_, codes))) =
+            (line.strip_prefix("- `"), families.last_mut())
+        {
+            codes.push(code.trim_end_matches('`').to_owned());
+        } else if line.starts_with("| `") {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            rows.push((
+                cells[1].trim_matches('`').to_owned(),
+                cells[3].to_owned(),
+                cells[4] == "yes",
+                cells[5] == "yes",
+            ));
+        }
+    }
+    let expected: Vec<(String, Vec<String>)> = FAMILIES
+        .iter()
+        .map(|f| {
+            (
+                f.name.to_owned(),
+                f.codes.iter().map(|c| (*c).to_owned()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(families, expected);
+    let table: Vec<_> = ALL
+        .iter()
+        .map(|c| {
+            (
+                c.code.to_owned(),
+                c.arch.as_str().to_owned(),
+                c.server,
+                c.attestation,
+            )
+        })
+        .collect();
+    assert_eq!(rows, table);
+}

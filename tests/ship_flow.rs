@@ -250,3 +250,34 @@ fn a_journal_before_the_upload_is_not_continued_alone() {
     uploaded.uploaded_etag = Some("\"etag\"".into());
     assert!(ShipPlan::continuing(&uploaded, "out.cab", ACCOUNT).is_some());
 }
+
+/// The service's create answer can come without `downloads` (seen in 2026): the flow reads
+/// the submission for its upload URL and ships as usual.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_answered_without_downloads_still_ships() {
+    let sim = TestSim::start(hw_sim::SimConfig {
+        step_duration: Duration::from_millis(10),
+        bare_creates: true,
+        ..hw_sim::SimConfig::default()
+    })
+    .await;
+    let client = sim.client();
+    let dir = tempdir::Dir::new("bare-create");
+    let (path, _) = package(dir.path());
+    let mut probe = named_product();
+    probe.product_name = "Bare probe".try_into().unwrap();
+    let probe = client.create_product_once(&probe).await.unwrap().id;
+    let created = client
+        .create_submission(probe, &initial("probe"))
+        .await
+        .unwrap();
+    assert!(
+        created.downloads.is_none(),
+        "the simulator answers the create bare"
+    );
+    let out = dir.path().join("signed.zip");
+    let store = FileStateStore::beside(&path, ".hwdc.json");
+    let report = ship(&client, &plan(&path, &out), &store).await.unwrap();
+    assert_eq!(report.reached, ShipStage::Delivered);
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+}

@@ -89,6 +89,7 @@ mod inner;
 mod needed;
 mod net;
 mod origin;
+pub mod os_codes;
 mod package;
 mod pager;
 mod poll;

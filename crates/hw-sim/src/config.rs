@@ -178,6 +178,9 @@ pub struct SimConfig {
     /// appearances in an answer (its create, gets, and lists, which then show its `downloads`
     /// too), as the service lists a file that is not available yet.
     pub withhold_urls: u32,
+    /// A create's answer comes without `downloads` (so without the upload URL), as the
+    /// service's sometimes did in 2026; a read of the submission has them.
+    pub bare_creates: bool,
     /// Serve every endpoint over TLS, from a test CA made at start.
     pub tls: Option<crate::tls::SimTls>,
     /// Serve the service's host names on one address too (needs `tls`); the URLs the simulator
@@ -215,6 +218,7 @@ impl Default for SimConfig {
             rate_limit: None,
             rate_limit_burst: None,
             withhold_urls: 0,
+            bare_creates: false,
             tls: None,
             front: None,
         }

@@ -232,10 +232,46 @@ pub(crate) enum Command {
     },
     /// Print hwdc's man page (roff) to standard output.
     Man,
+    /// Every known OS code (a product's requested signatures, a label's OS): its Windows
+    /// version, architecture, whether it is a Server code and whether attestation accepts it
+    /// (no API lists them; `docs/os-codes.md` says where each comes from).
+    OsCodes(OsCodes),
     /// Check the configuration end to end without changing anything: the settings, the
     /// sign-in, the API (the first page of products), the clock against the service's, and the
     /// proxy settings. Exits with the code of the first check that failed.
     Doctor,
+}
+
+/// `os-codes`.
+#[derive(Args, Debug)]
+pub(crate) struct OsCodes {
+    /// Only codes of this architecture.
+    #[arg(long, value_enum)]
+    pub arch: Option<OsArch>,
+    /// Only Windows Server codes.
+    #[arg(long, conflicts_with = "client")]
+    pub server: bool,
+    /// Only client codes.
+    #[arg(long)]
+    pub client: bool,
+    /// Only codes an attestation product may request (Windows 10 and later, client).
+    #[arg(long)]
+    pub attestation: bool,
+}
+
+/// Architectures of OS codes.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OsArch {
+    /// 32-bit x86.
+    X86,
+    /// x64.
+    X64,
+    /// 32-bit Arm (Windows RT).
+    Arm,
+    /// Arm64.
+    Arm64,
+    /// Itanium.
+    Ia64,
 }
 
 /// `check`.
@@ -251,7 +287,8 @@ pub(crate) struct Check {
 #[derive(Args, Debug, Clone, Default)]
 pub(crate) struct Targets {
     /// An OS code the product requests a signature for (repeatable), e.g.
-    /// WINDOWS_v100_X64_GE_FULL: every INF must cover its architecture.
+    /// WINDOWS_v100_X64_GE_FULL, or a family of them (win11-x64; `hwdc os-codes`): every INF
+    /// must cover its architecture.
     #[arg(long = "signature", value_name = "OS_CODE")]
     pub signatures: Vec<String>,
     /// Check against the requested signatures of this product (signs in to read them).
@@ -334,7 +371,8 @@ pub(crate) struct CreateProduct {
     /// The test harness.
     #[arg(long, value_enum, default_value_t = Harness::Hlk)]
     pub harness: Harness,
-    /// An operating system to sign for (repeatable), e.g. WINDOWS_v100_X64_RS5_FULL.
+    /// An operating system to sign for (repeatable), e.g. WINDOWS_v100_X64_RS5_FULL, or a
+    /// family of codes (win11-x64; `hwdc os-codes` and docs/os-codes.md list them).
     #[arg(long = "signature")]
     pub signatures: Vec<String>,
     /// A marketing name (repeatable).
@@ -645,7 +683,8 @@ pub(crate) struct Submit {
     /// The test harness of a created product.
     #[arg(long, value_enum, default_value_t = Harness::Hlk)]
     pub harness: Harness,
-    /// An operating system to sign for, for a created product (repeatable).
+    /// An operating system to sign for, for a created product (repeatable): an OS code or a
+    /// family of them (win11-x64).
     #[arg(long = "signature")]
     pub signatures: Vec<String>,
     /// The submission's name.

@@ -59,6 +59,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Doctor => commands::doctor::run(ctx).await,
+        Command::OsCodes(c) => commands::os_codes::run(ctx, c).await,
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             let mut page = Vec::new();
@@ -193,10 +194,11 @@ async fn interrupted() {
 #[tokio::main]
 async fn main() -> ExitCode {
     quiet_cab_panics();
-    let cli = match parse() {
+    let mut cli = match parse() {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    commands::os_codes::expand_command(&mut cli.command, cli.global.quiet);
     init_logging(cli.global.verbose, cli.global.quiet);
     let progress = cli.global.output == OutputFormat::Table
         && !cli.global.no_progress

@@ -119,7 +119,10 @@ pub(super) async fn create(
     if let Some(record) = store.submissions.get_mut(&id) {
         record.urls_withheld = sim.config.withhold_urls;
     }
-    let submission = render(&sim, &mut store, &prefix, id, true);
+    let mut submission = render(&sim, &mut store, &prefix, id, true);
+    if sim.config.bare_creates {
+        submission.downloads = None;
+    }
     (StatusCode::CREATED, Json(submission)).into_response()
 }
 

@@ -96,6 +96,10 @@ struct Args {
     /// answer (create, get, list), as the service does while a file is not available yet.
     #[arg(long, value_name = "READS", default_value_t = 0)]
     withhold_urls: u32,
+    /// Answer a submission's create without its `downloads` (the upload URL), as the service
+    /// sometimes does; a read of the submission has them.
+    #[arg(long)]
+    bare_creates: bool,
     /// Serve every endpoint over TLS from a test CA made at start, whose certificate is written
     /// to this file (PEM) for clients to trust.
     #[arg(long, value_name = "CA_FILE")]
@@ -137,6 +141,7 @@ async fn main() -> std::io::Result<()> {
         rate_limit: args.rate_limit,
         rate_limit_burst: args.rate_limit_burst,
         withhold_urls: args.withhold_urls,
+        bare_creates: args.bare_creates,
         tls: args.tls.map(|ca| {
             let mut tls = hw_sim::SimTls::new(ca);
             tls.hosts = args.tls_hosts;

@@ -174,6 +174,9 @@ fn read_manifest(path: &Path) -> Result<Vec<Entry>, Failure> {
         if entry.submission.is_some() && entry.product.is_none() {
             return Err(local(format!("{at}: `submission` needs `product`")));
         }
+        // Family shorthands become their codes here, said on standard error as for
+        // `--signature`.
+        super::os_codes::expand_in_place(&mut entry.signatures, false);
         entry.file = absolute(base.join(&entry.file));
         entry.out = absolute(base.join(&entry.out));
         if !names.insert(entry.name.clone()) {

@@ -5,6 +5,7 @@ pub(crate) mod check;
 pub(crate) mod demo;
 pub(crate) mod doctor;
 pub(crate) mod labels;
+pub(crate) mod os_codes;
 pub(crate) mod package;
 pub(crate) mod products;
 pub(crate) mod settings;
