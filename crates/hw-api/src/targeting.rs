@@ -138,6 +138,56 @@ pub fn is_windows_10_or_later(os: &OsCode) -> bool {
     os.as_str().to_ascii_uppercase().starts_with("WINDOWS_V100")
 }
 
+/// A CHID (computer hardware id, a GUID as `ComputerHardwareIds` prints it, with or without
+/// braces) in the form labels carry it: lower case, without braces.
+pub fn parse_chid(text: &str) -> Result<String, LabelRuleError> {
+    let bare = text.trim();
+    let bare = bare
+        .strip_prefix('{')
+        .and_then(|b| b.strip_suffix('}'))
+        .unwrap_or(bare);
+    let groups: Vec<&str> = bare.split('-').collect();
+    let shape = [8, 4, 4, 4, 12];
+    let valid = groups.len() == shape.len()
+        && groups
+            .iter()
+            .zip(shape)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if valid {
+        Ok(bare.to_ascii_lowercase())
+    } else {
+        Err(LabelRuleError(format!(
+            "{text:?} is not a CHID (a GUID such as 0b0b4a4e-3c2f-4f6e-9b2a-8c1d2e3f4a5b)"
+        )))
+    }
+}
+
+/// The CHID rule: CHIDs only when every hardware id targets Windows 10 or later.
+pub fn check_chid_targets<'a>(
+    hardware_ids: impl IntoIterator<Item = &'a HardwareId>,
+) -> Result<(), LabelRuleError> {
+    let before: Vec<&str> = hardware_ids
+        .into_iter()
+        .filter(|h| {
+            !h.operating_system_code
+                .as_ref()
+                .is_some_and(is_windows_10_or_later)
+        })
+        .map(|h| {
+            h.operating_system_code
+                .as_ref()
+                .map_or("(no OS code)", OsCode::as_str)
+        })
+        .collect();
+    if before.is_empty() {
+        return Ok(());
+    }
+    Err(LabelRuleError(format!(
+        "CHIDs are allowed only when every hardware id targets Windows 10 or later, and some target {} (choose Windows 10 and later OS codes with --os)",
+        before.join(", ")
+    )))
+}
+
 /// Checks the documented rules of a new label; `extension_inf` says whether the submission is an
 /// extension driver.
 pub fn check_new_label(
@@ -149,14 +199,11 @@ pub fn check_new_label(
     if targeting.hardware_ids.is_empty() {
         return broken("it targets no hardware id");
     }
-    if !targeting.chids.is_empty()
-        && !targeting.hardware_ids.iter().all(|h| {
-            h.operating_system_code
-                .as_ref()
-                .is_some_and(is_windows_10_or_later)
-        })
-    {
-        return broken("CHIDs are allowed only when every hardware id targets Windows 10 or later");
+    if !targeting.chids.is_empty() {
+        check_chid_targets(&targeting.hardware_ids)?;
+        for chid in &targeting.chids {
+            parse_chid(chid.chid.as_deref().unwrap_or_default())?;
+        }
     }
     match label.destination {
         Destination::WindowsUpdate => {
@@ -256,9 +303,26 @@ mod tests {
     fn label(spec: serde_json::Value, chids: bool, os: &str) -> NewShippingLabel {
         let mut targeting = json!({"hardwareIds": [{"bundleId": "b", "infId": "a.inf", "operatingSystemCode": os, "pnpString": "x"}]});
         if chids {
-            targeting["chids"] = json!([{"chid": "c"}]);
+            targeting["chids"] = json!([{"chid": "0b0b4a4e-3c2f-4f6e-9b2a-8c1d2e3f4a5b"}]);
         }
         serde_json::from_value(json!({"name": "l", "destination": "windowsUpdate", "publishingSpecifications": spec, "targeting": targeting})).unwrap()
+    }
+
+    #[test]
+    fn chids_are_guids_in_lower_case_without_braces() {
+        assert_eq!(
+            parse_chid("{0B0B4A4E-3C2F-4F6E-9B2A-8C1D2E3F4A5B}").unwrap(),
+            "0b0b4a4e-3c2f-4f6e-9b2a-8c1d2e3f4a5b"
+        );
+        for bad in [
+            "",
+            "0b0b4a4e-3c2f-4f6e-9b2a",
+            "0b0b4a4e-3c2f-4f6e-9b2a-8c1d2e3f4a5g",
+            "0b0b4a4e3c2f-4f6e-9b2a-8c1d2e3f4a5b0",
+            "{0b0b4a4e-3c2f-4f6e-9b2a-8c1d2e3f4a5b",
+        ] {
+            assert!(parse_chid(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -311,6 +375,16 @@ mod tests {
             ),
             (label(manual, true, "WINDOWS_v63_X64"), false, "Windows 10"),
         ];
+        let mut bad_chid = label(
+            json!({"manualAcquisition": true}),
+            true,
+            "WINDOWS_v100_X64_RS5_FULL",
+        );
+        assert!(check_new_label(&bad_chid, false).is_ok());
+        bad_chid.targeting.chids[0].chid = Some("0b0b4a4e-3c2f".into());
+        let cases = cases
+            .into_iter()
+            .chain([(bad_chid, false, "is not a CHID")]);
         for (l, extension, needle) in cases {
             let err = check_new_label(&l, extension).unwrap_err().to_string();
             assert!(err.contains(needle), "{needle}: {err}");

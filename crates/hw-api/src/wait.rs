@@ -4,8 +4,9 @@
 
 use hw_api_gen::Id;
 use hw_api_gen::types::{
-    CommitStatus, CurrentStep, Destination, DownloadType, ShippingLabel, ShippingLabelCurrentStep,
-    ShippingLabelStep, Submission, WorkflowState, WorkflowStep,
+    CommitStatus, CurrentStep, Destination, DownloadType, PreprodPackage, ShippingLabel,
+    ShippingLabelCurrentStep, ShippingLabelStep, SigningStatus, Submission, WorkflowState,
+    WorkflowStep,
 };
 
 use crate::client::Client;
@@ -133,6 +134,87 @@ impl Client {
         }
     }
 
+    /// Waits until the submission lists a `kind` file with its URL (the driver metadata that
+    /// [`create_publisher_metadata`](Self::create_publisher_metadata) asked for, say); fails
+    /// when the submission's workflow fails, and past the deadline.
+    pub async fn wait_for_file(
+        &self,
+        product: Id,
+        submission: Id,
+        kind: DownloadType,
+        options: &WaitOptions,
+        observe: &mut (dyn FnMut(&Submission) + Send),
+    ) -> Result<Submission, Error> {
+        let what = format!("the {kind} of submission {submission}");
+        let mut poller = Poller::new(options);
+        loop {
+            let current = self.get_submission(product, submission).await?;
+            observe(&current);
+            if lists_file(&current, &kind) {
+                return Ok(current);
+            }
+            let status = current.workflow_status.clone();
+            let step = status
+                .as_ref()
+                .and_then(|s| s.current_step.as_ref())
+                .map(ToString::to_string);
+            let state = status.as_ref().and_then(|s| s.state.clone());
+            if state == Some(WorkflowState::Failed) {
+                let (messages, report) = status
+                    .map(|s| (s.messages, s.error_report))
+                    .unwrap_or_default();
+                if let Outcome::Failed(failure, report) =
+                    failure::<()>(&what, None, step.clone(), messages, report)
+                {
+                    return Err(self.failed(failure, report).await);
+                }
+            }
+            poller.pause(&what, describe(step, state, None)).await?;
+        }
+    }
+
+    /// Waits until pre-production signing of `package` ends: `Succeeded` returns the package,
+    /// `Failed` fails with [`Error::WorkflowFailed`] and the service's error, past the deadline
+    /// [`Error::WaitTimedOut`].
+    pub async fn wait_for_preprod_package(
+        &self,
+        package: &str,
+        options: &WaitOptions,
+        observe: &mut (dyn FnMut(&PreprodPackage) + Send),
+    ) -> Result<PreprodPackage, Error> {
+        let what = format!("pre-production package {package}");
+        let mut poller = Poller::new(options);
+        loop {
+            let current = self.get_preprod_package(package).await?;
+            observe(&current);
+            match &current.signing_status {
+                Some(SigningStatus::Succeeded) => return Ok(current),
+                Some(SigningStatus::Failed) => {
+                    let messages = current
+                        .error
+                        .as_ref()
+                        .and_then(|e| e.message.clone())
+                        .into_iter()
+                        .collect();
+                    return Err(Error::WorkflowFailed(Box::new(WorkflowFailure {
+                        what,
+                        commit_status: None,
+                        step: Some("signing".into()),
+                        messages,
+                        error_report: None,
+                    })));
+                }
+                other => {
+                    let last = other
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_else(|| "(no signing status)".into());
+                    poller.pause(&what, last).await?;
+                }
+            }
+        }
+    }
+
     /// Where a submission is now, in one read (and one more for the error report of a failed
     /// workflow), by the same rules as [`wait_for_submission`](Self::wait_for_submission).
     pub async fn submission_status(
@@ -207,11 +289,16 @@ fn failure<T>(
 /// Whether the submission offers its signed package: listed, with a URL (one listed with a
 /// `null` URL is not available yet).
 fn has_signed_package(submission: &Submission) -> bool {
+    lists_file(submission, &DownloadType::SignedPackage)
+}
+
+/// Whether the submission lists a `kind` file with a URL.
+fn lists_file(submission: &Submission, kind: &DownloadType) -> bool {
     submission
         .downloads
         .iter()
         .flat_map(|d| d.items.iter())
-        .any(|i| i.type_ == DownloadType::SignedPackage && i.url.is_some())
+        .any(|i| i.type_ == *kind && i.url.is_some())
 }
 
 fn submission_outcome(what: &str, current: Submission) -> Outcome<Submission> {

@@ -125,6 +125,11 @@ fn seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A CHID, in the form labels carry it.
+fn chid(text: &str) -> Result<String, String> {
+    hw_api::targeting::parse_chid(text).map_err(|e| e.0)
+}
+
 /// The Entra token endpoint versions.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -206,6 +211,10 @@ pub(crate) enum Command {
     /// Audiences labels can be restricted to.
     #[command(subcommand)]
     Audiences(Audiences),
+    /// Pre-production signing: an EV-signed CAB signed for testing, without a product or a
+    /// submission.
+    #[command(subcommand)]
+    Preprod(Preprod),
     /// The whole flow for one package: create the product if asked, create the submission,
     /// upload, commit, wait, download the signed package. A re-run resumes.
     Submit(Submit),
@@ -461,6 +470,93 @@ pub(crate) enum Submissions {
         #[command(flatten)]
         wait: WaitArgs,
     },
+    /// Ask the service to make the driver metadata of a submission a partner shared with you
+    /// (it can take hours); with --wait, wait until the submission lists it.
+    Metadata {
+        #[command(flatten)]
+        at: SubmissionRef,
+        /// Wait until the driver metadata is there.
+        #[arg(long = "wait")]
+        wait_for_it: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// The ids in your account of a submission a partner shared with you (the partner's
+    /// seller id, product id and submission id).
+    Translate(Translate),
+}
+
+/// `submissions translate`.
+#[derive(Args, Debug, Clone, Copy, serde::Serialize)]
+pub(crate) struct Translate {
+    /// The partner's seller (publisher) id.
+    #[arg(long)]
+    pub publisher: u64,
+    /// The product id in the partner's account.
+    #[arg(long = "partner-product", value_name = "ID")]
+    pub product: u64,
+    /// The submission id in the partner's account.
+    #[arg(long = "partner-submission", value_name = "ID")]
+    pub submission: u64,
+}
+
+/// Pre-production signing commands.
+#[derive(Subcommand, Debug)]
+pub(crate) enum Preprod {
+    /// Send an EV-signed CAB for pre-production signing, once: a journal beside it
+    /// (`<file>.preprod.json`) keeps the package id, so a re-run continues with it. With --out,
+    /// also wait for signing and download the signed files.
+    Submit(PreprodSubmit),
+    /// Show a package and its signing status.
+    Get {
+        /// The package id.
+        package: String,
+    },
+    /// Wait until signing of a package succeeded (or failed).
+    Wait {
+        /// The package id.
+        package: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// List the signed assets of a package.
+    Assets {
+        /// The package id.
+        package: String,
+    },
+    /// Download a signed asset (a zip of the signed files), checked against its SHA-256.
+    Download(PreprodDownload),
+}
+
+/// `preprod submit`.
+#[derive(Args, Debug)]
+pub(crate) struct PreprodSubmit {
+    /// The EV-signed CAB.
+    pub file: PathBuf,
+    /// The journal (default: beside the file, `<file>.preprod.json`).
+    #[arg(long = "state", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Send it again as a new package, whatever the journal says.
+    #[arg(long)]
+    pub restart: bool,
+    /// Wait for signing and write the signed files (the package's only asset) here.
+    #[arg(long, short = 'o', value_name = "FILE.zip")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// `preprod download`.
+#[derive(Args, Debug)]
+pub(crate) struct PreprodDownload {
+    /// The package id.
+    pub package: String,
+    /// The asset id (needed when the package has more than one).
+    #[arg(long)]
+    pub asset: Option<String>,
+    /// Where to write it.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
 }
 
 /// A product id and a submission id.
@@ -613,6 +709,10 @@ pub(crate) struct CreateLabel {
     /// Restrict to this audience id (repeatable).
     #[arg(long = "audience")]
     pub audiences: Vec<String>,
+    /// Target this CHID too (repeatable; a GUID; only for hardware ids of Windows 10 and
+    /// later).
+    #[arg(long = "chid", value_name = "GUID", value_parser = chid)]
+    pub chids: Vec<String>,
     /// When to publish (ISO 8601).
     #[arg(long)]
     pub go_live: Option<String>,
@@ -637,6 +737,13 @@ pub(crate) struct UpdateLabel {
     /// Remove the label's entries for this hardware id (repeatable).
     #[arg(long = "remove-hardware-id")]
     pub remove: Vec<String>,
+    /// Add this CHID (repeatable; a GUID; only when every hardware id of the label targets
+    /// Windows 10 or later).
+    #[arg(long = "chid", value_name = "GUID", value_parser = chid)]
+    pub add_chids: Vec<String>,
+    /// Remove this CHID (repeatable).
+    #[arg(long = "remove-chid", value_name = "GUID", value_parser = chid)]
+    pub remove_chids: Vec<String>,
     /// The new audience list (repeatable; replaces the old one).
     #[arg(long = "audience")]
     pub audiences: Vec<String>,

@@ -44,6 +44,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Download(c) => commands::transfer::run_download(ctx, c).await,
         Command::Labels(c) => commands::labels::run(ctx, c).await,
         Command::Audiences(c) => commands::labels::audiences(ctx, c).await,
+        Command::Preprod(c) => commands::preprod::run(ctx, c).await,
         Command::Submit(c) => commands::submit::run(ctx, c).await,
         Command::Batch(c) => commands::batch::run(ctx, c).await,
         Command::Demo(c) => commands::demo::run(ctx, c).await,

@@ -225,9 +225,10 @@ impl Output {
 
     /// The result of an action: a sentence in table mode, `value` in JSON mode (an object, which
     /// gets its `schema_version`).
-    pub(crate) fn done(&self, sentence: &str, mut value: serde_json::Value) {
+    pub(crate) fn done(&self, sentence: &str, value: impl Serialize) {
         match self.format {
             OutputFormat::Json => {
+                let mut value = serde_json::to_value(value).unwrap_or_default();
                 if let serde_json::Value::Object(fields) = &mut value {
                     fields.insert("schema_version".into(), exit::SCHEMA_VERSION.into());
                 }

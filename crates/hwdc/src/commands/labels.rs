@@ -20,9 +20,10 @@ fn usage(message: String) -> Failure {
 
 /// The body of a new label from the command's options (targeting is filled from metadata).
 pub(crate) fn new_label(c: &CreateLabel) -> Result<NewShippingLabel, Failure> {
+    let chids: Vec<_> = c.chids.iter().map(|chid| json!({"chid": chid})).collect();
     let mut body = json!({
         "name": c.name,
-        "targeting": {"restrictedToAudiences": c.audiences},
+        "targeting": {"restrictedToAudiences": c.audiences, "chids": chids},
     });
     match &c.partner {
         Some(partner) => {
@@ -214,6 +215,7 @@ async fn update_label(
         }
         hardware_ids.extend(removed);
     }
+    let chids = chid_changes(client, (product, submission, label), &update, &hardware_ids).await?;
     let audiences = if update.clear_audiences {
         Some(Vec::new())
     } else if update.audiences.is_empty() {
@@ -224,6 +226,7 @@ async fn update_label(
     let body: ShippingLabelUpdate = serde_json::from_value(json!({
         "targeting": {
             "hardwareIds": hardware_ids,
+            "chids": chids,
             "restrictedToAudiences": audiences,
             "businessJustification": update.justification,
         }
@@ -237,6 +240,52 @@ async fn update_label(
         json!({"label": update.label, "updated": true}),
     );
     Ok(())
+}
+
+/// The CHID entries of a label update (`--chid`, `--remove-chid`). CHIDs are added only when
+/// every hardware id the label will target is for Windows 10 or later: those it has (read with
+/// its targeting) and those `adding` adds (the rule `hw_api::targeting` checks for a new
+/// label).
+async fn chid_changes(
+    client: &hw_api::Client,
+    (product, submission, label): (Id, Id, Id),
+    update: &UpdateLabel,
+    adding: &[hw_api::types::HardwareId],
+) -> Result<Vec<serde_json::Value>, Failure> {
+    if !update.add_chids.is_empty() {
+        let current = client
+            .get_shipping_label(product, submission, label, true)
+            .await?;
+        let targeted = current
+            .targeting
+            .map(|t| t.hardware_ids)
+            .unwrap_or_default();
+        let removed = |h: &&hw_api::types::HardwareId| {
+            update.remove.iter().any(|r| {
+                h.pnp_string
+                    .as_deref()
+                    .is_some_and(|p| p.eq_ignore_ascii_case(r))
+            })
+        };
+        hw_api::targeting::check_chid_targets(
+            targeted.iter().filter(|h| !removed(h)).chain(
+                adding
+                    .iter()
+                    .filter(|h| h.action == Some(TargetingAction::Add)),
+            ),
+        )
+        .map_err(|e| Failure::Local {
+            kind: hw_api::ErrorKind::Rejected,
+            message: e.to_string(),
+        })?;
+    }
+    let entry = |chid: &String, action: &str| json!({"chid": chid, "action": action});
+    Ok(update
+        .add_chids
+        .iter()
+        .map(|c| entry(c, "add"))
+        .chain(update.remove_chids.iter().map(|c| entry(c, "remove")))
+        .collect())
 }
 
 /// Runs an audiences command.

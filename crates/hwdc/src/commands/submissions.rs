@@ -1,6 +1,6 @@
 //! `hwdc submissions …`.
 
-use hw_api::types::{NewSubmission, Submission, SubmissionType, SubmissionUpdate};
+use hw_api::types::{DownloadType, NewSubmission, Submission, SubmissionType, SubmissionUpdate};
 use hw_api::{Client, Id, WaitOptions};
 use serde_json::json;
 
@@ -128,6 +128,109 @@ pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> 
             let done = wait(ctx, &client, at, &args.options()).await?;
             ctx.out.item(&done);
         }
+        Submissions::Metadata {
+            at,
+            wait_for_it,
+            wait,
+        } => metadata(ctx, &client, at, wait_for_it.then(|| wait.options())).await?,
+        Submissions::Translate(t) => {
+            let found = client
+                .get_partner_submission(Id(t.publisher), Id(t.product), Id(t.submission))
+                .await?;
+            let product = found.product_id.get();
+            ctx.out.done(
+                &format!(
+                    "Submission {} of product {} of publisher {} is submission {} of product {} in your account.",
+                    t.submission,
+                    t.product,
+                    t.publisher,
+                    found.id,
+                    product
+                ),
+                &Translated {
+                    partner: t,
+                    product,
+                    submission: found.id.get(),
+                    name: found.name.clone(),
+                },
+            );
+        }
     }
+    Ok(())
+}
+
+/// What `submissions translate` prints.
+#[derive(serde::Serialize)]
+pub(crate) struct Translated {
+    /// The partner's ids, as given.
+    pub partner: crate::cli::Translate,
+    /// Your product id.
+    pub product: u64,
+    /// Your submission id.
+    pub submission: u64,
+    /// The submission's name.
+    pub name: Option<String>,
+}
+
+/// What `submissions metadata` prints.
+#[derive(serde::Serialize)]
+pub(crate) struct MetadataRequested {
+    /// The product id.
+    pub product: u64,
+    /// The submission id.
+    pub submission: u64,
+    /// Whether the request was accepted (always, when this is printed).
+    pub requested: bool,
+    /// Whether the submission lists its driver metadata now (checked with `--wait` only).
+    pub ready: bool,
+}
+
+/// `submissions metadata`: asks for the driver metadata, and waits for it when asked.
+async fn metadata(
+    ctx: &Ctx,
+    client: &Client,
+    at: SubmissionRef,
+    wait: Option<WaitOptions>,
+) -> Result<(), Failure> {
+    let (product, submission) = (Id(at.product), Id(at.submission));
+    client
+        .create_publisher_metadata(product, submission)
+        .await?;
+    let mut result = MetadataRequested {
+        product: at.product,
+        submission: at.submission,
+        requested: true,
+        ready: false,
+    };
+    let Some(options) = wait else {
+        ctx.out.done(
+            &format!(
+                "Driver metadata of submission {} requested (it can take hours); `--wait` waits for it.",
+                at.submission
+            ),
+            &result,
+        );
+        return Ok(());
+    };
+    let spinner = Spinner::new(ctx.out.progress, &format!("metadata of {}", at.submission));
+    let done = client
+        .wait_for_file(
+            product,
+            submission,
+            DownloadType::DriverMetadata,
+            &options,
+            &mut |s| spinner.set(submission_status(s)),
+        )
+        .await;
+    spinner.finish();
+    done?;
+    result.ready = true;
+    ctx.out.done(
+        &format!(
+            "Driver metadata of submission {} is ready (`hwdc download {} {} --kind metadata -o FILE`).",
+            at.submission, at.product, at.submission
+        ),
+        &result,
+    );
     Ok(())
 }
