@@ -93,6 +93,7 @@ pub mod os_codes;
 mod package;
 mod pager;
 mod poll;
+pub mod preflight;
 mod rate_limit;
 mod record;
 pub mod redact;

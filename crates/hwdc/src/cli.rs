@@ -396,6 +396,9 @@ pub(crate) struct CreateProduct {
     /// Test-sign the driver.
     #[arg(long)]
     pub test_sign: bool,
+    /// Send it without the pre-flight rules (docs/package-rules.md).
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 /// Test harnesses.
@@ -448,6 +451,9 @@ pub(crate) enum Submissions {
         /// Initial or derived.
         #[arg(long = "type", value_enum, default_value_t = Kind::Initial)]
         kind: Kind,
+        /// Send it without the pre-flight rules (docs/package-rules.md).
+        #[arg(long)]
+        no_check: bool,
     },
     /// Rename a submission.
     Update {
@@ -722,6 +728,9 @@ pub(crate) struct CreateLabel {
     /// Why the driver should be published (for automatic updates).
     #[arg(long, default_value = "")]
     pub justification: String,
+    /// Send it without the pre-flight rules (docs/package-rules.md).
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 /// `labels update`.
@@ -753,6 +762,9 @@ pub(crate) struct UpdateLabel {
     /// Why the change is needed.
     #[arg(long)]
     pub justification: Option<String>,
+    /// Send it without the pre-flight rules (docs/package-rules.md).
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 /// Audience commands.
@@ -774,7 +786,8 @@ pub(crate) struct Submit {
     )]
     pub file: Option<PathBuf>,
     /// Submit without checking the package first (a driver folder, a .cab or an .hlkx is
-    /// checked by default; other files never are).
+    /// checked by default; other files never are), nor the pre-flight rules of the product and
+    /// the submission.
     #[arg(long)]
     pub no_check: bool,
     /// The product to submit to.

@@ -4,19 +4,8 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{Scratch, hwdc, id, quick, start};
+use common::{Scratch, hwdc, id, quick, sent, start};
 use hw_sim::{Fault, FaultRule, SimConfig};
-
-/// How many times a run's trace sent `operation`.
-fn sent(trace: &Path, operation: &str) -> usize {
-    std::fs::read_to_string(trace)
-        .unwrap_or_default()
-        .lines()
-        .filter(|line| line.contains(&format!("\"operation\":\"{operation}\"")))
-        .count()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_preprod_upload_whose_answer_was_lost_is_not_sent_again_without_restart() {
@@ -79,39 +68,14 @@ async fn a_preprod_upload_whose_answer_was_lost_is_not_sent_again_without_restar
     );
 }
 
-/// A signed submission of a product requesting `signatures`, with the sim's driver metadata.
-async fn signed(sim: &hw_sim::SimHandle, home: &Path, signatures: &[&str]) -> (String, String) {
-    let mut args = vec!["--output", "json", "products", "create", "--name", "CHIDs"];
-    for s in signatures {
-        args.extend(["--signature", s]);
-    }
-    let p = id(&hwdc(sim, home, &args).await.ok().json());
-    let s = id(&common::create_submission(sim, home, &p).await);
-    let cab = home.join("chids.cab");
-    std::fs::write(&cab, b"MSCF and more").unwrap();
-    hwdc(sim, home, &["upload", &p, &s, cab.to_str().unwrap()])
-        .await
-        .ok();
-    hwdc(sim, home, &["submissions", "commit", &p, &s])
-        .await
-        .ok();
-    hwdc(
-        sim,
-        home,
-        &["submissions", "wait", &p, &s, "--poll", "0.02"],
-    )
-    .await
-    .ok();
-    (p, s)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn chids_are_refused_before_any_request_for_hardware_ids_before_windows_10() {
     let sim = start(quick()).await;
     let home = Scratch::new("chids");
-    let (p, s) = signed(
+    let (p, s) = common::signed_submission(
         &sim,
         &home.0,
+        "hlk",
         &["WINDOWS_v63_X64", "WINDOWS_v100_X64_GE_FULL"],
     )
     .await;

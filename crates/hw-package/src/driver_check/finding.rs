@@ -30,6 +30,26 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// A finding of a rule checked outside a package: a pre-flight rule of a request, whose
+    /// `file` names what it is about (`product 7`).
+    pub fn new(
+        severity: Severity,
+        file: impl Into<PathBuf>,
+        line: Option<usize>,
+        rule: &'static str,
+        message: String,
+    ) -> Self {
+        Self {
+            severity,
+            file: file.into(),
+            line,
+            rule,
+            message,
+        }
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let severity = match self.severity {

@@ -258,6 +258,13 @@ pub(super) async fn create(
     if let Err(e) = check_new(&new, &known) {
         return e;
     }
+    let attestation = is_attestation(&store, t.product);
+    if attestation
+        && new.destination == Destination::WindowsUpdate
+        && new.targeting.restricted_to_audiences.is_empty()
+    {
+        return unrestricted_attestation();
+    }
     let id = store.next_label;
     store.next_label += 1;
     let mut label = fields;
@@ -297,6 +304,24 @@ pub(super) async fn create(
     let shown = render(&sim, &t.prefix, &record, true);
     store.labels.insert(id, record);
     (StatusCode::CREATED, Json(shown)).into_response()
+}
+
+/// Whether the product is an attestation product.
+fn is_attestation(store: &state::Store, product: u64) -> bool {
+    store
+        .products
+        .get(&product)
+        .is_some_and(|p| p.test_harness == Some(hw_api_gen::types::TestHarness::Attestation))
+}
+
+/// The refusal of a Windows Update label of an attestation product without an audience: since
+/// 2023 such drivers are published only to the CoDev or Test Registry Key audiences.
+fn unrestricted_attestation() -> Response {
+    functional(
+        StatusCode::BAD_REQUEST,
+        "invalidInput",
+        "Attestation signed drivers can be published to Windows Update only for a restricted audience (CoDev or Test Registry Key).",
+    )
 }
 
 /// The documented rules of a new label.
@@ -412,7 +437,18 @@ pub(super) async fn update(
     if let Err(e) = find(&store, &t, Some(label)) {
         return e;
     }
-    let (_, _, over) = status(&sim, &store.labels[&label]);
+    let record = &store.labels[&label];
+    let unrestricting = changes
+        .restricted_to_audiences
+        .as_ref()
+        .is_some_and(Vec::is_empty);
+    if unrestricting
+        && record.label.destination == Some(Destination::WindowsUpdate)
+        && is_attestation(&store, t.product)
+    {
+        return unrestricted_attestation();
+    }
+    let (_, _, over) = status(&sim, record);
     if !over {
         return functional(
             StatusCode::BAD_REQUEST,

@@ -91,16 +91,32 @@ pub(super) async fn create(
         .get("testHarness")
         .and_then(Value::as_str)
         .map(TestHarness::from);
-    match harness {
+    match &harness {
         Some(h) if h.is_known() => fields["testHarness"] = Value::from(h.as_str()),
         _ => failures.push((
             "testHarness",
             "The test harness must be HLK, HCK or Attestation.",
         )),
     }
-    if let Err(e) = serde_json::from_value::<NewProduct>(fields.clone()) {
-        let message = format!("The body does not describe a product: {e}");
-        return functional(StatusCode::UNPROCESSABLE_ENTITY, "invalidInput", &message);
+    let product = match serde_json::from_value::<NewProduct>(fields.clone()) {
+        Ok(product) => product,
+        Err(e) => {
+            let message = format!("The body does not describe a product: {e}");
+            return functional(StatusCode::UNPROCESSABLE_ENTITY, "invalidInput", &message);
+        }
+    };
+    // Windows Server 2016 and later refuse attestation submissions.
+    let server = product.requested_signatures.iter().any(|code| {
+        code.as_str()
+            .to_ascii_uppercase()
+            .starts_with("WINDOWS_V100_SERVER_")
+    });
+    if harness.as_ref() == Some(&TestHarness::Attestation) && server {
+        return functional(
+            StatusCode::BAD_REQUEST,
+            "invalidInput",
+            "Windows Server does not accept attestation signed drivers; request client signatures only.",
+        );
     }
     if !failures.is_empty() {
         return validation(&failures);

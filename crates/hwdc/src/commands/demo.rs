@@ -196,6 +196,7 @@ pub(crate) async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
         os_codes: Vec::new(),
         hardware_ids: Vec::new(),
         audiences: Vec::new(),
+        no_check: false,
         chids: Vec::new(),
         go_live: None,
         contact: "driver-team@contoso.example".into(),

@@ -138,6 +138,14 @@ async fn create_label(
     create: CreateLabel,
 ) -> Result<(), Failure> {
     let body = new_label(&create)?;
+    if !create.no_check {
+        let product = client.get_product(Id(create.at.product)).await?;
+        let found = super::preflight::findings(
+            &format!("product {}", create.at.product),
+            hw_api::preflight::label_rules(&product, &body),
+        );
+        super::preflight::enforce(ctx, "the shipping label", &found)?;
+    }
     let filter = Filter {
         infs: create.infs.clone(),
         os_codes: create.os_codes.clone(),
@@ -232,6 +240,17 @@ async fn update_label(
         }
     }))
     .map_err(|e| usage(format!("not a valid label update: {e}")))?;
+    if !update.no_check && update.clear_audiences {
+        let read = client.get_product(product).await?;
+        let current = client
+            .get_shipping_label(product, submission, label, false)
+            .await?;
+        let found = super::preflight::findings(
+            &format!("product {product}"),
+            hw_api::preflight::label_update_rules(&read, current.destination.as_ref(), &body),
+        );
+        super::preflight::enforce(ctx, "the label update", &found)?;
+    }
     client
         .update_shipping_label(product, submission, label, &body)
         .await?;

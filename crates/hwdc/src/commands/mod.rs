@@ -7,6 +7,7 @@ pub(crate) mod doctor;
 pub(crate) mod labels;
 pub(crate) mod os_codes;
 pub(crate) mod package;
+pub(crate) mod preflight;
 pub(crate) mod preprod;
 pub(crate) mod products;
 pub(crate) mod settings;

@@ -54,6 +54,15 @@ pub(crate) fn new_product(
     })
 }
 
+/// The pre-flight rules of a new product (P2: the OS codes its harness accepts).
+pub(crate) fn check_new(ctx: &Ctx, body: &NewProduct) -> Result<(), Failure> {
+    let found = super::preflight::findings(
+        "the new product",
+        hw_api::preflight::product_rules(&body.test_harness, &body.requested_signatures),
+    );
+    super::preflight::enforce(ctx, "the new product", &found)
+}
+
 /// The body of `products create`.
 fn product_body(c: &CreateProduct) -> Result<NewProduct, Failure> {
     new_product(
@@ -69,9 +78,12 @@ fn product_body(c: &CreateProduct) -> Result<NewProduct, Failure> {
 
 /// Runs a products command.
 pub(crate) async fn run(ctx: &Ctx, command: Products) -> Result<(), Failure> {
-    // A new product's options are checked before signing in.
+    // A new product's options, and the pre-flight rules, are checked before signing in.
     if let Products::Create(create) = &command {
-        product_body(create)?;
+        let body = product_body(create)?;
+        if !create.no_check {
+            check_new(ctx, &body)?;
+        }
     }
     let client = ctx.client().await?;
     match command {

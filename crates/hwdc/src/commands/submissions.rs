@@ -63,8 +63,12 @@ pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> 
             product,
             name,
             kind,
+            no_check,
         } => {
             let body = new_submission(&name, kind)?;
+            if !no_check {
+                super::preflight::submission(ctx, &client, Id(product), &body.type_).await?;
+            }
             ctx.out
                 .item(&client.create_submission_once(Id(product), &body).await?);
         }

@@ -155,6 +155,8 @@ pub(crate) struct Local {
     store: FileStateStore,
     /// The journal's lock, held from here on.
     lock: StateLock,
+    /// Warnings of the pre-flight rules, told once signed in.
+    warnings: Vec<hw_package::driver_check::Finding>,
 }
 
 /// What a `submit` ships.
@@ -173,6 +175,8 @@ enum Work {
         product: ProductChoice,
         /// The submission to create.
         submission: hw_api::types::NewSubmission,
+        /// Whether the journal is new: nothing was sent for this work yet.
+        fresh: bool,
     },
     /// Only the journal (`--state` without a package): the flow it records, continued.
     Journal(Box<ShipState>),
@@ -210,17 +214,24 @@ pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
             message: format!("{} is not a file or a driver folder", input.display()),
         });
     }
+    let mut warnings = Vec::new();
     let product = match (command.product, &command.create_product) {
         (Some(product), _) => ProductChoice::Id(Id(product)),
-        (None, Some(name)) => ProductChoice::Named(Box::new(new_product(
-            name,
-            command.harness,
-            &command.signatures,
-            &[],
-            "internal",
-            None,
-            false,
-        )?)),
+        (None, Some(name)) => {
+            let body = new_product(
+                name,
+                command.harness,
+                &command.signatures,
+                &[],
+                "internal",
+                None,
+                false,
+            )?;
+            if !command.no_check {
+                warnings = new_product_rules(&body)?;
+            }
+            ProductChoice::Named(Box::new(body))
+        }
         (None, None) => {
             return Err(usage(
                 "give --product or --create-product with the package".into(),
@@ -261,6 +272,7 @@ pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
         )));
     }
     let lock = locked(command, &store)?;
+    let fresh = !store.path().exists();
     Ok(Local {
         work: Work::Package {
             package,
@@ -269,10 +281,34 @@ pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
             uploaded,
             product,
             submission,
+            fresh,
         },
         store,
         lock,
+        warnings,
     })
+}
+
+/// The pre-flight rules of the product `submit` would create, before signing in: an error
+/// fails with every finding in its message; the warnings are returned, to be told.
+fn new_product_rules(
+    body: &hw_api::types::NewProduct,
+) -> Result<Vec<hw_package::driver_check::Finding>, Failure> {
+    let found = super::preflight::findings(
+        "the new product",
+        hw_api::preflight::product_rules(&body.test_harness, &body.requested_signatures),
+    );
+    if check::count(&found).0 > 0 {
+        let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
+        return Err(Failure::Local {
+            kind: hw_api::ErrorKind::Rejected,
+            message: format!(
+                "the new product breaks a rule the service enforces (--no-check sends it anyway):\n{}",
+                lines.join("\n")
+            ),
+        });
+    }
+    Ok(found)
 }
 
 /// The journal's lock: one run at a time per journal. A second run started while the first
@@ -324,6 +360,7 @@ fn journal_alone(command: &Submit) -> Result<Local, Failure> {
         work: Work::Journal(Box::new(state)),
         store,
         lock,
+        warnings: Vec::new(),
     })
 }
 
@@ -336,7 +373,13 @@ pub(crate) async fn prepare(
     command: &Submit,
     local: Local,
 ) -> Result<Prepared, Failure> {
-    let Local { work, store, lock } = local;
+    let Local {
+        work,
+        store,
+        lock,
+        warnings,
+    } = local;
+    check::tell(ctx, &warnings);
     let plan = match work {
         Work::Journal(state) => {
             ShipPlan::continuing(&state, &command.out, account).ok_or_else(|| {
@@ -353,7 +396,13 @@ pub(crate) async fn prepare(
             uploaded,
             product,
             submission,
+            fresh,
         } => {
+            // The submission's rules, before the flow makes it (not once it exists).
+            let makes_one = fresh && command.submission.is_none() && !command.no_check;
+            if let (ProductChoice::Id(id), true) = (&product, makes_one) {
+                super::preflight::submission(ctx, client, *id, &submission.type_).await?;
+            }
             let checked = Checked {
                 package: &package,
                 input: &input,

@@ -235,6 +235,56 @@ pub(crate) async fn create_submission(sim: &SimHandle, home: &Path, product: &st
     hwdc(sim, home, &args).await.ok().json()
 }
 
+/// A signed submission "v1" of a new product of `harness` requesting `signatures`, made with
+/// hwdc's commands: the product and submission ids.
+pub(crate) async fn signed_submission(
+    sim: &SimHandle,
+    home: &Path,
+    harness: &str,
+    signatures: &[&str],
+) -> (String, String) {
+    let mut args = vec![
+        "--output",
+        "json",
+        "products",
+        "create",
+        "--name",
+        "Signed",
+        "--harness",
+        harness,
+    ];
+    for s in signatures {
+        args.extend(["--signature", s]);
+    }
+    let p = id(&hwdc(sim, home, &args).await.ok().json());
+    let s = id(&create_submission(sim, home, &p).await);
+    let cab = home.join("signed-submission.cab");
+    std::fs::write(&cab, b"MSCF and more").unwrap();
+    hwdc(sim, home, &["upload", &p, &s, cab.to_str().unwrap()])
+        .await
+        .ok();
+    hwdc(sim, home, &["submissions", "commit", &p, &s])
+        .await
+        .ok();
+    hwdc(
+        sim,
+        home,
+        &["submissions", "wait", &p, &s, "--poll", "0.02"],
+    )
+    .await
+    .ok();
+    (p, s)
+}
+
+/// How many times the trace at `trace` (one run's `--record`) sent `operation`.
+pub(crate) fn sent(trace: &Path, operation: &str) -> usize {
+    std::fs::read_to_string(trace)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains(&format!("\"operation\":\"{operation}\"")))
+        .count()
+}
+
 /// The INF of the sample driver package (written by the tests): a complete, valid x64 driver.
 pub(crate) const INF: &str = "[Version]\r\n\
 Signature=\"$Windows NT$\"\r\n\
