@@ -36,6 +36,7 @@ pub fn render(spec: &Spec) -> Result<String, TaskError> {
     settings
         .with_interface(InterfaceStyle::Positional)
         .with_derive("PartialEq")
+        .with_derive("schemars::JsonSchema")
         .with_map_type("::std::collections::BTreeMap")
         .with_inner_type(quote!(crate::Hooks));
     for e in &enums {
@@ -60,6 +61,7 @@ pub fn render(spec: &Spec) -> Result<String, TaskError> {
         .map_err(|e| TaskError(format!("progenitor produced unparsable code: {e}")))?;
     inject_open_enums(&mut file, &enums)?;
     DocSplitter.visit_file_mut(&mut file);
+    SchemaDeriveGate.visit_file_mut(&mut file);
 
     let pretty = prettyplease::unparse(&file);
     let formatted = rustfmt(&pretty)?;
@@ -189,6 +191,49 @@ split_docs_on! {
     visit_trait_item_fn_mut(syn::TraitItemFn) => syn::visit_mut::visit_trait_item_fn_mut;
     visit_field_mut(syn::Field) => syn::visit_mut::visit_field_mut;
     visit_variant_mut(syn::Variant) => syn::visit_mut::visit_variant_mut;
+}
+
+/// Moves the `schemars::JsonSchema` derive progenitor writes into
+/// `#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]`: the generated types
+/// derive their JSON Schema only with hw-api-gen's `schemars` feature, and a build without it
+/// does not compile schemars.
+struct SchemaDeriveGate;
+
+fn gate_schema_derive(attrs: &mut Vec<syn::Attribute>) {
+    use syn::punctuated::Punctuated;
+    let mut gated = false;
+    for attr in attrs.iter_mut() {
+        if !attr.path().is_ident("derive") {
+            continue;
+        }
+        let Ok(paths) =
+            attr.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        let is_schema = |p: &syn::Path| p.segments.last().is_some_and(|s| s.ident == "JsonSchema");
+        if !paths.iter().any(is_schema) {
+            continue;
+        }
+        let rest: Vec<&syn::Path> = paths.iter().filter(|p| !is_schema(p)).collect();
+        *attr = syn::parse_quote!(#[derive(#(#rest),*)]);
+        gated = true;
+    }
+    if gated {
+        attrs.push(syn::parse_quote!(
+            #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+        ));
+    }
+}
+
+impl VisitMut for SchemaDeriveGate {
+    fn visit_item_struct_mut(&mut self, node: &mut syn::ItemStruct) {
+        gate_schema_derive(&mut node.attrs);
+    }
+
+    fn visit_item_enum_mut(&mut self, node: &mut syn::ItemEnum) {
+        gate_schema_derive(&mut node.attrs);
+    }
 }
 
 fn rustfmt(source: &str) -> Result<String, TaskError> {

@@ -12,6 +12,7 @@ pub mod lint;
 pub mod msrv;
 pub mod netns;
 pub mod open_enums;
+pub mod schemas;
 pub mod spec;
 pub mod windows;
 

@@ -9,6 +9,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   generate           regenerate crates/hw-api-gen/src/generated.rs from openapi/hardware.yaml
   generate --check   fail with a diff if generated.rs is stale (CI runs this)
+  schemas [--check]  write docs/schemas/ from `hwdc schema` (--check: fail with a diff if stale)
   lint               check the spec for what progenitor mishandles
   msrv               check the declared rust-version against the dependencies and the toolchain
   conformance [--max-examples N] [--seed S]
@@ -33,6 +34,8 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["generate"] => codegen::run(&root, false),
         ["generate", "--check"] => codegen::run(&root, true),
+        ["schemas"] => xtask::schemas::run(&root, false),
+        ["schemas", "--check"] => xtask::schemas::run(&root, true),
         ["lint"] => Spec::load(&root.join(xtask::SPEC_PATH)).and_then(|s| lint::check(&s)),
         ["digest"] => std::fs::read_to_string(root.join(xtask::GENERATED_PATH))
             .map_err(|e| xtask::TaskError(format!("cannot read generated.rs: {e}")))

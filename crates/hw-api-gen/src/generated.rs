@@ -10,6 +10,7 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 pub mod types {
     ///Extra attributes of storage controller, RAID controller and SVVP products.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct AdditionalAttributes {
         #[serde(
             rename = "raidController",
@@ -28,6 +29,7 @@ pub mod types {
     }
     ///What Microsoft needs to approve an automatic update (required when an auto-install flag is set).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct AdditionalInfoForMsApproval {
         ///The OEMs whose systems are affected.
         #[serde(
@@ -83,6 +85,7 @@ pub mod types {
     }
     ///A group of systems a shipping label can be restricted to.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Audience {
         ///The audience's display name.
         #[serde(
@@ -106,6 +109,7 @@ pub mod types {
     }
     ///One page of audiences.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct AudienceList {
         ///The page's own link and, when more pages follow, a `next_link`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -120,6 +124,7 @@ pub mod types {
         ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
     )]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Binary(pub ::std::string::String);
     impl ::std::ops::Deref for Binary {
         type Target = ::std::string::String;
@@ -150,6 +155,7 @@ pub mod types {
     }
     ///A computer hardware id a label targets.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Chid {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<crate::generated::types::TargetingAction>,
@@ -166,6 +172,7 @@ pub mod types {
     }
     ///The range of Windows builds to publish to (co-engineering partners only).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct CoEngDriverPublishInfo {
         #[serde(
             rename = "ceilingBuildNumber",
@@ -184,6 +191,7 @@ pub mod types {
     /// bare number instead, which clients keep as it is.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub enum CurrentStep {
         WorkflowStep(crate::generated::types::WorkflowStep),
         Int64(i64),
@@ -236,6 +244,7 @@ pub mod types {
     /// service lists such items; docs/service-notes.md, "Hardware API: submissions and
     /// commit"); a client reads the submission again later for it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct DownloadItem {
         #[serde(rename = "type")]
         pub type_: crate::generated::types::DownloadType,
@@ -247,6 +256,7 @@ pub mod types {
     }
     ///The files available for a submission, each a URL with a type.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Downloads {
         ///The downloadable (or, for a new submission, uploadable) files.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -259,6 +269,7 @@ pub mod types {
     }
     ///A functional or validation error (nested shape).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ErrorDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<crate::generated::types::ErrorCode>,
@@ -289,6 +300,7 @@ pub mod types {
     ///
     /// Bodies may also be empty or not JSON at all (an HTML page from a gateway).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ErrorResponse {
         ///The gateway's id of this request, for support.
         #[serde(
@@ -325,6 +337,7 @@ pub mod types {
     }
     ///One hardware id a label targets, as a combination of the driver metadata.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct HardwareId {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action: ::std::option::Option<crate::generated::types::TargetingAction>,
@@ -361,6 +374,7 @@ pub mod types {
     }
     ///The range of Windows releases to publish to.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct InServicePublishInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ceiling: ::std::option::Option<crate::generated::types::OsRelease>,
@@ -371,6 +385,7 @@ pub mod types {
     }
     ///A related resource of the containing entity, and how to call it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Link {
         /// Where the related resource is. For `next_link` this is the next page, to be requested
         /// as given. Other links may name hosts other than the API gateway; build URLs from ids
@@ -384,6 +399,7 @@ pub mod types {
     }
     ///The body that creates a product.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct NewProduct {
         #[serde(
             rename = "additionalAttributes",
@@ -459,6 +475,7 @@ pub mod types {
     ///The driver's name.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct NewProductProductName(::std::string::String);
     impl ::std::ops::Deref for NewProductProductName {
         type Target = ::std::string::String;
@@ -508,6 +525,7 @@ pub mod types {
     }
     ///The body that creates a shipping label.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct NewShippingLabel {
         pub destination: crate::generated::types::Destination,
         ///The label's name.
@@ -527,6 +545,7 @@ pub mod types {
     ///The label's name.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct NewShippingLabelName(::std::string::String);
     impl ::std::ops::Deref for NewShippingLabelName {
         type Target = ::std::string::String;
@@ -576,6 +595,7 @@ pub mod types {
     }
     ///The body that creates a submission.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct NewSubmission {
         ///The submission's name; it also serves to find the submission again.
         pub name: NewSubmissionName,
@@ -585,6 +605,7 @@ pub mod types {
     ///The submission's name; it also serves to find the submission again.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct NewSubmissionName(::std::string::String);
     impl ::std::ops::Deref for NewSubmissionName {
         type Target = ::std::string::String;
@@ -634,6 +655,7 @@ pub mod types {
     }
     ///A signed file set of a pre-production package.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PreprodAsset {
         ///What the asset is (for example `SignedFilesZip`).
         #[serde(
@@ -667,6 +689,7 @@ pub mod types {
     ///The assets of a pre-production package.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PreprodAssetList(pub ::std::vec::Vec<PreprodAsset>);
     impl ::std::ops::Deref for PreprodAssetList {
         type Target = ::std::vec::Vec<PreprodAsset>;
@@ -686,6 +709,7 @@ pub mod types {
     }
     ///Why pre-production signing failed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PreprodError {
         ///The failure, for a person.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -695,6 +719,7 @@ pub mod types {
     }
     ///A package sent for pre-production signing.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PreprodPackage {
         ///The signed assets, once signing succeeded.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -728,6 +753,7 @@ pub mod types {
     }
     ///A hardware product (driver) registered to the account.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Product {
         #[serde(
             rename = "additionalAttributes",
@@ -869,6 +895,7 @@ pub mod types {
     }
     ///One page of products.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ProductList {
         ///The page's own link and, when more pages follow, a `next_link`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -880,6 +907,7 @@ pub mod types {
     }
     ///The fields of a product that can change; absent fields stay as they are.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ProductUpdate {
         ///A new announcement date (not after ingestion finished).
         #[serde(
@@ -903,6 +931,7 @@ pub mod types {
     }
     ///How a label publishes to Windows Update (required for that destination).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PublishingSpecifications {
         #[serde(
             rename = "additionalInfoForMsApproval",
@@ -957,6 +986,7 @@ pub mod types {
     }
     ///Attributes of a RAID controller product.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RaidController {
         ///Free-form additional information.
         #[serde(
@@ -1041,6 +1071,7 @@ pub mod types {
     }
     ///Who a shared label goes to (required when the destination is another partner).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RecipientSpecifications {
         ///Whether the partner must target CHIDs.
         #[serde(
@@ -1059,6 +1090,7 @@ pub mod types {
     }
     ///A request to publish a signed submission to Windows Update or to share it with another partner.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ShippingLabel {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub destination: ::std::option::Option<crate::generated::types::Destination>,
@@ -1102,6 +1134,7 @@ pub mod types {
     ///The current step of a label, or a bare number as some responses carry.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub enum ShippingLabelCurrentStep {
         ShippingLabelStep(crate::generated::types::ShippingLabelStep),
         Int64(i64),
@@ -1152,6 +1185,7 @@ pub mod types {
     }
     ///One page of shipping labels.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ShippingLabelList {
         ///The page's own link and, when more pages follow, a `next_link`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1163,6 +1197,7 @@ pub mod types {
     }
     ///The body of a shipping label update.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ShippingLabelUpdate {
         pub targeting: TargetingUpdate,
     }
@@ -1170,6 +1205,7 @@ pub mod types {
     /// `created … microsoftApproval … finalizePublishing`; shared labels go
     /// `created … processSharing, finalizeSharing`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ShippingLabelWorkflowStatus {
         #[serde(
             rename = "currentStep",
@@ -1191,6 +1227,7 @@ pub mod types {
     }
     ///Attributes of a storage controller product.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct StorageController {
         ///Supported ACPI version.
         #[serde(
@@ -1311,6 +1348,7 @@ pub mod types {
     }
     ///A submission of a product's driver package.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Submission {
         #[serde(
             rename = "commitStatus",
@@ -1373,6 +1411,7 @@ pub mod types {
     }
     ///One page of a product's submissions.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct SubmissionList {
         ///The page's own link and, when more pages follow, a `next_link`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1384,6 +1423,7 @@ pub mod types {
     }
     ///The body that renames a submission.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct SubmissionUpdate {
         ///The new name.
         pub name: SubmissionUpdateName,
@@ -1391,6 +1431,7 @@ pub mod types {
     ///The new name.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct SubmissionUpdateName(::std::string::String);
     impl ::std::ops::Deref for SubmissionUpdateName {
         type Target = ::std::string::String;
@@ -1440,6 +1481,7 @@ pub mod types {
     }
     ///Attributes of a Server Virtualization Validation Program product.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Svvp {
         #[serde(
             rename = "guestOs",
@@ -1479,6 +1521,7 @@ pub mod types {
     }
     ///What a label targets. Returned only with `includeTargetingInfo=true`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Targeting {
         ///Computer hardware ids (Windows 10 and later only).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1512,6 +1555,7 @@ pub mod types {
     }
     ///Changes to a label's targeting; hardware ids and CHIDs carry an `action`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TargetingUpdate {
         ///Why the change is needed.
         #[serde(
@@ -1543,6 +1587,7 @@ pub mod types {
     }
     ///A failure of one field.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ValidationError {
         ///Why it failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1556,6 +1601,7 @@ pub mod types {
     /// Where an entity is in Microsoft's processing. `state` describes only `currentStep`: a
     /// completed step other than the last one does not mean the workflow is done.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct WorkflowStatus {
         #[serde(
             rename = "currentStep",

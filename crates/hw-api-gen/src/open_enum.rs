@@ -51,6 +51,26 @@ macro_rules! open_enum {
             }
         }
 
+        /// A string: one of the known values (listed as examples), or any other, which is kept.
+        #[cfg(feature = "schemars")]
+        impl ::schemars::JsonSchema for $name {
+            fn schema_name() -> ::std::string::String {
+                stringify!($name).to_owned()
+            }
+
+            fn json_schema(
+                _: &mut ::schemars::r#gen::SchemaGenerator,
+            ) -> ::schemars::schema::Schema {
+                let mut schema = ::schemars::schema::SchemaObject {
+                    instance_type: Some(::schemars::schema::InstanceType::String.into()),
+                    ..Default::default()
+                };
+                schema.metadata().examples =
+                    vec![$( ::serde_json::Value::from($wire) ),*];
+                schema.into()
+            }
+        }
+
         impl ::std::convert::From<&str> for $name {
             fn from(value: &str) -> Self {
                 Self::known(value).unwrap_or_else(|| $name::Other(value.to_owned()))

@@ -13,6 +13,23 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct SecretUrl(String);
 
+/// A URL, as a string.
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SecretUrl {
+    fn schema_name() -> String {
+        "SecretUrl".to_owned()
+    }
+
+    fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        schemars::schema::SchemaObject {
+            instance_type: Some(schemars::schema::InstanceType::String.into()),
+            format: Some("uri".to_owned()),
+            ..Default::default()
+        }
+        .into()
+    }
+}
+
 impl SecretUrl {
     /// The URL itself, signature included: pass it to an HTTP client, never to a log.
     pub fn expose(&self) -> &str {

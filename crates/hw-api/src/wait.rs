@@ -27,6 +27,7 @@ pub enum LabelMilestone {
 
 /// How far a submission is, in one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum SubmissionProgress {
@@ -60,6 +61,7 @@ impl std::fmt::Display for SubmissionProgress {
 
 /// Where a submission is, for scripts: what [`Client::submission_status`] returns.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SubmissionStatus {

@@ -26,6 +26,7 @@ pub const MAX_NAME_BYTES: usize = 255;
 
 /// What was written.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CabinetSummary {
     /// The cabinet.
@@ -40,6 +41,7 @@ pub struct CabinetSummary {
 
 /// One driver folder of a written cabinet.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FolderSummary {
     /// Its name.

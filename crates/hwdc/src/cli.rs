@@ -131,7 +131,9 @@ fn chid(text: &str) -> Result<String, String> {
 }
 
 /// The Entra token endpoint versions.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(
+    ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum TokenEndpoint {
     /// `/oauth2/v2.0/token` with a scope.
@@ -141,7 +143,9 @@ pub(crate) enum TokenEndpoint {
 }
 
 /// How to sign in.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(
+    ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum AuthKind {
     /// The first configured, in the order below.
@@ -234,6 +238,13 @@ pub(crate) enum Command {
     /// redacted).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the JSON Schema of what a command prints with `--output json` (every object has
+    /// `schema_version`), of the error object, of the batch manifest or of the configuration
+    /// file; without NAME, list the names (docs/schemas/ holds them all).
+    Schema {
+        /// The schema's name (`product`, `submit`, `error`, `manifest`, …).
+        name: Option<String>,
+    },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to standard output.
     Completions {
         /// The shell.
@@ -402,7 +413,9 @@ pub(crate) struct CreateProduct {
 }
 
 /// Test harnesses.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(
+    ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Harness {
     /// Hardware Lab Kit.
@@ -493,7 +506,7 @@ pub(crate) enum Submissions {
 }
 
 /// `submissions translate`.
-#[derive(Args, Debug, Clone, Copy, serde::Serialize)]
+#[derive(Args, Debug, Clone, Copy)]
 pub(crate) struct Translate {
     /// The partner's seller (publisher) id.
     #[arg(long)]
@@ -575,7 +588,9 @@ pub(crate) struct SubmissionRef {
 }
 
 /// Submission types.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(
+    ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Kind {
     /// The product's first submission.

@@ -24,25 +24,38 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-/// One profile of the configuration file.
-#[derive(Deserialize, Default, Clone)]
+/// One profile of the configuration file: the settings `hwdc --help` describes, by the flag's
+/// name with `_` for `-`.
+#[derive(Deserialize, Default, Clone, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Profile {
+    /// The API base URL, up to and including `/my`.
     base_url: Option<String>,
+    /// The Entra authority host.
     authority_host: Option<String>,
+    /// The Entra tenant id.
     tenant_id: Option<String>,
+    /// The Entra application (client) id.
     client_id: Option<String>,
+    /// The client secret (`config init` writes the file readable by its owner only).
     client_secret: Option<String>,
+    /// A file holding the client secret.
     client_secret_file: Option<PathBuf>,
+    /// The Entra token endpoint version.
     token_endpoint: Option<TokenEndpoint>,
+    /// How to sign in.
     auth: Option<AuthKind>,
+    /// The app registration's certificate (PEM or PFX).
     client_certificate: Option<PathBuf>,
+    /// A user-assigned managed identity's client id.
     managed_identity_client_id: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+/// hwdc's configuration file (`config.toml`): `[profile.NAME]` tables.
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct File {
+pub(crate) struct File {
+    /// The profiles, by name (`default` unless --profile or HWDC_PROFILE names another).
     #[serde(default)]
     profile: BTreeMap<String, Profile>,
 }

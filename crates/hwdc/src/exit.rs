@@ -1,7 +1,6 @@
 //! How a failure ends the process: its exit code, and its description for a person or as JSON.
 
 use hw_api::{Error, ErrorKind};
-use serde_json::{Value, json};
 
 /// The version of the JSON hwdc prints (every result object, every list item, the error): a
 /// change to their shape is additive, or this moves (CHANGELOG.md).
@@ -276,27 +275,68 @@ impl Failure {
 
     /// The JSON description: kind, name, message, exit code, status, the service's code,
     /// activity and request ids, candidates.
-    pub(crate) fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> ErrorObject {
         let service = match self {
             Failure::Api(e) => e.service(),
             _ => None,
         };
-        json!({
-            "schema_version": SCHEMA_VERSION,
-            "kind": self.kind(),
-            "name": self.name(),
-            "message": self.message(),
-            "exit_code": self.code(),
-            "status": match self { Failure::Api(e) => e.status(), _ => None },
-            "code": service.and_then(|s| s.code.as_ref()).map(ToString::to_string),
-            "activity_id": service.and_then(|s| s.activity_id.clone()),
-            "request_id": service.and_then(|s| s.request_id.clone()),
-            "candidates": match self {
-                Failure::Api(e) => e.candidates().iter().map(|id| id.get()).collect::<Vec<_>>(),
+        ErrorObject {
+            schema_version: SCHEMA_VERSION,
+            kind: self.kind().to_owned(),
+            name: self.name().to_owned(),
+            message: self.message(),
+            exit_code: self.code(),
+            status: match self {
+                Failure::Api(e) => e.status(),
+                _ => None,
+            },
+            code: service
+                .and_then(|s| s.code.as_ref())
+                .map(ToString::to_string),
+            activity_id: service.and_then(|s| s.activity_id.clone()),
+            request_id: service.and_then(|s| s.request_id.clone()),
+            candidates: match self {
+                Failure::Api(e) => e.candidates().iter().map(|id| id.get()).collect(),
                 _ => Vec::new(),
             },
-        })
+            detail: None,
+        }
     }
+}
+
+/// A failure, as `--output json` writes it to standard error: `{"error": {…}}`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct ErrorEnvelope {
+    /// The failure.
+    pub error: ErrorObject,
+}
+
+/// A failure.
+#[derive(serde::Serialize, schemars::JsonSchema, Clone, Debug)]
+pub(crate) struct ErrorObject {
+    /// The version of the shape.
+    pub schema_version: u32,
+    /// Its class (`auth`, `not_found`, `rejected`, `transient`, …: the library's `ErrorKind`).
+    pub kind: String,
+    /// Which failure it is (the library's error name, or hwdc's: `usage`, `settings`, …).
+    pub name: String,
+    /// What happened and what to do.
+    pub message: String,
+    /// The process's exit code.
+    pub exit_code: u8,
+    /// The HTTP status, when the service answered.
+    pub status: Option<u16>,
+    /// The service's error code.
+    pub code: Option<String>,
+    /// The service's activity id, for a support request.
+    pub activity_id: Option<String>,
+    /// The service's request id.
+    pub request_id: Option<String>,
+    /// The ids an unclear create may have made (exit 8).
+    pub candidates: Vec<u64>,
+    /// For a usage error: clap's class of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[cfg(test)]

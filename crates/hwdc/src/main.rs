@@ -6,6 +6,7 @@ mod config;
 mod exit;
 mod output;
 mod progress;
+mod results;
 mod rows;
 
 use std::io::IsTerminal;
@@ -61,6 +62,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         }
         Command::Doctor => commands::doctor::run(ctx).await,
         Command::OsCodes(c) => commands::os_codes::run(ctx, c).await,
+        Command::Schema { name } => commands::schema::run(ctx, name).await,
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             let mut page = Vec::new();
@@ -101,15 +103,22 @@ fn parse() -> Result<Cli, ExitCode> {
                     .unwrap_or_default()
                     .trim_start_matches("error: ")
                     .to_owned();
-                let value = serde_json::json!({"error": {
-                    "schema_version": exit::SCHEMA_VERSION,
-                    "kind": hw_api::ErrorKind::Config.as_str(),
-                    "name": "usage",
-                    "message": detail,
-                    "exit_code": exit::Outcome::Usage.code(),
-                    "detail": message,
-                }});
-                eprintln!("{value}");
+                let value = exit::ErrorEnvelope {
+                    error: exit::ErrorObject {
+                        schema_version: exit::SCHEMA_VERSION,
+                        kind: hw_api::ErrorKind::Config.as_str().to_owned(),
+                        name: "usage".into(),
+                        message: detail,
+                        exit_code: exit::Outcome::Usage.code(),
+                        status: None,
+                        code: None,
+                        activity_id: None,
+                        request_id: None,
+                        candidates: Vec::new(),
+                        detail: Some(message),
+                    },
+                };
+                eprintln!("{}", serde_json::to_string(&value).unwrap_or_default());
             } else {
                 let _ = e.print();
             }

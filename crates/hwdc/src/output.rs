@@ -35,15 +35,16 @@ pub(crate) fn write_failed() -> bool {
 
 /// A result object with the version of its shape ([`exit::SCHEMA_VERSION`]) beside its own
 /// fields.
-#[derive(Serialize)]
-struct Versioned<'a, T: Serialize> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Versioned<T> {
+    /// The version of the shape: a change is additive, or this moves (CHANGELOG.md).
     schema_version: u32,
     #[serde(flatten)]
-    result: &'a T,
+    result: T,
 }
 
-impl<'a, T: Serialize> Versioned<'a, T> {
-    fn new(result: &'a T) -> Self {
+impl<T> Versioned<T> {
+    fn new(result: T) -> Self {
         Self {
             schema_version: exit::SCHEMA_VERSION,
             result,
@@ -242,8 +243,10 @@ impl Output {
     pub(crate) fn error(&self, error: &exit::Failure) {
         match self.format {
             OutputFormat::Json => {
-                let value = serde_json::json!({"error": error.json()});
-                eprintln!("{value}");
+                let value = exit::ErrorEnvelope {
+                    error: error.json(),
+                };
+                eprintln!("{}", serde_json::to_string(&value).unwrap_or_default());
             }
             OutputFormat::Table => eprintln!("error: {}", error.message()),
         }

@@ -1215,3 +1215,69 @@ async fn block_size_and_parallelism_are_flags() {
         "a parallelism of 0 is a usage error"
     );
 }
+
+/// The commands `--help` (of hwdc, or of a command group) lists, without `help`.
+fn help_commands(args: &[&str]) -> Vec<String> {
+    let output = common::isolated_command()
+        .args(args)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The README's list of commands is `hwdc --help`'s: every command, and for each group every
+/// subcommand, neither more nor less.
+#[test]
+fn the_readme_lists_the_commands_of_the_help() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .unwrap()
+        .replace("\r\n", "\n");
+    let block = readme
+        .split("<!-- commands -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- /commands -->").next())
+        .expect("the README marks its list of commands");
+    let mut listed: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for line in block.lines().filter(|l| l.starts_with("- ")) {
+        // Each backticked item that opens with a command: `name` or `name sub|sub`.
+        for item in line.split('`').skip(1).step_by(2) {
+            if item.starts_with('-') {
+                continue;
+            }
+            let mut words = item.split(' ');
+            let name = words.next().unwrap().to_owned();
+            let subs: Vec<String> = words
+                .next()
+                .map(|s| s.split('|').map(str::to_owned).collect())
+                .unwrap_or_default();
+            listed.insert(name, subs);
+        }
+    }
+    let top = help_commands(&[]);
+    let mut sorted_top = top.clone();
+    sorted_top.sort();
+    assert_eq!(
+        listed.keys().cloned().collect::<Vec<_>>(),
+        sorted_top,
+        "the README's commands against `hwdc --help`"
+    );
+    for name in &top {
+        let mut subs = help_commands(&[name]);
+        let mut readme_subs = listed[name].clone();
+        subs.sort();
+        readme_subs.sort();
+        assert_eq!(
+            readme_subs, subs,
+            "the README's `{name}` against `hwdc {name} --help`"
+        );
+    }
+}

@@ -27,27 +27,33 @@ use crate::exit::{Failure, Outcome};
 use crate::output::Row;
 use crate::rows::submission_status;
 
-/// The manifest.
-#[derive(Deserialize)]
+/// The manifest of `hwdc batch`: one `[[package]]` table per package.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Manifest {
+pub(crate) struct Manifest {
+    /// The packages to ship.
     package: Vec<Entry>,
 }
 
-/// One `[[package]]` of the manifest.
-#[derive(Deserialize, Clone)]
+/// One `[[package]]` of the manifest; relative paths are relative to the manifest.
+#[derive(Deserialize, Clone, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Entry {
     /// A package file or a driver folder.
     file: PathBuf,
-    /// The submission's name.
+    /// The submission's name (unique in the manifest).
     name: String,
+    /// The product to submit to (or `create-product`).
     product: Option<u64>,
+    /// The product of this name: the one that exists, or created once when none does.
     create_product: Option<String>,
+    /// The test harness of a created product (default attestation).
     #[serde(default = "default_harness")]
     harness: Harness,
+    /// OS codes, or families of them (`win11-x64`), for a created product.
     #[serde(default)]
     signatures: Vec<String>,
+    /// `initial` (the default) or `derived`.
     #[serde(rename = "type", default = "default_kind")]
     kind: Kind,
     /// Where the signed package goes.
@@ -101,10 +107,13 @@ enum Earlier {
 }
 
 /// One entry's outcome, as the summary shows it.
-#[derive(Serialize)]
-struct EntryOutcome {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct EntryOutcome {
+    /// The entry's name.
     name: String,
+    /// Its package or driver folder.
     file: PathBuf,
+    /// Its signed package.
     out: PathBuf,
     /// `succeeded`, `skipped` (finished by an earlier run), `pending` (stopped where
     /// `--until` asked) or `failed`.
@@ -112,11 +121,16 @@ struct EntryOutcome {
     /// How far its flow went this run (`uploaded`, `committed`, `signed`, `delivered`).
     #[serde(skip_serializing_if = "Option::is_none")]
     reached: Option<&'static str>,
+    /// Its product.
     product: Option<u64>,
+    /// Its submission.
     submission: Option<u64>,
+    /// The signed package's SHA-256.
     signed_sha256: Option<String>,
+    /// The signed package's size.
     signed_bytes: Option<u64>,
-    error: Option<serde_json::Value>,
+    /// Why it failed.
+    error: Option<crate::exit::ErrorObject>,
     #[serde(skip)]
     ended: Outcome,
 }
@@ -133,7 +147,7 @@ impl Row for EntryOutcome {
     fn cells(&self) -> Vec<String> {
         let id = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
         let detail = match &self.error {
-            Some(error) => error["message"].as_str().unwrap_or_default().to_owned(),
+            Some(error) => error.message.clone(),
             None => self.out.display().to_string(),
         };
         vec![

@@ -7,7 +7,6 @@ use hw_api::auth::ClientCredentials;
 use hw_api::targeting::Filter;
 use hw_api::transfer::TransferOptions;
 use hw_api::{Client, LabelMilestone, RetryPolicy, WaitOptions};
-use serde_json::json;
 
 use super::Ctx;
 use super::labels::new_label;
@@ -235,16 +234,16 @@ pub(crate) async fn run(ctx: &Ctx, demo: Demo) -> Result<(), Failure> {
     if json {
         ctx.out.done(
             "",
-            json!({
-                "product": product.id.get(),
-                "submission": submission.id.get(),
-                "uploaded_bytes": report.bytes,
-                "blocks": report.blocks,
-                "signed_bytes": download.bytes,
-                "md5_verified": download.md5_verified,
-                "label": label.id.get(),
-                "hardware_ids": targets,
-            }),
+            crate::results::DemoResult {
+                product: product.id.get(),
+                submission: submission.id.get(),
+                uploaded_bytes: report.bytes,
+                blocks: report.blocks,
+                signed_bytes: download.bytes,
+                md5_verified: download.md5_verified,
+                label: label.id.get(),
+                hardware_ids: targets,
+            },
         );
     }
     sim.stop().await;

@@ -16,11 +16,14 @@ use crate::output::Row;
 /// gateway allow a few minutes of skew).
 const SKEW_WARNING: Duration = Duration::from_secs(120);
 
-/// One finding.
-#[derive(Serialize)]
-struct Finding {
+/// One line of `doctor`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Finding {
+    /// What was checked (`settings`, `sign-in`, `api`, `clock`, `proxy`).
     check: &'static str,
+    /// How it went (`ok`, `warning`, `failed`).
     result: &'static str,
+    /// What was found.
     detail: String,
 }
 

@@ -100,7 +100,10 @@ pub(crate) async fn run(ctx: &Ctx, command: Labels) -> Result<(), Failure> {
                 .await?;
             ctx.out.done(
                 &format!("Cancellation of shipping label {label} requested."),
-                json!({"label": label, "cancel_requested": true}),
+                crate::results::LabelCancelled {
+                    label,
+                    cancel_requested: true,
+                },
             );
         }
         Labels::Wait {
@@ -256,7 +259,10 @@ async fn update_label(
         .await?;
     ctx.out.done(
         &format!("Shipping label {} updated.", update.label),
-        json!({"label": update.label, "updated": true}),
+        crate::results::LabelUpdated {
+            label: update.label,
+            updated: true,
+        },
     );
     Ok(())
 }

@@ -10,6 +10,7 @@ pub(crate) mod package;
 pub(crate) mod preflight;
 pub(crate) mod preprod;
 pub(crate) mod products;
+pub(crate) mod schema;
 pub(crate) mod settings;
 pub(crate) mod submissions;
 pub(crate) mod submit;

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use hw_package::cabinet::{self, CabinetSummary};
 use hw_package::driver_check::{self, CheckOptions, Finding};
 use hw_package::driver_package::DriverPackage;
-use serde_json::json;
 
 use super::Ctx;
 use super::check::{count, failed, options, package_failure, tell};
@@ -88,13 +87,13 @@ pub(crate) async fn run(ctx: &Ctx, command: Package) -> Result<(), Failure> {
             summary.folders.len(),
             summary.sha256
         ),
-        json!({
-            "cab": summary.path,
-            "bytes": summary.size,
-            "sha256": summary.sha256,
-            "folders": summary.folders,
-            "findings": findings,
-        }),
+        crate::results::Packaged {
+            cab: summary.path.clone(),
+            bytes: summary.size,
+            sha256: summary.sha256.clone(),
+            folders: summary.folders.clone(),
+            findings,
+        },
     );
     Ok(())
 }

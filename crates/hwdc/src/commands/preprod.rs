@@ -15,6 +15,7 @@ use crate::cli::{Preprod, PreprodDownload, PreprodSubmit};
 use crate::exit::Failure;
 use crate::output::Row;
 use crate::progress::Spinner;
+use crate::results::PreprodResult;
 
 impl Row for PreprodPackage {
     const COLUMNS: &'static [(&'static str, usize)] =
@@ -54,21 +55,6 @@ struct Journal {
     sha256: String,
     /// The package the service made of it; `None` once sent while the answer is not known.
     package: Option<String>,
-}
-
-/// The result of `preprod submit` and `preprod download`.
-#[derive(Serialize)]
-pub(crate) struct PreprodResult {
-    /// The package id.
-    pub package: String,
-    /// The signing status last seen.
-    pub signing_status: Option<String>,
-    /// Whether this run uploaded the file (false: the journal had its package).
-    pub uploaded: bool,
-    /// The signed files, when written.
-    pub out: Option<PathBuf>,
-    /// Their size in bytes.
-    pub bytes: Option<u64>,
 }
 
 fn local(kind: ErrorKind, message: String) -> Failure {

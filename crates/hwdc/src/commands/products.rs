@@ -104,7 +104,10 @@ pub(crate) async fn run(ctx: &Ctx, command: Products) -> Result<(), Failure> {
             client.update_product(Id(update.product), &body).await?;
             ctx.out.done(
                 &format!("Product {} updated.", update.product),
-                json!({"product": update.product, "updated": true}),
+                crate::results::ProductUpdated {
+                    product: update.product,
+                    updated: true,
+                },
             );
         }
     }

@@ -3,8 +3,6 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
-
 use super::Ctx;
 use crate::cli::{ConfigCommand, ConfigInit};
 use crate::config;
@@ -49,7 +47,10 @@ pub(crate) async fn run(ctx: &Ctx, command: ConfigCommand) -> Result<(), Failure
             let path = config_path(ctx)?;
             ctx.out.done(
                 &path.display().to_string(),
-                json!({"path": path, "exists": path.is_file()}),
+                crate::results::ConfigPath {
+                    exists: path.is_file(),
+                    path,
+                },
             );
             Ok(())
         }
@@ -186,7 +187,11 @@ fn write_profile(ctx: &Ctx, init: &ConfigInit) -> Result<(), Failure> {
                 ""
             }
         ),
-        json!({"path": path, "profile": name, "client_secret_stored": stored_secret}),
+        crate::results::ProfileWritten {
+            path,
+            profile: name,
+            client_secret_stored: stored_secret,
+        },
     );
     Ok(())
 }
@@ -240,14 +245,24 @@ fn show(ctx: &Ctx) -> Result<(), Failure> {
     let name = profile_name(ctx);
     let settings = config::describe(&ctx.global)?;
     let mut text = format!("configuration file: {}\nprofile: {name}\n", path.display());
-    let mut map = serde_json::Map::new();
+    let mut map = std::collections::BTreeMap::new();
     for (key, value, source) in &settings {
         text.push_str(&format!("{key} = {value} ({source})\n"));
-        map.insert((*key).to_owned(), json!({"value": value, "source": source}));
+        map.insert(
+            (*key).to_owned(),
+            crate::results::Setting {
+                value: value.to_string(),
+                source: source.to_string(),
+            },
+        );
     }
     ctx.out.done(
         text.trim_end(),
-        json!({"path": path, "profile": name, "settings": map}),
+        crate::results::ConfigShown {
+            path,
+            profile: name,
+            settings: map,
+        },
     );
     Ok(())
 }

@@ -2,7 +2,6 @@
 
 use hw_api::types::{DownloadType, NewSubmission, Submission, SubmissionType, SubmissionUpdate};
 use hw_api::{Client, Id, WaitOptions};
-use serde_json::json;
 
 use super::Ctx;
 use crate::cli::{Kind, SubmissionRef, Submissions};
@@ -86,7 +85,10 @@ pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> 
                 .await?;
             ctx.out.done(
                 &format!("Submission {} renamed.", at.submission),
-                json!({"submission": at.submission, "updated": true}),
+                crate::results::SubmissionUpdated {
+                    submission: at.submission,
+                    updated: true,
+                },
             );
         }
         Submissions::Status(at) => {
@@ -113,8 +115,7 @@ pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> 
             if let Some(report) = &status.error_report {
                 line.push_str(&format!(" — error report: {}", report.replace('\n', " ")));
             }
-            let value = serde_json::to_value(&status).unwrap_or_default();
-            ctx.out.done(&line, value);
+            ctx.out.done(&line, &status);
         }
         Submissions::Commit(at) => {
             client
@@ -125,7 +126,11 @@ pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> 
                     "Submission {} committed; Microsoft is processing it.",
                     at.submission
                 ),
-                json!({"product": at.product, "submission": at.submission, "committed": true}),
+                crate::results::Committed {
+                    product: at.product,
+                    submission: at.submission,
+                    committed: true,
+                },
             );
         }
         Submissions::Wait { at, wait: args } => {
@@ -151,8 +156,12 @@ pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> 
                     found.id,
                     product
                 ),
-                &Translated {
-                    partner: t,
+                &crate::results::Translated {
+                    partner: crate::results::PartnerIds {
+                        publisher: t.publisher,
+                        product: t.product,
+                        submission: t.submission,
+                    },
                     product,
                     submission: found.id.get(),
                     name: found.name.clone(),
@@ -161,32 +170,6 @@ pub(crate) async fn run(ctx: &Ctx, command: Submissions) -> Result<(), Failure> 
         }
     }
     Ok(())
-}
-
-/// What `submissions translate` prints.
-#[derive(serde::Serialize)]
-pub(crate) struct Translated {
-    /// The partner's ids, as given.
-    pub partner: crate::cli::Translate,
-    /// Your product id.
-    pub product: u64,
-    /// Your submission id.
-    pub submission: u64,
-    /// The submission's name.
-    pub name: Option<String>,
-}
-
-/// What `submissions metadata` prints.
-#[derive(serde::Serialize)]
-pub(crate) struct MetadataRequested {
-    /// The product id.
-    pub product: u64,
-    /// The submission id.
-    pub submission: u64,
-    /// Whether the request was accepted (always, when this is printed).
-    pub requested: bool,
-    /// Whether the submission lists its driver metadata now (checked with `--wait` only).
-    pub ready: bool,
 }
 
 /// `submissions metadata`: asks for the driver metadata, and waits for it when asked.
@@ -200,7 +183,7 @@ async fn metadata(
     client
         .create_publisher_metadata(product, submission)
         .await?;
-    let mut result = MetadataRequested {
+    let mut result = crate::results::MetadataRequested {
         product: at.product,
         submission: at.submission,
         requested: true,

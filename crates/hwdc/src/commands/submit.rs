@@ -8,7 +8,6 @@ use hw_api::ship::{
 };
 use hw_api::{Client, Id};
 use hw_package::driver_check::CheckOptions;
-use serde_json::json;
 
 use super::Ctx;
 use super::products::new_product;
@@ -99,12 +98,16 @@ pub(crate) async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
                 report.reached,
                 store.path().display()
             ),
-            json!({
-                "product": report.product.get(),
-                "submission": report.submission.get(),
-                "reached": report.reached.as_str(),
-                "journal": store.path(),
-            }),
+            crate::results::Submitted {
+                product: report.product.get(),
+                submission: report.submission.get(),
+                reached: report.reached.as_str().to_owned(),
+                journal: Some(store.path().to_owned()),
+                signed_package: None,
+                bytes: None,
+                md5_verified: None,
+                sha256: None,
+            },
         );
         return Err(Failure::Pending);
     };
@@ -115,15 +118,16 @@ pub(crate) async fn run(ctx: &Ctx, command: Submit) -> Result<(), Failure> {
             command.out.display(),
             download.bytes
         ),
-        json!({
-            "product": report.product.get(),
-            "submission": report.submission.get(),
-            "reached": report.reached.as_str(),
-            "signed_package": command.out,
-            "bytes": download.bytes,
-            "md5_verified": download.md5_verified,
-            "sha256": sha256,
-        }),
+        crate::results::Submitted {
+            product: report.product.get(),
+            submission: report.submission.get(),
+            reached: report.reached.as_str().to_owned(),
+            journal: None,
+            signed_package: Some(command.out.clone()),
+            bytes: Some(download.bytes),
+            md5_verified: Some(download.md5_verified),
+            sha256: Some(sha256.clone()),
+        },
     );
     Ok(())
 }

@@ -4,7 +4,6 @@ use std::path::Path;
 
 use hw_api::types::DownloadType;
 use hw_api::{Client, Id};
-use serde_json::json;
 
 use super::Ctx;
 use crate::cli::{Download, FileKind, SubmissionRef, Upload};
@@ -124,17 +123,17 @@ pub(crate) async fn run_upload(ctx: &Ctx, command: Upload) -> Result<(), Failure
             report.blocks_reused,
             cleared(report.foreign_blocks_cleared)
         ),
-        json!({
-            "product": command.at.product,
-            "submission": command.at.submission,
-            "file": command.file,
-            "bytes": report.bytes,
-            "sha256": sha256(&command.file).await,
-            "content_md5": report.content_md5,
-            "blocks": report.blocks,
-            "blocks_reused": report.blocks_reused,
-            "foreign_blocks_cleared": report.foreign_blocks_cleared,
-        }),
+        crate::results::Uploaded {
+            product: command.at.product,
+            submission: command.at.submission,
+            sha256: sha256(&command.file).await,
+            file: command.file,
+            bytes: report.bytes,
+            content_md5: report.content_md5,
+            blocks: report.blocks,
+            blocks_reused: report.blocks_reused,
+            foreign_blocks_cleared: report.foreign_blocks_cleared,
+        },
     );
     Ok(())
 }
@@ -171,18 +170,23 @@ pub(crate) async fn run_download(ctx: &Ctx, command: Download) -> Result<(), Fai
             "Downloaded {} bytes to {}{}.",
             report.bytes,
             command.out.display(),
-            if report.md5_verified { " (MD5 verified)" } else { "" }
+            if report.md5_verified {
+                " (MD5 verified)"
+            } else {
+                ""
+            }
         ),
-        json!({
-            "product": command.at.product,
-            "submission": command.at.submission,
-            "kind": clap::ValueEnum::to_possible_value(&command.kind).map(|v| v.get_name().to_owned()),
-            "path": command.out,
-            "bytes": report.bytes,
-            "sha256": sha256(&command.out).await,
-            "resumed_from": report.resumed_from,
-            "md5_verified": report.md5_verified,
-        }),
+        crate::results::Downloaded {
+            product: command.at.product,
+            submission: command.at.submission,
+            kind: clap::ValueEnum::to_possible_value(&command.kind)
+                .map(|v| v.get_name().to_owned()),
+            sha256: sha256(&command.out).await,
+            path: command.out,
+            bytes: report.bytes,
+            resumed_from: report.resumed_from,
+            md5_verified: report.md5_verified,
+        },
     );
     Ok(())
 }
