@@ -194,6 +194,24 @@ pub(crate) enum OutputFormat {
     Table,
     /// JSON on standard output (lists as one array, written as items arrive).
     Json,
+    /// A SARIF 2.1.0 log of the findings (`check`, `package`), for GitHub code scanning and
+    /// Azure DevOps.
+    Sarif,
+    /// GitHub Actions annotations of the findings (`check`, `package`): `::error file=…`; with
+    /// GITHUB_STEP_SUMMARY set, a Markdown summary is added to that file.
+    Github,
+    /// Azure Pipelines issues of the findings (`check`, `package`): `##vso[task.logissue …]`.
+    Azure,
+}
+
+impl OutputFormat {
+    /// Whether it is a format of findings for CI (only `check` and `package` print them).
+    pub(crate) fn is_for_findings(self) -> bool {
+        matches!(
+            self,
+            OutputFormat::Sarif | OutputFormat::Github | OutputFormat::Azure
+        )
+    }
 }
 
 /// The commands.

@@ -1,5 +1,6 @@
 //! `hwdc`: ship drivers through the Microsoft Hardware Dev Center.
 
+mod ci_findings;
 mod cli;
 mod commands;
 mod config;
@@ -209,6 +210,14 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     commands::os_codes::expand_command(&mut cli.command, cli.global.quiet);
+    let findings_only = !matches!(cli.command, Command::Check(_) | Command::Package(_));
+    if cli.global.output.is_for_findings() && findings_only {
+        let format = clap::ValueEnum::to_possible_value(&cli.global.output)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default();
+        eprintln!("error: --output {format} prints findings: it is for `check` and `package`");
+        return ExitCode::from(Outcome::Usage.code());
+    }
     init_logging(cli.global.verbose, cli.global.quiet);
     let progress = cli.global.output == OutputFormat::Table
         && !cli.global.no_progress

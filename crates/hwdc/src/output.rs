@@ -154,7 +154,8 @@ impl Output {
             OutputFormat::Json => {
                 emit(&format!("{}\n", redacted_json(&Versioned::new(item), true)))
             }
-            OutputFormat::Table => {
+            // Table, and the formats of findings for the rest of `check` and `package`.
+            _ => {
                 let titles: Vec<String> = T::COLUMNS.iter().map(|(t, _)| (*t).to_owned()).collect();
                 emit(&Self::row(&titles, T::COLUMNS));
                 emit(&Self::row(&item.cells(), T::COLUMNS));
@@ -235,7 +236,7 @@ impl Output {
                 }
                 emit(&format!("{}\n", redacted_json(&value, true)))
             }
-            OutputFormat::Table => emit(&format!("{sentence}\n")),
+            _ => emit(&format!("{sentence}\n")),
         }
     }
 
@@ -248,7 +249,7 @@ impl Output {
                 };
                 eprintln!("{}", serde_json::to_string(&value).unwrap_or_default());
             }
-            OutputFormat::Table => eprintln!("error: {}", error.message()),
+            _ => eprintln!("error: {}", error.message()),
         }
     }
 }

@@ -169,3 +169,89 @@ async fn an_hlkx_is_recognised_and_an_impostor_refused() {
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert_eq!(rules(&run.json()), [("H1".to_owned(), None)]);
 }
+
+/// OASIS's SARIF 2.1.0 schema (tests/fixtures/sarif).
+fn sarif_schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/sarif/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+/// `check --output sarif|github|azure` print the findings as CI reads them: SARIF that is valid
+/// 2.1.0 with each finding's file and line, one annotation or logging command a finding, and a
+/// Markdown summary added to `$GITHUB_STEP_SUMMARY`; the exit code stays 5.
+#[tokio::test(flavor = "multi_thread")]
+async fn findings_in_the_formats_ci_reads() {
+    let home = Scratch::new("check-ci");
+    let broken = INF
+        .replace("$Windows NT$", "$Windows 95$")
+        .replace("touch.sys=1", "missing.sys=1");
+    let dir = driver_folder(&home.0, "broken", broken.as_bytes());
+    let dir_arg = dir.to_str().unwrap();
+    let findings = check(&dir, &[]).await.json();
+    let findings = findings.as_array().unwrap();
+    let sarif = run(isolated_command(), &["--output", "sarif", "check", dir_arg]).await;
+    assert_eq!(sarif.code, 5, "{}", sarif.stderr);
+    let log: Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let errors: Vec<String> = sarif_schema()
+        .iter_errors(&log)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), findings.len());
+    let expected_uri = format!("{}/touch.inf", dir_arg.replace('\\', "/"));
+    for (result, finding) in results.iter().zip(findings) {
+        let location = &result["locations"][0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uri"], expected_uri.as_str());
+        assert_eq!(location["region"]["startLine"], finding["line"], "{result}");
+        assert_eq!(result["ruleId"], finding["rule"]);
+        assert_eq!(result["level"], finding["severity"]);
+    }
+    // GitHub: one annotation a finding, and the summary.
+    let summary = home.0.join("summary.md");
+    let mut github = isolated_command();
+    github.env("GITHUB_STEP_SUMMARY", &summary);
+    let github = run(github, &["--output", "github", "check", dir_arg]).await;
+    assert_eq!(github.code, 5, "{}", github.stderr);
+    let lines: Vec<&str> = github.stdout.lines().collect();
+    assert_eq!(lines.len(), findings.len(), "{}", github.stdout);
+    assert!(
+        lines[0].starts_with(&format!(
+            "::error file={expected_uri},line=2,title=hwdc V1::"
+        )),
+        "{}",
+        lines[0]
+    );
+    let table = std::fs::read_to_string(&summary).unwrap();
+    assert!(table.contains("3 error(s), 0 warning(s)"), "{table}");
+    assert!(
+        table.contains(&format!("| error | `{expected_uri}:12` | S5 |")),
+        "{table}"
+    );
+    // Azure Pipelines.
+    let azure = run(isolated_command(), &["--output", "azure", "check", dir_arg]).await;
+    assert_eq!(azure.code, 5, "{}", azure.stderr);
+    assert!(
+        azure.stdout.lines().next().unwrap().starts_with(&format!(
+            "##vso[task.logissue type=error;sourcepath={expected_uri};linenumber=2;code=V1;]"
+        )),
+        "{}",
+        azure.stdout
+    );
+    // A good folder: an empty SARIF run, exit 0.
+    let good = driver_folder(&home.0, "good", INF.as_bytes());
+    let clean = run(
+        isolated_command(),
+        &["--output", "sarif", "check", good.to_str().unwrap()],
+    )
+    .await
+    .ok();
+    let log: Value = serde_json::from_str(&clean.stdout).unwrap();
+    assert_eq!(sarif_schema().iter_errors(&log).count(), 0);
+    assert_eq!(log["runs"][0]["results"], Value::Array(Vec::new()));
+    // Other commands print no findings: a usage error.
+    let other = run(isolated_command(), &["--output", "sarif", "os-codes"]).await;
+    assert_eq!(other.code, 2, "{}", other.stderr);
+}

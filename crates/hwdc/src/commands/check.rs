@@ -9,6 +9,7 @@ use hw_package::driver_check::{self, CheckOptions, Finding, Severity};
 use hw_package::driver_package::{DriverPackage, PackageError};
 
 use super::Ctx;
+use crate::ci_findings::Base;
 use crate::cli::{Check, Targets};
 use crate::exit::Failure;
 use crate::output::Row;
@@ -142,6 +143,16 @@ pub(crate) fn failed(what: &str, findings: &[Finding]) -> Failure {
     }
 }
 
+/// Reports the findings about `what` (at `base`): in a format of findings for CI (`--output
+/// sarif|github|azure`), on standard output; else as [`tell`] does.
+pub(crate) fn report(ctx: &Ctx, what: &str, base: &Base, findings: &[Finding]) {
+    if ctx.out.format.is_for_findings() {
+        crate::ci_findings::print(ctx.out.format, what, base, findings);
+    } else {
+        tell(ctx, findings);
+    }
+}
+
 /// Tells a person each finding, on standard error (for commands whose result is something
 /// else).
 pub(crate) fn tell(ctx: &Ctx, findings: &[Finding]) {
@@ -157,12 +168,21 @@ pub(crate) async fn run(ctx: &Ctx, command: Check) -> Result<(), Failure> {
     let findings = findings(path, &options)?;
     let (errors, warnings) = count(&findings);
     let failure = (errors > 0).then(|| failed(&path.display().to_string(), &findings));
-    ctx.out
-        .list(
-            futures_util::stream::iter(findings.into_iter().map(Ok)),
-            None,
-        )
-        .await?;
+    if ctx.out.format.is_for_findings() {
+        let base = if path.is_dir() {
+            Base::Folders(vec![path.clone()], None)
+        } else {
+            Base::Package(path.clone())
+        };
+        report(ctx, &path.display().to_string(), &base, &findings);
+    } else {
+        ctx.out
+            .list(
+                futures_util::stream::iter(findings.into_iter().map(Ok)),
+                None,
+            )
+            .await?;
+    }
     if let Some(failure) = failure {
         return Err(failure);
     }

@@ -7,7 +7,8 @@ use hw_package::driver_check::{self, CheckOptions, Finding};
 use hw_package::driver_package::DriverPackage;
 
 use super::Ctx;
-use super::check::{count, failed, options, package_failure, tell};
+use super::check::{count, failed, options, package_failure, report};
+use crate::ci_findings::Base;
 use crate::cli::Package;
 use crate::exit::Failure;
 
@@ -54,17 +55,18 @@ pub(crate) fn build(
     } else {
         driver_check::check_package(&package, options).map_err(package_failure)?
     };
+    let what = match folders {
+        [one] => one.display().to_string(),
+        _ => "the package".to_owned(),
+    };
+    let base = Base::Folders(folders.to_vec(), Some(out.to_owned()));
     if count(&findings).0 > 0 {
-        tell(ctx, &findings);
-        let what = match folders {
-            [one] => one.display().to_string(),
-            _ => "the package".to_owned(),
-        };
+        report(ctx, &what, &base, &findings);
         return Err(failed(&what, &findings));
     }
     let summary = cabinet::write_cabinet(&package, out).map_err(package_failure)?;
     findings.push(driver_check::signing_reminder(out));
-    tell(ctx, &findings);
+    report(ctx, &what, &base, &findings);
     Ok((summary, findings))
 }
 
@@ -79,14 +81,20 @@ pub(crate) async fn run(ctx: &Ctx, command: Package) -> Result<(), Failure> {
         command.no_check,
     )?;
     let files: usize = summary.folders.iter().map(|f| f.files).sum();
+    let sentence = format!(
+        "Wrote {} ({} bytes, {} folder(s), {files} file(s), SHA-256 {}).",
+        summary.path.display(),
+        summary.size,
+        summary.folders.len(),
+        summary.sha256
+    );
+    if ctx.out.format.is_for_findings() {
+        // Standard output holds the findings; the result is told.
+        ctx.say(&sentence);
+        return Ok(());
+    }
     ctx.out.done(
-        &format!(
-            "Wrote {} ({} bytes, {} folder(s), {files} file(s), SHA-256 {}).",
-            summary.path.display(),
-            summary.size,
-            summary.folders.len(),
-            summary.sha256
-        ),
+        &sentence,
         crate::results::Packaged {
             cab: summary.path.clone(),
             bytes: summary.size,
