@@ -21,6 +21,22 @@ async fn traced(
     (run, count)
 }
 
+/// `hwdc submit` of a small package with `flags`, traced: the run and how many times it sent
+/// `operation`.
+async fn submit(
+    sim: &hw_sim::SimHandle,
+    home: &Scratch,
+    flags: &[&str],
+    operation: &str,
+) -> (common::Run, usize) {
+    let cab = home.file("driver.zip", 100, b"PK");
+    let out = home.0.join("signed.zip");
+    let mut args = vec!["submit", cab.to_str().unwrap(), "--name", "v1"];
+    args.extend_from_slice(flags);
+    args.extend(["-o", out.to_str().unwrap()]);
+    traced(sim, home, &args, operation).await
+}
+
 /// The refusal before sending, then hw-sim's when sent anyway.
 async fn refused_before_and_by_the_service(
     sim: &hw_sim::SimHandle,
@@ -63,28 +79,15 @@ async fn attestation_takes_no_server_code() {
     ];
     refused_before_and_by_the_service(&sim, &home, &args, "createProduct", "P2").await;
     // `submit` refuses it before signing in (no token asked for either).
-    let cab = home.file("driver.zip", 100, b"PK");
-    let out = home.0.join("signed.zip");
-    let (run, tokens) = traced(
-        &sim,
-        &home,
-        &[
-            "submit",
-            cab.to_str().unwrap(),
-            "--create-product",
-            "Server",
-            "--harness",
-            "attestation",
-            "--signature",
-            "server-x64",
-            "--name",
-            "v1",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        "token",
-    )
-    .await;
+    let flags = [
+        "--create-product",
+        "Server",
+        "--harness",
+        "attestation",
+        "--signature",
+        "server-x64",
+    ];
+    let (run, tokens) = submit(&sim, &home, &flags, "token").await;
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(run.stderr.contains("[P2]"), "{}", run.stderr);
     assert_eq!(tokens, 0, "not even signed in");
@@ -133,26 +136,8 @@ async fn derived_submissions_of_attestation_products() {
     ];
     refused_before_and_by_the_service(&sim, &home, &args, "createSubmission", "P3").await;
     // `submit --type derived` too, before any submission is made.
-    let cab = home.file("driver.zip", 100, b"PK");
-    let out = home.0.join("signed.zip");
-    let (run, count) = traced(
-        &sim,
-        &home,
-        &[
-            "submit",
-            cab.to_str().unwrap(),
-            "--product",
-            &p,
-            "--type",
-            "derived",
-            "--name",
-            "v3",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        "createSubmission",
-    )
-    .await;
+    let flags = ["--product", &p, "--type", "derived"];
+    let (run, count) = submit(&sim, &home, &flags, "createSubmission").await;
     assert_eq!((run.code, count), (5, 0), "{}", run.stderr);
     assert!(run.stderr.contains("[P3]"), "{}", run.stderr);
 }

@@ -1,7 +1,7 @@
 //! `hwdc labels …` and `hwdc audiences …`.
 
 use hw_api::targeting::Filter;
-use hw_api::types::{NewShippingLabel, ShippingLabelUpdate, TargetingAction};
+use hw_api::types::{HardwareId, NewShippingLabel, ShippingLabelUpdate, TargetingAction};
 use hw_api::{Id, LabelMilestone};
 use serde_json::json;
 
@@ -166,6 +166,16 @@ async fn create_label(
     Ok(())
 }
 
+/// Whether `hardware_id` is one of `pnp` (compared as the service does, ignoring case).
+fn named(hardware_id: &HardwareId, pnp: &[String]) -> bool {
+    pnp.iter().any(|r| {
+        hardware_id
+            .pnp_string
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(r))
+    })
+}
+
 async fn update_label(
     ctx: &Ctx,
     client: &hw_api::Client,
@@ -176,6 +186,17 @@ async fn update_label(
         Id(update.at.submission),
         Id(update.label),
     );
+    // What the label targets now: needed to remove hardware ids, and to add CHIDs.
+    let targeted = if update.remove.is_empty() && update.add_chids.is_empty() {
+        Vec::new()
+    } else {
+        client
+            .get_shipping_label(product, submission, label, true)
+            .await?
+            .targeting
+            .map(|t| t.hardware_ids)
+            .unwrap_or_default()
+    };
     let mut hardware_ids = Vec::new();
     if !update.add.is_empty() {
         let metadata = client.driver_metadata(product, submission).await?;
@@ -195,23 +216,21 @@ async fn update_label(
             h
         }));
     }
+    if !update.add_chids.is_empty() {
+        // CHIDs only when every hardware id the label will target is for Windows 10 or later:
+        // those it keeps and those added (the rule `hw_api::targeting` checks for a new label).
+        let kept = targeted.iter().filter(|h| !named(h, &update.remove));
+        hw_api::targeting::check_chid_targets(kept.chain(&hardware_ids)).map_err(|e| {
+            Failure::Local {
+                kind: hw_api::ErrorKind::Rejected,
+                message: e.to_string(),
+            }
+        })?;
+    }
     if !update.remove.is_empty() {
-        let current = client
-            .get_shipping_label(product, submission, label, true)
-            .await?;
-        let targeted = current
-            .targeting
-            .map(|t| t.hardware_ids)
-            .unwrap_or_default();
         let removed: Vec<_> = targeted
             .into_iter()
-            .filter(|h| {
-                update.remove.iter().any(|r| {
-                    h.pnp_string
-                        .as_deref()
-                        .is_some_and(|p| p.eq_ignore_ascii_case(r))
-                })
-            })
+            .filter(|h| named(h, &update.remove))
             .map(|mut h| {
                 h.action = Some(TargetingAction::Remove);
                 h.distribution_state = None;
@@ -226,7 +245,13 @@ async fn update_label(
         }
         hardware_ids.extend(removed);
     }
-    let chids = chid_changes(client, (product, submission, label), &update, &hardware_ids).await?;
+    let chid = |chid: &String, action: &str| json!({"chid": chid, "action": action});
+    let chids: Vec<_> = update
+        .add_chids
+        .iter()
+        .map(|c| chid(c, "add"))
+        .chain(update.remove_chids.iter().map(|c| chid(c, "remove")))
+        .collect();
     let audiences = if update.clear_audiences {
         Some(Vec::new())
     } else if update.audiences.is_empty() {
@@ -265,52 +290,6 @@ async fn update_label(
         },
     );
     Ok(())
-}
-
-/// The CHID entries of a label update (`--chid`, `--remove-chid`). CHIDs are added only when
-/// every hardware id the label will target is for Windows 10 or later: those it has (read with
-/// its targeting) and those `adding` adds (the rule `hw_api::targeting` checks for a new
-/// label).
-async fn chid_changes(
-    client: &hw_api::Client,
-    (product, submission, label): (Id, Id, Id),
-    update: &UpdateLabel,
-    adding: &[hw_api::types::HardwareId],
-) -> Result<Vec<serde_json::Value>, Failure> {
-    if !update.add_chids.is_empty() {
-        let current = client
-            .get_shipping_label(product, submission, label, true)
-            .await?;
-        let targeted = current
-            .targeting
-            .map(|t| t.hardware_ids)
-            .unwrap_or_default();
-        let removed = |h: &&hw_api::types::HardwareId| {
-            update.remove.iter().any(|r| {
-                h.pnp_string
-                    .as_deref()
-                    .is_some_and(|p| p.eq_ignore_ascii_case(r))
-            })
-        };
-        hw_api::targeting::check_chid_targets(
-            targeted.iter().filter(|h| !removed(h)).chain(
-                adding
-                    .iter()
-                    .filter(|h| h.action == Some(TargetingAction::Add)),
-            ),
-        )
-        .map_err(|e| Failure::Local {
-            kind: hw_api::ErrorKind::Rejected,
-            message: e.to_string(),
-        })?;
-    }
-    let entry = |chid: &String, action: &str| json!({"chid": chid, "action": action});
-    Ok(update
-        .add_chids
-        .iter()
-        .map(|c| entry(c, "add"))
-        .chain(update.remove_chids.iter().map(|c| entry(c, "remove")))
-        .collect())
 }
 
 /// Runs an audiences command.
