@@ -70,6 +70,22 @@ pub struct OsCodeInfo {
     pub description: &'static str,
 }
 
+/// `str::starts_with`, which is not `const`.
+const fn starts_with(text: &str, prefix: &str) -> bool {
+    let (text, prefix) = (text.as_bytes(), prefix.as_bytes());
+    if text.len() < prefix.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < prefix.len() {
+        if text[i] != prefix[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 const fn code(
     code: &'static str,
     windows: &'static str,
@@ -80,10 +96,7 @@ const fn code(
 ) -> OsCodeInfo {
     // Attestation-signed drivers load on Windows 10 and later, and Windows Server 2016 and
     // later refuse attestation submissions (`docs/os-codes.md`).
-    let v100 = code.len() > 12 && {
-        let b = code.as_bytes();
-        b[8] == b'v' && b[9] == b'1' && b[10] == b'0' && b[11] == b'0'
-    };
+    let v100 = starts_with(code, "WINDOWS_v100_");
     OsCodeInfo {
         code,
         windows,
@@ -762,6 +775,25 @@ mod tests {
             table, spec,
             "ALL must list the spec's OsCode values, in its order"
         );
+    }
+
+    #[test]
+    fn a_const_prefix_test() {
+        assert!(starts_with("WINDOWS_v100_", "WINDOWS_v100_"));
+        assert!(starts_with("WINDOWS_v100_X64", "WINDOWS_v100_"));
+        assert!(!starts_with("WINDOWS_v10", "WINDOWS_v100_"));
+        assert!(!starts_with("WINDOWS_v63_X64_ABC", "WINDOWS_v100_"));
+        assert!(!starts_with("WINDOWS_v101_X64", "WINDOWS_v100_"));
+        assert!(!starts_with("XINDOWS_v100_X64", "WINDOWS_v100_"));
+    }
+
+    #[test]
+    fn architectures_are_named_as_the_flag_takes_them() {
+        let names: Vec<&str> = [Arch::X86, Arch::X64, Arch::Arm, Arch::Arm64, Arch::Ia64]
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        assert_eq!(names, ["x86", "x64", "arm", "arm64", "ia64"]);
     }
 
     #[test]

@@ -381,6 +381,17 @@ mod tests {
             "WINDOWS_v100_X64_RS5_FULL",
         );
         assert!(check_new_label(&bad_chid, false).is_ok());
+        let mut shared = label(json!(null), false, "WINDOWS_v100_X64_RS5_FULL");
+        shared.destination = Destination::AnotherPartner;
+        shared.publishing_specifications = None;
+        let no_receiver = check_new_label(&shared, false).unwrap_err().to_string();
+        assert!(no_receiver.contains("receiverPublisherId"), "{no_receiver}");
+        shared.recipient_specifications =
+            serde_json::from_value(json!({"receiverPublisherId": "29963920"})).unwrap();
+        assert!(
+            check_new_label(&shared, false).is_ok(),
+            "a shared label needs no publishing"
+        );
         bad_chid.targeting.chids[0].chid = Some("0b0b4a4e-3c2f".into());
         let cases = cases
             .into_iter()

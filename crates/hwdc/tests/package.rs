@@ -354,3 +354,63 @@ async fn submit_packages_checks_and_ships_a_driver_folder() {
     .ok();
     assert!(out.is_file());
 }
+
+/// `package --output github|sarif` print the findings as CI reads them, each placed in its
+/// folder on disk (the signing reminder at the CAB written); the result is told on standard
+/// error, and a refused package's errors are annotated too.
+#[tokio::test(flavor = "multi_thread")]
+async fn package_findings_in_the_formats_ci_reads() {
+    let home = Scratch::new("package-ci");
+    let good = driver_folder(&home.0, "good", INF.as_bytes());
+    let out = home.0.join("good.cab");
+    let written = run(
+        isolated_command(),
+        &["--output", "github", "package", s(&good), "--out", s(&out)],
+    )
+    .await
+    .ok();
+    let cab = s(&out).replace('\\', "/");
+    let lines: Vec<&str> = written.stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "only the signing reminder: {}",
+        written.stdout
+    );
+    assert!(
+        lines[0].starts_with(&format!("::warning file={cab},title=hwdc C11::")),
+        "{}",
+        lines[0]
+    );
+    assert!(written.stderr.contains("Wrote "), "{}", written.stderr);
+    assert!(out.is_file());
+    let broken = driver_folder(
+        &home.0,
+        "broken",
+        INF.replace("touch.sys=1", "gone.sys=1").as_bytes(),
+    );
+    let refused = run(
+        isolated_command(),
+        &[
+            "--output",
+            "sarif",
+            "package",
+            s(&broken),
+            "--out",
+            s(&home.0.join("broken.cab")),
+        ],
+    )
+    .await;
+    assert_eq!(refused.code, 5, "{}", refused.stderr);
+    let log: serde_json::Value = serde_json::from_str(&refused.stdout).unwrap();
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "S5");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        format!("{}/touch.inf", s(&broken).replace('\\', "/"))
+    );
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        12
+    );
+}

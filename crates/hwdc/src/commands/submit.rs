@@ -179,7 +179,8 @@ enum Work {
         product: ProductChoice,
         /// The submission to create.
         submission: hw_api::types::NewSubmission,
-        /// Whether the journal is new: nothing was sent for this work yet.
+        /// Whether nothing was sent for this work yet (the pre-flight rules of its submission
+        /// are checked then only).
         fresh: bool,
     },
     /// Only the journal (`--state` without a package): the flow it records, continued.
@@ -276,7 +277,12 @@ pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
         )));
     }
     let lock = locked(command, &store)?;
-    let fresh = !store.path().exists();
+    // Nothing sent for this work yet: no journal, or the finished journal of earlier work
+    // (which a new submission replaces).
+    let fresh = match store.load() {
+        Ok(Some(state)) => state.is_finished(),
+        _ => true,
+    };
     Ok(Local {
         work: Work::Package {
             package,
