@@ -46,6 +46,7 @@ pub(crate) fn check_and_parse(
         out.warning(Some(problem.line), "I0", problem.message.clone());
     }
     version(&inf, &mut out, exists);
+    templates(&inf, &mut out);
     source_files(&inf, &mut out, exists);
     manufacturer(&inf, &mut out);
     install::check(&inf, &mut out, is_extension(&inf));
@@ -132,6 +133,14 @@ fn version(inf: &Inf, out: &mut Findings, exists: &dyn Fn(&Path) -> bool) {
             let v = v.join(",");
             if let Err(why) = driver_ver(&v) {
                 out.error(Some(entry.line), "V4", format!("DriverVer {v:?}: {why}"));
+            } else if !two_digit_date(&v) {
+                out.warning(
+                    Some(entry.line),
+                    "V8",
+                    format!(
+                        "DriverVer {v:?}: the documented form is mm/dd/yyyy, with two-digit month and day (stampinf writes it so)"
+                    ),
+                );
             }
         }
         None => out.error(
@@ -211,6 +220,52 @@ fn driver_ver(text: &str) -> Result<(), String> {
         return Err("0.0.0.0 is not a valid version".into());
     }
     Ok(())
+}
+
+/// Whether a valid `DriverVer`'s date has a two-digit month and day (`02/01/2023`), as the
+/// directive's page writes it (`mm/dd/yyyy`).
+fn two_digit_date(text: &str) -> bool {
+    let date = text.split(',').next().unwrap_or_default().trim();
+    let parts: Vec<&str> = date.split(['/', '-']).collect();
+    matches!(parts.as_slice(), [m, d, _] if m.len() == 2 && d.len() == 2)
+}
+
+/// The variables stampinf replaces in an `.inx` template (`$ARCH$`, `$KMDFVERSION$`,
+/// `$UMDFVERSION$`).
+const STAMPINF_VARIABLES: [&str; 3] = ["$ARCH$", "$KMDFVERSION$", "$UMDFVERSION$"];
+
+/// T1: a template packaged before stampinf ran still holds its variables, in a section's name,
+/// a key or a value; Windows would read them literally (a model section decorated
+/// `NT$ARCH$` matches no architecture).
+fn templates(inf: &Inf, out: &mut Findings) {
+    let leftover = |text: &str| {
+        let upper = text.to_ascii_uppercase();
+        STAMPINF_VARIABLES.into_iter().find(|v| upper.contains(v))
+    };
+    let mut say = |line: usize, variable: &str, place: String| {
+        out.error(
+            Some(line),
+            "T1",
+            format!(
+                "{place} holds the stampinf variable {variable}: run stampinf on the template (.inx) before packaging it"
+            ),
+        );
+    };
+    for section in inf.sections() {
+        if let Some(variable) = leftover(&section.name) {
+            say(
+                section.line,
+                variable,
+                format!("the section name [{}]", section.name),
+            );
+        }
+        for entry in &section.entries {
+            let texts = entry.key.iter().chain(&entry.fields);
+            if let Some(variable) = texts.filter_map(|t| leftover(t)).next() {
+                say(entry.line, variable, format!("[{}]", section.name));
+            }
+        }
+    }
 }
 
 /// S2 `[SourceDisksNames]` beside `[SourceDisksFiles]`, S4 no INF or CAT listed, S5 each listed
@@ -449,6 +504,58 @@ Device=\"Touch\"\n";
         let findings = check(&undecorated, &["bin/touch.sys", "touch.cat"]);
         assert_eq!(rules(&findings), ["M3"]);
         assert_eq!(findings[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn a_template_packaged_before_stampinf_is_an_error_at_each_line() {
+        let template = GOOD
+            .replace("NTamd64.10.0...17763", "NT$ARCH$.10.0...17763")
+            .replace(
+                "PnpLockdown=1",
+                "PnpLockdown=1\nKmdfLibraryVersion=$kmdfversion$",
+            );
+        let findings = check(&template, &["bin/touch.sys", "touch.cat"]);
+        let t1: Vec<(Option<usize>, &str)> = findings
+            .iter()
+            .filter(|f| f.rule == "T1")
+            .map(|f| (f.line, f.message.as_str()))
+            .collect();
+        assert_eq!(t1.len(), 3, "{findings:#?}");
+        assert_eq!(t1[0].0, Some(9), "the variable's line: {t1:?}");
+        assert!(t1[0].1.contains("$KMDFVERSION$"), "{t1:?}");
+        assert_eq!(t1[1].0, Some(15), "{t1:?}");
+        assert!(t1[1].1.contains("$ARCH$"), "{t1:?}");
+        assert_eq!(t1[2].0, Some(16), "a section's name: {t1:?}");
+        assert!(t1[2].1.contains("[Touch.NT$ARCH$"), "{t1:?}");
+        assert!(
+            findings
+                .iter()
+                .filter(|f| f.rule == "T1")
+                .all(|f| f.severity == Severity::Error)
+        );
+        // `$Windows NT$` is no stampinf variable.
+        assert!(check(GOOD, &["bin/touch.sys", "touch.cat"]).is_empty());
+    }
+
+    #[test]
+    fn a_one_digit_month_or_day_is_a_warning_and_two_digits_are_not() {
+        for (date, warned) in [
+            ("2/1/2023", true),
+            ("02/1/2023", true),
+            ("2/01/2023", true),
+            ("02/01/2023", false),
+            ("02-01-2023", false),
+        ] {
+            let text = GOOD.replace("11/30/2026", date);
+            let findings = check(&text, &["bin/touch.sys", "touch.cat"]);
+            let v8: Vec<&Finding> = findings.iter().filter(|f| f.rule == "V8").collect();
+            assert_eq!(v8.len(), usize::from(warned), "{date}: {findings:#?}");
+            assert!(
+                v8.iter()
+                    .all(|f| f.severity == Severity::Warning && f.line == Some(6))
+            );
+            assert!(!rules(&findings).contains(&"V4"), "{date}");
+        }
     }
 
     #[test]
