@@ -155,23 +155,16 @@ impl Client {
             if lists_file(&current, &kind) {
                 return Ok(current);
             }
-            let status = current.workflow_status.clone();
-            let step = status
-                .as_ref()
-                .and_then(|s| s.current_step.as_ref())
-                .map(ToString::to_string);
-            let state = status.as_ref().and_then(|s| s.state.clone());
-            if state == Some(WorkflowState::Failed) {
-                let (messages, report) = status
-                    .map(|s| (s.messages, s.error_report))
-                    .unwrap_or_default();
-                if let Outcome::Failed(failure, report) =
-                    failure::<()>(&what, None, step.clone(), messages, report)
-                {
-                    return Err(self.failed(failure, report).await);
+            // A failed workflow or commit ends the wait, as it ends `wait_for_submission`.
+            match submission_outcome(&what, current) {
+                Outcome::Failed(failure, report) => return Err(self.failed(failure, report).await),
+                Outcome::Pending(last) => poller.pause(&what, last).await?,
+                Outcome::Done(_) => {
+                    poller
+                        .pause(&what, "signed, the file not listed yet".into())
+                        .await?
                 }
             }
-            poller.pause(&what, describe(step, state, None)).await?;
         }
     }
 

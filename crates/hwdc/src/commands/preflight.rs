@@ -24,6 +24,14 @@ pub(crate) fn findings(place: &str, breaches: Vec<RuleBreach>) -> Vec<Finding> {
         .collect()
 }
 
+/// The pre-flight findings of a new product (P2: the OS codes its harness accepts).
+pub(crate) fn new_product(body: &hw_api::types::NewProduct) -> Vec<Finding> {
+    findings(
+        "the new product",
+        hw_api::preflight::product_rules(&body.test_harness, &body.requested_signatures),
+    )
+}
+
 /// Tells every finding; fails (exit 5, nothing sent) when one is an error.
 pub(crate) fn enforce(ctx: &Ctx, what: &str, findings: &[Finding]) -> Result<(), Failure> {
     check::tell(ctx, findings);

@@ -56,11 +56,7 @@ pub(crate) fn new_product(
 
 /// The pre-flight rules of a new product (P2: the OS codes its harness accepts).
 pub(crate) fn check_new(ctx: &Ctx, body: &NewProduct) -> Result<(), Failure> {
-    let found = super::preflight::findings(
-        "the new product",
-        hw_api::preflight::product_rules(&body.test_harness, &body.requested_signatures),
-    );
-    super::preflight::enforce(ctx, "the new product", &found)
+    super::preflight::enforce(ctx, "the new product", &super::preflight::new_product(body))
 }
 
 /// The body of `products create`.

@@ -304,10 +304,7 @@ pub(crate) fn local(command: &Submit) -> Result<Local, Failure> {
 fn new_product_rules(
     body: &hw_api::types::NewProduct,
 ) -> Result<Vec<hw_package::driver_check::Finding>, Failure> {
-    let found = super::preflight::findings(
-        "the new product",
-        hw_api::preflight::product_rules(&body.test_harness, &body.requested_signatures),
-    );
+    let found = super::preflight::new_product(body);
     if check::count(&found).0 > 0 {
         let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
         return Err(Failure::Local {
