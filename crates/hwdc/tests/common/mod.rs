@@ -190,12 +190,31 @@ pub(crate) async fn finish(child: std::process::Child) -> Run {
     )
 }
 
+/// Windows' ERROR_INTERNAL_ERROR, which Wine's process creation sometimes returns under load
+/// (seen in two CI runs, before hwdc started): the start is tried again.
+const WINE_SPAWN_FLAKE: i32 = 1359;
+
 pub(crate) async fn run(mut command: Command, args: &[&str]) -> Run {
     command.args(args);
     finished(
-        tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap(),
+        tokio::task::spawn_blocking(move || {
+            let mut tries = 0;
+            loop {
+                match command.output() {
+                    Err(e)
+                        if cfg!(windows)
+                            && e.raw_os_error() == Some(WINE_SPAWN_FLAKE)
+                            && tries < 3 =>
+                    {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                    output => break output.unwrap(),
+                }
+            }
+        })
+        .await
+        .unwrap(),
     )
 }
 
