@@ -238,7 +238,14 @@ const INF_SEED: &str = "; comment\r\n[Version]\r\nSignature=\"$Windows NT$\"\r\n
 /// substitution within the bound, every line number within the input.
 fn inf(input: &[u8]) -> Result<(), String> {
     // The package checks read the same bytes: they may find anything, never panic.
-    let _ = hw_package::driver_check::check_inf(std::path::Path::new("f.inf"), input, &|_| false);
+    for mode in hw_package::driver_check::Mode::ALL {
+        let _ = hw_package::driver_check::check_inf(
+            std::path::Path::new("f.inf"),
+            input,
+            &|_| false,
+            mode,
+        );
+    }
     let Ok(inf) = hw_package::inf::Inf::parse(input) else {
         return Ok(());
     };

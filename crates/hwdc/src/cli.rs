@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use hw_package::driver_check::Mode;
 
 /// Ship drivers through the Microsoft Hardware Dev Center.
 ///
@@ -332,6 +333,20 @@ pub(crate) struct Targets {
     /// Check against the requested signatures of this product (signs in to read them).
     #[arg(long, value_name = "ID", conflicts_with = "signatures")]
     pub product: Option<u64>,
+    /// The InfVerif rule set every INF is held to (docs/package-rules.md, "Modes").
+    #[arg(long, default_value = "submission", value_parser = mode_parser())]
+    pub mode: Mode,
+}
+
+/// The parser of `--mode`: the names of [`Mode::ALL`], listed in `--help`.
+fn mode_parser() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Mode::ALL.map(Mode::name)).map(|name| {
+        Mode::ALL
+            .into_iter()
+            .find(|mode| mode.name() == name)
+            .unwrap_or_default()
+    })
 }
 
 /// `package`.
@@ -823,6 +838,9 @@ pub(crate) struct Submit {
     /// the submission.
     #[arg(long)]
     pub no_check: bool,
+    /// The InfVerif rule set the package's INFs are held to (docs/package-rules.md, "Modes").
+    #[arg(long, default_value = "submission", value_parser = mode_parser())]
+    pub mode: Mode,
     /// The product to submit to.
     #[arg(
         long,

@@ -245,3 +245,30 @@ async fn a_manifest_takes_paths_with_spaces_and_drive_letters() {
     assert!(absolute_out.is_file());
     assert!(signed.join("relative.cab").is_file());
 }
+
+/// Each entry is checked in its own mode: a Desktop driver's class installer passes the
+/// default and fails the entry that asks for a universal INF (exit 5), which ships nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_entry_is_checked_in_its_own_mode() {
+    let sim = start(quick()).await;
+    let home = Scratch::new("batch-modes");
+    let legacy = INF.to_owned() + "[ClassInstall32]\r\n";
+    driver_folder(&home.0, "legacy", legacy.as_bytes());
+    std::fs::create_dir_all(home.0.join("signed")).unwrap();
+    let entry = |name: &str, mode: &str| {
+        format!(
+            "[[package]]\nfile = \"legacy\"\nname = \"{name}\"\ncreate-product = \"{name}\"\nsignatures = [\"WINDOWS_v100_X64_RS5_FULL\"]\nout = \"signed/{name}.cab\"\n{mode}\n"
+        )
+    };
+    let manifest = home.0.join("modes.toml");
+    let text = entry("default", "") + &entry("universal", "mode = \"universal\"");
+    std::fs::write(&manifest, text).unwrap();
+    let run = batch(&sim, &home.0, &manifest).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    let entries = by_name(&serde_json::from_str(&run.stdout).unwrap());
+    assert_eq!(entries["default"]["state"], "succeeded");
+    assert_eq!(entries["universal"]["state"], "failed");
+    assert_eq!(entries["universal"]["error"]["exit_code"], 5);
+    assert!(entries["universal"]["product"].is_null(), "{entries:#?}");
+    assert!(!home.0.join("signed/universal.cab").exists());
+}

@@ -255,3 +255,63 @@ async fn findings_in_the_formats_ci_reads() {
     let other = run(isolated_command(), &["--output", "sarif", "os-codes"]).await;
     assert_eq!(other.code, 2, "{}", other.stderr);
 }
+
+/// The mode decides what a Desktop driver's legacy constructs are: warnings by default (what
+/// a submission needs), errors for a universal INF or a Windows Driver, whose own rules add
+/// more (DIRID 12 under driver package isolation); every output holds to its schema.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mode_decides_what_a_legacy_inf_is() {
+    let home = Scratch::new("check-modes");
+    let legacy = INF.replace("DefaultDestDir=13", "DefaultDestDir=12") + "[ClassInstall32]\r\n";
+    let dir = driver_folder(&home.0, "legacy", legacy.as_bytes());
+    let class_line = legacy.lines().count() as u64;
+    let severities = |findings: &Value| -> Vec<(String, String)> {
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let rule = f["rule"].as_str().unwrap().to_owned();
+                (rule, f["severity"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    };
+    let default = check(&dir, &[]).await.ok();
+    validates("findings", &default.json());
+    assert_eq!(
+        rules(&default.json()),
+        [("D6".to_owned(), Some(class_line))]
+    );
+    assert_eq!(
+        severities(&default.json()),
+        [("D6".into(), "warning".into())]
+    );
+    assert!(
+        default.stderr.contains("(submission rules)"),
+        "{}",
+        default.stderr
+    );
+    let desktop = check(&dir, &["--mode", "desktop"]).await.ok();
+    assert_eq!(
+        severities(&desktop.json()),
+        [("D6".into(), "warning".into())]
+    );
+    for mode in ["universal", "declarative"] {
+        let run = check(&dir, &["--mode", mode]).await;
+        assert_eq!(run.code, 5, "{mode}: {}", run.stderr);
+        validates("findings", &run.json());
+        assert_eq!(
+            severities(&run.json()),
+            [("D6".into(), "error".into())],
+            "{mode}"
+        );
+    }
+    let isolated = check(&dir, &["--mode", "windows-driver"]).await;
+    assert_eq!(isolated.code, 5, "{}", isolated.stderr);
+    assert_eq!(
+        severities(&isolated.json()),
+        [("D2".into(), "error".into()), ("D6".into(), "error".into())]
+    );
+    let unknown = check(&dir, &["--mode", "strict"]).await;
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+}

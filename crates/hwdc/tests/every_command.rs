@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{Run, Scratch, hwdc, id, quick, start};
+use common::{Run, Scratch, hwdc, id, quick, schema, start, validates};
 use serde_json::Value;
 
 /// The spec's `operationId`s.
@@ -35,25 +35,6 @@ fn traced(path: &Path) -> BTreeSet<String> {
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter_map(|entry| entry["operation"].as_str().map(str::to_owned))
         .collect()
-}
-
-/// The schema `docs/schemas/NAME.json`, compiled.
-fn schema(name: &str) -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../docs/schemas")
-        .join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// Fails unless `value` validates against the schema `name`.
-fn validates(name: &str, value: &Value) {
-    let errors: Vec<String> = schema(name)
-        .iter_errors(value)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{name}: {errors:#?}\n{value:#}");
 }
 
 /// A run of the script: the sim, the scratch folder, the operations reached so far, and the

@@ -1,6 +1,5 @@
 //! The install sections of an INF (`docs/package-rules.md`, "Install sections"): S1 copied files
-//! listed as sources, D1 a destination for every copy list, D2 the Driver Store as destination,
-//! D4 each device's install section with its services.
+//! listed as sources, D1 a destination for every copy list, D4 each device's install section with its services.
 
 use std::collections::BTreeSet;
 
@@ -8,14 +7,8 @@ use super::architecture::{Arch, models_sections};
 use super::finding::Findings;
 use crate::inf::Inf;
 
-/// The DIRIDs InfVerif `/h` accepts besides 13 (Learn `devtest/infverif_h.md`).
-const OTHER_DIRIDS: &[u32] = &[
-    10, 11, 12, 23, 51, 52, 55, 16422, 16425, 16426, 16427, 16428, 66000, 66001, 66002, 66003,
-    66004,
-];
-
 /// A number as INFs write them: decimal or `0x` hex.
-fn number(text: &str) -> Option<u32> {
+pub(super) fn number(text: &str) -> Option<u32> {
     let text = text.trim();
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u32::from_str_radix(hex, 16).ok(),
@@ -26,7 +19,6 @@ fn number(text: &str) -> Option<u32> {
 /// Runs the install-section rules on `inf`.
 pub(super) fn check(inf: &Inf, out: &mut Findings, is_extension: bool) {
     copy_lists(inf, out);
-    destinations(inf, out);
     devices(inf, out, is_extension);
 }
 
@@ -103,30 +95,6 @@ fn copy_lists(inf: &Inf, out: &mut Findings) {
                     source_listed(&file, entry.line, out);
                 }
             }
-        }
-    }
-}
-
-/// D2: destinations other than the Driver Store.
-fn destinations(inf: &Inf, out: &mut Findings) {
-    let Some(section) = inf.section("DestinationDirs") else {
-        return;
-    };
-    for entry in &section.entries {
-        let Some(dirid) = entry.fields.first().map(|f| inf.expand(f)) else {
-            continue;
-        };
-        match number(&dirid) {
-            Some(13) => {}
-            Some(n) if OTHER_DIRIDS.contains(&n) => {}
-            _ => out.warning(
-                Some(entry.line),
-                "D2",
-                format!(
-                    "the destination {} is not DIRID 13 (the Driver Store), which InfVerif /h requires",
-                    dirid.trim()
-                ),
-            ),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Checks of a driver package before it is uploaded, on disk or in its CAB: the layout rules
 //! (`docs/package-rules.md`, "CAB layout"), then per INF the rules that can be judged offline
-//! ("INF rules", "Install sections", "Architectures"), each finding with its severity, file,
-//! line and rule. A rule whose source the notes do not give is a warning.
+//! ("INF rules", "Install sections", "Architectures") and those of the InfVerif mode chosen
+//! ("Modes"), each finding with its severity, file, line and rule. A rule whose source the
+//! notes do not give is a warning.
 
 use std::path::{Path, PathBuf};
 
@@ -10,11 +11,13 @@ use crate::driver_package::{DriverPackage, PackageError};
 mod architecture;
 mod finding;
 mod install;
+mod modes;
 mod package;
 mod per_inf;
 
 pub use architecture::{Arch, architectures};
 pub use finding::{Finding, Severity};
+pub use modes::Mode;
 pub use package::{CheckOptions, check_package};
 pub use per_inf::check_inf;
 

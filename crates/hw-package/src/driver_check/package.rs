@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::architecture::{Arch, architectures};
 use super::finding::{Finding, Severity};
+use super::modes::Mode;
 use super::per_inf::check_and_parse;
 use crate::driver_package::{DriverFolder, DriverPackage, PackageError};
 use crate::inf::Inf;
@@ -23,12 +24,20 @@ pub struct CheckOptions {
     /// The OS codes of the product's requested signatures (A1), such as
     /// `WINDOWS_v100_X64_GE_FULL`.
     pub signatures: Vec<String>,
+    /// The InfVerif mode whose rules every INF is held to.
+    pub mode: Mode,
 }
 
 impl CheckOptions {
     /// Also checks that every device INF covers the architectures of these OS codes.
     pub fn with_signatures(mut self, codes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.signatures.extend(codes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Holds every INF to the rules of `mode`.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
         self
     }
 }
@@ -191,7 +200,7 @@ fn check_driver_folder(
             }
             Err(e) => return Err(e),
         };
-        let (found, inf) = check_and_parse(&name, &bytes, &exists);
+        let (found, inf) = check_and_parse(&name, &bytes, &exists, options.mode);
         findings.extend(found);
         if let Some(inf) = inf {
             let inf_arches = architectures(&inf);

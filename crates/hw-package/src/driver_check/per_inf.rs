@@ -6,15 +6,21 @@ use std::path::{Path, PathBuf};
 
 use super::finding::{Finding, Findings};
 use super::install;
+use super::modes::{self, Mode};
 use crate::inf::{Inf, InfError};
 
 /// The GUID of the Extension class.
 const EXTENSION_CLASS_GUID: &str = "{e2f84ce7-8efa-411c-aa69-97454ca4cb57}";
 
-/// Checks one INF, named `file`, whose package has a file at a relative path when `exists`
-/// says so.
-pub fn check_inf(file: &Path, bytes: &[u8], exists: &dyn Fn(&Path) -> bool) -> Vec<Finding> {
-    check_and_parse(file, bytes, exists).0
+/// Checks one INF, named `file`, against the rules of `mode`; its package has a file at a
+/// relative path when `exists` says so.
+pub fn check_inf(
+    file: &Path,
+    bytes: &[u8],
+    exists: &dyn Fn(&Path) -> bool,
+    mode: Mode,
+) -> Vec<Finding> {
+    check_and_parse(file, bytes, exists, mode).0
 }
 
 /// [`check_inf`], and the INF read, when it could be, for the package rules that need it too.
@@ -22,6 +28,7 @@ pub(crate) fn check_and_parse(
     file: &Path,
     bytes: &[u8],
     exists: &dyn Fn(&Path) -> bool,
+    mode: Mode,
 ) -> (Vec<Finding>, Option<Inf>) {
     let mut out = Findings {
         file: file.to_owned(),
@@ -50,6 +57,7 @@ pub(crate) fn check_and_parse(
     source_files(&inf, &mut out, exists);
     manufacturer(&inf, &mut out);
     install::check(&inf, &mut out, is_extension(&inf));
+    modes::check(&inf, &mut out, mode);
     (out.found, Some(inf))
 }
 
@@ -396,11 +404,11 @@ fn manufacturer(inf: &Inf, out: &mut Findings) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::driver_check::Severity;
 
-    const GOOD: &str = "[Version]\n\
+    pub(in crate::driver_check) const GOOD: &str = "[Version]\n\
 Signature=\"$Windows NT$\"\n\
 Class=System\n\
 ClassGuid={4d36e97d-e325-11ce-bfc1-08002be10318}\n\
@@ -434,9 +442,12 @@ Device=\"Touch\"\n";
 
     fn check(text: &str, files: &[&str]) -> Vec<Finding> {
         let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
-        check_inf(Path::new("touch.inf"), text.as_bytes(), &|p| {
-            files.iter().any(|f| f == p)
-        })
+        check_inf(
+            Path::new("touch.inf"),
+            text.as_bytes(),
+            &|p| files.iter().any(|f| f == p),
+            Mode::default(),
+        )
     }
 
     fn rules(findings: &[Finding]) -> Vec<&'static str> {
@@ -577,7 +588,7 @@ Device=\"Touch\"\n";
     #[test]
     fn a_big_endian_or_bomless_utf16_inf_is_an_encoding_error() {
         let utf16: Vec<u8> = GOOD.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let findings = check_inf(Path::new("touch.inf"), &utf16, &|_| true);
+        let findings = check_inf(Path::new("touch.inf"), &utf16, &|_| true, Mode::default());
         assert_eq!(rules(&findings), ["I1"]);
     }
 }

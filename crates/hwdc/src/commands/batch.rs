@@ -56,6 +56,9 @@ struct Entry {
     /// `initial` (the default) or `derived`.
     #[serde(rename = "type", default = "default_kind")]
     kind: Kind,
+    /// The InfVerif rule set the package's INFs are held to (default `submission`).
+    #[serde(default)]
+    mode: hw_package::driver_check::Mode,
     /// Where the signed package goes.
     out: PathBuf,
     /// Continue with this submission instead of making one.
@@ -214,6 +217,7 @@ fn as_submit(entry: &Entry, command: &Batch) -> Submit {
     Submit {
         file: Some(entry.file.clone()),
         no_check: command.no_check,
+        mode: entry.mode,
         product: entry.product,
         create_product: entry.create_product.clone(),
         harness: entry.harness,

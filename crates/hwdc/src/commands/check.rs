@@ -61,8 +61,9 @@ pub(crate) async fn options(
     targets: &Targets,
     client: Option<&Client>,
 ) -> Result<CheckOptions, Failure> {
+    let base = CheckOptions::default().with_mode(targets.mode);
     let Some(product) = targets.product else {
-        return Ok(CheckOptions::default().with_signatures(targets.signatures.iter().cloned()));
+        return Ok(base.with_signatures(targets.signatures.iter().cloned()));
     };
     let owned;
     let client = match client {
@@ -77,7 +78,7 @@ pub(crate) async fn options(
         .requested_signatures
         .iter()
         .map(|c| c.as_str().to_owned());
-    Ok(CheckOptions::default().with_signatures(codes))
+    Ok(base.with_signatures(codes))
 }
 
 /// Whether `path` names a package `check` reads (a `.cab` or an `.hlkx`).
@@ -187,8 +188,9 @@ pub(crate) async fn run(ctx: &Ctx, command: Check) -> Result<(), Failure> {
         return Err(failure);
     }
     ctx.say(&format!(
-        "{}: no errors, {warnings} warning(s)",
-        path.display()
+        "{}: no errors, {warnings} warning(s) ({} rules)",
+        path.display(),
+        options.mode
     ));
     Ok(())
 }

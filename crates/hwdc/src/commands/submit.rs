@@ -447,6 +447,7 @@ impl Checked<'_> {
             let targets = Targets {
                 signatures: command.signatures.clone(),
                 product: command.product,
+                mode: command.mode,
             };
             check::options(ctx, &targets, Some(client)).await?
         } else {

@@ -513,3 +513,22 @@ pub(crate) fn signing_slowly() -> SimConfig {
         ..SimConfig::default()
     }
 }
+
+/// The schema `docs/schemas/NAME.json`, compiled.
+pub(crate) fn schema(name: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/schemas")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Fails unless `value` validates against the schema `name`.
+pub(crate) fn validates(name: &str, value: &Value) {
+    let errors: Vec<String> = schema(name)
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:#?}\n{value:#}");
+}
