@@ -250,29 +250,26 @@ fn registry(inf: &Inf, out: &mut Findings, mode: Mode) {
                     ),
                 );
             }
-            let (accepted, what) = match (mode, root.as_str()) {
-                (_, "HKR") => (true, ""),
-                (Mode::WindowsDriver, _) => (
-                    false,
-                    "driver package isolation writes only under HKR (1320, 1321)",
-                ),
-                (_, "HKCR") => (true, ""),
-                (Mode::Submission | Mode::Desktop, "HKLM") => (
-                    under(&subkey, H_HKLM),
-                    "InfVerif /h accepts only HKR, HKCR and its listed HKLM subkeys",
-                ),
-                (Mode::Submission | Mode::Desktop, _) => (
-                    false,
-                    "InfVerif /h accepts only HKR, HKCR and its listed HKLM subkeys",
-                ),
-                (_, "HKLM") => (
-                    under(&subkey, U_HKLM),
-                    "a universal INF writes only under HKR, or HKCR, HKLM\\SOFTWARE\\Classes and the Media Foundation keys (1304)",
-                ),
-                _ => (
-                    false,
-                    "a universal INF writes only under HKR, or HKCR, HKLM\\SOFTWARE\\Classes and the Media Foundation keys (1304)",
-                ),
+            let accepted = match root.as_str() {
+                "HKR" => true,
+                "HKCR" => mode != Mode::WindowsDriver,
+                "HKLM" => match mode {
+                    Mode::Submission | Mode::Desktop => under(&subkey, H_HKLM),
+                    Mode::Universal | Mode::Declarative => under(&subkey, U_HKLM),
+                    Mode::WindowsDriver => false,
+                },
+                _ => false,
+            };
+            let what = match mode {
+                Mode::Submission | Mode::Desktop => {
+                    "InfVerif /h accepts only HKR, HKCR and its listed HKLM subkeys"
+                }
+                Mode::Universal | Mode::Declarative => {
+                    "a universal INF writes only under HKR, or HKCR, HKLM\\SOFTWARE\\Classes and the Media Foundation keys (1304)"
+                }
+                Mode::WindowsDriver => {
+                    "driver package isolation writes only under HKR (1320, 1321)"
+                }
             };
             if !accepted {
                 let place = if subkey.trim().is_empty() {
@@ -495,7 +492,9 @@ mod tests {
             (r#"HKCU,"Software\Contoso",Foo,,1"#, "wEEEE"),
         ];
         for (line, marks) in cases {
-            let (got, rules) = per_mode(&writes(line));
+            // Named twice, the section is read once.
+            let text = writes(line).replace("AddReg=Reg\n", "AddReg=Reg, Reg\n");
+            let (got, rules) = per_mode(&text);
             assert_eq!(got, marks, "{line}");
             let want: &[&str] = if marks == "-----" { &[] } else { &["D5"] };
             assert_eq!(rules, want, "{line}");
@@ -573,6 +572,7 @@ mod tests {
             ]
         );
         assert_eq!(Mode::default(), Mode::Submission);
+        assert_eq!(Mode::WindowsDriver.to_string(), "windows-driver");
         assert_eq!(
             serde_json::to_string(&Mode::WindowsDriver).unwrap(),
             "\"windows-driver\""
