@@ -53,7 +53,7 @@ fn reader() -> Result<Command, String> {
 }
 
 /// The folders of the unpacked shared libraries (`usr/lib/<triplet>`).
-fn library_path(root: &Path) -> std::ffi::OsString {
+pub(crate) fn library_path(root: &Path) -> std::ffi::OsString {
     let lib = root.join("usr/lib");
     let mut dirs = vec![lib.clone()];
     if let Ok(entries) = std::fs::read_dir(&lib) {

@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod debian;
 pub mod metadata;
 pub mod proxy;
+pub mod signing;
 pub mod sim;
 pub mod squid;
 pub mod tempdir;

@@ -2,7 +2,8 @@
 //! examples and of hand-made seeds, fed to every decoder that reads what the network sends.
 //!
 //! Targets: the error-body decoder, the decoding of every resource, the driver-metadata parser,
-//! SAS URL parsing and redaction, and `next_link` resolution. A finding is a panic, a redaction
+//! SAS URL parsing and redaction, `next_link` resolution, and the package readers (INF, CAB,
+//! HLKX, the signed package's ZIP and the PE digest). A finding is a panic, a redaction
 //! that lets a signature through, a `Display` that is not one line, or an input that makes the
 //! code allocate far more than its own size (measured with [`crate::alloc::Counting`] when it is
 //! the global allocator).
@@ -53,7 +54,7 @@ pub struct Report {
 
 type Target = fn(&[u8]) -> Result<(), String>;
 
-const TARGETS: [(&str, Target); 9] = [
+const TARGETS: [(&str, Target); 11] = [
     ("error-body", error_body),
     ("resources", resources),
     ("driver-metadata", driver_metadata),
@@ -62,6 +63,8 @@ const TARGETS: [(&str, Target); 9] = [
     ("inf", inf),
     ("cabinet", cabinet),
     ("hlkx", hlkx),
+    ("signed-package", signed_package),
+    ("pe-digest", pe_digest),
     ("trace-redaction", hw_api::fuzzing::trace_redaction),
 ];
 
@@ -80,6 +83,53 @@ fn hlkx(input: &[u8]) -> Result<(), String> {
     let path = std::path::Path::new("fuzz.hlkx");
     let _ = hw_package::hlkx::check_hlkx_from(path, std::io::Cursor::new(input));
     Ok(())
+}
+
+/// Reads any bytes as a signed package (a ZIP, or a CAB), digesting every file: no panic,
+/// bounded memory, every name kept inside the package.
+fn signed_package(input: &[u8]) -> Result<(), String> {
+    let path = std::path::Path::new("fuzz.zip");
+    let Ok(contents) = hw_package::verify::contents::read_from(path, std::io::Cursor::new(input))
+    else {
+        return Ok(());
+    };
+    for file in contents.files.values() {
+        if file.path.split('/').any(|p| p == ".." || p.is_empty()) || file.path.contains(':') {
+            return Err(format!(
+                "a name that leaves the package was kept: {:?}",
+                file.path
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Digests any bytes as a PE file: no panic, bounded memory.
+fn pe_digest(input: &[u8]) -> Result<(), String> {
+    let _ = hw_package::verify::pe::authenticode_digest(input);
+    Ok(())
+}
+
+/// A signed package's shape: a ZIP holding a driver folder under `Signed_1/`, its INF and a
+/// minimal driver image, deflated.
+fn signed_package_seed() -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let files: [(&str, Vec<u8>); 2] = [
+        ("Signed_1/drv/a.inf", INF_SEED.as_bytes().to_vec()),
+        (
+            "Signed_1/drv/a.sys",
+            hw_workspace_tests::signing::pe(b"code", 5),
+        ),
+    ];
+    for (name, bytes) in files {
+        if zip.start_file(name, options).is_err() || zip.write_all(&bytes).is_err() {
+            return Vec::new();
+        }
+    }
+    zip.finish().map(|c| c.into_inner()).unwrap_or_default()
 }
 
 /// A small cabinet with two driver folders, written by hw-package, for the corpus.
@@ -228,6 +278,8 @@ fn corpus() -> Vec<Vec<u8>> {
     corpus.push(utf16);
     corpus.push(cabinet_seed());
     corpus.push(hlkx_seed());
+    corpus.push(signed_package_seed());
+    corpus.push(hw_workspace_tests::signing::pe(b"code", 3));
     corpus
 }
 

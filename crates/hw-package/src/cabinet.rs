@@ -221,16 +221,21 @@ pub fn read_cabinet(path: &Path) -> Result<DriverPackage, PackageError> {
 }
 
 /// [`read_cabinet`] from any reader; `path` names it in errors.
-///
-/// The `cab` crate (0.6.0) panics on some malformed cabinets (an index out of bounds, found by
-/// `cargo xtask fuzz`): such a panic is caught here and becomes the same typed error as any
-/// other damaged cabinet.
 pub fn read_cabinet_from(
     path: &Path,
     reader: impl Read + std::io::Seek,
 ) -> Result<DriverPackage, PackageError> {
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_layout(path, reader)));
-    read.unwrap_or_else(|_| {
+    without_panics(path, || read_layout(path, reader))
+}
+
+/// Runs `read` over the cabinet at `path`. The `cab` crate (0.6.0) panics on some malformed
+/// cabinets (an index out of bounds, found by `cargo xtask fuzz`): such a panic is caught here
+/// and becomes the same typed error as any other damaged cabinet.
+pub(crate) fn without_panics<T>(
+    path: &Path,
+    read: impl FnOnce() -> Result<T, PackageError>,
+) -> Result<T, PackageError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| {
         Err(PackageError::Cabinet {
             path: path.to_owned(),
             source: std::io::Error::new(
@@ -264,14 +269,8 @@ fn read_layout(
     let mut seen = HashSet::new();
     let mut root_files = Vec::new();
     for (name, size) in entries {
-        let parts: Vec<&str> = name.split(['\\', '/']).filter(|p| !p.is_empty()).collect();
-        if parts.iter().any(|p| *p == ".." || *p == ".") {
-            return Err(PackageError::OutsideFolder(name));
-        }
-        // A drive (`C:x.sys`) or an NTFS stream (`a.inf:hidden`): not a file of the package.
-        if parts.iter().any(|p| p.contains(':')) {
-            return Err(PackageError::BadName(PathBuf::from(name)));
-        }
+        let joined = crate::archive_name::package_path(&name)?;
+        let parts: Vec<&str> = joined.split('/').collect();
         if !seen.insert(parts.join("/").to_lowercase()) {
             return Err(PackageError::DuplicateFile(name));
         }

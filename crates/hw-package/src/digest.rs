@@ -19,8 +19,10 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
         size += n as u64;
         hash.update(&buffer[..n]);
     }
-    Ok((
-        size,
-        hash.finalize().iter().map(|b| format!("{b:02x}")).collect(),
-    ))
+    Ok((size, hex(&hash.finalize())))
+}
+
+/// `bytes` as lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

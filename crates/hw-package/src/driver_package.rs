@@ -108,6 +108,32 @@ pub enum PackageError {
     /// (or nowhere), so Windows and the service refuse it.
     #[error("{0:?} leaves its folder (a `..` or `.` in its path): Windows refuses such a name")]
     OutsideFolder(String),
+    /// An archive entry named by an absolute path: extracted as named, it would land outside
+    /// the folder asked for.
+    #[error("{0:?} is an absolute path: an archive's entries are named relative to it")]
+    AbsoluteName(String),
+    /// An archive entry that is a symbolic link: a package holds files only, and a link could
+    /// point outside it.
+    #[error("{0:?} is a symbolic link: a package holds files only")]
+    Link(String),
+    /// An archive entry whose bytes are not what its header states (a damaged or hostile
+    /// archive).
+    #[error("{entry:?}: {why}")]
+    Damaged {
+        /// The entry.
+        entry: String,
+        /// What does not match.
+        why: String,
+    },
+    /// The file is not a readable ZIP archive.
+    #[error("{path} is not a readable ZIP archive")]
+    Zip {
+        /// The file.
+        path: PathBuf,
+        /// What the reader said.
+        #[source]
+        source: std::io::Error,
+    },
     /// A driver folder with no files, which a cabinet cannot hold.
     #[error("the driver folder {0:?} holds no files")]
     EmptyFolder(String),

@@ -9,6 +9,7 @@
 //! - [`driver_check`] holds a package to the rules the Hardware Dev Center applies, offline,
 //!   each finding with its file and line.
 //! - [`digest`] is a file's size and SHA-256, as results and journals report it.
+//! - [`verify`] compares the signed package Microsoft returns with the package submitted.
 //!
 //! ```no_run
 //! # fn run() -> Result<(), hw_package::driver_package::PackageError> {
@@ -25,9 +26,11 @@
 
 #![warn(missing_docs)]
 
+mod archive_name;
 pub mod cabinet;
 pub mod digest;
 pub mod driver_check;
 pub mod driver_package;
 pub mod hlkx;
 pub mod inf;
+pub mod verify;

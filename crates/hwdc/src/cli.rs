@@ -250,6 +250,10 @@ pub(crate) enum Command {
     /// Check a driver folder, a .cab or an .hlkx against the package rules before uploading it
     /// (exit 5 when a finding is an error).
     Check(Check),
+    /// Compare a signed package Microsoft returned with the package submitted: the same
+    /// driver folders and files, every file but the catalog byte-identical, every PE file the
+    /// same code once its signature is set aside, and signed (exit 5 when one is not).
+    Verify(Verify),
     /// Build the attestation CAB from driver folders (checked first; reproducible: the same
     /// folders give the same bytes).
     Package(Package),
@@ -320,6 +324,16 @@ pub(crate) struct Check {
     pub path: PathBuf,
     #[command(flatten)]
     pub targets: Targets,
+}
+
+/// `verify`.
+#[derive(Args, Debug)]
+pub(crate) struct Verify {
+    /// The signed package (the ZIP `submit` or `download` saved).
+    pub signed: PathBuf,
+    /// The package submitted: a driver folder, a .cab or a .zip.
+    #[arg(long, value_name = "PACKAGE_OR_DRIVER_DIR")]
+    pub against: PathBuf,
 }
 
 /// The architectures a package must cover.

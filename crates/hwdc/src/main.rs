@@ -51,6 +51,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Batch(c) => commands::batch::run(ctx, c).await,
         Command::Demo(c) => commands::demo::run(ctx, c).await,
         Command::Check(c) => commands::check::run(ctx, c).await,
+        Command::Verify(c) => commands::verify::run(ctx, c).await,
         Command::Package(c) => commands::package::run(ctx, c).await,
         Command::Config(c) => commands::settings::run(ctx, c).await,
         Command::Completions { shell } => {

@@ -330,6 +330,14 @@ async fn every_operation_of_the_spec_has_a_command() {
         &["package", &folder, "-o", cab_out.to_str().unwrap()],
     )
     .await;
+    // The CAB holds what the folder holds (verify reads a CAB as it reads a signed ZIP).
+    let verified = s
+        .json(
+            "verify",
+            &["verify", cab_out.to_str().unwrap(), "--against", &folder],
+        )
+        .await;
+    assert_eq!(verified["passed"], true, "{verified}");
     let codes = s
         .json("os-codes", &["os-codes", "--attestation", "--arch", "x64"])
         .await;

@@ -15,6 +15,7 @@ pub(crate) mod settings;
 pub(crate) mod submissions;
 pub(crate) mod submit;
 pub(crate) mod transfer;
+pub(crate) mod verify;
 
 use std::time::Duration;
 

@@ -86,6 +86,7 @@ contracts! {
     "batch", "batch: the summary, one entry each" => list::<crate::commands::batch::EntryOutcome>;
     "findings", "check: every finding" => list::<hw_package::driver_check::Finding>;
     "package", "package" => object::<Packaged>;
+    "verify", "verify" => object::<hw_package::verify::Verification>;
     "os-codes", "os-codes" => list::<hw_api::os_codes::OsCodeInfo>;
     "doctor", "doctor: one line a check" => list::<crate::commands::doctor::Finding>;
     "config-path", "config path" => object::<ConfigPath>;

@@ -1,0 +1,360 @@
+//! A package's files as [`verify`](super::verify) compares them: each file's path, size, SHA-256 and, for a PE
+//! file, its Authenticode digest, read from a driver folder, a CAB or a ZIP one file at a time
+//! (`docs/package-rules.md`, "Hostile packages"). Nothing is written to disk; a PE file is held
+//! in memory up to [`MAX_PE`], any other file is hashed as it streams; an entry whose bytes are
+//! not what its header states, a link, a name that leaves the package, two names that differ
+//! only in case and a package past [`MAX_TOTAL`] are typed errors that name the entry.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::pe::{PeDigest, PeError, authenticode_digest, looks_like_pe};
+use crate::archive_name::package_path;
+use crate::driver_package::{DriverPackage, PackageError};
+
+/// The largest PE file read (driver binaries are a few MiB).
+pub const MAX_PE: u64 = 256 << 20;
+/// The most bytes a package may expand to, all files together (a ZIP bomb stops here).
+pub const MAX_TOTAL: u64 = 8 << 30;
+/// A ZIP entry's largest ratio of expanded to compressed size: DEFLATE's own limit is about
+/// 1032, so more is a lie, and a ratio near it is a bomb's, not a driver's.
+const MAX_RATIO: u64 = 1000;
+/// Entries smaller than this are not held to [`MAX_RATIO`] (a file of zeros compresses well).
+const RATIO_FLOOR: u64 = 1 << 20;
+
+/// One file of a package, digested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileDigest {
+    /// Its path in the package, `/` between parts, as the archive or folder names it.
+    pub path: String,
+    /// Its size.
+    pub size: u64,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+    /// For a file that starts as a PE file does: its Authenticode digest, or why there is none.
+    pub pe: Option<Result<PeDigest, PeError>>,
+}
+
+/// A package's files, by lower-cased path (Windows names ignore case).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Contents {
+    /// Each file, by its lower-cased path.
+    pub files: BTreeMap<String, FileDigest>,
+    total: u64,
+}
+
+impl Contents {
+    /// Reads the file at `path` of the package from `reader`, stated to be `stated` bytes
+    /// long when the archive says so.
+    fn add(
+        &mut self,
+        name: &str,
+        stated: Option<u64>,
+        reader: &mut dyn Read,
+    ) -> Result<(), PackageError> {
+        let path = package_path(name)?;
+        let key = path.to_lowercase();
+        if self.files.contains_key(&key) {
+            return Err(PackageError::DuplicateFile(name.to_owned()));
+        }
+        let damaged = |why: String| PackageError::Damaged {
+            entry: name.to_owned(),
+            why,
+        };
+        let budget = MAX_TOTAL - self.total;
+        if stated.is_some_and(|s| s > budget) {
+            return Err(too_large(name));
+        }
+        // One byte more than stated is read, to see a lie.
+        let limit = stated.map_or(budget, |s| s + 1).min(budget + 1);
+        let mut limited = reader.take(limit);
+        let mut hash = Sha256::new();
+        let mut head = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        // Whether it is a PE file is known once two bytes are read; until then, and after when
+        // it is one, its bytes are kept.
+        let mut is_pe: Option<bool> = None;
+        loop {
+            let n = limited
+                .read(&mut chunk)
+                .map_err(|e| damaged(format!("cannot be read: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            hash.update(&chunk[..n]);
+            if is_pe != Some(false) {
+                head.extend_from_slice(&chunk[..n]);
+                if is_pe.is_none() && head.len() >= 2 {
+                    is_pe = Some(looks_like_pe(&head));
+                }
+            }
+            if is_pe == Some(false) {
+                head.clear();
+            }
+            if is_pe == Some(true) && size > MAX_PE {
+                return Err(PackageError::TooLarge {
+                    what: name.to_owned(),
+                    limit: format!("a PE file is read up to {MAX_PE} bytes"),
+                });
+            }
+        }
+        if size > budget {
+            return Err(too_large(name));
+        }
+        match stated {
+            Some(stated) if size > stated => {
+                return Err(damaged(format!(
+                    "expands past the {stated} bytes its header states"
+                )));
+            }
+            Some(stated) if size < stated => {
+                return Err(damaged(format!(
+                    "holds {size} bytes, not the {stated} its header states"
+                )));
+            }
+            _ => {}
+        }
+        self.total += size;
+        let pe = is_pe.unwrap_or(false).then(|| authenticode_digest(&head));
+        let sha256 = crate::digest::hex(&hash.finalize());
+        self.files.insert(
+            key,
+            FileDigest {
+                path,
+                size,
+                sha256,
+                pe,
+            },
+        );
+        Ok(())
+    }
+}
+
+fn too_large(name: &str) -> PackageError {
+    PackageError::TooLarge {
+        what: name.to_owned(),
+        limit: format!("a package expands to at most {MAX_TOTAL} bytes"),
+    }
+}
+
+/// The files of `path`: a driver folder (named by its folder, as in a CAB), a `.cab` or a
+/// `.zip`.
+pub fn read(path: &Path) -> Result<Contents, PackageError> {
+    if path.is_dir() {
+        return read_folder(path);
+    }
+    let file = std::fs::File::open(path).map_err(|e| PackageError::io(path, e))?;
+    read_from(path, std::io::BufReader::new(file))
+}
+
+/// The files of a CAB or a ZIP (told apart by their first bytes) read from `reader`; `path`
+/// names it in errors.
+pub fn read_from(path: &Path, mut reader: impl Read + Seek) -> Result<Contents, PackageError> {
+    let mut magic = [0u8; 4];
+    let n = reader
+        .read(&mut magic)
+        .map_err(|e| PackageError::io(path, e))?;
+    reader
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| PackageError::io(path, e))?;
+    match &magic[..n] {
+        b"MSCF" => read_cabinet(path, reader),
+        _ => read_zip(path, reader),
+    }
+}
+
+/// A driver folder on disk, its files named `<folder>/<path>`.
+fn read_folder(path: &Path) -> Result<Contents, PackageError> {
+    let package = DriverPackage::from_folders(&[path.to_owned()])?;
+    let mut contents = Contents::default();
+    for folder in &package.folders {
+        for file in &folder.files {
+            let crate::driver_package::FileSource::Disk(on_disk) = &file.source else {
+                continue;
+            };
+            let mut reader =
+                std::fs::File::open(on_disk).map_err(|e| PackageError::io(on_disk, e))?;
+            let name = format!("{}/{}", folder.name, file.path);
+            contents.add(&name, None, &mut reader)?;
+        }
+    }
+    Ok(contents)
+}
+
+/// A cabinet.
+fn read_cabinet(path: &Path, reader: impl Read + Seek) -> Result<Contents, PackageError> {
+    crate::cabinet::without_panics(path, || {
+        let bad = |source| PackageError::Cabinet {
+            path: path.to_owned(),
+            source,
+        };
+        let mut cabinet = cab::Cabinet::new(reader).map_err(bad)?;
+        let entries: Vec<(String, u64)> = cabinet
+            .folder_entries()
+            .flat_map(|folder| folder.file_entries())
+            .map(|file| (file.name().to_owned(), u64::from(file.uncompressed_size())))
+            .collect();
+        let mut contents = Contents::default();
+        for (name, size) in entries {
+            let mut file = cabinet.read_file(&name).map_err(bad)?;
+            contents.add(&name, Some(size), &mut file)?;
+        }
+        Ok(contents)
+    })
+}
+
+/// A ZIP archive (the signed package Microsoft returns).
+fn read_zip(path: &Path, reader: impl Read + Seek) -> Result<Contents, PackageError> {
+    let bad = |e: zip::result::ZipError| PackageError::Zip {
+        path: path.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    };
+    let mut archive = zip::ZipArchive::new(reader).map_err(bad)?;
+    let mut contents = Contents::default();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(bad)?;
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        if entry.is_symlink() {
+            return Err(PackageError::Link(name));
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        let (stated, compressed) = (entry.size(), entry.compressed_size());
+        if stated > RATIO_FLOOR && stated / compressed.max(1) > MAX_RATIO {
+            return Err(PackageError::Damaged {
+                entry: name,
+                why: format!(
+                    "states {stated} bytes from {compressed}: a ZIP bomb, not a driver file"
+                ),
+            });
+        }
+        contents.add(&name, Some(stated), &mut entry)?;
+    }
+    Ok(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Cursor, Write};
+
+    use super::*;
+
+    /// A ZIP of `(name, bytes)` entries, deflated.
+    fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in entries {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn read(bytes: Vec<u8>) -> Result<Contents, PackageError> {
+        read_from(Path::new("signed.zip"), Cursor::new(bytes))
+    }
+
+    /// Sets the uncompressed size the central directory states for the entry at `index` (and
+    /// in its local header) to `size`.
+    fn state_size(bytes: &mut [u8], size: u32) {
+        for (signature, at) in [(b"PK\x03\x04", 22), (b"PK\x01\x02", 24)] {
+            let start = bytes
+                .windows(4)
+                .position(|w| w == signature)
+                .expect("a header");
+            bytes[start + at..start + at + 4].copy_from_slice(&size.to_le_bytes());
+        }
+    }
+
+    #[test]
+    fn every_file_is_digested_with_its_name_kept() {
+        let contents = read(zip(&[
+            ("Signed_1/drv/touch.inf", b"[Version]"),
+            ("Signed_1/drv/a.bin", b""),
+        ]))
+        .unwrap();
+        let inf = &contents.files["signed_1/drv/touch.inf"];
+        assert_eq!(inf.path, "Signed_1/drv/touch.inf");
+        assert_eq!(inf.size, 9);
+        assert_eq!(
+            inf.sha256,
+            crate::digest::hex(&Sha256::digest(b"[Version]"))
+        );
+        assert!(inf.pe.is_none());
+        assert_eq!(contents.files["signed_1/drv/a.bin"].size, 0);
+    }
+
+    #[test]
+    fn sizes_that_lie_are_a_typed_error_naming_the_entry() {
+        let data = vec![7u8; 5000];
+        for stated in [4000u32, 6000] {
+            let mut bytes = zip(&[("drv/x.bin", &data)]);
+            state_size(&mut bytes, stated);
+            let error = read(bytes).unwrap_err();
+            let text = error.to_string();
+            assert!(
+                matches!(error, PackageError::Damaged { ref entry, .. } if entry == "drv/x.bin"),
+                "{stated}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_zip_bomb_is_refused_before_it_is_expanded() {
+        let zeros = vec![0u8; 16 << 20];
+        let error = read(zip(&[("drv/bomb.bin", &zeros)])).unwrap_err();
+        assert!(error.to_string().contains("ZIP bomb"), "{error}");
+        assert!(error.to_string().contains("drv/bomb.bin"), "{error}");
+    }
+
+    #[test]
+    fn names_differing_in_case_and_links_are_refused() {
+        let error = read(zip(&[("drv/a.inf", b"1"), ("DRV/A.INF", b"2")])).unwrap_err();
+        assert!(
+            matches!(error, PackageError::DuplicateFile(ref n) if n == "DRV/A.INF"),
+            "{error}"
+        );
+        let mut link = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        link.add_symlink(
+            "drv/a.inf",
+            "../../etc/passwd",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        let error = read(link.finish().unwrap().into_inner()).unwrap_err();
+        assert!(
+            matches!(error, PackageError::Link(ref n) if n == "drv/a.inf"),
+            "{error}"
+        );
+        for name in ["../x.sys", "/x.sys", "C:x.sys"] {
+            assert!(read(zip(&[(name, b"x")])).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn what_is_neither_a_zip_nor_a_cab_is_a_typed_error() {
+        for bytes in [
+            b"".to_vec(),
+            b"MSCF garbage".to_vec(),
+            b"PK\x03\x04 truncated".to_vec(),
+        ] {
+            let error = read(bytes.clone()).unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    PackageError::Zip { .. } | PackageError::Cabinet { .. }
+                ),
+                "{bytes:?}: {error}"
+            );
+        }
+    }
+}

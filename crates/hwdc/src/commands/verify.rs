@@ -1,0 +1,73 @@
+//! `hwdc verify SIGNED --against SUBMITTED`: the signed package Microsoft returned, compared
+//! file by file with the package submitted (`hw_package::verify`); exit 5 when a file is not
+//! what was sent.
+
+use hw_package::driver_package::PackageError;
+use hw_package::verify::{FileVerdict, Verification};
+
+use super::Ctx;
+use crate::cli::{OutputFormat, Verify};
+use crate::exit::Failure;
+use crate::output::Row;
+
+impl Row for FileVerdict {
+    const COLUMNS: &'static [(&'static str, usize)] =
+        &[("FILE", 32), ("OUTCOME", 16), ("MESSAGE", 0)];
+
+    fn cells(&self) -> Vec<String> {
+        let outcome = serde_json::to_value(self.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        vec![self.path.clone(), outcome, self.message.clone()]
+    }
+}
+
+/// A package that cannot be compared: a file that cannot be read is a local error (or "not
+/// found"), a malformed or hostile archive (an entry that leaves the package, a link, sizes
+/// that lie) a rejection, as a mismatch is.
+fn failure(error: PackageError) -> Failure {
+    match error {
+        PackageError::Io { .. } | PackageError::NotAFolder(_) | PackageError::EmptyFolder(_) => {
+            super::check::package_failure(error)
+        }
+        other => Failure::Local {
+            kind: hw_api::ErrorKind::Rejected,
+            message: hw_api::Report::new(&other).to_string(),
+        },
+    }
+}
+
+/// The sentence that ends the report.
+fn summary(verification: &Verification) -> String {
+    let failed = verification.files.iter().filter(|f| !f.passed).count();
+    let checked = verification.files.len();
+    if failed == 0 {
+        format!(
+            "{checked} file(s): the signed package holds what was submitted (signatures not validated by this version)"
+        )
+    } else {
+        format!("{failed} of {checked} file(s) are not what was submitted")
+    }
+}
+
+/// Runs `verify`: every file's verdict, then exit 5 unless all passed.
+pub(crate) async fn run(ctx: &Ctx, command: Verify) -> Result<(), Failure> {
+    let verification =
+        hw_package::verify::verify(&command.signed, &command.against).map_err(failure)?;
+    let sentence = summary(&verification);
+    if ctx.out.format == OutputFormat::Json {
+        ctx.out.done(&sentence, &verification);
+    } else {
+        let rows = verification.files.iter().cloned().map(Ok);
+        ctx.out.list(futures_util::stream::iter(rows), None).await?;
+    }
+    if !verification.passed {
+        return Err(Failure::Local {
+            kind: hw_api::ErrorKind::Rejected,
+            message: format!("{}: {sentence}", command.signed.display()),
+        });
+    }
+    ctx.say(&sentence);
+    Ok(())
+}
