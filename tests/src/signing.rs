@@ -21,54 +21,8 @@ const NEED: &str = "the verify tests sign their fixtures with osslsigncode: inst
 /// 1", Learn `dashboard/code-signing-validate.md`).
 pub const ATTESTATION_EKU: &[u64] = &[1, 3, 6, 1, 4, 1, 311, 10, 3, 5, 1];
 
-/// A minimal PE32+ driver image: headers (0x200 bytes), one `.text` section of 0x200 bytes
-/// holding `code` (at most 0x200 bytes, zero-padded), then `overlay` bytes after the section
-/// (a length that is not a multiple of eight when `overlay % 8 != 0`).
-pub fn pe(code: &[u8], overlay: usize) -> Vec<u8> {
-    assert!(code.len() <= 0x200);
-    let mut image = vec![0u8; 0x400];
-    let put16 =
-        |b: &mut Vec<u8>, at: usize, v: u16| b[at..at + 2].copy_from_slice(&v.to_le_bytes());
-    let put32 =
-        |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    image[0..2].copy_from_slice(b"MZ");
-    put32(&mut image, 0x3c, 0x40);
-    image[0x40..0x44].copy_from_slice(b"PE\0\0");
-    let coff = 0x44;
-    put16(&mut image, coff, 0x8664); // x64
-    put16(&mut image, coff + 2, 1); // one section
-    put16(&mut image, coff + 16, 240); // optional header size (PE32+)
-    put16(&mut image, coff + 18, 0x0022); // executable, large-address aware
-    let opt = coff + 20;
-    put16(&mut image, opt, 0x20b); // PE32+
-    put32(&mut image, opt + 4, 0x200); // size of code
-    put32(&mut image, opt + 16, 0x1000); // entry point
-    put32(&mut image, opt + 20, 0x1000); // base of code
-    image[opt + 24..opt + 32].copy_from_slice(&0x1_4000_0000u64.to_le_bytes());
-    put32(&mut image, opt + 32, 0x1000); // section alignment
-    put32(&mut image, opt + 36, 0x200); // file alignment
-    put16(&mut image, opt + 40, 10); // OS version
-    put16(&mut image, opt + 48, 10); // subsystem version
-    put32(&mut image, opt + 56, 0x2000); // size of image
-    put32(&mut image, opt + 60, 0x200); // size of headers
-    put16(&mut image, opt + 68, 1); // native subsystem (a driver)
-    put16(&mut image, opt + 70, 0x0140); // dynamic base, NX compatible
-    image[opt + 72..opt + 80].copy_from_slice(&0x4_0000u64.to_le_bytes());
-    image[opt + 80..opt + 88].copy_from_slice(&0x1000u64.to_le_bytes());
-    image[opt + 88..opt + 96].copy_from_slice(&0x10_0000u64.to_le_bytes());
-    image[opt + 96..opt + 104].copy_from_slice(&0x1000u64.to_le_bytes());
-    put32(&mut image, opt + 108, 16); // data directories
-    let section = opt + 240;
-    image[section..section + 5].copy_from_slice(b".text");
-    put32(&mut image, section + 8, 0x200); // virtual size
-    put32(&mut image, section + 12, 0x1000); // virtual address
-    put32(&mut image, section + 16, 0x200); // size of raw data
-    put32(&mut image, section + 20, 0x200); // pointer to raw data
-    put32(&mut image, section + 36, 0x6000_0020); // code, execute, read
-    image[0x200..0x200 + code.len()].copy_from_slice(code);
-    image.extend((0..overlay).map(|i| (i % 251) as u8 + 1));
-    image
-}
+/// A minimal PE32+ driver image (`hw_package::verify::pe::minimal_image`).
+pub use hw_package::verify::pe::minimal_image as pe;
 
 /// A certificate authority and a signer it issued, as PEM files in a folder.
 pub struct TestSigner {

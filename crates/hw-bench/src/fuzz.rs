@@ -121,7 +121,7 @@ fn signed_package_seed() -> Vec<u8> {
         ("Signed_1/drv/a.inf", INF_SEED.as_bytes().to_vec()),
         (
             "Signed_1/drv/a.sys",
-            hw_workspace_tests::signing::pe(b"code", 5),
+            hw_package::verify::pe::minimal_image(b"code", 5),
         ),
     ];
     for (name, bytes) in files {
@@ -279,7 +279,7 @@ fn corpus() -> Vec<Vec<u8>> {
     corpus.push(cabinet_seed());
     corpus.push(hlkx_seed());
     corpus.push(signed_package_seed());
-    corpus.push(hw_workspace_tests::signing::pe(b"code", 3));
+    corpus.push(hw_package::verify::pe::minimal_image(b"code", 3));
     corpus
 }
 

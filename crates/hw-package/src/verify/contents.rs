@@ -46,6 +46,23 @@ pub struct Contents {
     /// Each file, by its lower-cased path.
     pub files: BTreeMap<String, FileDigest>,
     total: u64,
+    limits: Limits,
+}
+
+/// The bounds of a read: [`MAX_PE`] and [`MAX_TOTAL`], smaller in tests.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    pe: u64,
+    total: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            pe: MAX_PE,
+            total: MAX_TOTAL,
+        }
+    }
 }
 
 impl Contents {
@@ -66,12 +83,12 @@ impl Contents {
             entry: name.to_owned(),
             why,
         };
-        let budget = MAX_TOTAL - self.total;
+        let budget = self.limits.total - self.total;
         if stated.is_some_and(|s| s > budget) {
-            return Err(too_large(name));
+            return Err(self.too_large(name));
         }
         // One byte more than stated is read, to see a lie.
-        let limit = stated.map_or(budget, |s| s + 1).min(budget + 1);
+        let limit = stated.map_or(budget, |s| s.min(budget)) + 1;
         let mut limited = reader.take(limit);
         let mut hash = Sha256::new();
         let mut head = Vec::new();
@@ -98,15 +115,15 @@ impl Contents {
             if is_pe == Some(false) {
                 head.clear();
             }
-            if is_pe == Some(true) && size > MAX_PE {
+            if is_pe == Some(true) && size > self.limits.pe {
                 return Err(PackageError::TooLarge {
                     what: name.to_owned(),
-                    limit: format!("a PE file is read up to {MAX_PE} bytes"),
+                    limit: format!("a PE file is read up to {} bytes", self.limits.pe),
                 });
             }
         }
         if size > budget {
-            return Err(too_large(name));
+            return Err(self.too_large(name));
         }
         match stated {
             Some(stated) if size > stated => {
@@ -137,10 +154,12 @@ impl Contents {
     }
 }
 
-fn too_large(name: &str) -> PackageError {
-    PackageError::TooLarge {
-        what: name.to_owned(),
-        limit: format!("a package expands to at most {MAX_TOTAL} bytes"),
+impl Contents {
+    fn too_large(&self, name: &str) -> PackageError {
+        PackageError::TooLarge {
+            what: name.to_owned(),
+            limit: format!("a package expands to at most {} bytes", self.limits.total),
+        }
     }
 }
 
@@ -156,7 +175,15 @@ pub fn read(path: &Path) -> Result<Contents, PackageError> {
 
 /// The files of a CAB or a ZIP (told apart by their first bytes) read from `reader`; `path`
 /// names it in errors.
-pub fn read_from(path: &Path, mut reader: impl Read + Seek) -> Result<Contents, PackageError> {
+pub fn read_from(path: &Path, reader: impl Read + Seek) -> Result<Contents, PackageError> {
+    read_within(path, reader, Limits::default())
+}
+
+fn read_within(
+    path: &Path,
+    mut reader: impl Read + Seek,
+    limits: Limits,
+) -> Result<Contents, PackageError> {
     let mut magic = [0u8; 4];
     let n = reader
         .read(&mut magic)
@@ -164,9 +191,13 @@ pub fn read_from(path: &Path, mut reader: impl Read + Seek) -> Result<Contents, 
     reader
         .seek(std::io::SeekFrom::Start(0))
         .map_err(|e| PackageError::io(path, e))?;
+    let contents = Contents {
+        limits,
+        ..Contents::default()
+    };
     match &magic[..n] {
-        b"MSCF" => read_cabinet(path, reader),
-        _ => read_zip(path, reader),
+        b"MSCF" => read_cabinet(path, reader, contents),
+        _ => read_zip(path, reader, contents),
     }
 }
 
@@ -189,7 +220,11 @@ fn read_folder(path: &Path) -> Result<Contents, PackageError> {
 }
 
 /// A cabinet.
-fn read_cabinet(path: &Path, reader: impl Read + Seek) -> Result<Contents, PackageError> {
+fn read_cabinet(
+    path: &Path,
+    reader: impl Read + Seek,
+    mut contents: Contents,
+) -> Result<Contents, PackageError> {
     crate::cabinet::without_panics(path, || {
         let bad = |source| PackageError::Cabinet {
             path: path.to_owned(),
@@ -201,7 +236,6 @@ fn read_cabinet(path: &Path, reader: impl Read + Seek) -> Result<Contents, Packa
             .flat_map(|folder| folder.file_entries())
             .map(|file| (file.name().to_owned(), u64::from(file.uncompressed_size())))
             .collect();
-        let mut contents = Contents::default();
         for (name, size) in entries {
             let mut file = cabinet.read_file(&name).map_err(bad)?;
             contents.add(&name, Some(size), &mut file)?;
@@ -211,13 +245,16 @@ fn read_cabinet(path: &Path, reader: impl Read + Seek) -> Result<Contents, Packa
 }
 
 /// A ZIP archive (the signed package Microsoft returns).
-fn read_zip(path: &Path, reader: impl Read + Seek) -> Result<Contents, PackageError> {
+fn read_zip(
+    path: &Path,
+    reader: impl Read + Seek,
+    mut contents: Contents,
+) -> Result<Contents, PackageError> {
     let bad = |e: zip::result::ZipError| PackageError::Zip {
         path: path.to_owned(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
     };
     let mut archive = zip::ZipArchive::new(reader).map_err(bad)?;
-    let mut contents = Contents::default();
     for index in 0..archive.len() {
         let mut entry = archive.by_index(index).map_err(bad)?;
         let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
@@ -356,5 +393,178 @@ mod tests {
                 "{bytes:?}: {error}"
             );
         }
+    }
+
+    fn limited(pe: u64, total: u64) -> Contents {
+        Contents {
+            limits: Limits { pe, total },
+            ..Contents::default()
+        }
+    }
+
+    #[test]
+    fn what_starts_as_a_pe_file_is_digested_as_one() {
+        let image = crate::verify::pe::minimal_image(b"code", 3);
+        let contents = read(zip(&[
+            ("drv/a.sys", &image),
+            ("drv/m.txt", b"M"),
+            ("drv/mz.txt", b"MZ, not a PE file"),
+        ]))
+        .unwrap();
+        let sys = &contents.files["drv/a.sys"];
+        assert_eq!(sys.pe, Some(authenticode_digest(&image)));
+        assert!(matches!(sys.pe, Some(Ok(_))));
+        assert_eq!(sys.sha256, crate::digest::hex(&Sha256::digest(&image)));
+        assert_eq!(sys.size, image.len() as u64);
+        assert_eq!(contents.files["drv/m.txt"].pe, None);
+        assert!(matches!(contents.files["drv/mz.txt"].pe, Some(Err(_))));
+    }
+
+    #[test]
+    fn an_entry_is_held_to_the_size_it_states() {
+        let mut contents = Contents::default();
+        contents
+            .add("drv/exact", Some(5), &mut &b"12345"[..])
+            .unwrap();
+        assert_eq!(contents.files["drv/exact"].size, 5);
+        for (stated, why) in [
+            (3, "expands past the 3 bytes"),
+            (7, "holds 5 bytes, not the 7"),
+        ] {
+            let error = contents
+                .add("drv/lie", Some(stated), &mut &b"12345"[..])
+                .unwrap_err();
+            assert!(error.to_string().contains(why), "{stated}: {error}");
+            assert!(!contents.files.contains_key("drv/lie"));
+        }
+        let error = contents.add("drv/EXACT", None, &mut &b"1"[..]).unwrap_err();
+        assert!(matches!(error, PackageError::DuplicateFile(_)), "{error}");
+    }
+
+    #[test]
+    fn a_pe_file_and_the_whole_package_are_bounded() {
+        let image = crate::verify::pe::minimal_image(b"code", 0);
+        let len = image.len() as u64;
+        let mut contents = limited(len, 10 * len);
+        contents.add("drv/a.sys", None, &mut &image[..]).unwrap();
+        let mut bigger = image.clone();
+        bigger.push(1);
+        let error = contents
+            .add("drv/b.sys", None, &mut &bigger[..])
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("a PE file is read up to"),
+            "{error}"
+        );
+        // Not a PE file: only the whole is bounded, to the byte.
+        let data = vec![7u8; 9 * len as usize];
+        contents.add("drv/c.bin", None, &mut &data[..]).unwrap();
+        let error = contents
+            .add("drv/d.bin", Some(1), &mut &b"x"[..])
+            .unwrap_err();
+        assert!(error.to_string().contains("expands to at most"), "{error}");
+        let error = contents.add("drv/e.bin", None, &mut &b"x"[..]).unwrap_err();
+        assert!(error.to_string().contains("expands to at most"), "{error}");
+        let mut fresh = limited(len, 10);
+        fresh.add("drv/f.bin", None, &mut &[1u8; 10][..]).unwrap();
+        assert_eq!(fresh.total, 10);
+    }
+
+    #[test]
+    fn a_compressible_file_is_no_bomb_and_the_ratio_is_checked_only_past_a_floor() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let text: Vec<u8> = (0..2 << 20).map(|_| b"abcd"[rng.usize(0..4)]).collect();
+        assert!(read(zip(&[("drv/a.pdb", &text)])).is_ok());
+        let zeros = vec![0u8; RATIO_FLOOR as usize];
+        assert!(read(zip(&[("drv/zeros.bin", &zeros)])).is_ok());
+    }
+
+    #[test]
+    fn a_folder_and_its_cabinet_read_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("Drv");
+        std::fs::create_dir_all(folder.join("sub")).unwrap();
+        let image = crate::verify::pe::minimal_image(b"code", 5);
+        std::fs::write(folder.join("a.inf"), b"[Version]").unwrap();
+        std::fs::write(folder.join("a.sys"), &image).unwrap();
+        std::fs::write(folder.join("sub/b.bin"), b"b").unwrap();
+        let on_disk = super::read(&folder).unwrap();
+        let keys: Vec<&str> = on_disk.files.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["drv/a.inf", "drv/a.sys", "drv/sub/b.bin"]);
+        assert_eq!(on_disk.files["drv/a.sys"].path, "Drv/a.sys");
+        let cab = dir.path().join("drv.cab");
+        let package = DriverPackage::from_folders(&[folder]).unwrap();
+        crate::cabinet::write_cabinet(&package, &cab).unwrap();
+        let cabinet = super::read(&cab).unwrap();
+        assert_eq!(cabinet.files, on_disk.files);
+    }
+
+    /// A reader that gives one byte a read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some((first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            buf[0] = *first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn a_pe_file_read_a_byte_at_a_time_is_still_one() {
+        let image = crate::verify::pe::minimal_image(b"code", 0);
+        let mut contents = Contents::default();
+        contents
+            .add("drv/a.sys", None, &mut Trickle(&image))
+            .unwrap();
+        assert_eq!(
+            contents.files["drv/a.sys"].pe,
+            Some(authenticode_digest(&image))
+        );
+    }
+
+    #[test]
+    fn a_stated_size_may_fill_the_budget_exactly() {
+        let mut contents = limited(100, 10);
+        contents
+            .add("drv/a.bin", Some(10), &mut &[1u8; 10][..])
+            .unwrap();
+        let bytes = zip(&[("drv/a.bin", &[1u8; 11])]);
+        let error = read_within(
+            Path::new("s.zip"),
+            Cursor::new(bytes),
+            Limits { pe: 100, total: 10 },
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("expands to at most 10 bytes"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_ratio_is_held_past_the_floor_only_and_to_the_unit() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let noise: Vec<u8> = (0..2000).map(|_| rng.u8(..)).collect();
+        let stored = |len: usize, stated: u64| {
+            let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            zip.start_file("drv/x.bin", options).unwrap();
+            zip.write_all(&noise[..len]).unwrap();
+            let mut bytes = zip.finish().unwrap().into_inner();
+            state_size(&mut bytes, stated as u32);
+            read(bytes).unwrap_err().to_string()
+        };
+        // At the floor (a ratio of 1048), or past it at exactly the ratio, the entry is read
+        // (and found to lie).
+        assert!(stored(1000, RATIO_FLOOR).contains("holds 1000 bytes"));
+        assert!(stored(2000, 2000 * MAX_RATIO).contains("holds 2000 bytes"));
+        // Past both, it is a bomb, never read.
+        assert!(stored(1000, RATIO_FLOOR + 1).contains("ZIP bomb"));
+        assert!(stored(2000, 2000 * MAX_RATIO + 2000).contains("ZIP bomb"));
     }
 }

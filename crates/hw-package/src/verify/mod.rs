@@ -530,6 +530,17 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_file_keeps_its_kind_and_is_never_taken_for_a_catalog() {
+        let mut files = returned("");
+        files.remove(0);
+        files.push(file("drv/ms.cat", "ms", None));
+        let v = compare(&sent(), &contents(files));
+        let inf = v.files.iter().find(|f| f.path == "drv/a.inf").unwrap();
+        assert_eq!((inf.kind, inf.outcome), (FileKind::Other, Outcome::Missing));
+        assert!(!inf.passed);
+    }
+
+    #[test]
     fn a_file_outside_the_root_is_added_and_the_root_is_where_most_files_are() {
         let mut files = returned("S/");
         files.push(file("drv/a.inf", "inf", None));
@@ -590,6 +601,41 @@ mod tests {
             .map(|f| (f.path.as_str(), f.outcome))
             .collect();
         assert_eq!(failed, [("drv/a.cat", Outcome::Missing)]);
+        // A returned file that is not a catalog does not stand for a missing one.
+        let mut plain = returned("");
+        plain[2].path = "drv/a.txt".into();
+        let v = compare(&sent(), &contents(plain));
+        let failed: Vec<_> = v
+            .files
+            .iter()
+            .filter(|f| !f.passed)
+            .map(|f| (f.path.as_str(), f.outcome))
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                ("drv/a.cat", Outcome::Missing),
+                ("drv/a.txt", Outcome::Added)
+            ]
+        );
+        // A folder without a catalog is named as submitted.
+        let two = contents(vec![
+            file("Other/o.inf", "o", None),
+            file("Drv/a.inf", "inf", None),
+        ]);
+        let back = contents(vec![
+            file("Other/o.inf", "o", None),
+            file("Other/o.cat", "c", None),
+            file("Drv/a.inf", "inf", None),
+        ]);
+        let v = compare(&two, &back);
+        let failed: Vec<_> = v
+            .files
+            .iter()
+            .filter(|f| !f.passed)
+            .map(|f| f.path.as_str())
+            .collect();
+        assert_eq!(failed, ["Drv/"]);
         // A catalog of another folder does not stand for this one's.
         let mut other = returned("");
         other[2].path = "other/a.cat".into();
