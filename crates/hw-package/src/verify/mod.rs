@@ -428,6 +428,15 @@ mod tests {
         ]
     }
 
+    /// The files that failed, with their outcomes.
+    fn failures(v: &Verification) -> Vec<(&str, Outcome)> {
+        v.files
+            .iter()
+            .filter(|f| !f.passed)
+            .map(|f| (f.path.as_str(), f.outcome))
+            .collect()
+    }
+
     fn outcomes(v: &Verification) -> Vec<(&str, Outcome)> {
         v.files
             .iter()
@@ -519,12 +528,7 @@ mod tests {
             edit(&mut files);
             let v = compare(&sent(), &contents(files));
             assert!(!v.passed, "{path}");
-            let failed: Vec<_> = v
-                .files
-                .iter()
-                .filter(|f| !f.passed)
-                .map(|f| (f.path.as_str(), f.outcome))
-                .collect();
+            let failed = failures(&v);
             assert_eq!(failed, [(path, outcome)], "{v:#?}");
         }
     }
@@ -546,12 +550,7 @@ mod tests {
         files.push(file("drv/a.inf", "inf", None));
         let v = compare(&sent(), &contents(files));
         assert_eq!(v.signed_root, "S/");
-        let failed: Vec<_> = v
-            .files
-            .iter()
-            .filter(|f| !f.passed)
-            .map(|f| (f.path.as_str(), f.outcome))
-            .collect();
+        let failed = failures(&v);
         assert_eq!(failed, [("drv/a.inf", Outcome::Added)]);
         // Nothing in common: every file missing, the root the top.
         let v = compare(&sent(), &contents(vec![file("x/y.txt", "y", None)]));
@@ -594,23 +593,13 @@ mod tests {
         assert!(!v.passed);
         // One submitted, none returned: that catalog is missing, once.
         let v = compare(&sent(), &contents(none));
-        let failed: Vec<_> = v
-            .files
-            .iter()
-            .filter(|f| !f.passed)
-            .map(|f| (f.path.as_str(), f.outcome))
-            .collect();
+        let failed = failures(&v);
         assert_eq!(failed, [("drv/a.cat", Outcome::Missing)]);
         // A returned file that is not a catalog does not stand for a missing one.
         let mut plain = returned("");
         plain[2].path = "drv/a.txt".into();
         let v = compare(&sent(), &contents(plain));
-        let failed: Vec<_> = v
-            .files
-            .iter()
-            .filter(|f| !f.passed)
-            .map(|f| (f.path.as_str(), f.outcome))
-            .collect();
+        let failed = failures(&v);
         assert_eq!(
             failed,
             [
