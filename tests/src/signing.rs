@@ -32,6 +32,8 @@ pub struct TestSigner {
     pub key: PathBuf,
     /// The authority's certificate, DER.
     pub root_der: Vec<u8>,
+    /// The signer's certificate, DER.
+    pub signer_der: Vec<u8>,
 }
 
 impl TestSigner {
@@ -68,6 +70,7 @@ impl TestSigner {
             chain,
             key: key_path,
             root_der: ca_cert.der().to_vec(),
+            signer_der: leaf_cert.der().to_vec(),
         }
     }
 

@@ -3,7 +3,7 @@
 //!
 //! Targets: the error-body decoder, the decoding of every resource, the driver-metadata parser,
 //! SAS URL parsing and redaction, `next_link` resolution, and the package readers (INF, CAB,
-//! HLKX, the signed package's ZIP and the PE digest). A finding is a panic, a redaction
+//! HLKX, the signed package's ZIP, the PE digest and the signatures). A finding is a panic, a redaction
 //! that lets a signature through, a `Display` that is not one line, or an input that makes the
 //! code allocate far more than its own size (measured with [`crate::alloc::Counting`] when it is
 //! the global allocator).
@@ -54,7 +54,7 @@ pub struct Report {
 
 type Target = fn(&[u8]) -> Result<(), String>;
 
-const TARGETS: [(&str, Target); 11] = [
+const TARGETS: [(&str, Target); 12] = [
     ("error-body", error_body),
     ("resources", resources),
     ("driver-metadata", driver_metadata),
@@ -65,6 +65,7 @@ const TARGETS: [(&str, Target); 11] = [
     ("hlkx", hlkx),
     ("signed-package", signed_package),
     ("pe-digest", pe_digest),
+    ("signatures", signatures),
     ("trace-redaction", hw_api::fuzzing::trace_redaction),
 ];
 
@@ -109,6 +110,18 @@ fn pe_digest(input: &[u8]) -> Result<(), String> {
     let _ = hw_package::verify::pe::authenticode_digest(input);
     Ok(())
 }
+
+/// Reads any bytes as a PE file's certificate table and as a CMS signature: no panic, bounded
+/// memory.
+fn signatures(input: &[u8]) -> Result<(), String> {
+    let _ = hw_package::verify::signature::certificate_table_signers(input);
+    let _ = hw_package::verify::signature::cms_signers(input);
+    Ok(())
+}
+
+/// A PE file signed twice by osslsigncode (hw-package's test fixture): its certificate table,
+/// and the file itself.
+const SIGNED_PE: &[u8] = include_bytes!("../../hw-package/tests/fixtures/signed-pe/nested.sys");
 
 /// A signed package's shape: a ZIP holding a driver folder under `Signed_1/`, its INF and a
 /// minimal driver image, deflated.
@@ -280,6 +293,12 @@ fn corpus() -> Vec<Vec<u8>> {
     corpus.push(hlkx_seed());
     corpus.push(signed_package_seed());
     corpus.push(hw_package::verify::pe::minimal_image(b"code", 3));
+    corpus.push(SIGNED_PE.to_vec());
+    if let Ok(digest) = hw_package::verify::pe::authenticode_digest(SIGNED_PE)
+        && let Some(table) = digest.certificate_table_of(SIGNED_PE)
+    {
+        corpus.push(table.to_vec());
+    }
     corpus
 }
 

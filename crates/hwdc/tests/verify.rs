@@ -122,6 +122,14 @@ fn outcomes(result: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The message digest osslsigncode reads from the signature of the PE file at `path`.
 fn signed_digest(path: &Path) -> String {
     let mut command = hw_workspace_tests::signing::osslsigncode().unwrap();
@@ -153,6 +161,25 @@ async fn the_package_microsoft_would_return_passes_and_each_mismatch_fails_with_
     let sys = &result["files"][4];
     assert_eq!(sys["kind"], "pe");
     assert_ne!(sys["submitted_sha256"], sys["signed_sha256"]);
+    // The signers each returned PE file's signatures name: the test signer, twice for the
+    // driver (its nested signature).
+    let thumbprint = sha256_hex(&fixture.signer.signer_der);
+    for (index, count) in [(0, 1), (4, 2)] {
+        let signers = result["files"][index]["signers"].as_array().unwrap();
+        assert_eq!(signers.len(), count, "{signers:#?}");
+        for (i, signer) in signers.iter().enumerate() {
+            assert_eq!(signer["sha256"], thumbprint.as_str());
+            assert_eq!(signer["hardware_eku"], "attestation");
+            assert_eq!(signer["nested"], i > 0);
+            assert!(
+                signer["subject"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Test Windows Hardware"),
+                "{signer}"
+            );
+        }
+    }
     // The digests are the Authenticode digests osslsigncode signed, not merely equal to each
     // other: its own reading of each returned PE file's signature says the same.
     for (index, name) in [(0, "helper.dll"), (4, "touch.sys")] {

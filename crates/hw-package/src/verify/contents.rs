@@ -12,6 +12,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::pe::{PeDigest, PeError, authenticode_digest, looks_like_pe};
+use super::signature::{SignatureError, Signer, certificate_table_signers};
 use crate::archive_name::package_path;
 use crate::driver_package::{DriverPackage, PackageError};
 
@@ -37,6 +38,9 @@ pub struct FileDigest {
     pub sha256: String,
     /// For a file that starts as a PE file does: its Authenticode digest, or why there is none.
     pub pe: Option<Result<PeDigest, PeError>>,
+    /// For a PE file with a certificate table: the signers its signatures name, or why they
+    /// cannot be read.
+    pub signers: Option<Result<Vec<Signer>, SignatureError>>,
 }
 
 /// A package's files, by lower-cased path (Windows names ignore case).
@@ -140,6 +144,11 @@ impl Contents {
         }
         self.total += size;
         let pe = is_pe.unwrap_or(false).then(|| authenticode_digest(&head));
+        let signers = pe
+            .as_ref()
+            .and_then(|pe| pe.as_ref().ok())
+            .and_then(|pe| pe.certificate_table_of(&head))
+            .map(certificate_table_signers);
         let sha256 = crate::digest::hex(&hash.finalize());
         self.files.insert(
             key,
@@ -148,6 +157,7 @@ impl Contents {
                 size,
                 sha256,
                 pe,
+                signers,
             },
         );
         Ok(())

@@ -10,6 +10,7 @@
 
 pub mod contents;
 pub mod pe;
+pub mod signature;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -89,6 +90,9 @@ pub struct FileVerdict {
     /// A PE file's Authenticode digest (SHA-256): the returned file's, or the submitted one's
     /// when none was returned.
     pub authenticode_sha256: Option<String>,
+    /// The signers the returned file's signatures name (a PE file's; read, not yet
+    /// verified).
+    pub signers: Vec<signature::Signer>,
     /// What was checked and found, for a person.
     pub message: String,
 }
@@ -175,6 +179,11 @@ fn verdict(
         submitted_sha256: sent.map(|f| f.sha256.clone()),
         signed_sha256: got.map(|f| f.sha256.clone()),
         authenticode_sha256: digest(got).or_else(|| digest(sent)),
+        signers: got
+            .and_then(|f| f.signers.as_ref())
+            .and_then(|s| s.as_ref().ok())
+            .cloned()
+            .unwrap_or_default(),
         message,
     }
 }
@@ -209,6 +218,11 @@ fn compare_file(path: &str, sent: &FileDigest, got: &FileDigest) -> FileVerdict 
                 (
                     Outcome::Unsigned,
                     "the same code, returned without a signature: Microsoft signs every PE file it returns".to_owned(),
+                )
+            } else if let Some(Err(e)) = &got.signers {
+                (
+                    Outcome::Unreadable,
+                    format!("the same code, but the returned file's certificate table: {e}"),
                 )
             } else {
                 (
@@ -379,8 +393,14 @@ fn compare(submitted: &Contents, signed: &Contents) -> Verification {
 
 #[cfg(test)]
 mod tests {
-    use super::pe::{PeDigest, PeError};
+    use super::pe::{CertificateTable, PeDigest, PeError};
+    use super::signature::SignatureError;
     use super::*;
+
+    const TABLE: CertificateTable = CertificateTable {
+        offset: 0x400,
+        size: 64,
+    };
 
     /// A file of `path` whose bytes hash to `sha`; a PE file when `code` is given: its
     /// Authenticode digest, and whether it carries a signature.
@@ -392,9 +412,10 @@ mod tests {
             pe: code.map(|(digest, signed)| {
                 Ok(PeDigest {
                     authenticode_sha256: digest.into(),
-                    certificate_table: signed.then_some(64),
+                    certificate_table: signed.then_some(TABLE),
                 })
             }),
+            signers: code.and_then(|(_, signed)| signed.then(|| Ok(Vec::new()))),
         }
     }
 
@@ -478,7 +499,12 @@ mod tests {
     #[test]
     fn each_mismatch_fails_on_its_file_alone() {
         type Edit = fn(&mut Vec<FileDigest>);
-        let cases: [(Edit, &str, Outcome); 7] = [
+        let cases: [(Edit, &str, Outcome); 8] = [
+            (
+                |f| f[1].signers = Some(Err(SignatureError("cut".into()))),
+                "drv/a.sys",
+                Outcome::Unreadable,
+            ),
             (
                 |f| f[0].sha256 = "other".into(),
                 "drv/a.inf",
@@ -488,7 +514,7 @@ mod tests {
                 |f| {
                     f[1].pe = Some(Ok(PeDigest {
                         authenticode_sha256: "other".into(),
-                        certificate_table: Some(1),
+                        certificate_table: Some(TABLE),
                     }))
                 },
                 "drv/a.sys",

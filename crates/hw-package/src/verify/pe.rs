@@ -23,11 +23,30 @@ const CHECKSUM: u64 = 64;
 
 /// What the digest of a PE file found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PeDigest {
     /// The Authenticode digest (SHA-256), hex.
     pub authenticode_sha256: String,
-    /// Whether the file has a certificate table (an embedded signature), and its size.
-    pub certificate_table: Option<u32>,
+    /// The certificate table (the embedded signatures), when the file has one.
+    pub certificate_table: Option<CertificateTable>,
+}
+
+/// Where a PE file's certificate table is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CertificateTable {
+    /// Its offset in the file.
+    pub offset: u64,
+    /// Its size.
+    pub size: u64,
+}
+
+impl PeDigest {
+    /// The certificate table's bytes in `file` (the bytes this digest was made of).
+    pub fn certificate_table_of<'a>(&self, file: &'a [u8]) -> Option<&'a [u8]> {
+        let table = self.certificate_table?;
+        file.get(table.offset as usize..(table.offset + table.size) as usize)
+    }
 }
 
 /// Why a file is not a PE file that can be digested.
@@ -133,7 +152,7 @@ fn digest<H: ImageNtHeaders>(bytes: &[u8], directories: u64) -> Result<PeDigest,
     let authenticode_sha256 = crate::digest::hex(&hash.finalize());
     Ok(PeDigest {
         authenticode_sha256,
-        certificate_table: table.map(|(_, size)| size as u32),
+        certificate_table: table.map(|(offset, size)| CertificateTable { offset, size }),
     })
 }
 
@@ -230,7 +249,7 @@ mod tests {
             let before = digest(&image);
             assert_eq!(before.certificate_table, None);
             let after = digest(&signed(&image, &table));
-            assert_eq!(after.certificate_table, Some(24));
+            assert_eq!(after.certificate_table.map(|t| t.size), Some(24));
             assert_eq!(
                 before.authenticode_sha256, after.authenticode_sha256,
                 "overlay {overlay}"
