@@ -156,8 +156,9 @@ fn digest<H: ImageNtHeaders>(bytes: &[u8], directories: u64) -> Result<PeDigest,
         hash.update(slice(hashed, end)?);
     }
     // Signing pads the image with zeros to a multiple of eight bytes before it appends the
-    // certificate table (signtool and osslsigncode alike), and the signature's digest covers
-    // that padding: an unsigned image is digested as it will be once signed.
+    // certificate table (osslsigncode does; `docs/package-rules.md`, "The signed package"),
+    // and the signature's digest covers that padding: an unsigned image is digested as it
+    // will be once signed.
     if table.is_none() && !len.is_multiple_of(8) {
         hash.update(&[0u8; 8][..(8 - len % 8) as usize]);
     }
