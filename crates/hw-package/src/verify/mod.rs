@@ -142,13 +142,14 @@ fn folder(path: &str) -> &str {
 /// The prefix of the signed package's paths under which most submitted files are (ties: the
 /// shortest), as `""` or `"Signed_123/"`.
 fn signed_root(submitted: &Contents, signed: &Contents) -> String {
+    // Each returned path votes for every prefix (cut at a `/`) under which the rest is a
+    // submitted path: one lookup a part, not a comparison with every submitted file.
     let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
-    for key in submitted.files.keys() {
-        for signed_key in signed.files.keys() {
-            if let Some(prefix) = signed_key.strip_suffix(key.as_str())
-                && (prefix.is_empty() || prefix.ends_with('/'))
-            {
-                *votes.entry(prefix).or_default() += 1;
+    for signed_key in signed.files.keys() {
+        let cuts = std::iter::once(0).chain(signed_key.match_indices('/').map(|(i, _)| i + 1));
+        for cut in cuts {
+            if submitted.files.contains_key(&signed_key[cut..]) {
+                *votes.entry(&signed_key[..cut]).or_default() += 1;
             }
         }
     }
